@@ -14,4 +14,4 @@ export PATH="$MESH_SIX_TOOLS/bin:/usr/local/go/bin:$PATH"
 # The CLI must never reach for the network: no update checks, no plugin downloads.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-export PULUMI_HOME=${PULUMI_HOME:-$MESH_SIX_TOOLS/pulumi-home}
+export PULUMI_HOME=${PULUMI_HOME:-$MESH_SIX_CACHE/pulumi-home}
