@@ -100,7 +100,8 @@ export class VaultKvSecret extends pulumi.dynamic.Resource {
       name,
       { path: args.path, mount: args.mount ?? VAULT_KV_DEFAULT_MOUNT, data: pulumi.secret(args.data), version: undefined },
       { ...opts, additionalSecretOutputs: ["data"] },
-      "mesh-six:vault:KvSecret",
+      "vault",
+      "KvSecret",
     );
   }
 }

@@ -1,0 +1,102 @@
+import * as pulumi from "@pulumi/pulumi";
+import { GitHubApiError, githubRest } from "./github-api";
+
+/** A GitHub repository webhook over the REST API (JSON payloads, TLS verification on, active). */
+export interface GitHubWebhookArgs {
+  owner: pulumi.Input<string>;
+  repo: pulumi.Input<string>;
+  url: pulumi.Input<string>;
+  events: pulumi.Input<pulumi.Input<string>[]>;
+  /** The HMAC secret GitHub signs deliveries with; pass a Pulumi secret. */
+  secret: pulumi.Input<string>;
+}
+
+interface HookInputs {
+  owner: string;
+  repo: string;
+  url: string;
+  events: string[];
+  secret: string;
+}
+
+interface HookOutputs extends HookInputs {
+  hookId: number;
+}
+
+interface GitHubHook {
+  id: number;
+  active: boolean;
+  events: string[];
+  config: { url?: string; content_type?: string; insecure_ssl?: string | number };
+}
+
+function hookBody(inputs: HookInputs) {
+  return {
+    active: true,
+    events: [...inputs.events].sort(),
+    config: { url: inputs.url, content_type: "json", insecure_ssl: "0", secret: inputs.secret },
+  };
+}
+
+function sameEvents(a: string[], b: string[]): boolean {
+  return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+}
+
+const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: HookInputs) {
+    const base = `/repos/${inputs.owner}/${inputs.repo}/hooks`;
+    // A hook for our URL left behind (e.g. by a lost state) is taken over: GitHub refuses a second one.
+    const existing = (await githubRest<GitHubHook[]>("GET", `${base}?per_page=100`))!.find(
+      (h) => h.config.url === inputs.url,
+    );
+    const hook = existing
+      ? await githubRest<GitHubHook>("PATCH", `${base}/${existing.id}`, hookBody(inputs))
+      : await githubRest<GitHubHook>("POST", base, { name: "web", ...hookBody(inputs) });
+    return { id: String(hook!.id), outs: { ...inputs, hookId: hook!.id } };
+  },
+
+  async diff(_id: string, olds: HookOutputs, news: HookInputs) {
+    const replaces = (["owner", "repo"] as const).filter((k) => olds[k] !== news[k]);
+    const changes =
+      replaces.length > 0 || olds.url !== news.url || olds.secret !== news.secret || !sameEvents(olds.events, news.events);
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+
+  async update(id: string, _olds: HookOutputs, news: HookInputs) {
+    await githubRest("PATCH", `/repos/${news.owner}/${news.repo}/hooks/${id}`, hookBody(news));
+    return { outs: { ...news, hookId: Number(id) } };
+  },
+
+  // Drift: GitHub never returns the secret, so a refresh checks what it can see and keeps the secret we set.
+  async read(id: string, props: HookOutputs) {
+    const hook = await githubRest<GitHubHook>("GET", `/repos/${props.owner}/${props.repo}/hooks/${id}`, undefined, {
+      allowNotFound: true,
+    });
+    if (!hook) return { id: "", props: {} };
+    return { id, props: { ...props, url: hook.config.url ?? props.url, events: hook.events } };
+  },
+
+  async delete(id: string, props: HookOutputs) {
+    try {
+      await githubRest("DELETE", `/repos/${props.owner}/${props.repo}/hooks/${id}`);
+    } catch (err) {
+      if (!(err instanceof GitHubApiError && err.status === 404)) throw err;
+    }
+  },
+};
+
+export class GitHubWebhook extends pulumi.dynamic.Resource {
+  declare public readonly hookId: pulumi.Output<number>;
+  declare public readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: GitHubWebhookArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      githubWebhookProvider,
+      name,
+      { ...args, secret: pulumi.secret(args.secret), hookId: undefined },
+      { ...opts, additionalSecretOutputs: ["secret"] },
+      "github",
+      "RepositoryWebhook",
+    );
+  }
+}

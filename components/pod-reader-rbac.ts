@@ -1,0 +1,42 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Lets the onboarding server watch a repo environment come up: a ServiceAccount bound to a Role that can read
+ * pods and StatefulSets in the repo's namespace and nothing else (no writes, no secrets, nothing cluster-wide).
+ */
+export interface PodReaderRbacArgs {
+  /** Base name; the objects are `<name>-pod-reader`. */
+  name: string;
+  namespace: pulumi.Input<string>;
+  labels: Record<string, string>;
+}
+
+export const POD_READER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["apps"], resources: ["statefulsets"], verbs: ["get", "list"] },
+];
+
+export class PodReaderRbac extends pulumi.ComponentResource {
+  public readonly serviceAccountName: pulumi.Output<string>;
+  public readonly roleName: pulumi.Output<string>;
+
+  constructor(name: string, args: PodReaderRbacArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh-six:repo:PodReaderRbac", name, {}, opts);
+    const metadata = { name: `${args.name}-pod-reader`, namespace: args.namespace, labels: args.labels };
+    const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata }, { parent: this });
+    const role = new k8s.rbac.v1.Role(name, { metadata, rules: POD_READER_RULES }, { parent: this });
+    new k8s.rbac.v1.RoleBinding(
+      name,
+      {
+        metadata,
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.namespace }],
+      },
+      { parent: this },
+    );
+    this.serviceAccountName = serviceAccount.metadata.name;
+    this.roleName = role.metadata.name;
+    this.registerOutputs({ serviceAccountName: this.serviceAccountName, roleName: this.roleName });
+  }
+}

@@ -1,0 +1,71 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * A Kubernetes Secret kept in sync with one Vault KV v2 secret by External Secrets Operator. The values never pass
+ * through Pulumi: the stack declares only which keys to copy, so nothing secret lands in its state.
+ */
+export interface VaultExternalSecretArgs {
+  /** Namespace of the ExternalSecret and of the Secret it creates. */
+  namespace: pulumi.Input<string>;
+  /** Name of the Secret ESO creates; the ExternalSecret carries the same name. */
+  secretName: pulumi.Input<string>;
+  /** Path under the KV v2 mount "secret", e.g. "mesh-six/platform". */
+  vaultPath: pulumi.Input<string>;
+  /** Each target key is read from the Vault property of the same name. */
+  keys: string[];
+  /** How often ESO re-reads Vault. Default: "1h". */
+  refreshInterval?: string;
+  /** The ClusterSecretStore to read through. Default: "vault-backend". */
+  storeName?: string;
+}
+
+export const EXTERNAL_SECRET_DEFAULT_REFRESH = "1h";
+export const EXTERNAL_SECRET_DEFAULT_STORE = "vault-backend";
+
+// Kubernetes accepts these characters in a Secret's data keys; anything else would make ESO fail at sync time,
+// long after `pulumi up` reported success.
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+export class VaultExternalSecret extends pulumi.ComponentResource {
+  /** The Secret's name; depends on the ExternalSecret, so consumers are created after it. */
+  public readonly secretName: pulumi.Output<string>;
+
+  constructor(name: string, args: VaultExternalSecretArgs, opts?: pulumi.ComponentResourceOptions) {
+    checkKeys(name, args.keys);
+    super("mesh-six:secrets:VaultExternalSecret", name, {}, opts);
+
+    const externalSecret = new k8s.apiextensions.CustomResource(
+      name,
+      {
+        apiVersion: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: {
+          name: args.secretName,
+          namespace: args.namespace,
+          labels: { "app.kubernetes.io/part-of": "mesh-six", "app.kubernetes.io/managed-by": "pulumi" },
+        },
+        spec: {
+          refreshInterval: args.refreshInterval ?? EXTERNAL_SECRET_DEFAULT_REFRESH,
+          secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName ?? EXTERNAL_SECRET_DEFAULT_STORE },
+          // Owner: deleting the ExternalSecret (offboarding, destroy) garbage-collects the Secret with it.
+          target: { name: args.secretName, creationPolicy: "Owner" },
+          data: args.keys.map((k) => ({ secretKey: k, remoteRef: { key: args.vaultPath, property: k } })),
+        },
+      },
+      { parent: this },
+    );
+
+    // Through the URN (known during preview) rather than the id, so previews still show the name.
+    this.secretName = pulumi.all([externalSecret.urn, args.secretName]).apply(([, secretName]) => secretName);
+    this.registerOutputs({ secretName: this.secretName });
+  }
+}
+
+function checkKeys(name: string, keys: string[]): void {
+  if (keys.length === 0) throw new Error(`VaultExternalSecret ${name}: keys must name at least one key`);
+  const bad = keys.filter((k) => !SECRET_KEY.test(k));
+  if (bad.length > 0) throw new Error(`VaultExternalSecret ${name}: keys ${bad.join(", ")} are not valid Secret keys`);
+  const dupes = keys.filter((k, i) => keys.indexOf(k) !== i);
+  if (dupes.length > 0) throw new Error(`VaultExternalSecret ${name}: keys ${dupes.join(", ")} appear more than once`);
+}

@@ -1,0 +1,127 @@
+import { z } from "zod";
+import { validateOwner, validateRepo } from "./names";
+
+/**
+ * Everything a repo stack is configured with, validated in one place. The stack reads it from its Pulumi
+ * config (keys `mesh-six:<field>`); the server and the CLI build it from a request and write it with
+ * toStackConfig. An invalid value fails with an error naming the config key.
+ */
+
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "expected a Kubernetes quantity such as 500m or 2Gi");
+const dns1123 = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a DNS-1123 label (lower-case letters, digits, '-')");
+const gitRef = z.string().min(1).max(255).regex(/^(?!\/|.*\/\/|.*\.\.|.*\/$|.*\.lock$)[^\s~^:?*[\\]+$/, "expected a valid git branch name");
+
+const resources = z
+  .object({
+    requests: z.object({ cpu: quantity.default("500m"), memory: quantity.default("1Gi") }).prefault({}),
+    limits: z.object({ cpu: quantity.default("2"), memory: quantity.default("4Gi") }).prefault({}),
+  })
+  .strict();
+
+export const WEBHOOK_EVENTS_DEFAULT = ["issues", "issue_comment", "pull_request"];
+
+export const repoStackConfigSchema = z
+  .object({
+    owner: z.string().refine(ok(validateOwner), "not a valid GitHub owner name"),
+    repo: z.string().refine(ok(validateRepo), "not a valid GitHub repository name"),
+    displayName: z.string().min(1).max(200).optional(),
+    defaultBranch: gitRef.default("main"),
+    namespace: dns1123.default("mesh-six"),
+    resources: resources.prefault({}),
+    /** Envbuilder builds the dev container from the repo's devcontainer.json. */
+    envbuilderImage: z.string().min(1).default("ghcr.io/coder/envbuilder:1.1.0"),
+    /** Image to start when the devcontainer cannot be built. */
+    fallbackImage: z.string().min(1).default("mcr.microsoft.com/devcontainers/base:bookworm"),
+    /** Registry repository Envbuilder caches layers in; no caching when absent. */
+    cacheRepo: z.string().min(1).optional(),
+    initScript: z.string().min(1).default("sleep infinity"),
+    pullSecretName: dns1123.default("gitea-registry-secret"),
+    workspaceStorage: quantity.default("10Gi"),
+    sessionStorage: quantity.default("1Gi"),
+    storageClassName: dns1123.optional(),
+    /** The onboarding server's public base URL; the webhook points at <serverUrl>/webhooks/github/<owner>/<repo>. */
+    serverUrl: z.url({ protocol: /^https?$/ }).default("http://mesh-six-onboarding.mesh-six.svc:8080"),
+    webhookEvents: z.array(z.string().regex(/^[a-z_]+$/)).min(1).default(WEBHOOK_EVENTS_DEFAULT),
+    /** Keys of the repo's Vault secret (see vaultEnvPath) synced into its environment. */
+    envSecretKeys: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name")).min(1).default(["GITHUB_TOKEN"]),
+    /** Issue labels that turn an issue into work for agents. */
+    labels: z.array(z.string().min(1).max(50)).default(["mesh-six"]),
+    /** Issue authors whose issues are processed; empty means anyone. */
+    allowedAuthors: z.array(z.string()).default([]),
+    /** The auth service project whose credentials this repo's agents use. */
+    authProjectId: z.string().min(1).max(200).optional(),
+    /** Replace a devcontainer.json the repository already has. */
+    overwriteDevcontainer: z.boolean().default(false),
+  })
+  .strict();
+
+export type RepoStackConfig = z.output<typeof repoStackConfigSchema>;
+export type RepoStackInput = z.input<typeof repoStackConfigSchema>;
+
+function ok(validate: (v: string) => string) {
+  return (v: string) => {
+    try {
+      validate(v);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+export const CONFIG_NAMESPACE = "mesh-six";
+
+export class RepoConfigError extends Error {
+  constructor(readonly issues: { key: string; message: string }[]) {
+    super(issues.map((i) => `${i.key}: ${i.message}`).join("; "));
+    this.name = "RepoConfigError";
+  }
+}
+
+/** Validates a config object; errors name each offending key as `mesh-six:<path>`. */
+export function parseRepoStackConfig(input: unknown): RepoStackConfig {
+  const result = repoStackConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new RepoConfigError(
+    result.error.issues.map((issue) => ({
+      key: `${CONFIG_NAMESPACE}:${issue.path.join(".") || "(root)"}`,
+      message: issue.code === "unrecognized_keys" ? `unknown keys ${issue.keys.join(", ")}` : issue.message,
+    })),
+  );
+}
+
+/** Reads the stack's config through a getter (pulumi.Config in a program, a map in tests). */
+export function readRepoStackConfig(get: (key: string) => string | undefined): RepoStackConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(repoStackConfigSchema.shape)) {
+    const value = get(key);
+    if (value === undefined) continue;
+    raw[key] = decode(key, value);
+  }
+  return parseRepoStackConfig(raw);
+}
+
+const STRUCTURED_KEYS = new Set(["resources", "envSecretKeys", "webhookEvents", "labels", "allowedAuthors", "overwriteDevcontainer"]);
+
+function decode(key: string, value: string): unknown {
+  if (!STRUCTURED_KEYS.has(key)) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new RepoConfigError([{ key: `${CONFIG_NAMESPACE}:${key}`, message: "expected JSON" }]);
+  }
+}
+
+/** The stack config (for the Automation API's setAllConfig) that makes a repo stack of this input. */
+export function toStackConfig(input: RepoStackInput): Record<string, { value: string; secret?: boolean }> {
+  const parsed = parseRepoStackConfig(input);
+  const config: Record<string, { value: string }> = { [`${CONFIG_NAMESPACE}:kind`]: { value: "repo" } };
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    const normalized = parsed[key as keyof RepoStackConfig];
+    config[`${CONFIG_NAMESPACE}:${key}`] = {
+      value: typeof normalized === "string" ? normalized : JSON.stringify(normalized),
+    };
+  }
+  return config;
+}

@@ -1,0 +1,136 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DevcontainerScaffold } from "../components/devcontainer-scaffold";
+import { PodReaderRbac } from "../components/pod-reader-rbac";
+import { ProjectBoard } from "../components/project-board";
+import { RepoEnvironment } from "../components/repo-environment";
+import { RepoRegistration } from "../components/repo-registration";
+import { RepoWebhook } from "../components/repo-webhook";
+import { VaultExternalSecret } from "../components/vault-external-secret";
+import { k8sNameFor, repoLabels, stackNameFor, vaultEnvPath, vaultWebhookPath, webhookUrlPath } from "./names";
+import { CONFIG_NAMESPACE, type RepoStackConfig, readRepoStackConfig } from "./repo-config";
+
+/** The outputs of every repo stack; the server and the registry read these names. */
+export interface RepoStackOutputs {
+  fullName: string;
+  stackName: string;
+  namespace: string;
+  envStatefulSet: pulumi.Output<string>;
+  envPodName: pulumi.Output<string>;
+  envService: pulumi.Output<string>;
+  podReaderServiceAccount: pulumi.Output<string>;
+  envSecretName: pulumi.Output<string>;
+  webhookId: pulumi.Output<number>;
+  webhookUrl: string;
+  webhookSecretPath: pulumi.Output<string>;
+  projectId: pulumi.Output<string>;
+  projectNumber: pulumi.Output<number>;
+  projectUrl: pulumi.Output<string>;
+  devcontainerManaged: pulumi.Output<boolean>;
+}
+
+export function readConfig(): RepoStackConfig {
+  const config = new pulumi.Config(CONFIG_NAMESPACE);
+  return readRepoStackConfig((key) => config.get(key));
+}
+
+/** One onboarded repository: its environment, access, secrets, webhook, board and registry row. */
+export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
+  const ref = { owner: cfg.owner, repo: cfg.repo };
+  const fullName = `${cfg.owner}/${cfg.repo}`;
+  const name = k8sNameFor(ref);
+  const labels = repoLabels(ref);
+  const annotations = { "mesh-six.dev/repository": fullName };
+  const displayName = cfg.displayName ?? cfg.repo;
+
+  const envSecret = new VaultExternalSecret("env", {
+    namespace: cfg.namespace,
+    secretName: `${name}-secrets`,
+    vaultPath: vaultEnvPath(ref),
+    keys: cfg.envSecretKeys,
+  });
+
+  const environment = new RepoEnvironment("env", {
+    name,
+    namespace: cfg.namespace,
+    labels,
+    annotations,
+    gitUrl: `${(process.env.MESH_SIX_GIT_BASE_URL ?? "https://github.com").replace(/\/$/, "")}/${fullName}.git`,
+    gitRef: cfg.defaultBranch,
+    envbuilderImage: cfg.envbuilderImage,
+    initScript: cfg.initScript,
+    fallbackImage: cfg.fallbackImage,
+    cacheRepo: cfg.cacheRepo,
+    pullSecretName: cfg.pullSecretName,
+    resources: cfg.resources,
+    workspaceStorage: cfg.workspaceStorage,
+    sessionStorage: cfg.sessionStorage,
+    storageClassName: cfg.storageClassName,
+    envSecretName: envSecret.secretName,
+  });
+
+  const rbac = new PodReaderRbac("env", { name, namespace: cfg.namespace, labels });
+
+  const webhookUrl = `${cfg.serverUrl.replace(/\/$/, "")}${webhookUrlPath(ref)}`;
+  const webhook = new RepoWebhook("webhook", {
+    owner: cfg.owner,
+    repo: cfg.repo,
+    url: webhookUrl,
+    events: cfg.webhookEvents,
+    vaultPath: vaultWebhookPath(ref),
+  });
+
+  const board = new ProjectBoard("board", { owner: cfg.owner, repo: cfg.repo, title: `${displayName} (mesh-six)` });
+
+  const devcontainer = new DevcontainerScaffold("devcontainer", {
+    owner: cfg.owner,
+    repo: cfg.repo,
+    branch: cfg.defaultBranch,
+    displayName,
+    overwrite: cfg.overwriteDevcontainer,
+  });
+
+  new RepoRegistration("registration", {
+    owner: cfg.owner,
+    repo: cfg.repo,
+    stackName: stackNameFor(ref),
+    displayName,
+    defaultBranch: cfg.defaultBranch,
+    projectId: board.projectId,
+    projectNumber: board.projectNumber,
+    statusFieldId: board.statusFieldId,
+    statusOptions: board.statusOptions,
+    priorityFieldId: board.priorityFieldId,
+    priorityOptions: board.priorityOptions,
+    textFieldIds: board.textFieldIds,
+    webhookSecretPath: webhook.vaultPath,
+    webhookId: webhook.hookId,
+    authProjectId: cfg.authProjectId,
+    envStatefulSet: environment.statefulSetName,
+    envNamespace: cfg.namespace,
+    labels: cfg.labels,
+    allowedAuthors: cfg.allowedAuthors,
+  });
+
+  return {
+    fullName,
+    stackName: stackNameFor(ref),
+    namespace: cfg.namespace,
+    envStatefulSet: environment.statefulSetName,
+    envPodName: environment.podName,
+    envService: environment.serviceName,
+    podReaderServiceAccount: rbac.serviceAccountName,
+    envSecretName: envSecret.secretName,
+    webhookId: webhook.hookId,
+    webhookUrl,
+    webhookSecretPath: webhook.vaultPath,
+    projectId: board.projectId,
+    projectNumber: board.projectNumber,
+    projectUrl: board.url,
+    devcontainerManaged: devcontainer.managed,
+  };
+}
+
+/** The repo stack's program: read and validate config, declare the resources, export the outputs. */
+export async function repoProgram(): Promise<RepoStackOutputs> {
+  return repoResources(readConfig());
+}

@@ -1,0 +1,343 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes object shapes as the mocks record them */
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+
+const root = path.join(__dirname, "../..");
+
+/** A stack file's config as the language host hands it to the program: structured values become JSON strings. */
+function stackConfig(stackFile: string): Record<string, string> {
+  const doc = parse(readFileSync(path.join(root, stackFile), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+}
+
+const prodConfig = stackConfig("Pulumi.platform-prod.yaml");
+const prodImages = JSON.parse(prodConfig["mesh-six:images"]) as Record<string, string>;
+
+const registered: Registered[] = [];
+pulumi.runtime.setAllConfig(prodConfig);
+void pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "mesh-six",
+  "platform-prod",
+  false,
+);
+
+// Loaded only after setMocks and the stack's config are in place.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { platformProgram, PLATFORM_SECRET_NAME }: typeof import("../../stacks/platform") = require("../../stacks/platform");
+const { services, ONBOARDING_SERVER, DEV_DEFAULT_TAG, DEFAULT_REGISTRY }: typeof import("../../stacks/catalog") =
+  require("../../stacks/catalog");
+const config: typeof import("../../stacks/platform-config") = require("../../stacks/platform-config");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+async function resolveDeep(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    return resolveDeep(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply(resolve)));
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+  if (value && typeof value === "object") {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+/** Waits until the program has stopped registering resources (registrations chain on promises, not timers). */
+async function settle(): Promise<void> {
+  let stableTurns = 0;
+  let seen = -1;
+  while (stableTurns < 3) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    stableTurns = registered.length === seen ? stableTurns + 1 : 0;
+    seen = registered.length;
+  }
+}
+
+const ofType = (type: string) => registered.filter((r) => r.type === type);
+const one = (type: string, name: string) => {
+  const found = registered.filter((r) => r.type === type && r.name === name);
+  assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
+  return found[0];
+};
+
+let outputs: Record<string, any>;
+
+before(async () => {
+  outputs = (await resolveDeep(await platformProgram())) as Record<string, any>;
+  await settle();
+});
+
+describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
+  test("the mesh-six-secrets ExternalSecret has exactly the nine keys, each from the Vault property of its name", () => {
+    const es = one("kubernetes:external-secrets.io/v1:ExternalSecret", "mesh-six-secrets");
+    assert.equal(es.inputs.metadata.name, PLATFORM_SECRET_NAME);
+    assert.equal(es.inputs.spec.target.name, "mesh-six-secrets");
+    const keys = es.inputs.spec.data.map((d: any) => d.secretKey).sort();
+    assert.deepEqual(keys, [
+      "GITHUB_TOKEN",
+      "GIT_PASSWORD",
+      "GIT_USERNAME",
+      "LITELLM_ADMIN_KEY",
+      "MINIO_ACCESS_KEY",
+      "MINIO_SECRET_KEY",
+      "PG_PASSWORD",
+      "PG_USER",
+      "VAULT_TOKEN",
+    ]);
+    for (const d of es.inputs.spec.data) assert.deepEqual(d.remoteRef, { key: "mesh-six/platform", property: d.secretKey });
+  });
+
+  test("every catalog service gets a Deployment in the platform namespace, and nothing else runs", () => {
+    const deployments = ofType("kubernetes:apps/v1:Deployment");
+    for (const s of services) {
+      const d = one("kubernetes:apps/v1:Deployment", s.name);
+      assert.equal(d.inputs.metadata.namespace, "mesh-six", s.name);
+      assert.equal(d.inputs.spec.replicas, s.replicas ?? 1, s.name);
+    }
+    assert.deepEqual(
+      deployments.map((d) => d.name).sort(),
+      [...services.map((s) => s.name), ONBOARDING_SERVER.name].sort(),
+    );
+  });
+
+  test("a service with a port gets a Service; one without gets none", () => {
+    for (const s of services) {
+      const svc = registered.filter((r) => r.type === "kubernetes:core/v1:Service" && r.name === s.name);
+      assert.equal(svc.length, s.port === undefined ? 0 : 1, s.name);
+      if (s.port !== undefined) {
+        assert.deepEqual(svc[0].inputs.spec.ports, [{ name: "http", port: 80, targetPort: "http" }], s.name);
+        const container = one("kubernetes:apps/v1:Deployment", s.name).inputs.spec.template.spec.containers[0];
+        assert.deepEqual(container.ports, [{ name: "http", containerPort: s.port }], s.name);
+      }
+    }
+  });
+
+  test("Dapr services carry dapr.io/enabled, app-id and app-port on their pod template", () => {
+    for (const s of services) {
+      const annotations = one("kubernetes:apps/v1:Deployment", s.name).inputs.spec.template.metadata.annotations ?? {};
+      if (!s.dapr) {
+        assert.equal(annotations["dapr.io/enabled"], undefined, s.name);
+        continue;
+      }
+      assert.equal(annotations["dapr.io/enabled"], "true", s.name);
+      assert.equal(annotations["dapr.io/app-id"], s.name, s.name);
+      assert.equal(annotations["dapr.io/app-port"], s.port === undefined ? undefined : String(s.port), s.name);
+    }
+  });
+
+  test("images in prod are exactly registry/image:tag from the stack file", () => {
+    for (const s of services) {
+      const expected = `${DEFAULT_REGISTRY}/${s.image}:${prodImages[s.name]}`;
+      const container = one("kubernetes:apps/v1:Deployment", s.name).inputs.spec.template.spec.containers[0];
+      assert.equal(container.image, expected, s.name);
+      assert.equal(outputs.images[s.name], expected, s.name);
+    }
+    assert.equal(Object.keys(outputs.images).length, services.length);
+    const serverImage = `${DEFAULT_REGISTRY}/${ONBOARDING_SERVER.image}:${prodImages[ONBOARDING_SERVER.name]}`;
+    const server = one("kubernetes:apps/v1:Deployment", ONBOARDING_SERVER.name).inputs.spec.template.spec.containers[0];
+    assert.equal(server.image, serverImage);
+    assert.equal(outputs.serverImage, serverImage);
+  });
+
+  test("the stack exports the namespace, the secret's name and the server's Service name", () => {
+    assert.equal(outputs.environment, "prod");
+    assert.equal(outputs.namespace, "mesh-six");
+    assert.equal(outputs.secretName, "mesh-six-secrets");
+    assert.equal(outputs.serverServiceName, "onboarding-server");
+  });
+
+  test("the server's Role grants nothing cluster-wide", () => {
+    assert.deepEqual(ofType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"), []);
+    assert.deepEqual(ofType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"), []);
+    const role = one("kubernetes:rbac.authorization.k8s.io/v1:Role", ONBOARDING_SERVER.name);
+    const binding = one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", ONBOARDING_SERVER.name);
+    assert.equal(role.inputs.metadata.namespace, "mesh-six");
+    assert.equal(binding.inputs.metadata.namespace, "mesh-six");
+    assert.equal(binding.inputs.roleRef.kind, "Role");
+    const clusterScoped = ["namespaces", "nodes", "persistentvolumes", "clusterroles", "clusterrolebindings", "customresourcedefinitions"];
+    for (const rule of role.inputs.rules) {
+      for (const field of ["apiGroups", "resources", "verbs"]) assert.ok(!rule[field].includes("*"), `wildcard in ${field}`);
+      assert.deepEqual(rule.resources.filter((r: string) => clusterScoped.includes(r)), []);
+      assert.ok(!rule.verbs.includes("escalate") && !rule.verbs.includes("bind") && !rule.verbs.includes("impersonate"));
+      assert.equal(rule.nonResourceURLs, undefined);
+    }
+  });
+
+  test("the server's Role manages what repo stacks declare and only reads pods", () => {
+    const rules: any[] = one("kubernetes:rbac.authorization.k8s.io/v1:Role", ONBOARDING_SERVER.name).inputs.rules;
+    const verbsFor = (group: string, resource: string) =>
+      rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs);
+    const manage = ["get", "list", "watch", "create", "update", "patch", "delete"];
+    for (const [group, resource] of [
+      ["apps", "statefulsets"],
+      ["", "services"],
+      ["", "serviceaccounts"],
+      ["rbac.authorization.k8s.io", "roles"],
+      ["rbac.authorization.k8s.io", "rolebindings"],
+      ["external-secrets.io", "externalsecrets"],
+    ]) {
+      assert.deepEqual(verbsFor(group, resource).sort(), [...manage].sort(), `${group}/${resource}`);
+    }
+    assert.deepEqual(verbsFor("", "pods").sort(), ["get", "list", "watch"]);
+    assert.deepEqual(verbsFor("", "secrets"), []);
+  });
+
+  test("the server listens on 8080, is probed on /readyz and /healthz and takes its env from mesh-six-secrets", () => {
+    const pod = one("kubernetes:apps/v1:Deployment", ONBOARDING_SERVER.name).inputs.spec.template.spec;
+    const container = pod.containers[0];
+    assert.deepEqual(container.ports, [{ name: "http", containerPort: 8080 }]);
+    assert.equal(container.readinessProbe.httpGet.path, "/readyz");
+    assert.equal(container.livenessProbe.httpGet.path, "/healthz");
+    assert.deepEqual(container.envFrom, [{ secretRef: { name: "mesh-six-secrets" } }]);
+    assert.equal(pod.serviceAccountName, ONBOARDING_SERVER.name);
+    const binding = one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", ONBOARDING_SERVER.name);
+    assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: ONBOARDING_SERVER.name, namespace: "mesh-six" }]);
+  });
+
+  test("every mesh-six service takes its env from mesh-six-secrets", () => {
+    for (const s of services) {
+      const container = one("kubernetes:apps/v1:Deployment", s.name).inputs.spec.template.spec.containers[0];
+      assert.deepEqual(container.envFrom, [{ secretRef: { name: "mesh-six-secrets" } }], s.name);
+    }
+  });
+});
+
+describe("platform config", () => {
+  const { parsePlatformConfig, readPlatformConfig, PlatformConfigError } = config;
+  const prodRaw = () => ({ kind: "platform", environment: "prod", images: { ...prodImages } });
+
+  /** Asserts that `fn` throws a PlatformConfigError naming exactly `keys`. */
+  function assertConfigError(fn: () => unknown, keys: string[]) {
+    assert.throws(fn, (err: unknown) => {
+      assert.ok(err instanceof PlatformConfigError, String(err));
+      assert.deepEqual(err.keys, keys);
+      for (const key of keys) assert.ok(err.message.includes(key), err.message);
+      return true;
+    });
+  }
+
+  test("prod config without a tag for a catalog service fails naming mesh-six:images.<service>", () => {
+    const raw = prodRaw();
+    delete raw.images["orchestrator"];
+    assertConfigError(() => parsePlatformConfig(raw, "platform-prod"), ["mesh-six:images.orchestrator"]);
+  });
+
+  test("prod config pinning latest fails naming the key", () => {
+    const raw = prodRaw();
+    raw.images["webhook-receiver"] = "latest";
+    assertConfigError(() => parsePlatformConfig(raw, "platform-prod"), ["mesh-six:images.webhook-receiver"]);
+  });
+
+  test("prod config without the server's pin fails naming mesh-six:images.onboarding-server", () => {
+    const raw = prodRaw();
+    delete raw.images[ONBOARDING_SERVER.name];
+    assertConfigError(() => parsePlatformConfig(raw, "platform-prod"), ["mesh-six:images.onboarding-server"]);
+  });
+
+  test("prod accepts a sha256 digest as a pin", () => {
+    const raw = prodRaw();
+    raw.images["dashboard"] = `sha256:${"0".repeat(64)}`;
+    assert.equal(parsePlatformConfig(raw, "platform-prod").images["dashboard"], raw.images["dashboard"]);
+  });
+
+  test("a prod serverImage override must itself be pinned, and excludes the server's images entry", () => {
+    const raw = prodRaw();
+    delete raw.images[ONBOARDING_SERVER.name];
+    assertConfigError(
+      () => parsePlatformConfig({ ...raw, serverImage: "ghcr.io/acme/server" }, "platform-prod"),
+      ["mesh-six:serverImage"],
+    );
+    assertConfigError(
+      () => parsePlatformConfig({ ...raw, serverImage: "ghcr.io/acme/server:latest" }, "platform-prod"),
+      ["mesh-six:serverImage"],
+    );
+    assert.equal(
+      parsePlatformConfig({ ...raw, serverImage: "localhost:5000/server:v1" }, "platform-prod").serverImage,
+      "localhost:5000/server:v1",
+    );
+    assertConfigError(
+      () => parsePlatformConfig({ ...prodRaw(), serverImage: "ghcr.io/acme/server:v1" }, "platform-prod"),
+      ["mesh-six:serverImage"],
+    );
+  });
+
+  test("dev config defaults every missing tag to the catalog's dev default", () => {
+    const cfg = parsePlatformConfig({ images: { orchestrator: "pr-42" } }, "platform-dev");
+    assert.equal(cfg.environment, "dev");
+    assert.equal(cfg.images["orchestrator"], "pr-42");
+    for (const s of services.filter((e) => e.name !== "orchestrator")) assert.equal(cfg.images[s.name], DEV_DEFAULT_TAG);
+    assert.equal(cfg.serverImage, `${DEFAULT_REGISTRY}/${ONBOARDING_SERVER.image}:${DEV_DEFAULT_TAG}`);
+    assert.equal(cfg.namespace, "mesh-six");
+    assert.equal(cfg.vaultPath, "mesh-six/platform");
+  });
+
+  test("the environment comes from the stack name, and a conflicting mesh-six:environment fails", () => {
+    assert.equal(parsePlatformConfig({ images: prodImages }, "platform-prod").environment, "prod");
+    assertConfigError(
+      () => parsePlatformConfig({ environment: "dev", images: prodImages }, "platform-prod"),
+      ["mesh-six:environment"],
+    );
+  });
+
+  test("a stack not named platform-<env> needs mesh-six:environment", () => {
+    assertConfigError(() => parsePlatformConfig({}, "sandbox"), ["mesh-six:environment"]);
+    assert.equal(parsePlatformConfig({ environment: "dev" }, "sandbox").environment, "dev");
+    assertConfigError(() => parsePlatformConfig({ environment: "staging" }, "sandbox"), ["mesh-six:environment"]);
+  });
+
+  test("an image key outside the catalog fails naming it", () => {
+    assertConfigError(
+      () => parsePlatformConfig({ images: { orchestrater: "v1" } }, "platform-dev"),
+      ["mesh-six:images.orchestrater"],
+    );
+  });
+
+  test("malformed values fail naming their keys", () => {
+    assertConfigError(
+      () =>
+        parsePlatformConfig(
+          { kind: "repo", namespace: "Mesh_Six", registry: "https://r.example", images: { dashboard: "v 1" } },
+          "platform-dev",
+        ),
+      ["mesh-six:kind", "mesh-six:namespace", "mesh-six:registry", "mesh-six:images.dashboard"],
+    );
+  });
+
+  describe("read from the stack's configuration", () => {
+    after(() => pulumi.runtime.setAllConfig(prodConfig));
+
+    test("the prod stack file itself is valid", () => {
+      pulumi.runtime.setAllConfig(prodConfig);
+      assert.equal(readPlatformConfig().environment, "prod");
+    });
+
+    test("a latest pin set through pulumi config fails naming the key", () => {
+      const images = { ...prodImages, "llm-service": "latest" };
+      pulumi.runtime.setAllConfig({ ...prodConfig, "mesh-six:images": JSON.stringify(images) });
+      assertConfigError(() => readPlatformConfig(), ["mesh-six:images.llm-service"]);
+    });
+
+    test("an image tag set without --path is named as the flat key it is", () => {
+      pulumi.runtime.setAllConfig({ ...prodConfig, "mesh-six:images.dashboard": "v1" });
+      assertConfigError(() => readPlatformConfig(), ["mesh-six:images.dashboard"]);
+    });
+  });
+});

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { parseRepoStackConfig } from "../../stacks/repo-config";
+import { STATUS_COLUMN, STATUS_COLUMNS, WORKFLOW_STATES } from "../../stacks/workflow";
+
+// The repo stack's resources under Pulumi's mocks: what each component asks for, without a cluster.
+
+interface Declared {
+  type: string;
+  name: string;
+  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+const declared: Declared[] = [];
+// The value the mocked webhook secret generates; it must never surface in the stack's outputs.
+const CANARY = "canary-webhook-secret-0123456789";
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const state = args.type === "pulumi-nodejs:dynamic/github:WebhookSecret" ? { ...args.inputs, value: CANARY } : args.inputs;
+      return { id: `${args.name}-id`, state };
+    },
+    call(args) {
+      return args.inputs;
+    },
+  },
+  "mesh-six",
+  "acme.widgets",
+  false,
+);
+
+let outputs: Record<string, unknown>;
+
+before(async () => {
+  // Loaded after setMocks, so its resources register with the mocks.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { repoResources }: typeof import("../../stacks/repo") = require("../../stacks/repo");
+  const result = repoResources(
+    parseRepoStackConfig({ owner: "acme", repo: "widgets", displayName: "Widgets", authProjectId: "proj-1" }),
+  );
+  outputs = await new Promise((resolve) => pulumi.output(result).apply((v) => resolve(v as Record<string, unknown>)));
+  // The registration is not among the outputs: wait for its (output-dependent) registration too.
+  for (let i = 0; i < 100 && !declared.some((d) => d.type === "pulumi-nodejs:dynamic/registry:RepoRegistration"); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+});
+
+function one(type: string): Declared {
+  const found = declared.filter((d) => d.type === type);
+  assert.equal(found.length, 1, `expected one ${type}, found ${found.length}`);
+  return found[0];
+}
+
+test("the environment is an Envbuilder StatefulSet with ENVBUILDER_* settings and no HTTP probes", () => {
+  const sts = one("kubernetes:apps/v1:StatefulSet").inputs;
+  const container = sts.spec.template.spec.containers[0];
+  const env = Object.fromEntries(container.env.map((e: { name: string; value?: string }) => [e.name, e.value ?? "(secret)"]));
+  assert.equal(env.ENVBUILDER_GIT_URL, "https://github.com/acme/widgets.git#refs/heads/main");
+  assert.ok(env.ENVBUILDER_INIT_SCRIPT);
+  assert.ok(env.ENVBUILDER_FALLBACK_IMAGE);
+  assert.equal(env.ENVBUILDER_GIT_PASSWORD, "(secret)");
+  for (const name of Object.keys(env)) {
+    assert.ok(name.startsWith("ENVBUILDER_") || name.startsWith("PG_"), `unexpected env ${name}`);
+  }
+  assert.equal(container.livenessProbe, undefined);
+  assert.equal(container.readinessProbe, undefined);
+  assert.deepEqual(sts.spec.template.spec.imagePullSecrets, [{ name: "gitea-registry-secret" }]);
+  assert.deepEqual(container.resources, { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } });
+});
+
+test("git and database credentials come from mesh-six-secrets", () => {
+  const container = one("kubernetes:apps/v1:StatefulSet").inputs.spec.template.spec.containers[0];
+  const refs = container.env
+    .filter((e: { valueFrom?: unknown }) => e.valueFrom)
+    .map((e: { valueFrom: { secretKeyRef: { name: string; key: string } } }) => e.valueFrom.secretKeyRef);
+  assert.ok(refs.length >= 4);
+  for (const ref of refs) assert.equal(ref.name, "mesh-six-secrets");
+  assert.deepEqual(refs.map((r: { key: string }) => r.key).sort(), ["GIT_PASSWORD", "GIT_USERNAME", "PG_PASSWORD", "PG_USER"]);
+});
+
+test("the StatefulSet claims a workspace and a session volume and carries Dapr annotations", () => {
+  const sts = one("kubernetes:apps/v1:StatefulSet").inputs;
+  assert.deepEqual(sts.spec.volumeClaimTemplates.map((c: { metadata: { name: string } }) => c.metadata.name), ["workspace", "session"]);
+  const annotations = sts.spec.template.metadata.annotations;
+  assert.equal(annotations["dapr.io/enabled"], "true");
+  assert.equal(annotations["dapr.io/app-id"], sts.metadata.name);
+  assert.equal(sts.metadata.labels["mesh-six.dev/repo"].startsWith("repo-acme-widgets-"), true);
+});
+
+test("the Service is headless and selects the environment pod", () => {
+  const svc = one("kubernetes:core/v1:Service").inputs;
+  const sts = one("kubernetes:apps/v1:StatefulSet").inputs;
+  assert.equal(svc.spec.clusterIP, "None");
+  assert.deepEqual(svc.spec.selector, sts.spec.template.metadata.labels);
+});
+
+test("the pod-reader Role reads pods and StatefulSets and nothing more", () => {
+  const role = one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs;
+  assert.deepEqual(role.rules, [
+    { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["apps"], resources: ["statefulsets"], verbs: ["get", "list"] },
+  ]);
+  const binding = one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs;
+  assert.equal(binding.roleRef.kind, "Role");
+  assert.equal(declared.filter((d) => d.type.includes("ClusterRole")).length, 0);
+});
+
+test("the env ExternalSecret reads the repo's Vault path through vault-backend", () => {
+  const es = one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs;
+  assert.equal(es.spec.secretStoreRef.name, "vault-backend");
+  assert.equal(es.spec.secretStoreRef.kind, "ClusterSecretStore");
+  assert.ok(es.spec.refreshInterval);
+  assert.equal(es.spec.data[0].remoteRef.key, "mesh-six/repos/acme/widgets/env");
+});
+
+test("the webhook secret goes to Vault at the repo's path and the hook posts JSON to the server", () => {
+  const dynamic = declared.filter((d) => d.type.startsWith("pulumi-nodejs:dynamic/"));
+  const vault = dynamic.find((d) => d.type === "pulumi-nodejs:dynamic/vault:KvSecret");
+  assert.ok(vault, "a Vault KV secret for the webhook");
+  assert.equal(vault.inputs.path, "mesh-six/webhooks/acme/widgets");
+  const hook = dynamic.find((d) => "events" in d.inputs);
+  assert.ok(hook);
+  assert.equal(hook.inputs.url, "http://mesh-six-onboarding.mesh-six.svc:8080/webhooks/github/acme/widgets");
+  assert.deepEqual(hook.inputs.events, ["issues", "issue_comment", "pull_request"]);
+});
+
+test("the board asks for every Status column, one per workflow state", () => {
+  const board = declared.find((d) => "statusColumns" in d.inputs);
+  assert.ok(board);
+  assert.deepEqual(board.inputs.statusColumns, [...STATUS_COLUMNS]);
+  assert.deepEqual(new Set(WORKFLOW_STATES.map((s) => STATUS_COLUMN[s])), new Set(STATUS_COLUMNS));
+  assert.deepEqual(board.inputs.priorities, ["Critical", "High", "Medium", "Low"]);
+  assert.deepEqual(board.inputs.textFields, ["Session ID", "Pod Name", "Workflow ID"]);
+});
+
+test("the registry row names the env StatefulSet, the webhook secret path and the auth project", () => {
+  const reg = declared.find((d) => "webhookSecretPath" in d.inputs);
+  assert.ok(reg);
+  assert.equal(reg.inputs.authProjectId, "proj-1");
+  assert.equal(reg.inputs.stackName, "acme.widgets");
+  assert.equal(reg.inputs.webhookSecretPath, "mesh-six/webhooks/acme/widgets");
+  assert.equal(reg.inputs.envStatefulSet, one("kubernetes:apps/v1:StatefulSet").inputs.metadata.name);
+});
+
+test("the devcontainer is committed with the mesh-six-tools feature and an existing one is kept", () => {
+  const file = declared.find((d) => d.inputs.path === ".devcontainer/devcontainer.json");
+  assert.ok(file);
+  assert.equal(file.inputs.overwrite, false);
+  const doc = JSON.parse(file.inputs.content);
+  assert.ok(Object.keys(doc.features).some((f) => f.includes("mesh-six-tools")));
+});
+
+test("stack outputs carry no secret values", () => {
+  const text = JSON.stringify(outputs);
+  assert.equal(outputs.stackName, "acme.widgets");
+  assert.ok(!text.includes(CANARY), text);
+  const hook = declared.find((d) => "events" in d.inputs);
+  assert.ok(hook, "the webhook was declared");
+});
