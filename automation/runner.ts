@@ -1,0 +1,212 @@
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
+import { cleanMessage, summariseEngineEvent } from "./engine-events";
+import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "./runs";
+import { selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
+
+/**
+ * Executes runs. The queue owns ordering, leases and recording; a runner only performs the stack operation
+ * and reports what happens through `emit`. Failures are RunStepErrors naming the step.
+ */
+export interface StackRunner {
+  run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<RunResult>;
+  /**
+   * Brings a stack whose run was interrupted (its worker died) back to a usable state: clears the stale
+   * update lock, then refreshes the state from the real resources.
+   */
+  recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<void>;
+}
+
+export interface PulumiStackRunnerOptions {
+  settings?: WorkspaceSettings;
+  /**
+   * After an abort the CLI gets SIGINT and finishes in-flight resource operations; if it has not stopped
+   * within this time the update is cancelled on the backend as well (a last resort: state may be partial).
+   */
+  cancelGraceMs?: number;
+}
+
+const REASON_MAX = 2000;
+
+/** The real runner: Pulumi's Automation API on the project's one program and its workspace settings. */
+export class PulumiStackRunner implements StackRunner {
+  private readonly settings: WorkspaceSettings;
+  private readonly cancelGraceMs: number;
+
+  constructor(options: PulumiStackRunnerOptions = {}) {
+    this.settings = options.settings ?? workspaceSettings();
+    this.cancelGraceMs = options.cancelGraceMs ?? 60_000;
+  }
+
+  async run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<RunResult> {
+    const op = new Operation(emit);
+    try {
+      await op.step("select-stack");
+      const stack = await this.stackFor(run);
+      signal.throwIfAborted();
+      const common = { onEvent: op.onEvent, onOutput: op.onOutput, signal };
+      const backstop = this.cancelBackstop(stack, signal, op);
+      try {
+        switch (run.kind) {
+          case "onboard":
+          case "update": {
+            await op.step("up");
+            const up = await stack.up(common);
+            return { changeSummary: counts(up.summary.resourceChanges), outputs: up.outputs };
+          }
+          case "preview": {
+            await op.step("preview");
+            const preview = await stack.preview(common);
+            return { changeSummary: counts(preview.changeSummary), outputs: {} };
+          }
+          case "refresh": {
+            await op.step("refresh");
+            const refresh = await stack.refresh(common);
+            await op.step("read-outputs");
+            return { changeSummary: counts(refresh.summary.resourceChanges), outputs: await stack.outputs() };
+          }
+          case "destroy": {
+            await op.step("destroy");
+            const destroy = await stack.destroy(common);
+            // Only once every resource is confirmed gone does the stack (and its config) go.
+            await op.step("remove-stack");
+            await stack.workspace.removeStack(run.stackName);
+            return { changeSummary: counts(destroy.summary.resourceChanges), outputs: {} };
+          }
+        }
+      } finally {
+        backstop();
+      }
+    } catch (err) {
+      throw op.failure(err);
+    } finally {
+      await op.flush();
+    }
+  }
+
+  async recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<void> {
+    const op = new Operation(emit);
+    try {
+      await op.step("clear-lock");
+      const stack = await selectStack(run.stackName, this.settings);
+      try {
+        await stack.cancel();
+        await op.log("cancelled the update left behind by the interrupted run");
+      } catch (err) {
+        // Nothing to cancel is the common case (the worker died between updates).
+        await op.log(`no update to cancel: ${firstLine((err as Error).message)}`);
+      }
+      signal.throwIfAborted();
+      await op.step("refresh");
+      await stack.refresh({ onEvent: op.onEvent, onOutput: op.onOutput, signal });
+    } catch (err) {
+      throw op.failure(err);
+    } finally {
+      await op.flush();
+    }
+  }
+
+  private async stackFor(run: RunRecord): Promise<Stack> {
+    // Refresh and destroy act on the stack as it is; only up and preview write the request's config.
+    if (run.kind === "refresh" || run.kind === "destroy") return selectStack(run.stackName, this.settings);
+    const stack = await selectRepoStack(run.request, this.settings);
+    if (stack.name !== run.stackName) throw new Error(`request names stack ${stack.name}, run is for ${run.stackName}`);
+    return stack;
+  }
+
+  private cancelBackstop(stack: Stack, signal: AbortSignal, op: Operation): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => {
+        void op.log("the update did not stop after SIGINT; cancelling it on the backend");
+        stack.cancel().catch((err: Error) => void op.log(`backend cancel failed: ${firstLine(err.message)}`));
+      }, this.cancelGraceMs);
+      timer.unref();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => {
+      signal.removeEventListener("abort", onAbort);
+      if (timer) clearTimeout(timer);
+    };
+  }
+}
+
+/** One operation's bookkeeping: the current step, ordered event delivery, error diagnostics for the reason. */
+class Operation {
+  private current = "start";
+  private chain: Promise<void> = Promise.resolve();
+  private readonly errors: string[] = [];
+  private readonly tail: string[] = [];
+
+  constructor(private readonly emit: EmitRunEvent) {}
+
+  step(step: string): Promise<void> {
+    this.current = step;
+    return this.send({ type: "step", step });
+  }
+
+  log(message: string): Promise<void> {
+    return this.send({ type: "log", message });
+  }
+
+  // The Automation API calls these synchronously; events are queued so they are recorded in order.
+  readonly onEvent = (event: EngineEvent): void => {
+    const summary = summariseEngineEvent(event);
+    if (!summary) return;
+    if (summary.type === "diagnostic" && summary.severity === "error") this.errors.push(summary.message);
+    void this.send(summary);
+  };
+
+  readonly onOutput = (text: string): void => {
+    for (const line of text.split("\n")) {
+      if (!line.trim()) continue;
+      this.tail.push(line);
+      if (this.tail.length > 20) this.tail.shift();
+    }
+  };
+
+  private send(event: RunEvent): Promise<void> {
+    this.chain = this.chain.then(() =>
+      this.emit(event).catch((err: Error) => {
+        // A lost event must not fail an update that is changing real resources; the run record still will.
+        console.error(`run event not recorded (${event.type}): ${err.message}`);
+      }),
+    );
+    return this.chain;
+  }
+
+  flush(): Promise<void> {
+    return this.chain;
+  }
+
+  failure(err: unknown): RunStepError {
+    if (err instanceof RunStepError) return err;
+    return new RunStepError(this.current, this.reason(err));
+  }
+
+  private reason(err: unknown): string {
+    if (err instanceof ConcurrentUpdateError) return "the stack is locked by another update";
+    if ((err as Error)?.name === "AbortError") return "aborted";
+    const said = this.errors.length > 0 ? this.errors.join("\n") : lastLines(err, this.tail);
+    const text = cleanMessage(said);
+    return text.length > REASON_MAX ? `${text.slice(0, REASON_MAX)}…` : text;
+  }
+}
+
+function lastLines(err: unknown, tail: string[]): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // A CommandError's message is the whole command output; its end says what went wrong.
+  const lines = message.split("\n").map((l) => l.trim()).filter(Boolean);
+  const picked = lines.filter((l) => /error/i.test(l)).slice(-5);
+  if (picked.length > 0) return picked.join("\n");
+  return (tail.length > 0 ? tail.slice(-5) : lines.slice(-5)).join("\n");
+}
+
+function firstLine(text: string): string {
+  return text.split("\n").find((l) => l.trim())?.trim() ?? "";
+}
+
+function counts(map: Record<string, number | undefined> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(map ?? {}).filter((e): e is [string, number] => typeof e[1] === "number"));
+}
+

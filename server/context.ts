@@ -1,0 +1,51 @@
+import type { Pool } from "pg";
+import type { RunQueue } from "../automation/queue";
+import { createRun, type NewRun, queuePosition } from "../automation/run-store";
+import type { RunRecord } from "../automation/runs";
+import type { ServerConfig } from "./config";
+import type { ServerMetrics } from "./metrics";
+import type { z } from "zod";
+import type { runView } from "./schemas";
+
+/** What route handlers share. */
+export interface AppContext {
+  pool: Pool;
+  queue: RunQueue;
+  config: ServerConfig;
+  metrics: ServerMetrics;
+}
+
+/** Stores a run (it exists before anyone hears of it), then wakes the worker. */
+export async function submitRun(ctx: AppContext, run: NewRun): Promise<{ run: RunRecord; created: boolean; position: number | null }> {
+  const { run: stored, created } = await createRun(ctx.pool, run);
+  if (created) ctx.queue.kick();
+  return { run: stored, created, position: await queuePosition(ctx.pool, stored) };
+}
+
+export function toRunView(run: RunRecord, position: number | null): z.output<typeof runView> {
+  return {
+    id: run.id,
+    kind: run.kind,
+    owner: run.owner,
+    repo: run.repo,
+    stackName: run.stackName,
+    status: run.status,
+    step: run.step,
+    position,
+    request: run.request as Record<string, unknown>,
+    options: run.options,
+    cancelRequested: run.cancelRequestedAt !== null,
+    interruptions: run.interruptions,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: run.startedAt?.toISOString() ?? null,
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    failedStep: run.failedStep,
+    failureReason: run.failureReason,
+    changeSummary: run.changeSummary,
+    outputs: run.outputs,
+  };
+}
+
+export function runLocation(run: RunRecord): string {
+  return `/v1/runs/${run.id}`;
+}

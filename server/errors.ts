@@ -1,0 +1,122 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+import { IdempotencyKeyReusedError } from "../automation/run-store";
+import { InvalidRepoNameError } from "../stacks/names";
+import { RepoConfigError } from "../stacks/repo-config";
+
+/**
+ * What can go wrong in a request, and — in `errorHandler` only — which HTTP answer each gets. Handlers
+ * throw; they never pick a status code for an error themselves.
+ */
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class RequestValidationError extends Error {
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join("; "));
+    this.name = "RequestValidationError";
+  }
+}
+
+export class RunNotFoundError extends Error {
+  constructor(readonly runId: string) {
+    super(`run ${runId} not found`);
+    this.name = "RunNotFoundError";
+  }
+}
+
+export class RepoNotFoundError extends Error {
+  constructor(readonly fullName: string) {
+    super(`repository ${fullName} is not known here`);
+    this.name = "RepoNotFoundError";
+  }
+}
+
+export class RunFinishedError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`run ${runId} already finished (${status})`);
+    this.name = "RunFinishedError";
+  }
+}
+
+export class UnauthenticatedError extends Error {
+  constructor() {
+    super("a bearer token is required");
+    this.name = "UnauthenticatedError";
+  }
+}
+
+export class ForbiddenError extends Error {
+  constructor() {
+    super("the bearer token is not accepted");
+    this.name = "ForbiddenError";
+  }
+}
+
+export class RouteNotFoundError extends Error {
+  constructor(readonly method: string, readonly path: string) {
+    super(`no route ${method} ${path}`);
+    this.name = "RouteNotFoundError";
+  }
+}
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+// body-parser's errors carry a `type`; the parse and size failures are the client's.
+function bodyParserAnswer(err: { type?: string }): Answer | undefined {
+  if (err.type === "entity.parse.failed") {
+    return { status: 400, body: { error: "invalid_request", issues: [{ field: "(body)", message: "malformed JSON" }] } };
+  }
+  if (err.type === "entity.too.large") return { status: 413, body: { error: "payload_too_large" } };
+  if (err.type === "encoding.unsupported" || err.type === "charset.unsupported") return { status: 415, body: { error: "unsupported_media_type" } };
+  return undefined;
+}
+
+export function answerFor(err: unknown): Answer | undefined {
+  if (err instanceof RequestValidationError) return { status: 400, body: { error: "invalid_request", issues: err.issues } };
+  if (err instanceof RepoConfigError) {
+    const issues = err.issues.map((i) => ({ field: i.key.replace(/^mesh-six:/, ""), message: i.message }));
+    return { status: 400, body: { error: "invalid_request", issues } };
+  }
+  if (err instanceof InvalidRepoNameError) {
+    return { status: 400, body: { error: "invalid_request", issues: [{ field: err.field, message: err.message }] } };
+  }
+  if (err instanceof UnauthenticatedError) {
+    return { status: 401, body: { error: "unauthenticated" }, headers: { "WWW-Authenticate": 'Bearer realm="mesh-six"' } };
+  }
+  if (err instanceof ForbiddenError) return { status: 403, body: { error: "forbidden" } };
+  if (err instanceof RunNotFoundError) return { status: 404, body: { error: "run_not_found" } };
+  if (err instanceof RepoNotFoundError) return { status: 404, body: { error: "repo_not_found" } };
+  if (err instanceof RouteNotFoundError) return { status: 404, body: { error: "not_found" } };
+  if (err instanceof RunFinishedError) return { status: 409, body: { error: "run_finished", status: err.status } };
+  if (err instanceof IdempotencyKeyReusedError) return { status: 422, body: { error: "idempotency_key_reused" } };
+  if (err && typeof err === "object" && "type" in err) return bodyParserAnswer(err as { type?: string });
+  return undefined;
+}
+
+function send(res: Response, answer: Answer): void {
+  for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
+  res.status(answer.status).json(answer.body);
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => next(new RouteNotFoundError(req.method, req.path));
+
+export function errorHandler(log: (line: string) => void = (l) => console.error(l)): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const answer = answerFor(err);
+    if (answer) return send(res, answer);
+    // The message only: a stack or a request dump could carry what the client sent.
+    log(`${req.method} ${req.path}: ${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`);
+    send(res, { status: 500, body: { error: "internal_error" } });
+  };
+}

@@ -1,0 +1,60 @@
+import path from "node:path";
+import { Pool } from "pg";
+import { PulumiStackRunner } from "../automation/runner";
+import { PROJECT_DIR, workspaceSettings } from "../automation/workspace";
+import { createApp } from "./app";
+import { ConfigError, loadServerConfig } from "./config";
+import { type EmbeddedDatabase, startEmbeddedDatabase } from "./db/embedded";
+import { migrate } from "./db/migrate";
+
+/**
+ * The server process: config from the environment, the database (DATABASE_URL, or an embedded PGlite
+ * served on loopback so that Pulumi's dynamic providers, separate processes, reach it through a
+ * DATABASE_URL too), migrations, the run queue, then HTTP.
+ */
+async function main(): Promise<void> {
+  const settings = workspaceSettings();
+  const config = loadServerConfig(process.env, settings.backendUrl);
+
+  let embedded: EmbeddedDatabase | undefined;
+  if (!process.env.DATABASE_URL) {
+    const dataDir = process.env.MESH_SIX_DATA_DIR ?? path.join(PROJECT_DIR, ".data");
+    embedded = await startEmbeddedDatabase({ dataDir: path.join(dataDir, "pglite") });
+    // Inherited by every Pulumi run, so the registry row lands in this same database.
+    process.env.DATABASE_URL = embedded.url;
+    console.error(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(embedded.url).host}`);
+  }
+  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+  pool.on("error", (err) => console.error(`database: ${err.message}`));
+  const applied = await migrate(pool);
+  if (applied.length > 0) console.error(`migrations applied: ${applied.join(", ")}`);
+
+  const app = createApp({ db: pool, runner: new PulumiStackRunner({ settings }), config });
+  await app.queue.start();
+  const server = app.listen(config.port, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    console.error(`mesh-six onboarding server listening on :${port} (worker ${app.queue.workerId})`);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
+    server.close();
+    server.closeIdleConnections();
+    await app.queue.stop();
+    server.closeAllConnections();
+    await pool.end();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: Error) => {
+  console.error(err instanceof ConfigError ? `configuration: ${err.message}` : `startup failed: ${err.message}`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,57 @@
+import { isOnboarded } from "../../automation/run-store";
+import type { RepoStackInput } from "../../stacks/repo-config";
+import { stackNameFor } from "../../stacks/names";
+import { type AppContext, runLocation, submitRun } from "../context";
+import { idempotencyOf, validate } from "../requests";
+import type { RouteSpec } from "../route-table";
+import { errorBody, onboardingRequest, runAccepted } from "../schemas";
+
+export const IDEMPOTENCY_HEADER = {
+  name: "Idempotency-Key",
+  description: "Sending the same key with the same request again returns the same run; with a different request, 422",
+};
+
+export const ACCEPTED_RESPONSES = {
+  202: { description: "Run stored and queued", schema: runAccepted, headers: { Location: "The run: /v1/runs/{id}" } },
+  200: { description: "The run this Idempotency-Key already created", schema: runAccepted, headers: { Location: "The run" } },
+  422: { description: "Idempotency-Key already used for a different request", schema: errorBody },
+};
+
+export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
+  return [
+    {
+      method: "post",
+      path: "/v1/onboardings",
+      operationId: "createOnboarding",
+      summary: "Onboard a repository: a run that brings its stack up (an update when it is already onboarded)",
+      tag: "onboarding",
+      auth: true,
+      headers: [IDEMPOTENCY_HEADER],
+      body: onboardingRequest,
+      responses: ACCEPTED_RESPONSES,
+      async handler(req, res) {
+        const body: unknown = req.body ?? {};
+        const parsed = validate(onboardingRequest, body);
+        const idempotency = idempotencyOf(req, "POST /v1/onboardings", body);
+        // Stored as the client wrote it: a field left out keeps following the stack's default.
+        const { skipAuth: _skipAuth, ...given } = body as Record<string, unknown>;
+        const request = { ...given, ...(ctx.config.publicUrl ? { serverUrl: ctx.config.publicUrl } : {}) } as RepoStackInput;
+        const stackName = stackNameFor(parsed);
+        const kind = (await isOnboarded(ctx.pool, stackName)) ? "update" : "onboard";
+        const { run, created, position } = await submitRun(ctx, {
+          kind,
+          owner: parsed.owner,
+          repo: parsed.repo,
+          stackName,
+          request,
+          options: parsed.skipAuth === undefined ? {} : { skipAuth: parsed.skipAuth },
+          idempotency,
+        });
+        res
+          .status(created ? 202 : 200)
+          .location(runLocation(run))
+          .json({ runId: run.id, kind: run.kind, status: run.status, position });
+      },
+    },
+  ];
+}

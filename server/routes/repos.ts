@@ -1,0 +1,131 @@
+import type { Request } from "express";
+import { lastAppliedRequest, latestRunsByStack, queuePosition } from "../../automation/run-store";
+import type { RunKind, RunRecord } from "../../automation/runs";
+import { type RepoRef, stackNameFor, validateOwner, validateRepo } from "../../stacks/names";
+import { parseRepoStackConfig, type RepoStackInput } from "../../stacks/repo-config";
+import { findKnownRepo, type KnownRepo, listKnownRepos } from "../db/repos";
+import { type AppContext, runLocation, submitRun, toRunView } from "../context";
+import { RepoNotFoundError } from "../errors";
+import { idempotencyOf, validate } from "../requests";
+import type { RouteSpec } from "../route-table";
+import { errorBody, previewRequest, repoList, repoView } from "../schemas";
+import { ACCEPTED_RESPONSES, IDEMPOTENCY_HEADER } from "./onboardings";
+
+function repoRef(req: Request): RepoRef {
+  return { owner: validateOwner(String(req.params.owner)), repo: validateRepo(String(req.params.repo)) };
+}
+
+export function repoRoutes(ctx: AppContext): RouteSpec[] {
+  async function view(known: KnownRepo, lastRun: RunRecord | undefined) {
+    const position = lastRun ? await queuePosition(ctx.pool, lastRun) : null;
+    return {
+      owner: known.owner,
+      repo: known.repo,
+      fullName: `${known.owner}/${known.repo}`,
+      stackName: known.stackName,
+      registry: known.registry,
+      lastRun: lastRun ? toRunView(lastRun, position) : null,
+    };
+  }
+
+  async function mustKnow(ref: RepoRef): Promise<KnownRepo> {
+    const known = await findKnownRepo(ctx.pool, stackNameFor(ref));
+    if (!known) throw new RepoNotFoundError(`${ref.owner}/${ref.repo}`);
+    return known;
+  }
+
+  /** Queues a run of `kind` for the repo and answers 202 with it (200 for an idempotent repeat). */
+  function stackRun(kind: RunKind, build: (req: Request, ref: RepoRef) => Promise<{ request: RepoStackInput; payload: unknown }>): RouteSpec["handler"] {
+    return async (req, res) => {
+      const ref = repoRef(req);
+      const { request, payload } = await build(req, ref);
+      const idempotency = idempotencyOf(req, `${req.method} /v1/repos/${ref.owner}/${ref.repo}/${kind}`, payload);
+      const { run, created, position } = await submitRun(ctx, { kind, owner: ref.owner, repo: ref.repo, stackName: stackNameFor(ref), request, idempotency });
+      res
+        .status(created ? 202 : 200)
+        .location(runLocation(run))
+        .json({ runId: run.id, kind: run.kind, status: run.status, position });
+    };
+  }
+
+  // Refresh and destroy act on the stack as last applied; its request is kept with the run for the record.
+  const asApplied = async (_req: Request, ref: RepoRef) => {
+    await mustKnow(ref);
+    const applied = await lastAppliedRequest(ctx.pool, stackNameFor(ref));
+    return { request: applied ?? { owner: ref.owner, repo: ref.repo }, payload: {} };
+  };
+
+  const notFound = { 404: { description: "The repository is not known here", schema: errorBody } };
+
+  return [
+    {
+      method: "get",
+      path: "/v1/repos",
+      operationId: "listRepos",
+      summary: "Repositories known here: registered, or with an onboarding run",
+      tag: "repos",
+      auth: true,
+      responses: { 200: { description: "The repositories", schema: repoList } },
+      async handler(_req, res) {
+        const known = await listKnownRepos(ctx.pool);
+        const last = await latestRunsByStack(ctx.pool, known.map((k) => k.stackName));
+        res.json({ repos: await Promise.all(known.map((k) => view(k, last.get(k.stackName)))) });
+      },
+    },
+    {
+      method: "get",
+      path: "/v1/repos/:owner/:repo",
+      operationId: "getRepo",
+      summary: "A repository's registry row and its last run",
+      tag: "repos",
+      auth: true,
+      responses: { 200: { description: "The repository", schema: repoView }, ...notFound },
+      async handler(req, res) {
+        const known = await mustKnow(repoRef(req));
+        const last = await latestRunsByStack(ctx.pool, [known.stackName]);
+        res.json(await view(known, last.get(known.stackName)));
+      },
+    },
+    {
+      method: "post",
+      path: "/v1/repos/:owner/:repo/preview",
+      operationId: "previewRepo",
+      summary: "Preview a change: the applied settings with the body's changes (a new repo: what onboarding would do)",
+      tag: "repos",
+      auth: true,
+      headers: [IDEMPOTENCY_HEADER],
+      body: previewRequest,
+      responses: ACCEPTED_RESPONSES,
+      handler: stackRun("preview", async (req, ref) => {
+        const changes: unknown = req.body ?? {};
+        validate(previewRequest, changes);
+        const applied = await lastAppliedRequest(ctx.pool, stackNameFor(ref));
+        const request = { ...applied, ...(changes as object), owner: ref.owner, repo: ref.repo } as RepoStackInput;
+        parseRepoStackConfig(request); // the merged settings must make a valid stack, too
+        return { request, payload: changes };
+      }),
+    },
+    {
+      method: "post",
+      path: "/v1/repos/:owner/:repo/refresh",
+      operationId: "refreshRepo",
+      summary: "Refresh the stack's state from the real resources (detects drift)",
+      tag: "repos",
+      auth: true,
+      headers: [IDEMPOTENCY_HEADER],
+      responses: { ...ACCEPTED_RESPONSES, ...notFound },
+      handler: stackRun("refresh", asApplied),
+    },
+    {
+      method: "delete",
+      path: "/v1/repos/:owner/:repo",
+      operationId: "offboardRepo",
+      summary: "Offboard: destroy the stack's resources, then remove the stack (registry row and secret go with them)",
+      tag: "repos",
+      auth: true,
+      headers: [IDEMPOTENCY_HEADER],
+      responses: { ...ACCEPTED_RESPONSES, ...notFound },
+      handler: stackRun("destroy", asApplied),
+    },
+  ];
+}

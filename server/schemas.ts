@@ -1,0 +1,131 @@
+import { z } from "zod";
+import { RUN_KINDS, RUN_STATUSES } from "../automation/runs";
+import { repoStackConfigSchema } from "../stacks/repo-config";
+
+/**
+ * The API's request and response shapes. Requests are validated with these; responses are documented with
+ * them (the OpenAPI document is generated from this file and the route table).
+ */
+
+/**
+ * The stack settings a client may choose. Images, the init script, the pull secret, the namespace and the
+ * webhook's base URL are the operator's (server config and stack defaults), not a request's.
+ */
+/** The schemas named in the OpenAPI document (components.schemas), by id. */
+export const apiSchemas = z.registry<{ id: string; description?: string }>();
+
+const clientStackFields = repoStackConfigSchema.pick({
+  displayName: true,
+  defaultBranch: true,
+  resources: true,
+  labels: true,
+  allowedAuthors: true,
+  authProjectId: true,
+  webhookEvents: true,
+  envSecretKeys: true,
+  workspaceStorage: true,
+  sessionStorage: true,
+  storageClassName: true,
+  cacheRepo: true,
+  overwriteDevcontainer: true,
+});
+
+const runOptions = {
+  /** Skip the OAuth device-flow step. */
+  skipAuth: z.boolean().optional().describe("Skip the OAuth device-flow step"),
+};
+
+export const onboardingRequest = repoStackConfigSchema
+  .pick({ owner: true, repo: true })
+  .extend(clientStackFields.shape)
+  .extend(runOptions)
+  .strict()
+  .register(apiSchemas, { id: "OnboardingRequest", description: "Onboard a repository (or update it when it is already onboarded)" });
+
+/** A preview's proposed settings; what it leaves out comes from the last applied onboarding. */
+export const previewRequest = clientStackFields
+  .partial()
+  .strict()
+  .register(apiSchemas, { id: "PreviewRequest", description: "Proposed settings to preview; omitted fields keep their applied values" });
+
+const timestamp = z.iso.datetime().nullable();
+
+export const runAccepted = z
+  .object({
+    runId: z.uuid(),
+    kind: z.enum(RUN_KINDS),
+    status: z.enum(RUN_STATUSES),
+    position: z.number().int().nullable().describe("Runs of the same stack that finish before this one starts (0: next); null once started"),
+  })
+  .register(apiSchemas, { id: "RunAccepted" });
+
+export const runView = z
+  .object({
+    id: z.uuid(),
+    kind: z.enum(RUN_KINDS),
+    owner: z.string(),
+    repo: z.string(),
+    stackName: z.string(),
+    status: z.enum(RUN_STATUSES),
+    step: z.string().nullable(),
+    position: z.number().int().nullable(),
+    request: z.record(z.string(), z.unknown()).describe("The validated stack input (never holds a secret)"),
+    options: z.object({ skipAuth: z.boolean().optional() }),
+    cancelRequested: z.boolean(),
+    interruptions: z.number().int(),
+    createdAt: z.iso.datetime(),
+    startedAt: timestamp,
+    finishedAt: timestamp,
+    failedStep: z.string().nullable(),
+    failureReason: z.string().nullable(),
+    changeSummary: z.record(z.string(), z.number()).nullable(),
+    outputs: z.record(z.string(), z.unknown()).nullable().describe('Stack outputs; secret ones read "[secret]"'),
+  })
+  .register(apiSchemas, { id: "Run" });
+
+export const cancelAnswer = z
+  .object({ runId: z.uuid(), status: z.enum(RUN_STATUSES), cancelRequested: z.boolean() })
+  .register(apiSchemas, { id: "CancelAnswer" });
+
+export const repoView = z
+  .object({
+    owner: z.string(),
+    repo: z.string(),
+    fullName: z.string(),
+    stackName: z.string(),
+    registry: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe("The repo_registry row (null until the stack has registered the repository)"),
+    lastRun: runView.nullable(),
+  })
+  .register(apiSchemas, { id: "Repo" });
+
+export const repoList = z.object({ repos: z.array(repoView) }).register(apiSchemas, { id: "RepoList" });
+
+export const errorBody = z.object({ error: z.string() }).register(apiSchemas, { id: "Error" });
+
+export const validationErrorBody = z
+  .object({
+    error: z.literal("invalid_request"),
+    issues: z.array(z.object({ field: z.string(), message: z.string() })),
+  })
+  .register(apiSchemas, { id: "ValidationError" });
+
+export const healthBody = z.object({ status: z.literal("ok") }).register(apiSchemas, { id: "Health" });
+
+export const readyBody = z
+  .object({
+    status: z.enum(["ready", "not_ready"]),
+    checks: z.record(z.string(), z.string()),
+  })
+  .register(apiSchemas, { id: "Readiness" });
+
+export const runEventBody = z
+  .object({
+    seq: z.number().int(),
+    type: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    at: z.iso.datetime(),
+  })
+  .register(apiSchemas, { id: "RunEvent", description: "The data of one Server-Sent Event; the event's id is `seq`, its name is `type`" });

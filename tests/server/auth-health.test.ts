@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Pool } from "pg";
+import { onboard, startTestServer, waitForStatus } from "../fixtures/server";
+
+test("a request without a bearer token is 401 with a challenge; a wrong token is 403", async () => {
+  const srv = await startTestServer({ startQueue: false });
+  try {
+    for (const headers of [{}, { authorization: "Basic dXNlcjpwYXNz" }] as Record<string, string>[]) {
+      const res = await srv.request("/v1/repos", { token: null, headers });
+      assert.equal(res.status, 401);
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
+      assert.deepEqual(await res.json(), { error: "unauthenticated" });
+    }
+    const wrong = await srv.request("/v1/repos", { token: "not-the-token" });
+    assert.equal(wrong.status, 403);
+    assert.deepEqual(await wrong.json(), { error: "forbidden" });
+    // Even a route that does not exist asks for a token first: no probing the API unauthenticated.
+    assert.equal((await srv.request("/v1/nope", { token: null })).status, 401);
+    assert.equal((await srv.request("/v1/nope")).status, 404);
+    // Nothing was stored for a refused request.
+    const refused = await srv.request("/v1/onboardings", { method: "POST", token: "wrong", json: { owner: "acme", repo: "widgets" } });
+    assert.equal(refused.status, 403);
+    assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n, 0);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("health, readiness, metrics and webhooks are served without a token", async () => {
+  const srv = await startTestServer({ startQueue: false });
+  try {
+    const health = await srv.request("/healthz", { token: null });
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: "ok" });
+    const ready = await srv.request("/readyz", { token: null });
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: "ready", checks: { database: "ok", stateBackend: "ok" } });
+    assert.equal((await srv.request("/metrics", { token: null })).status, 200);
+    // No webhook routes yet, but the path is open: the answer is "not found", not "unauthenticated".
+    assert.equal((await srv.request("/webhooks/github/acme/widgets", { token: null, method: "POST" })).status, 404);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("/metrics exposes the run, queue and webhook metrics", async () => {
+  const srv = await startTestServer();
+  try {
+    const { runId } = await onboard(srv, { owner: "acme", repo: "widgets" });
+    await waitForStatus(srv, runId, "succeeded");
+    const res = await srv.request("/metrics", { token: null });
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    const text = await res.text();
+    for (const name of ["mesh_six_runs", "mesh_six_run_queue_depth", "mesh_six_runs_finished_total", "mesh_six_run_duration_seconds", "mesh_six_webhook_deliveries_total"]) {
+      assert.match(text, new RegExp(`^# TYPE ${name} `, "m"), name);
+    }
+    assert.match(text, /^mesh_six_runs\{status="succeeded"\} 1$/m);
+    assert.match(text, /^mesh_six_run_queue_depth 0$/m);
+    assert.match(text, /^mesh_six_runs_finished_total\{kind="onboard",status="succeeded"\} 1$/m);
+    assert.match(text, /^mesh_six_run_duration_seconds_count\{kind="onboard",status="succeeded"\} 1$/m);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("/readyz fails when the database is unreachable or the state directory is missing", async () => {
+  const unreachable = new Pool({ connectionString: "postgresql://nobody@127.0.0.1:1/none", connectionTimeoutMillis: 500 });
+  unreachable.on("error", () => undefined);
+  const srv = await startTestServer({ startQueue: false, pool: unreachable, config: { stateBackendUrl: "file:///nonexistent/mesh-six-state" } });
+  try {
+    const res = await srv.request("/readyz", { token: null });
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { status: "not_ready", checks: { database: "failed", stateBackend: "failed" } });
+    assert.equal((await srv.request("/healthz", { token: null })).status, 200, "the process itself is up");
+  } finally {
+    await srv.close();
+    await unreachable.end();
+  }
+});
+
+test("the OpenAPI document is served and lists every route the app serves", async () => {
+  const srv = await startTestServer({ startQueue: false });
+  try {
+    const res = await srv.request("/v1/openapi.json");
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    assert.equal(doc.openapi, "3.1.0");
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+
+    // What Express actually routes, read from its router.
+    const stack = (srv.app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
+    const served = stack
+      .flatMap((layer) => (layer.route ? Object.keys(layer.route.methods).filter((m) => m !== "_all").map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, "{$1}")}`) : []))
+      .sort();
+    assert.deepEqual(documented, served);
+    for (const route of [
+      "POST /v1/onboardings",
+      "GET /v1/runs/{id}",
+      "GET /v1/runs/{id}/events",
+      "POST /v1/runs/{id}/cancel",
+      "POST /v1/repos/{owner}/{repo}/preview",
+      "POST /v1/repos/{owner}/{repo}/refresh",
+      "DELETE /v1/repos/{owner}/{repo}",
+      "GET /v1/repos",
+      "GET /v1/repos/{owner}/{repo}",
+      "GET /healthz",
+      "GET /readyz",
+      "GET /metrics",
+      "GET /v1/openapi.json",
+    ]) {
+      assert.ok(documented.includes(route), `${route} is documented`);
+    }
+    assert.deepEqual(doc.paths["/healthz"].get.security, [], "open routes say so");
+    assert.ok(doc.paths["/v1/onboardings"].post.responses["202"]);
+    assert.ok(doc.components.schemas.OnboardingRequest && doc.components.schemas.Run);
+  } finally {
+    await srv.close();
+  }
+});

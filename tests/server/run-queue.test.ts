@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RunQueue } from "../../automation/queue";
+import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
+import { getRunBody, onboard, startTestServer, waitFor, waitForStatus } from "../fixtures/server";
+
+test("two simultaneous requests for one repo both succeed, one after the other, in order", async () => {
+  const gate = new Gate();
+  const runner = new ScriptedRunner().on("acme.widgets", { gate }, { once: true });
+  const srv = await startTestServer({ runner });
+  try {
+    const [a, b] = await Promise.all([
+      onboard(srv, { owner: "acme", repo: "widgets", displayName: "A" }),
+      onboard(srv, { owner: "acme", repo: "widgets", displayName: "B" }),
+    ]);
+    assert.deepEqual([a.status, b.status], [202, 202]);
+    const c = await onboard(srv, { owner: "acme", repo: "widgets", displayName: "C" });
+    await gate.reached();
+    // While the first runs, the others wait their turn (no 409, no concurrent update).
+    const queued = await Promise.all([a, b, c].map((r) => getRunBody(srv, r.runId)));
+    assert.deepEqual(queued.map((r) => r.status).sort(), ["queued", "queued", "running"]);
+    assert.deepEqual(queued.filter((r) => r.status === "queued").map((r) => r.position).sort(), [1, 2]);
+    gate.release();
+    for (const r of [a, b, c]) await waitForStatus(srv, r.runId, "succeeded");
+    const { rows } = await srv.db.pool.query("SELECT id FROM runs ORDER BY seq");
+    assert.deepEqual(runner.calls.map((call) => call.runId), rows.map((r) => r.id), "FIFO: executed in the order stored");
+    assert.equal(runner.maxConcurrentPerStack, 1);
+    for (let i = 1; i < runner.calls.length; i++) assert.ok(runner.calls[i].startedAt >= runner.calls[i - 1].endedAt!);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("runs of different repos run concurrently, up to the concurrency cap", async () => {
+  const gate = new Gate();
+  const runner = new ScriptedRunner().on(() => true, { gate });
+  const srv = await startTestServer({ runner, config: { runConcurrency: 2 } });
+  try {
+    const runs = [];
+    for (const repo of ["one", "two", "three"]) runs.push(await onboard(srv, { owner: "acme", repo }));
+    await gate.reached(2);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // several poll intervals: the third must not start
+    assert.equal(runner.calls.length, 2);
+    assert.equal((await getRunBody(srv, runs[2].runId)).status, "queued");
+    gate.release();
+    for (const r of runs) await waitForStatus(srv, r.runId, "succeeded");
+    assert.equal(runner.maxConcurrent, 2);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("two workers on one database never run one stack at once and share the cap", async () => {
+  const runner = new ScriptedRunner().on(() => true, { steps: ["select-stack", "up", "wait", "done"] });
+  const srv = await startTestServer({ runner, config: { runConcurrency: 2 } });
+  const second = new RunQueue({ pool: srv.db.pool, runner, concurrency: 2, leaseMs: 2000, pollMs: 10, log: () => undefined });
+  await second.start();
+  try {
+    const runs = [];
+    for (let i = 0; i < 4; i++) runs.push(await onboard(srv, { owner: "acme", repo: "widgets", displayName: `run ${i}` }));
+    for (let i = 0; i < 4; i++) runs.push(await onboard(srv, { owner: "acme", repo: `other-${i}` }));
+    for (const r of runs) await waitForStatus(srv, r.runId, "succeeded", 10_000);
+    assert.equal(runner.maxConcurrentPerStack, 1);
+    assert.ok(runner.maxConcurrent <= 2, `at most 2 running at once, saw ${runner.maxConcurrent}`);
+    const widgets = runner.calls.filter((c) => c.stackName === "acme.widgets").map((c) => c.request.displayName);
+    assert.deepEqual(widgets, ["run 0", "run 1", "run 2", "run 3"]);
+  } finally {
+    await second.stop();
+    await srv.close();
+  }
+});
+
+test("a stopped worker hands its running run back to the queue rather than losing it", async () => {
+  const gate = new Gate();
+  const runner = new ScriptedRunner().on("acme.widgets", { gate }, { once: true });
+  const srv = await startTestServer({ runner });
+  try {
+    const { runId } = await onboard(srv, { owner: "acme", repo: "widgets" });
+    await gate.reached();
+    await srv.app.queue.stop(); // grace 50 ms, then aborted with its lease released
+    const { rows } = await srv.db.pool.query("SELECT status, lease_expires_at < now() AS lapsed FROM runs WHERE id = $1", [runId]);
+    assert.deepEqual(rows[0], { status: "running", lapsed: true });
+    await srv.app.queue.start(); // the next worker recovers it at once and runs it again
+    const run = await waitForStatus(srv, runId, "succeeded");
+    assert.equal(run.interruptions, 1);
+    await waitFor(() => runner.recoveries.length === 1, "the stack to be recovered");
+  } finally {
+    await srv.close();
+  }
+});
