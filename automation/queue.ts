@@ -37,7 +37,7 @@ export interface RunQueueOptions {
 }
 
 // Why a run's AbortSignal fired; the reason decides what is recorded.
-export class CancelRequested extends Error {
+class CancelRequested extends Error {
   override readonly name = "CancelRequested";
 }
 class LeaseLost extends Error {
@@ -117,10 +117,6 @@ export class RunQueue {
     await Promise.all(this.active.values());
   }
 
-  get runningHere(): number {
-    return this.active.size;
-  }
-
   async cancel(runId: string): Promise<CancelResult> {
     const result = await requestCancel(this.pool, runId);
     if (result.outcome === "requested") {
@@ -168,7 +164,7 @@ export class RunQueue {
     }
     const settled = await settleRecovery(this.pool, run.id, this.workerId, outcome);
     this.bus.notify(run.id);
-    if (settled && outcome.status !== "queued") this.onFinished(settled);
+    if (settled && settled.status !== "queued") this.onFinished(settled);
     this.kick();
     return settled;
   }
@@ -221,14 +217,13 @@ export class RunQueue {
       this.log(`run ${run.id}: lease lost to another worker; its outcome is theirs to record`);
       return;
     }
-    if (abortedBy instanceof ShuttingDown) {
-      await releaseLease(this.pool, run.id, this.workerId);
-      return;
-    }
     let outcome: RunOutcome;
     if (!error && result) {
-      // Even a run cancelled too late to stop did change the stack: record what happened.
+      // Even a run aborted too late to stop did change the stack: record what happened.
       outcome = { status: "succeeded", changeSummary: result.changeSummary, outputs: redactOutputs(result.outputs) };
+    } else if (abortedBy instanceof ShuttingDown) {
+      await releaseLease(this.pool, run.id, this.workerId);
+      return;
     } else if (abortedBy instanceof CancelRequested) {
       outcome = { status: "cancelled", failedStep: step, failureReason: `cancelled by request at step ${step}` };
     } else if (error instanceof RunStepError) {

@@ -381,10 +381,17 @@ export type RecoveryOutcome =
 export async function settleRecovery(db: Queryable, runId: string, leaseOwner: string, outcome: RecoveryOutcome): Promise<RunRecord | undefined> {
   const where = "u.id = $1 AND u.lease_owner = $2 AND u.status = 'interrupted'";
   if (outcome.status === "queued") {
-    const [run] = await transition(db, "status = 'queued', step = NULL, lease_owner = NULL, lease_expires_at = NULL", where, [runId, leaseOwner], {
-      reason: outcome.reason,
-    });
-    return run;
+    // A cancel that arrived during the recovery wins over the retry.
+    const [run] = await transition(
+      db,
+      "status = 'queued', step = NULL, lease_owner = NULL, lease_expires_at = NULL",
+      `${where} AND u.cancel_requested_at IS NULL`,
+      [runId, leaseOwner],
+      { reason: outcome.reason },
+    );
+    if (run) return run;
+    const step = (await getRun(db, runId))?.step ?? null;
+    return settleRecovery(db, runId, leaseOwner, { status: "cancelled", failedStep: step, reason: "cancelled while recovering from an interruption" });
   }
   const [run] = await transition(
     db,

@@ -195,11 +195,18 @@ class Operation {
 
 function lastLines(err: unknown, tail: string[]): string {
   const message = err instanceof Error ? err.message : String(err);
-  // A CommandError's message is the whole command output; its end says what went wrong.
-  const lines = message.split("\n").map((l) => l.trim()).filter(Boolean);
-  const picked = lines.filter((l) => /error/i.test(l)).slice(-5);
-  if (picked.length > 0) return picked.join("\n");
-  return (tail.length > 0 ? tail.slice(-5) : lines.slice(-5)).join("\n");
+  const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+  // A CommandError's message is the whole command result: "code: … stdout: … stderr: … err?: …".
+  const parts = /\n stderr: ([\s\S]*?)\n err\?: ([\s\S]*)$/.exec(message);
+  if (parts) {
+    const stderr = lines(parts[1]);
+    const marked = stderr.filter((l) => /^error:/i.test(l));
+    if (marked.length > 0) return marked.slice(-5).join("\n");
+    if (stderr.length > 0) return stderr.slice(-5).join("\n");
+    if (tail.length > 0) return tail.slice(-5).join("\n");
+    return lines(parts[2])[0] ?? message;
+  }
+  return lines(message).slice(-5).join("\n") || (tail.length > 0 ? tail.slice(-5).join("\n") : "failed");
 }
 
 function firstLine(text: string): string {

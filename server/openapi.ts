@@ -60,7 +60,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       tags: [route.tag],
       ...(route.auth ? {} : { security: [] }),
       ...(pathParams.length + headerParams.length > 0 ? { parameters: [...pathParams, ...headerParams] } : {}),
-      ...(route.body ? { requestBody: { required: false, content: { "application/json": { schema: schemaRef(route.body, "input") } } } } : {}),
+      ...(route.body ? { requestBody: { required: !route.bodyOptional, content: { "application/json": { schema: schemaRef(route.body, "input") } } } } : {}),
       responses,
     };
   }

@@ -16,6 +16,8 @@ export interface RouteSpec {
   auth: boolean;
   headers?: { name: string; description: string }[];
   body?: z.ZodType;
+  /** The body may be left out altogether (a preview without changes). */
+  bodyOptional?: boolean;
   responses: Record<number, ResponseSpec>;
   handler: RequestHandler;
 }

@@ -95,6 +95,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       auth: true,
       headers: [IDEMPOTENCY_HEADER],
       body: previewRequest,
+      bodyOptional: true,
       responses: ACCEPTED_RESPONSES,
       handler: stackRun("preview", async (req, ref) => {
         const changes: unknown = req.body ?? {};

@@ -15,7 +15,8 @@ let stateDir: string;
 let stack: Stack | undefined;
 
 after(async () => {
-  await stack?.workspace.removeStack("platform-prod", { force: true }).catch(() => undefined);
+  // The stack lives in a temporary backend; its config file is the project's own and must stay.
+  await stack?.workspace.removeStack("platform-prod", { force: true, preserveConfig: true }).catch(() => undefined);
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 

@@ -13,3 +13,17 @@ test("migrations create the repo registry and a second run applies nothing", asy
     await db.drop();
   }
 });
+
+test("the database itself refuses a second active run on one stack", async () => {
+  const db = await createTestDatabase("migrate");
+  try {
+    const insert = (status: string) =>
+      db.pool.query("INSERT INTO runs (kind, owner, repo, stack_name, status, request) VALUES ('onboard', 'acme', 'widgets', 'acme.widgets', $1, '{}')", [status]);
+    await insert("running");
+    await insert("queued");
+    await insert("succeeded");
+    await assert.rejects(insert("interrupted"), /runs_one_active_per_stack/);
+  } finally {
+    await db.drop();
+  }
+});

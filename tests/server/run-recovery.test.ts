@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ScriptedRunner } from "../fixtures/scripted-runner";
+import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
 import { onboard, startTestServer, type TestServer, waitForStatus } from "../fixtures/server";
 
 /** What a worker that died mid-`up` leaves behind: a running run whose lease lapsed. */
@@ -90,6 +90,28 @@ test("a recovered run keeps its place ahead of later runs of its stack", async (
     await srv.app.queue.start();
     await waitForStatus(srv, later.runId, "succeeded");
     assert.deepEqual(srv.runner.calls.map((c) => c.runId), [stranded.runId, later.runId]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a cancel that arrives while an interrupted run is recovered ends it cancelled, not re-queued", async () => {
+  const runner = new ScriptedRunner();
+  runner.recoverGate = new Gate();
+  const srv = await startTestServer({ runner, startQueue: false });
+  try {
+    const { runId } = await onboard(srv, { owner: "acme", repo: "widgets" });
+    await strand(srv, runId);
+    const starting = srv.app.queue.start();
+    await runner.recoverGate.reached();
+    const res = await srv.request(`/v1/runs/${runId}/cancel`, { method: "POST" });
+    assert.equal(res.status, 202);
+    assert.equal(((await res.json()) as { status: string }).status, "interrupted");
+    runner.recoverGate.release();
+    await starting;
+    const run = await waitForStatus(srv, runId, "cancelled");
+    assert.match(run.failureReason ?? "", /cancelled while recovering/);
+    assert.equal(runner.calls.length, 0);
   } finally {
     await srv.close();
   }
