@@ -56,3 +56,45 @@ export function openEventStream(req: Request, res: Response, opts: { retryMs?: n
     },
   };
 }
+
+export interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+function parseSseBlock(block: string): SseEvent | undefined {
+  const event: SseEvent = { data: "" };
+  const data: string[] = [];
+  for (const line of block.split(/\r\n|\r|\n/)) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "id") event.id = value;
+    else if (field === "event") event.event = value;
+    else if (field === "data") data.push(value);
+  }
+  if (data.length === 0) return undefined;
+  event.data = data.join("\n");
+  return event;
+}
+
+/** The client side: yields a Server-Sent Events response's events as they arrive, until the server ends it. */
+export async function* readSse(res: globalThis.Response): AsyncGenerator<SseEvent> {
+  if (!res.body) return;
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.search(/\r?\n\r?\n/)) >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end).replace(/^\r?\n\r?\n/, "");
+      const event = parseSseBlock(block);
+      if (event) yield event;
+    }
+  }
+  const last = parseSseBlock(buffered);
+  if (last) yield last;
+}
