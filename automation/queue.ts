@@ -13,8 +13,11 @@ import {
   requestCancel,
   type RunOutcome,
   settleRecovery,
+  startWaitingForAuth,
+  stopWaitingForAuth,
   takeOverLapsedRuns,
 } from "./run-store";
+import { hasPostUpSteps, type PostUpConfig, runPostUpSteps } from "./post-up";
 import type { StackRunner } from "./runner";
 import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "./runs";
 
@@ -31,6 +34,8 @@ export interface RunQueueOptions {
   shutdownGraceMs?: number;
   workerId?: string;
   bus?: RunEventBus;
+  /** The pod-health and auth steps after an onboard's or update's `up`; without it a run ends at `up`. */
+  postUp?: PostUpConfig;
   /** Called once per run that reached a terminal status here (metrics). */
   onFinished?: (run: RunRecord) => void;
   log?: (line: string) => void;
@@ -69,6 +74,11 @@ export class RunQueue {
   /** Every run this worker supervises, executing or recovering: what cancel and stop abort. */
   private readonly controllers = new Map<string, AbortController>();
   private readonly recovering = new Set<AbortController>();
+  /** Runs waiting for the user's device approval: they hold their stack but not a concurrency slot. */
+  private readonly waitingForAuth = new Set<string>();
+  /** Per waiting run: fired when credentials were pushed through the API (here or on another replica). */
+  private readonly authPushes = new Map<string, AbortController>();
+  private readonly postUp?: PostUpConfig;
   private loop?: Promise<void>;
   private stopping = false;
   private kicked = false;
@@ -83,6 +93,7 @@ export class RunQueue {
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
     this.workerId = opts.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`;
     this.bus = opts.bus ?? new RunEventBus();
+    this.postUp = opts.postUp;
     this.onFinished = opts.onFinished ?? (() => undefined);
     this.log = opts.log ?? ((line) => console.error(`[queue] ${line}`));
   }
@@ -126,6 +137,11 @@ export class RunQueue {
     if (result.outcome !== "not_found") this.bus.notify(runId);
     if (result.outcome === "cancelled") this.onFinished(result.run);
     return result;
+  }
+
+  /** Credentials for a run waiting for auth arrived through the API (already marked in the database). */
+  authReceived(runId: string): void {
+    this.authPushes.get(runId)?.abort();
   }
 
   /**
@@ -186,7 +202,7 @@ export class RunQueue {
   }
 
   private async fill(): Promise<void> {
-    while (!this.stopping && this.active.size < this.concurrency) {
+    while (!this.stopping && this.active.size - this.waitingForAuth.size < this.concurrency) {
       const run = await claimNextRun(this.pool, { leaseOwner: this.workerId, leaseMs: this.leaseMs, concurrency: this.concurrency });
       if (!run) return;
       this.bus.notify(run.id);
@@ -208,10 +224,13 @@ export class RunQueue {
     let step = run.step ?? "start";
     let result: Awaited<ReturnType<StackRunner["run"]>> | undefined;
     const { error, abortedBy } = await this.supervise(run, false, async (signal, emit) => {
-      result = await this.runner.run(run, signal, async (event) => {
+      const tracked: EmitRunEvent = async (event) => {
         if (event.type === "step") step = event.step;
         await emit(event);
-      });
+      };
+      const done = await this.runner.run(run, signal, tracked);
+      if (this.postUp && hasPostUpSteps(run)) await this.afterUp(run, done, signal, tracked, this.postUp);
+      result = done;
     });
     if (abortedBy instanceof LeaseLost) {
       this.log(`run ${run.id}: lease lost to another worker; its outcome is theirs to record`);
@@ -236,6 +255,37 @@ export class RunQueue {
     if (finished) this.onFinished(finished);
   }
 
+  private async afterUp(
+    run: RunRecord,
+    done: Awaited<ReturnType<StackRunner["run"]>>,
+    signal: AbortSignal,
+    emit: EmitRunEvent,
+    cfg: PostUpConfig,
+  ): Promise<void> {
+    const pushed = new AbortController();
+    this.authPushes.set(run.id, pushed);
+    try {
+      await runPostUpSteps(run, done.outputs, signal, {
+        emit,
+        pushed: pushed.signal,
+        waitForAuth: async (prompt) => {
+          if (!(await startWaitingForAuth(this.pool, run.id, this.workerId, prompt))) throw new Error("the run is no longer held by this worker");
+          this.waitingForAuth.add(run.id);
+          this.bus.notify(run.id);
+          this.kick(); // its concurrency slot is free while the user takes their time
+        },
+        authDone: async () => {
+          this.waitingForAuth.delete(run.id);
+          await stopWaitingForAuth(this.pool, run.id, this.workerId);
+          this.bus.notify(run.id);
+        },
+      }, cfg);
+    } finally {
+      this.waitingForAuth.delete(run.id);
+      this.authPushes.delete(run.id);
+    }
+  }
+
   /**
    * Runs `work` for a run we hold: events are recorded under our lease, the lease is renewed, and a lost
    * lease or a cancel requested elsewhere aborts the work. Resolves with the error (if any) and why the
@@ -258,9 +308,10 @@ export class RunQueue {
       if (beating) return;
       beating = true;
       renewLease(this.pool, run.id, this.workerId, this.leaseMs)
-        .then(({ held, cancelRequested }) => {
+        .then(({ held, cancelRequested, authReceived }) => {
           if (!held) controller.abort(new LeaseLost("another worker took the run over"));
           else if (cancelRequested) controller.abort(new CancelRequested("cancelled by request"));
+          else if (authReceived) this.authPushes.get(run.id)?.abort(); // pushed through another replica
         })
         .catch((err: Error) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`))
         .finally(() => (beating = false));

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import type { RepoStackInput } from "../stacks/repo-config";
+import type { AuthPrompt } from "./device-flow";
 import type { RunEvent, RunKind, RunOptions, RunRecord, RunStatus } from "./runs";
 
 /**
@@ -56,6 +57,8 @@ interface RunRow {
   failure_reason: string | null;
   change_summary: Record<string, number> | null;
   outputs: Record<string, unknown> | null;
+  auth: AuthPrompt | null;
+  auth_received_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -82,6 +85,8 @@ function toRun(row: RunRow): RunRecord {
     failureReason: row.failure_reason,
     changeSummary: row.change_summary,
     outputs: row.outputs,
+    auth: row.auth,
+    authReceivedAt: row.auth_received_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -274,13 +279,53 @@ export async function renewLease(
   runId: string,
   leaseOwner: string,
   leaseMs: number,
-): Promise<{ held: boolean; cancelRequested: boolean }> {
-  const { rows } = await db.query<{ cancel_requested_at: Date | null }>(
+): Promise<{ held: boolean; cancelRequested: boolean; authReceived: boolean }> {
+  const { rows } = await db.query<{ cancel_requested_at: Date | null; auth_received_at: Date | null }>(
     `UPDATE runs SET lease_expires_at = now() + $3::int * interval '1 millisecond'
-     WHERE id = $1 AND lease_owner = $2 AND status IN ${ACTIVE} RETURNING cancel_requested_at`,
+     WHERE id = $1 AND lease_owner = $2 AND status IN ${ACTIVE} RETURNING cancel_requested_at, auth_received_at`,
     [runId, leaseOwner, leaseMs],
   );
-  return { held: rows.length === 1, cancelRequested: rows[0]?.cancel_requested_at != null };
+  return { held: rows.length === 1, cancelRequested: rows[0]?.cancel_requested_at != null, authReceived: rows[0]?.auth_received_at != null };
+}
+
+/**
+ * A running run held by `leaseOwner` starts waiting for the user to approve the device: its status says
+ * so and its row keeps the prompt (what GET /v1/runs/:id shows), which the status event repeats.
+ */
+export async function startWaitingForAuth(db: Queryable, runId: string, leaseOwner: string, prompt: AuthPrompt): Promise<RunRecord | undefined> {
+  const [run] = await transition(
+    db,
+    "status = 'waiting-for-auth', auth = $3::jsonb, auth_received_at = NULL",
+    "u.id = $1 AND u.lease_owner = $2 AND u.status = 'running'",
+    [runId, leaseOwner, JSON.stringify(prompt)],
+    { auth: prompt },
+  );
+  return run;
+}
+
+/** The wait is over (a token, or credentials pushed): the run is `running` again for its last steps. */
+export async function stopWaitingForAuth(db: Queryable, runId: string, leaseOwner: string): Promise<RunRecord | undefined> {
+  const [run] = await transition(db, "status = 'running'", "u.id = $1 AND u.lease_owner = $2 AND u.status = 'waiting-for-auth'", [runId, leaseOwner]);
+  return run;
+}
+
+/**
+ * Marks that credentials for a waiting run arrived through the API (they went to the auth service; only
+ * the fact is stored). Undefined when the run is not waiting for auth.
+ */
+export async function markAuthReceived(db: Queryable, runId: string): Promise<RunRecord | undefined> {
+  if (!UUID.test(runId)) return undefined;
+  const { rows } = await db.query<RunRow>(
+    `WITH r AS (
+       UPDATE runs SET auth_received_at = COALESCE(auth_received_at, now()), event_seq = event_seq + 1, updated_at = now()
+       WHERE id = $1 AND status = 'waiting-for-auth' RETURNING *
+     ), e AS (
+       INSERT INTO run_events (run_id, seq, type, data) SELECT id, event_seq, 'auth-received', '{"via":"api"}' FROM r
+     )
+     SELECT * FROM r`,
+    [runId],
+  );
+  return rows[0] ? toRun(rows[0]) : undefined;
 }
 
 /** Lets the lease lapse now, so the next recovery pass (in any worker) takes the run over at once. */

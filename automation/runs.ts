@@ -1,4 +1,5 @@
 import type { RepoStackInput } from "../stacks/repo-config";
+import type { AuthPrompt } from "./device-flow";
 
 /**
  * The vocabulary of runs shared by the queue, the runners, the server and the CLI. A run is one stack
@@ -45,6 +46,10 @@ export interface RunRecord {
   failureReason: string | null;
   changeSummary: Record<string, number> | null;
   outputs: Record<string, unknown> | null;
+  /** The device-flow prompt while (and after) the run waited for the user; never the device code. */
+  auth: AuthPrompt | null;
+  /** When credentials arrived through POST /v1/runs/:id/auth. */
+  authReceivedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -54,7 +59,7 @@ export interface RunRecord {
  * hold secrets, so nothing here ever does.
  */
 export type RunEvent =
-  | { type: "step"; step: string }
+  | { type: "step"; step: string; skipped?: string }
   | { type: "resource"; phase: "pre" | "done" | "failed"; op: string; urn: string; resourceType: string }
   | { type: "diagnostic"; severity: string; message: string; urn?: string }
   | { type: "policy"; policyPack: string; policy: string; enforcement: string; message: string; urn?: string }

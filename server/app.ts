@@ -3,7 +3,7 @@ import type { Pool } from "pg";
 import { RunQueue } from "../automation/queue";
 import type { StackRunner } from "../automation/runner";
 import { bearerAuth } from "./auth";
-import type { ServerConfig } from "./config";
+import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { AppContext } from "./context";
 import { errorHandler, notFoundHandler } from "./errors";
 import { createMetrics, type ServerMetrics } from "./metrics";
@@ -13,16 +13,41 @@ import { healthRoutes } from "./routes/health";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
+import { webhookRoutes } from "./routes/webhooks";
+import { WebhookProcessor } from "./webhooks/processor";
+import { WebhookSecretCache } from "./webhooks/secret-cache";
+import { vaultKvReader } from "./webhooks/vault-kv";
 
 export interface AppDeps {
   db: Pool;
   runner: StackRunner;
   config: ServerConfig;
   log?: (line: string) => void;
+  /** The webhook secrets' cache; by default one over the Vault of `config.webhooks`. */
+  webhookSecrets?: WebhookSecretCache;
 }
 
 /** The Express app with the run queue it feeds; the caller starts the queue and listens. */
-export type ServerApp = Express & { readonly queue: RunQueue; readonly metrics: ServerMetrics; readonly routes: readonly RouteSpec[] };
+export type ServerApp = Express & {
+  readonly queue: RunQueue;
+  readonly metrics: ServerMetrics;
+  readonly routes: readonly RouteSpec[];
+  /** Processes webhook deliveries after they were acknowledged; `idle()` waits for those under way. */
+  readonly webhooks: WebhookProcessor;
+};
+
+const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
+
+function webhookSecrets(deps: AppDeps): WebhookSecretCache | undefined {
+  if (deps.webhookSecrets) return deps.webhookSecrets;
+  const hooks = deps.config.webhooks;
+  if (!hooks) return undefined;
+  return new WebhookSecretCache({
+    read: vaultKvReader({ addr: hooks.vaultAddr, token: hooks.vaultToken, mount: hooks.vaultMount }),
+    ttlMs: hooks.secretTtlMs,
+    fallbackSecret: hooks.fallbackSecret,
+  });
+}
 
 const API_VERSION = "1.0.0";
 
@@ -36,12 +61,31 @@ export function createApp(deps: AppDeps): ServerApp {
     leaseMs: deps.config.runLeaseMs,
     pollMs: deps.config.pollMs,
     shutdownGraceMs: deps.config.runShutdownGraceMs,
+    postUp: {
+      podReadyTimeoutMs: deps.config.podReadyTimeoutMs ?? DEFAULT_POD_READY_TIMEOUT_MS,
+      deviceFlow: deps.config.deviceFlow,
+      authServiceUrl: deps.config.authServiceUrl,
+      deviceFlowSecondMs: deps.config.deviceFlowSecondMs,
+    },
     onFinished: (run) => metrics.runFinished(run),
     log: (line) => log(`[queue] ${line}`),
   });
   const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics };
 
-  const routes: RouteSpec[] = [...healthRoutes(ctx, log), ...onboardingRoutes(ctx), ...runRoutes(ctx), ...repoRoutes(ctx)];
+  const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`));
+  const receiver = {
+    secrets: webhookSecrets(deps),
+    processor: webhooks,
+    maxBodyBytes: deps.config.webhooks?.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+  };
+
+  const routes: RouteSpec[] = [
+    ...healthRoutes(ctx, log),
+    ...onboardingRoutes(ctx),
+    ...runRoutes(ctx),
+    ...repoRoutes(ctx),
+    ...webhookRoutes(ctx, receiver, (line) => log(`[webhooks] ${line}`)),
+  ];
   let document: unknown;
   routes.push({
     method: "get",
@@ -65,5 +109,5 @@ export function createApp(deps: AppDeps): ServerApp {
   mountRoutes(app, routes);
   app.use(notFoundHandler);
   app.use(errorHandler(log));
-  return Object.assign(app, { queue, metrics, routes });
+  return Object.assign(app, { queue, metrics, routes, webhooks });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { DeviceFlowConfig } from "../automation/device-flow";
 
 /** What the server needs to know, already validated. `loadServerConfig` reads it from the environment. */
 export interface ServerConfig {
@@ -17,7 +18,38 @@ export interface ServerConfig {
   stateBackendUrl: string;
   /** The server's public base URL, given to repo stacks for their webhook (MESH_SIX_PUBLIC_URL). */
   publicUrl?: string;
+  /** How long an onboarded repo's environment pod may take to be Ready (MESH_SIX_POD_READY_TIMEOUT_MS, 10 min). */
+  podReadyTimeoutMs?: number;
+  /**
+   * The OAuth authorization server of the device flow (MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL,
+   * MESH_SIX_OAUTH_TOKEN_URL, MESH_SIX_OAUTH_CLIENT_ID, MESH_SIX_OAUTH_SCOPE); without it the step is skipped.
+   */
+  deviceFlow?: DeviceFlowConfig;
+  /** The auth service that keeps agents' credentials (MESH_SIX_AUTH_SERVICE_URL). */
+  authServiceUrl?: string;
+  /** Milliseconds per second of the device flow's intervals (tests only; 1000). */
+  deviceFlowSecondMs?: number;
+  /** The GitHub webhook receiver's settings; without Vault (VAULT_ADDR and VAULT_TOKEN) webhooks answer 503. */
+  webhooks?: WebhookConfig;
 }
+
+export interface WebhookConfig {
+  vaultAddr: string;
+  vaultToken: string;
+  /** KV v2 mount holding `mesh-six/webhooks/…` (MESH_SIX_VAULT_KV_MOUNT, default "secret"). */
+  vaultMount: string;
+  /** How long a secret read from Vault is trusted (MESH_SIX_WEBHOOK_SECRET_TTL_MS, default 5 minutes). */
+  secretTtlMs: number;
+  /**
+   * Largest delivery accepted (MESH_SIX_WEBHOOK_MAX_BODY_BYTES, default 1 MiB). GitHub caps payloads at
+   * 25 MB, but the events handled here are far smaller, and the body is held in memory until verified.
+   */
+  maxBodyBytes: number;
+  /** A global secret accepted besides each repo's own (MESH_SIX_WEBHOOK_FALLBACK_SECRET); off unless set. */
+  fallbackSecret?: string;
+}
+
+export const DEFAULT_POD_READY_TIMEOUT_MS = 10 * 60_000;
 
 export class ConfigError extends Error {
   constructor(
@@ -43,7 +75,48 @@ const envSchema = z.object({
   MESH_SIX_RUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   MESH_SIX_POLL_MS: positiveInt.default(1000),
   MESH_SIX_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MESH_SIX_POD_READY_TIMEOUT_MS: positiveInt.default(DEFAULT_POD_READY_TIMEOUT_MS),
+  MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MESH_SIX_OAUTH_TOKEN_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MESH_SIX_OAUTH_CLIENT_ID: z.string().min(1).optional(),
+  MESH_SIX_OAUTH_SCOPE: z.string().min(1).optional(),
+  MESH_SIX_AUTH_SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  VAULT_ADDR: z.url({ protocol: /^https?$/ }).optional(),
+  VAULT_TOKEN: z.string().min(1).optional(),
+  MESH_SIX_VAULT_KV_MOUNT: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/).default("secret"),
+  MESH_SIX_WEBHOOK_SECRET_TTL_MS: z.coerce.number().int().min(0).default(5 * 60_000),
+  MESH_SIX_WEBHOOK_MAX_BODY_BYTES: positiveInt.max(25 * 1024 * 1024).default(1024 * 1024),
+  MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
 });
+
+function webhooksOf(e: z.output<typeof envSchema>): WebhookConfig | undefined {
+  if (!e.VAULT_ADDR || !e.VAULT_TOKEN) return undefined;
+  return {
+    vaultAddr: e.VAULT_ADDR,
+    vaultToken: e.VAULT_TOKEN,
+    vaultMount: e.MESH_SIX_VAULT_KV_MOUNT,
+    secretTtlMs: e.MESH_SIX_WEBHOOK_SECRET_TTL_MS,
+    maxBodyBytes: e.MESH_SIX_WEBHOOK_MAX_BODY_BYTES,
+    fallbackSecret: e.MESH_SIX_WEBHOOK_FALLBACK_SECRET,
+  };
+}
+
+const OAUTH_VARIABLES = ["MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL", "MESH_SIX_OAUTH_TOKEN_URL", "MESH_SIX_OAUTH_CLIENT_ID"] as const;
+
+// The device flow is all or nothing: half a configuration is a mistake, not a reason to skip the step.
+function deviceFlowOf(e: z.output<typeof envSchema>): DeviceFlowConfig | undefined {
+  const given = OAUTH_VARIABLES.filter((v) => e[v] !== undefined);
+  if (given.length === 0) return undefined;
+  const missing = OAUTH_VARIABLES.find((v) => e[v] === undefined);
+  if (missing) throw new ConfigError(missing, `required with ${given.join(", ")}`);
+  if (!e.MESH_SIX_AUTH_SERVICE_URL) throw new ConfigError("MESH_SIX_AUTH_SERVICE_URL", "required with the OAuth device flow (credentials go there)");
+  return {
+    deviceAuthorizationUrl: e.MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL!,
+    tokenUrl: e.MESH_SIX_OAUTH_TOKEN_URL!,
+    clientId: e.MESH_SIX_OAUTH_CLIENT_ID!,
+    scope: e.MESH_SIX_OAUTH_SCOPE,
+  };
+}
 
 export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string): ServerConfig {
   const parsed = envSchema.safeParse(env);
@@ -61,5 +134,9 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     pollMs: e.MESH_SIX_POLL_MS,
     stateBackendUrl,
     publicUrl: e.MESH_SIX_PUBLIC_URL,
+    podReadyTimeoutMs: e.MESH_SIX_POD_READY_TIMEOUT_MS,
+    deviceFlow: deviceFlowOf(e),
+    authServiceUrl: e.MESH_SIX_AUTH_SERVICE_URL,
+    webhooks: webhooksOf(e),
   };
 }

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { IdempotencyKeyReusedError } from "../automation/run-store";
 import { InvalidRepoNameError } from "../stacks/names";
 import { RepoConfigError } from "../stacks/repo-config";
+import { SecretStoreUnavailableError } from "./webhooks/vault-kv";
 
 /**
  * What can go wrong in a request, and — in `errorHandler` only — which HTTP answer each gets. Handlers
@@ -44,6 +45,24 @@ export class RunFinishedError extends Error {
   }
 }
 
+export class RunNotWaitingForAuthError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`run ${runId} is not waiting for auth (${status})`);
+    this.name = "RunNotWaitingForAuthError";
+  }
+}
+
+/** The auth service did not take credentials; its answer is not passed on (it may echo what was sent). */
+export class AuthServiceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AuthServiceError";
+  }
+}
+
 export class UnauthenticatedError extends Error {
   constructor() {
     super("a bearer token is required");
@@ -62,6 +81,33 @@ export class RouteNotFoundError extends Error {
   constructor(readonly method: string, readonly path: string) {
     super(`no route ${method} ${path}`);
     this.name = "RouteNotFoundError";
+  }
+}
+
+/** Why a webhook delivery was turned away, and the status each reason gets. */
+const WEBHOOK_REJECTIONS = {
+  event_header_missing: 400,
+  delivery_header_missing: 400,
+  malformed_json: 400,
+  repository_mismatch: 400,
+  organization_mismatch: 400,
+  signature_missing: 401,
+  signature_mismatch: 401,
+  unknown_repository: 404,
+  unknown_organization: 404,
+  unsupported_content_type: 415,
+  webhooks_not_configured: 503,
+} as const;
+
+export type WebhookRejection = keyof typeof WEBHOOK_REJECTIONS;
+
+export class WebhookRejectedError extends Error {
+  constructor(
+    readonly code: WebhookRejection,
+    message: string,
+  ) {
+    super(message);
+    this.name = "WebhookRejectedError";
   }
 }
 
@@ -98,6 +144,11 @@ export function answerFor(err: unknown): Answer | undefined {
   if (err instanceof RepoNotFoundError) return { status: 404, body: { error: "repo_not_found" } };
   if (err instanceof RouteNotFoundError) return { status: 404, body: { error: "not_found" } };
   if (err instanceof RunFinishedError) return { status: 409, body: { error: "run_finished", status: err.status } };
+  if (err instanceof RunNotWaitingForAuthError) return { status: 409, body: { error: "run_not_waiting_for_auth", status: err.status } };
+  if (err instanceof AuthServiceError) return { status: 502, body: { error: "auth_service_failed" } };
+  if (err instanceof WebhookRejectedError) return { status: WEBHOOK_REJECTIONS[err.code], body: { error: err.code } };
+  // GitHub redelivers on a 5xx: the delivery is not lost while Vault is away.
+  if (err instanceof SecretStoreUnavailableError) return { status: 503, body: { error: "secret_store_unavailable" } };
   if (err instanceof IdempotencyKeyReusedError) return { status: 422, body: { error: "idempotency_key_reused" } };
   if (err && typeof err === "object" && "type" in err) return bodyParserAnswer(err as { type?: string });
   return undefined;

@@ -80,8 +80,33 @@ export const runView = z
     failureReason: z.string().nullable(),
     changeSummary: z.record(z.string(), z.number()).nullable(),
     outputs: z.record(z.string(), z.unknown()).nullable().describe('Stack outputs; secret ones read "[secret]"'),
+    auth: z
+      .object({
+        verificationUri: z.string(),
+        verificationUriComplete: z.string().optional(),
+        userCode: z.string(),
+        expiresAt: z.iso.datetime(),
+      })
+      .nullable()
+      .describe("While the run is waiting-for-auth: where the user approves this device, and the code to enter"),
   })
   .register(apiSchemas, { id: "Run" });
+
+/** Credentials obtained outside the device flow (a token response, RFC 6749 §5.1), for a waiting run. */
+export const authPushRequest = z
+  .object({
+    access_token: z.string().min(1),
+    token_type: z.string().min(1),
+    expires_in: z.number().int().positive().optional(),
+    refresh_token: z.string().min(1).optional(),
+    scope: z.string().optional(),
+  })
+  .strict()
+  .register(apiSchemas, { id: "AuthPushRequest", description: "A token response for a run waiting for auth; it goes to the auth service, never into a run record" });
+
+export const authPushAnswer = z
+  .object({ runId: z.uuid(), status: z.enum(RUN_STATUSES), authReceived: z.literal(true) })
+  .register(apiSchemas, { id: "AuthPushAnswer" });
 
 export const cancelAnswer = z
   .object({ runId: z.uuid(), status: z.enum(RUN_STATUSES), cancelRequested: z.boolean() })

@@ -90,6 +90,8 @@ async function main(): Promise<number> {
     failureReason: null,
     changeSummary: null,
     outputs: null,
+    auth: null,
+    authReceivedAt: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -1,10 +1,12 @@
 import type { Request, Response } from "express";
-import { getRun, listEvents, queuePosition } from "../../automation/run-store";
+import { deliverCredentials } from "../../automation/device-flow";
+import { getRun, listEvents, markAuthReceived, queuePosition } from "../../automation/run-store";
 import { isTerminal } from "../../automation/runs";
 import { type AppContext, toRunView } from "../context";
-import { RequestValidationError, RunFinishedError, RunNotFoundError } from "../errors";
+import { AuthServiceError, RequestValidationError, RunFinishedError, RunNotFoundError, RunNotWaitingForAuthError } from "../errors";
+import { validate } from "../requests";
 import type { RouteSpec } from "../route-table";
-import { cancelAnswer, errorBody, runEventBody, runView } from "../schemas";
+import { authPushAnswer, authPushRequest, cancelAnswer, errorBody, runEventBody, runView } from "../schemas";
 import { openEventStream } from "../sse";
 
 const BATCH = 500;
@@ -72,6 +74,31 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
     }
   }
 
+  /**
+   * Credentials obtained some other way end a run's device-flow wait: they go straight to the auth service
+   * (never into the database), then the run is marked; its worker, here or on another replica, sees the
+   * mark and finishes the run.
+   */
+  async function pushAuth(req: Request, res: Response): Promise<void> {
+    const id = String(req.params.id);
+    const run = await getRun(ctx.pool, id);
+    if (!run) throw new RunNotFoundError(id);
+    const token = validate(authPushRequest, req.body ?? {});
+    if (run.status !== "waiting-for-auth") throw new RunNotWaitingForAuthError(id, run.status);
+    const projectId = run.request.authProjectId;
+    if (!ctx.config.authServiceUrl || !projectId) throw new RunNotWaitingForAuthError(id, run.status);
+    try {
+      await deliverCredentials(ctx.config.authServiceUrl, projectId, token);
+    } catch (err) {
+      throw new AuthServiceError((err as Error).message);
+    }
+    const marked = await markAuthReceived(ctx.pool, id);
+    if (!marked) throw new RunNotWaitingForAuthError(id, (await getRun(ctx.pool, id))?.status ?? "unknown");
+    ctx.queue.authReceived(id);
+    ctx.queue.bus.notify(id);
+    res.status(202).json({ runId: id, status: marked.status, authReceived: true });
+  }
+
   return [
     {
       method: "get",
@@ -102,6 +129,22 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
         ...notFound,
       },
       handler: streamEvents,
+    },
+    {
+      method: "post",
+      path: "/v1/runs/:id/auth",
+      operationId: "pushRunAuth",
+      summary: "Hand over credentials for a run waiting for the OAuth device flow; they go to the auth service and end the wait",
+      tag: "runs",
+      auth: true,
+      body: authPushRequest,
+      responses: {
+        202: { description: "Credentials delivered; the run finishes", schema: authPushAnswer },
+        409: { description: "The run is not waiting for auth", schema: errorBody },
+        502: { description: "The auth service did not take the credentials", schema: errorBody },
+        ...notFound,
+      },
+      handler: pushAuth,
     },
     {
       method: "post",

@@ -103,6 +103,7 @@ test("the OpenAPI document is served and lists every route the app serves", asyn
       "GET /v1/runs/{id}",
       "GET /v1/runs/{id}/events",
       "POST /v1/runs/{id}/cancel",
+      "POST /v1/runs/{id}/auth",
       "POST /v1/repos/{owner}/{repo}/preview",
       "POST /v1/repos/{owner}/{repo}/refresh",
       "DELETE /v1/repos/{owner}/{repo}",
@@ -118,6 +119,7 @@ test("the OpenAPI document is served and lists every route the app serves", asyn
     assert.deepEqual(doc.paths["/healthz"].get.security, [], "open routes say so");
     assert.ok(doc.paths["/v1/onboardings"].post.responses["202"]);
     assert.ok(doc.components.schemas.OnboardingRequest && doc.components.schemas.Run);
+    assert.ok(doc.components.schemas.AuthPushRequest, "the auth push body is described");
   } finally {
     await srv.close();
   }

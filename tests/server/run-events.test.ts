@@ -31,7 +31,7 @@ test("the event stream replays the run's events, follows it live and ends when i
       assert.equal(data.type, e.event);
       return e.event === "status" ? `status:${data.data.status}` : e.event === "step" ? `step:${data.data.step}` : e.event;
     });
-    assert.deepEqual(summary, ["status:queued", "status:running", "step:select-stack", "step:up", "resource", "diagnostic", "status:succeeded"]);
+    assert.deepEqual(summary, ["status:queued", "status:running", "step:select-stack", "step:up", "resource", "diagnostic", "step:pod-health", "step:auth", "status:succeeded"]);
   } finally {
     await srv.close();
   }

@@ -1,0 +1,221 @@
+import express, { type Request, type RequestHandler } from "express";
+import { validateOwner, validateRepo, vaultWebhookPath } from "../../stacks/names";
+import type { AppContext } from "../context";
+import { WebhookRejectedError } from "../errors";
+import type { RouteSpec } from "../route-table";
+import { errorBody } from "../schemas";
+import type { WebhookProcessor } from "../webhooks/processor";
+import { metricEvent } from "../webhooks/processor";
+import type { WebhookSecretCache } from "../webhooks/secret-cache";
+import { findRepoRules, recordDelivery } from "../webhooks/store";
+import { vaultOrgWebhookPath } from "../webhooks/paths";
+import { z } from "zod";
+
+/**
+ * GitHub's webhook deliveries. Order matters: cheap header checks, then the raw body (bounded), then the
+ * secret picked by the URL — never by anything in the unverified body — and the timing-safe signature check
+ * over the exact bytes received; only then is the body parsed, matched against the URL, stored (deduplicated
+ * on X-GitHub-Delivery) and acknowledged with 202. Processing happens after the answer.
+ *
+ * Content types: GitHub sends `application/json` or, when a hook is configured so,
+ * `application/x-www-form-urlencoded` with the JSON in a `payload` field. Both are accepted (the signature
+ * covers the form-encoded bytes as sent); anything else is a 415.
+ */
+export interface WebhookReceiver {
+  /** undefined: Vault is not configured, and every delivery is answered 503. */
+  secrets?: WebhookSecretCache;
+  processor: WebhookProcessor;
+  maxBodyBytes: number;
+}
+
+interface Source {
+  owner: string;
+  repo: string | null;
+  vaultPath: string;
+  unknown: "unknown_repository" | "unknown_organization";
+  /** Whether the verified payload names this source (the URL's repository or organization). */
+  matches(payload: Record<string, unknown>): boolean;
+  mismatch: "repository_mismatch" | "organization_mismatch";
+}
+
+const EVENT_PATTERN = /^[a-z_]{1,64}$/;
+const DELIVERY_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
+const CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded"];
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+const loginOf = (v: unknown, key: string): string | undefined => {
+  const value = v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
+  return typeof value === "string" ? value.toLowerCase() : undefined;
+};
+
+export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (line: string) => void): RouteSpec[] {
+  const rawBody = express.raw({ type: "*/*", limit: hooks.maxBodyBytes });
+
+  function reject(req: Request, code: WebhookRejectedError["code"], message: string): never {
+    // What was asked and why it was refused; never the body, which nobody vouched for.
+    const delivery = req.get("x-github-delivery");
+    log(`webhook ${req.path} rejected (${code})${delivery && DELIVERY_PATTERN.test(delivery) ? ` delivery ${delivery}` : ""}`);
+    throw new WebhookRejectedError(code, message);
+  }
+
+  async function repoSource(req: Request): Promise<Source> {
+    const owner = String(req.params.owner);
+    const repo = String(req.params.repo);
+    let valid = true;
+    try {
+      validateOwner(owner);
+      validateRepo(repo);
+    } catch {
+      valid = false;
+    }
+    // "orgs" is a name GitHub reserves; refusing it keeps the org secrets' Vault paths out of this route's reach.
+    const rules = valid && owner.toLowerCase() !== "orgs" ? await findRepoRules(ctx.pool, owner, repo) : undefined;
+    if (!rules) reject(req, "unknown_repository", `${owner}/${repo} is not a registered repository`);
+    const fullName = `${rules.owner}/${rules.repo}`.toLowerCase();
+    return {
+      owner: rules.owner,
+      repo: rules.repo,
+      vaultPath: vaultWebhookPath({ owner: rules.owner, repo: rules.repo }),
+      unknown: "unknown_repository",
+      matches: (payload) => loginOf(payload.repository, "full_name") === fullName,
+      mismatch: "repository_mismatch",
+    };
+  }
+
+  async function orgSource(req: Request): Promise<Source> {
+    const org = String(req.params.org);
+    try {
+      validateOwner(org);
+    } catch {
+      reject(req, "unknown_organization", `${org} is not a valid organization name`);
+    }
+    return {
+      owner: org,
+      repo: null,
+      vaultPath: vaultOrgWebhookPath(org),
+      unknown: "unknown_organization",
+      matches: (payload) => loginOf(payload.organization, "login") === org.toLowerCase(),
+      mismatch: "organization_mismatch",
+    };
+  }
+
+  function parse(req: Request, text: string): Record<string, unknown> {
+    let json = text;
+    if (req.is("application/x-www-form-urlencoded")) {
+      const field = new URLSearchParams(text).get("payload");
+      if (field === null) reject(req, "malformed_json", "the form has no payload field");
+      json = field;
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(json);
+    } catch {
+      reject(req, "malformed_json", "the body is not JSON");
+    }
+    if (!payload || typeof payload !== "object" || Array.isArray(payload)) reject(req, "malformed_json", "the body is not a JSON object");
+    return payload as Record<string, unknown>;
+  }
+
+  async function receive(req: Request, res: express.Response, resolve: (req: Request) => Promise<Source>, event: string, deliveryId: string, signature: string) {
+    const source = await resolve(req);
+    const body: unknown = req.body;
+    if (!Buffer.isBuffer(body)) reject(req, "unsupported_content_type", "the body could not be read");
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      // GitHub signs UTF-8 JSON; bytes that are not UTF-8 cannot be checked as GitHub would have signed them.
+      reject(req, "signature_mismatch", "the body is not UTF-8");
+    }
+    let verdict;
+    try {
+      verdict = await hooks.secrets!.verify(source.vaultPath, text, signature);
+    } catch (err) {
+      log(`webhook ${req.path}: reading the secret failed: ${(err as Error).message}`);
+      throw err;
+    }
+    if (verdict === "unknown") reject(req, source.unknown, `no webhook secret for ${source.owner}${source.repo ? `/${source.repo}` : ""}`);
+    if (verdict === "mismatch") reject(req, "signature_mismatch", "the signature does not match");
+    const payload = parse(req, text);
+    if (!source.matches(payload)) reject(req, source.mismatch, "the payload names another source than the URL");
+    const action = typeof payload.action === "string" ? payload.action : null;
+    const fresh = await recordDelivery(ctx.pool, { deliveryId, owner: source.owner, repo: source.repo, event, action, payload });
+    if (!fresh) {
+      ctx.metrics.webhookDeliveries.inc({ event: metricEvent(event), outcome: "duplicate" });
+      res.status(200).json({ status: "duplicate", deliveryId });
+      return;
+    }
+    ctx.metrics.webhookDeliveries.inc({ event: metricEvent(event), outcome: "accepted" });
+    res.status(202).json({ status: "accepted", deliveryId });
+    hooks.processor.submit({ deliveryId, owner: source.owner, repo: source.repo, event, payload });
+  }
+
+  function handler(resolve: (req: Request) => Promise<Source>): RequestHandler {
+    return (req, res, next) => {
+      const fail = (err: unknown) => {
+        const code = err instanceof WebhookRejectedError ? err.code : (err as { type?: string })?.type === "entity.too.large" ? "payload_too_large" : "error";
+        ctx.metrics.webhookDeliveries.inc({ event: metricEvent(req.get("x-github-event")), outcome: code });
+        if ((err as { type?: string })?.type === "entity.too.large") log(`webhook ${req.path} rejected (payload_too_large)`);
+        next(err);
+      };
+      try {
+        if (!hooks.secrets) reject(req, "webhooks_not_configured", "webhooks need Vault (VAULT_ADDR, VAULT_TOKEN)");
+        const event = req.get("x-github-event");
+        if (!event || !EVENT_PATTERN.test(event)) reject(req, "event_header_missing", "X-GitHub-Event is missing or invalid");
+        const deliveryId = req.get("x-github-delivery");
+        if (!deliveryId || !DELIVERY_PATTERN.test(deliveryId)) reject(req, "delivery_header_missing", "X-GitHub-Delivery is missing or invalid");
+        const signature = req.get("x-hub-signature-256");
+        if (!signature) reject(req, "signature_missing", "X-Hub-Signature-256 is missing");
+        if (!req.is(CONTENT_TYPES)) reject(req, "unsupported_content_type", "send application/json or application/x-www-form-urlencoded");
+        rawBody(req, res, (err?: unknown) => {
+          if (err) return fail(err);
+          receive(req, res, resolve, event, deliveryId, signature).catch(fail);
+        });
+      } catch (err) {
+        fail(err);
+      }
+    };
+  }
+
+  const headers = [
+    { name: "X-GitHub-Event", description: "The event's name (required)" },
+    { name: "X-GitHub-Delivery", description: "The delivery's id; a repeat is answered 200 duplicate (required)" },
+    { name: "X-Hub-Signature-256", description: "sha256=HMAC of the raw body with the webhook's secret (required)" },
+  ];
+  const accepted = z.object({ status: z.enum(["accepted", "duplicate"]), deliveryId: z.string() });
+  const responses = (unknown: string) => ({
+    200: { description: "A delivery already received", schema: accepted },
+    202: { description: "Stored; processed after this answer", schema: accepted },
+    400: { description: "A required header is missing, the body is not JSON, or it names another source than the URL", schema: errorBody },
+    401: { description: "The signature is missing or does not match", schema: errorBody },
+    404: { description: unknown, schema: errorBody },
+    413: { description: "The body is larger than the configured limit", schema: errorBody },
+    415: { description: "Neither application/json nor application/x-www-form-urlencoded", schema: errorBody },
+    503: { description: "Webhooks are not configured, or Vault is unavailable", schema: errorBody },
+  });
+
+  return [
+    {
+      method: "post",
+      path: "/webhooks/github/:owner/:repo",
+      operationId: "receiveRepoWebhook",
+      summary: "A GitHub delivery for one onboarded repository, signed with that repository's secret",
+      tag: "webhooks",
+      auth: false,
+      headers,
+      responses: responses("The repository is not registered, or has no webhook secret"),
+      handler: handler(repoSource),
+    },
+    {
+      method: "post",
+      path: "/webhooks/github-org/:org",
+      operationId: "receiveOrgWebhook",
+      summary: "A GitHub organization delivery (Projects v2 item events carry no repository), signed with the organization's secret",
+      tag: "webhooks",
+      auth: false,
+      headers,
+      responses: responses("The organization has no webhook secret"),
+      handler: handler(orgSource),
+    },
+  ];
+}

@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { STATUS_COLUMN, type WorkflowState, WORKFLOW_STATES } from "../../stacks/workflow";
+
+/**
+ * What a verified delivery means for mesh-six: pure decisions over the payload and the repo's registry row,
+ * so each filter is testable without HTTP or a database. Payloads are read with loose schemas: GitHub adds
+ * fields freely, and only the ones read here must be present.
+ */
+
+/** The registry fields that decide whether a repo event turns into work. */
+export interface RepoRules {
+  owner: string;
+  repo: string;
+  /** Issue labels that turn into work (repo_registry.labels); none configured: no issue does. */
+  labels: string[];
+  /** Logins whose issues and comments turn into work (repo_registry.allowed_authors); empty: anyone's. */
+  allowedAuthors: string[];
+}
+
+export type WorkKind = "issue" | "issue-comment" | "pull-request" | "board-update";
+
+export interface WorkItem {
+  kind: WorkKind;
+  issueNumber: number | null;
+  /** The fields the dispatcher needs, not GitHub's whole payload. */
+  payload: Record<string, unknown>;
+}
+
+export type Decision = { outcome: "work"; item: WorkItem } | { outcome: "recorded" } | { outcome: "ignored"; reason: string };
+
+const user = z.looseObject({ login: z.string() });
+const label = z.looseObject({ name: z.string() });
+const issue = z.looseObject({
+  number: z.number().int(),
+  title: z.string(),
+  body: z.string().nullish(),
+  state: z.string().optional(),
+  html_url: z.string().optional(),
+  user,
+  labels: z.array(label).default([]),
+  pull_request: z.unknown().optional(),
+});
+const issuesEvent = z.looseObject({ action: z.string(), issue, label: label.optional() });
+const commentEvent = z.looseObject({
+  action: z.string(),
+  issue,
+  comment: z.looseObject({ id: z.number(), body: z.string().nullish(), user, html_url: z.string().optional() }),
+});
+const ref = z.looseObject({ ref: z.string(), sha: z.string() });
+const pullRequestEvent = z.looseObject({
+  action: z.string(),
+  number: z.number().int(),
+  pull_request: z.looseObject({
+    title: z.string(),
+    state: z.string(),
+    draft: z.boolean().optional(),
+    merged: z.boolean().nullish(),
+    html_url: z.string().optional(),
+    user,
+    head: ref,
+    base: ref,
+  }),
+});
+
+const ISSUE_ACTIONS = new Set(["opened", "labeled", "edited"]);
+const COMMENT_ACTIONS = new Set(["created", "edited"]);
+const PULL_REQUEST_ACTIONS = new Set(["opened", "synchronize", "closed"]);
+
+// GitHub compares logins and label names without regard to case.
+const fold = (s: string) => s.toLowerCase();
+
+function matchingLabels(issueLabels: { name: string }[], rules: RepoRules): string[] {
+  const configured = new Set(rules.labels.map(fold));
+  return issueLabels.map((l) => l.name).filter((name) => configured.has(fold(name)));
+}
+
+function authorAllowed(login: string, rules: RepoRules): boolean {
+  return rules.allowedAuthors.length === 0 || rules.allowedAuthors.some((a) => fold(a) === fold(login));
+}
+
+function issueView(i: z.output<typeof issue>, labels: string[]) {
+  return { number: i.number, title: i.title, body: i.body ?? "", state: i.state, url: i.html_url, author: i.user.login, labels, isPullRequest: i.pull_request !== undefined };
+}
+
+/** A delivery on a repo's route (`/webhooks/github/<owner>/<repo>`). */
+export function decideRepoEvent(event: string, payload: unknown, rules: RepoRules): Decision {
+  switch (event) {
+    case "ping":
+      return { outcome: "recorded" };
+    case "issues": {
+      const p = issuesEvent.parse(payload);
+      if (!ISSUE_ACTIONS.has(p.action)) return { outcome: "ignored", reason: `issues action ${p.action} is not handled` };
+      const labels = matchingLabels(p.issue.labels, rules);
+      if (labels.length === 0) return { outcome: "ignored", reason: "the issue has none of the repo's labels" };
+      // Adding an unrelated label to an issue that already had work is not new work.
+      if (p.action === "labeled" && !(p.label && matchingLabels([p.label], rules).length > 0)) {
+        return { outcome: "ignored", reason: "the label added is not one of the repo's labels" };
+      }
+      // The issue's author wrote what an agent will read, whoever added the label.
+      if (!authorAllowed(p.issue.user.login, rules)) return { outcome: "ignored", reason: "the issue's author is not allowed" };
+      return { outcome: "work", item: { kind: "issue", issueNumber: p.issue.number, payload: { action: p.action, issue: issueView(p.issue, labels) } } };
+    }
+    case "issue_comment": {
+      const p = commentEvent.parse(payload);
+      if (!COMMENT_ACTIONS.has(p.action)) return { outcome: "ignored", reason: `issue_comment action ${p.action} is not handled` };
+      const labels = matchingLabels(p.issue.labels, rules);
+      if (labels.length === 0) return { outcome: "ignored", reason: "the issue has none of the repo's labels" };
+      if (!authorAllowed(p.comment.user.login, rules)) return { outcome: "ignored", reason: "the comment's author is not allowed" };
+      const comment = { id: p.comment.id, body: p.comment.body ?? "", author: p.comment.user.login, url: p.comment.html_url };
+      return { outcome: "work", item: { kind: "issue-comment", issueNumber: p.issue.number, payload: { action: p.action, issue: issueView(p.issue, labels), comment } } };
+    }
+    case "pull_request": {
+      const p = pullRequestEvent.parse(payload);
+      if (!PULL_REQUEST_ACTIONS.has(p.action)) return { outcome: "ignored", reason: `pull_request action ${p.action} is not handled` };
+      const pr = p.pull_request;
+      const view = {
+        number: p.number,
+        title: pr.title,
+        state: pr.state,
+        draft: pr.draft ?? false,
+        merged: pr.merged ?? false,
+        url: pr.html_url,
+        author: pr.user.login,
+        head: { ref: pr.head.ref, sha: pr.head.sha },
+        base: { ref: pr.base.ref },
+      };
+      return { outcome: "work", item: { kind: "pull-request", issueNumber: p.number, payload: { action: p.action, pullRequest: view } } };
+    }
+    default:
+      return { outcome: "ignored", reason: `event ${event} is not handled` };
+  }
+}
+
+/** The board fields of a repo whose project a projects_v2_item delivery may belong to. */
+export interface BoardRules {
+  owner: string;
+  repo: string;
+  statusFieldId: string | null;
+  /** Column name -> single-select option id (repo_registry.status_options). */
+  statusOptions: Record<string, string>;
+}
+
+const option = z.looseObject({ id: z.string(), name: z.string().optional() });
+const projectItemEvent = z.looseObject({
+  action: z.string(),
+  projects_v2_item: z.looseObject({
+    node_id: z.string(),
+    project_node_id: z.string(),
+    content_node_id: z.string().nullish(),
+    content_type: z.string().nullish(),
+  }),
+  changes: z
+    .looseObject({
+      field_value: z
+        .looseObject({ field_node_id: z.string().optional(), field_type: z.string().optional(), from: z.unknown().optional(), to: z.unknown().optional() })
+        .optional(),
+    })
+    .optional(),
+});
+
+const BOARD_ACTIONS = new Set(["created", "edited", "archived", "restored", "converted", "deleted"]);
+
+/** The project a projects_v2_item delivery is about (to look its repo up by repo_registry.project_id). */
+export function projectNodeIdOf(payload: unknown): string {
+  return projectItemEvent.parse(payload).projects_v2_item.project_node_id;
+}
+
+const STATE_BY_COLUMN = new Map<string, WorkflowState>(WORKFLOW_STATES.map((s) => [STATUS_COLUMN[s], s]));
+
+function columnOf(value: unknown, board: BoardRules): { optionId: string; column: string | null; state: WorkflowState | null } | null {
+  const parsed = option.safeParse(value);
+  if (!parsed.success) return null;
+  const column = Object.entries(board.statusOptions).find(([, id]) => id === parsed.data.id)?.[0] ?? null;
+  return { optionId: parsed.data.id, column, state: column ? (STATE_BY_COLUMN.get(column) ?? null) : null };
+}
+
+/** A projects_v2_item delivery (organization route) for a board known to belong to `board`'s repo. */
+export function decideBoardEvent(payload: unknown, board: BoardRules): Decision {
+  const p = projectItemEvent.parse(payload);
+  if (!BOARD_ACTIONS.has(p.action)) return { outcome: "ignored", reason: `projects_v2_item action ${p.action} is not handled` };
+  const item = p.projects_v2_item;
+  const base = { action: p.action, projectNodeId: item.project_node_id, itemNodeId: item.node_id, contentNodeId: item.content_node_id ?? null, contentType: item.content_type ?? null };
+  if (p.action !== "edited") return { outcome: "work", item: { kind: "board-update", issueNumber: null, payload: base } };
+  const change = p.changes?.field_value;
+  // Without the field's id in the registry (a board made before it was recorded), its name has to do.
+  const isStatus = board.statusFieldId ? change?.field_node_id === board.statusFieldId : change?.field_name === "Status";
+  if (!change || !isStatus) return { outcome: "ignored", reason: "the edit is not to the board's Status field" };
+  const status = { from: columnOf(change.from, board), to: columnOf(change.to, board) };
+  return { outcome: "work", item: { kind: "board-update", issueNumber: null, payload: { ...base, status } } };
+}

@@ -1,0 +1,104 @@
+import type { Pool } from "pg";
+import type { BoardRules, RepoRules, WorkItem } from "./events";
+
+/** The webhook receiver's reads of the registry and its writes of deliveries and work items. */
+
+interface RulesRow {
+  owner: string;
+  repo: string;
+  labels: unknown;
+  allowed_authors: unknown;
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+/** The registry row of `owner/repo`, compared as GitHub does: without regard to case. */
+export async function findRepoRules(pool: Pool, owner: string, repo: string): Promise<RepoRules | undefined> {
+  const { rows } = await pool.query<RulesRow>(
+    "SELECT owner, repo, labels, allowed_authors FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
+    [owner, repo],
+  );
+  const row = rows[0];
+  return row ? { owner: row.owner, repo: row.repo, labels: strings(row.labels), allowedAuthors: strings(row.allowed_authors) } : undefined;
+}
+
+/** Every registered repo whose board is the project `projectNodeId`. */
+export async function findBoards(pool: Pool, projectNodeId: string): Promise<BoardRules[]> {
+  const { rows } = await pool.query<{ owner: string; repo: string; status_field_id: string | null; status_options: Record<string, unknown> | null }>(
+    "SELECT owner, repo, status_field_id, status_options FROM repo_registry WHERE project_id = $1 ORDER BY full_name",
+    [projectNodeId],
+  );
+  return rows.map((r) => ({
+    owner: r.owner,
+    repo: r.repo,
+    statusFieldId: r.status_field_id,
+    statusOptions: Object.fromEntries(Object.entries(r.status_options ?? {}).filter((e): e is [string, string] => typeof e[1] === "string")),
+  }));
+}
+
+export interface NewDelivery {
+  deliveryId: string;
+  owner: string;
+  repo: string | null;
+  event: string;
+  action: string | null;
+  payload: unknown;
+}
+
+/**
+ * Stores a verified delivery before it is acknowledged. false: this delivery id was seen already. GitHub's
+ * "redeliver" reuses the id; a delivery whose processing failed is taken again, any other repeat is not.
+ */
+export async function recordDelivery(pool: Pool, d: NewDelivery): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `INSERT INTO webhook_deliveries (delivery_id, owner, repo, event, action, payload)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (delivery_id) DO UPDATE
+       SET status = 'received', received_at = now(), processed_at = NULL, reason = NULL, error = NULL, payload = EXCLUDED.payload
+       WHERE webhook_deliveries.status = 'failed'`,
+    [d.deliveryId, d.owner, d.repo, d.event, d.action, JSON.stringify(d.payload)],
+  );
+  return rowCount === 1;
+}
+
+export type DeliveryStatus = "processed" | "ignored" | "failed";
+
+/** The delivery's outcome; the stored payload is dropped once nothing needs it again. */
+export async function finishDelivery(pool: Pool, deliveryId: string, status: DeliveryStatus, detail?: string): Promise<void> {
+  await pool.query(
+    `UPDATE webhook_deliveries
+     SET status = $2::text, processed_at = now(),
+         reason = CASE WHEN $2::text = 'ignored' THEN $3::text END,
+         error = CASE WHEN $2::text = 'failed' THEN $3::text END,
+         payload = CASE WHEN $2::text = 'failed' THEN payload END
+     WHERE delivery_id = $1`,
+    [deliveryId, status, detail ?? null],
+  );
+}
+
+export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { owner: string; repo: string }, item: WorkItem): Promise<void> {
+  await pool.query(
+    `INSERT INTO webhook_work_items (delivery_id, owner, repo, kind, issue_number, payload)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, owner, repo) DO NOTHING`,
+    [deliveryId, repo.owner, repo.repo, item.kind, item.issueNumber, JSON.stringify(item.payload)],
+  );
+}
+
+export interface PendingDelivery {
+  deliveryId: string;
+  owner: string;
+  repo: string | null;
+  event: string;
+  payload: unknown;
+}
+
+/** Deliveries acknowledged but not processed for `olderThanMs` (their process died): to be taken again. */
+export async function pendingDeliveries(pool: Pool, olderThanMs: number, limit = 100): Promise<PendingDelivery[]> {
+  const { rows } = await pool.query<{ delivery_id: string; owner: string; repo: string | null; event: string; payload: unknown }>(
+    `SELECT delivery_id, owner, repo, event, payload FROM webhook_deliveries
+     WHERE status = 'received' AND received_at < now() - make_interval(secs => $1::double precision / 1000)
+     ORDER BY received_at LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return rows.map((r) => ({ deliveryId: r.delivery_id, owner: r.owner, repo: r.repo, event: r.event, payload: r.payload }));
+}
