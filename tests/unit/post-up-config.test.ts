@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError, DEFAULT_POD_READY_TIMEOUT_MS, loadServerConfig } from "../../server/config";
+
+const BASE = { MESH_SIX_API_TOKENS: "0123456789abcdef0123" };
+const OAUTH = {
+  MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: "https://as.example/device/auth",
+  MESH_SIX_OAUTH_TOKEN_URL: "https://as.example/token",
+  MESH_SIX_OAUTH_CLIENT_ID: "mesh-six",
+};
+
+test("the pod-ready timeout defaults to 10 minutes and is read from MESH_SIX_POD_READY_TIMEOUT_MS", () => {
+  assert.equal(DEFAULT_POD_READY_TIMEOUT_MS, 600_000);
+  assert.equal(loadServerConfig(BASE, "file:///x").podReadyTimeoutMs, 600_000);
+  assert.equal(loadServerConfig({ ...BASE, MESH_SIX_POD_READY_TIMEOUT_MS: "5000" }, "file:///x").podReadyTimeoutMs, 5000);
+  assert.throws(() => loadServerConfig({ ...BASE, MESH_SIX_POD_READY_TIMEOUT_MS: "soon" }, "file:///x"), /MESH_SIX_POD_READY_TIMEOUT_MS/);
+});
+
+test("without OAuth variables there is no device flow; with all of them and an auth service there is", () => {
+  assert.equal(loadServerConfig(BASE, "file:///x").deviceFlow, undefined);
+  const cfg = loadServerConfig({ ...BASE, ...OAUTH, MESH_SIX_OAUTH_SCOPE: "repo", MESH_SIX_AUTH_SERVICE_URL: "http://auth.mesh-six.svc" }, "file:///x");
+  assert.deepEqual(cfg.deviceFlow, {
+    deviceAuthorizationUrl: "https://as.example/device/auth",
+    tokenUrl: "https://as.example/token",
+    clientId: "mesh-six",
+    scope: "repo",
+  });
+  assert.equal(cfg.authServiceUrl, "http://auth.mesh-six.svc");
+});
+
+test("half an OAuth configuration, or one without an auth service, is refused naming the variable", () => {
+  const missing = (env: Record<string, string>, variable: string) =>
+    assert.throws(() => loadServerConfig({ ...BASE, ...env }, "file:///x"), (err: unknown) => err instanceof ConfigError && err.variable === variable);
+  missing({ MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: OAUTH.MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL }, "MESH_SIX_OAUTH_TOKEN_URL");
+  missing({ MESH_SIX_OAUTH_TOKEN_URL: OAUTH.MESH_SIX_OAUTH_TOKEN_URL, MESH_SIX_OAUTH_CLIENT_ID: "c" }, "MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL");
+  missing(OAUTH, "MESH_SIX_AUTH_SERVICE_URL");
+});
