@@ -15,6 +15,5 @@ KUBERNETES_VERSION=1.36.3
 ETCD_VERSION=3.6.8
 KWOK_VERSION=0.8.0
 VAULT_VERSION=1.21.4
-# Vault builds its in-tree sdk/ (a replace we cannot repeat: it is not in the module zip); v0.21.0, which its
-# go.mod names, already has main's newer ActivationFunc signature, so use the last release with the older one.
-VAULT_SDK_VERSION=0.20.0
+# The published Vault sdk its go.mod names (scripts/bootstrap adapts three call sites to it).
+VAULT_SDK_VERSION=0.21.0
