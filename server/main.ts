@@ -31,6 +31,11 @@ async function main(): Promise<void> {
 
   const app = createApp({ db: pool, runner: new PulumiStackRunner({ settings }), config });
   await app.queue.start();
+  // Deliveries acknowledged by a process that died before processing them.
+  app.webhooks
+    .recover()
+    .then((n) => n > 0 && console.error(`webhook deliveries taken up again: ${n}`))
+    .catch((err: Error) => console.error(`webhook recovery: ${err.message}`));
   const server = app.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
@@ -45,6 +50,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeIdleConnections();
     await app.queue.stop();
+    await app.webhooks.idle();
     server.closeAllConnections();
     await pool.end();
     await embedded?.stop();

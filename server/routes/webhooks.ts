@@ -38,7 +38,7 @@ interface Source {
   mismatch: "repository_mismatch" | "organization_mismatch";
 }
 
-const EVENT_PATTERN = /^[a-z_]{1,64}$/;
+const EVENT_PATTERN = /^[a-z0-9_]{1,64}$/;
 const DELIVERY_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
 const CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded"];
 const utf8 = new TextDecoder("utf-8", { fatal: true });

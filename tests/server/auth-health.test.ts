@@ -37,8 +37,9 @@ test("health, readiness, metrics and webhooks are served without a token", async
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { status: "ready", checks: { database: "ok", stateBackend: "ok" } });
     assert.equal((await srv.request("/metrics", { token: null })).status, 200);
-    // No webhook routes yet, but the path is open: the answer is "not found", not "unauthenticated".
-    assert.equal((await srv.request("/webhooks/github/acme/widgets", { token: null, method: "POST" })).status, 404);
+    // The path is open: without Vault configured the answer is "not configured", not "unauthenticated".
+    const hook = await srv.request("/webhooks/github/acme/widgets", { token: null, method: "POST" });
+    assert.deepEqual([hook.status, await hook.json()], [503, { error: "webhooks_not_configured" }]);
   } finally {
     await srv.close();
   }
