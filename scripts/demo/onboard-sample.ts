@@ -18,6 +18,7 @@ const once = process.argv.includes("--once");
 const port = Number(process.env.MESH_SIX_MAIN_PORT ?? 8080);
 const base = `http://127.0.0.1:${port}`;
 const sample = { owner: "mesh-six-sandbox", repo: "sample-app", displayName: "Sample App" };
+let stopServer = () => {};
 
 function requireEnv(name: string): string {
   const value = process.env[name];
@@ -37,11 +38,13 @@ async function main(): Promise<number> {
   delete env.DATABASE_URL;
   delete env.PULUMI_BACKEND_URL;
   const server = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/main.ts")], { env, stdio: "inherit" });
-  const stopServer = () => server.kill("SIGTERM");
+  stopServer = () => server.kill("SIGTERM");
   process.on("SIGINT", stopServer);
   process.on("SIGTERM", stopServer);
   const serverExit = new Promise<number>((resolve) => server.on("exit", (code) => resolve(code ?? 1)));
 
+  await sleep(300);
+  if (server.exitCode !== null) throw new Error(`the server exited at once (is port ${port} taken? set MESH_SIX_MAIN_PORT)`);
   for (let i = 0; ; i++) {
     const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
     if (ready) break;
@@ -70,7 +73,11 @@ async function main(): Promise<number> {
   console.log(`[main] onboarding ${sample.owner}/${sample.repo}: run ${run.runId}`);
 
   for await (const event of readSse(await fetch(`${base}/v1/runs/${run.runId}/events`, { headers: auth }))) {
-    const line = progressLine(JSON.parse(event.data) as RunEvent);
+    const message = JSON.parse(event.data) as { type: string; data: Record<string, unknown> };
+    const line =
+      message.type === "status"
+        ? `-- ${String(message.data.status)}${message.data.step ? ` (${String(message.data.step)})` : ""}`
+        : progressLine({ type: message.type, ...message.data } as RunEvent);
     if (line) console.log(line);
   }
   const final = (await (await fetch(`${base}/v1/runs/${run.runId}`, { headers: auth })).json()) as Record<string, unknown>;
@@ -91,6 +98,7 @@ main().then(
   (code) => process.exit(code),
   (err: Error) => {
     console.error(`[main] ${err.message}`);
+    stopServer();
     process.exit(1);
   },
 );

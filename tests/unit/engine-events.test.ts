@@ -26,12 +26,13 @@ test("a resource event is summarised to urn, type and op, never its property bag
   assert.doesNotMatch(JSON.stringify(summary), /hunter2/);
 });
 
-test("diagnostics lose their colour codes; ephemeral and empty ones are dropped", () => {
+test("diagnostics lose their colour codes; ephemeral, debug and empty ones are dropped", () => {
   const diag = (message: string, extra = {}) =>
     summariseEngineEvent({ sequence: 1, timestamp: 0, diagnosticEvent: { message, color: "raw", severity: "error", ...extra } } as EngineEvent);
   assert.deepEqual(diag("\u001b[31mboom\u001b[0m\n", { urn: URN }), { type: "diagnostic", severity: "error", message: "boom", urn: URN });
   assert.equal(diag("progress", { ephemeral: true }), undefined);
   assert.equal(diag("  \n"), undefined);
+  assert.equal(diag("Registering resource: t=pulumi:pulumi:Stack", { severity: "debug" }), undefined);
   assert.equal(summariseEngineEvent({ sequence: 1, timestamp: 0, preludeEvent: { config: {} } } as EngineEvent), undefined);
 });
 
