@@ -24,7 +24,8 @@ export function summariseEngineEvent(event: EngineEvent): RunEvent | undefined {
   const diag = event.diagnosticEvent;
   if (diag) {
     // Debug diagnostics are the engine's trace (they even carry serialized dynamic-provider code): not a run's story.
-    if (diag.ephemeral || diag.severity === "debug") return undefined;
+    // (The SDK's type omits "debug", but the engine sends it.)
+    if (diag.ephemeral || (diag.severity as string) === "debug") return undefined;
     const message = cleanMessage(diag.message);
     if (!message) return undefined;
     return { type: "diagnostic", severity: diag.severity, message, ...(diag.urn ? { urn: diag.urn } : {}) };
