@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
@@ -13,14 +13,19 @@ import { serviceNames } from "../../stacks/catalog";
 
 let stateDir: string;
 let stack: Stack | undefined;
+// Creating the stack writes the test passphrase's salt into the project's own stack file: put it back after.
+const stackFile = path.join(PROJECT_DIR, "Pulumi.platform-prod.yaml");
+let stackFileText: string | undefined;
 
 after(async () => {
   // The stack lives in a temporary backend; its config file is the project's own and must stay.
   await stack?.workspace.removeStack("platform-prod", { force: true, preserveConfig: true }).catch(() => undefined);
+  if (stackFileText !== undefined) await writeFile(stackFile, stackFileText);
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 
 test("the platform-prod preview creates every catalog service with its pinned image", async () => {
+  stackFileText = await readFile(stackFile, "utf8");
   stateDir = await mkdtemp(path.join(tmpdir(), "mesh-six-platform-"));
   const settings = workspaceSettings({ ...process.env, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "test" });
   settings.envVars = { ...settings.envVars, PULUMI_CONFIG_PASSPHRASE: "test" };
@@ -36,7 +41,7 @@ test("the platform-prod preview creates every catalog service with its pinned im
   const result = await stack.preview({ onEvent, onOutput: () => undefined });
   assert.ok((result.changeSummary.create ?? 0) > serviceNames().length, JSON.stringify(result.changeSummary));
 
-  const pins = YAML.parse(await readFile(path.join(PROJECT_DIR, "Pulumi.platform-prod.yaml"), "utf8")).config["mesh-six:images"];
+  const pins = YAML.parse(stackFileText).config["mesh-six:images"];
   for (const name of serviceNames()) {
     const found = images.get(name);
     assert.ok(found, `a Deployment for ${name}; saw ${[...images.keys()].join(", ")}`);
