@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { selectRepoStack, workspaceSettings } from "../../automation/workspace";
+import { PROJECT_DIR, selectRepoStack, workspaceSettings } from "../../automation/workspace";
 import { k8sNameFor, stackNameFor, vaultWebhookPath } from "../../stacks/names";
 import { STATUS_COLUMNS } from "../../stacks/workflow";
 import { type TestDatabase, createTestDatabase } from "../fixtures/database";
@@ -23,6 +25,8 @@ const ns = "mesh-six";
 let stateDir: string;
 let db: TestDatabase;
 let stack: Stack;
+let settingsEnv: Record<string, string>;
+const execFileAsync = promisify(execFile);
 
 before(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), "mesh-six-repo-stack-"));
@@ -31,6 +35,7 @@ before(async () => {
   assert.equal(created.status, 201);
   const settings = workspaceSettings({ ...process.env, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "test" });
   settings.envVars = { ...settings.envVars, PULUMI_CONFIG_PASSPHRASE: "test", DATABASE_URL: db.url };
+  settingsEnv = settings.envVars;
   stack = await selectRepoStack(
     { ...ref, displayName: "Widgets", serverUrl: "http://127.0.0.1:8080", authProjectId: "auth-proj-1" },
     settings,
@@ -128,6 +133,17 @@ test("a second up changes nothing", async () => {
   const result = await stack.up({ onOutput: () => undefined });
   const changes = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same");
   assert.deepEqual(changes, [], `expected only unchanged resources, got ${JSON.stringify(result.summary.resourceChanges)}`);
+});
+
+test("the pulumi CLI sees the same stack, with the same config, and nothing to change", async () => {
+  // What a user runs by hand: `pulumi preview -s <owner>.<repo>` in the project, on the same backend.
+  const env = { ...process.env, ...settingsEnv };
+  const { stdout } = await execFileAsync(
+    "pulumi",
+    ["preview", "--stack", stack.name, "--expect-no-changes", "--non-interactive", "--color", "never"],
+    { cwd: PROJECT_DIR, env, maxBuffer: 16 * 1024 * 1024 },
+  );
+  assert.match(stdout, /19 unchanged/);
 });
 
 test("destroy removes everything, the registry row, webhook and board included", async () => {
