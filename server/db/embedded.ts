@@ -10,14 +10,18 @@ export interface EmbeddedDatabase {
 
 /**
  * The embedded default when no DATABASE_URL is given: PGlite (PostgreSQL in WebAssembly) persisted in
- * `dataDir`, served over the PostgreSQL wire protocol on loopback only. PGlite is one session, so the socket
- * server runs one statement at a time and keeps a transaction's statements together; advisory locks are
- * therefore shared by every connection, and the run queue does not rely on them for correctness.
+ * `dataDir`, served over the PostgreSQL wire protocol on loopback only. PGlite is one session, so its socket
+ * server runs one protocol message at a time; advisory locks are therefore shared by every connection, and the
+ * run queue does not rely on them for correctness.
  */
 export async function startEmbeddedDatabase(opts: { dataDir: string; port?: number }): Promise<EmbeddedDatabase> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const db = await PGlite.create(opts.dataDir);
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: opts.port ?? 0, maxConnections: 64 });
+  // pglite-socket 0.2 interleaves the messages of concurrent clients between a Parse and its Sync, so one
+  // client's Bind can meet another's unnamed statement ("bind message supplies 1 parameters…"). Its queue is
+  // swapped for one that serves a client from its first message to the end of its protocol exchange.
+  (server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db);
   await server.start();
   return {
     url: `postgresql://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
@@ -26,4 +30,87 @@ export async function startEmbeddedDatabase(opts: { dataDir: string; port?: numb
       await db.close();
     },
   };
+}
+
+type OnData = (data: Uint8Array) => void;
+interface QueuedMessage {
+  handlerId: number;
+  message: Uint8Array;
+  onData: OnData;
+  resolve: (bytes: number) => void;
+  reject: (err: unknown) => void;
+}
+
+// Message type bytes that end an exchange: Sync, a simple Query, Terminate. A startup message has no type
+// byte (it starts with its length, whose first byte is 0) and is an exchange of its own.
+const EXCHANGE_END = new Set([0x53, 0x51, 0x58, 0x00]);
+
+/**
+ * The socket server's query queue (same four methods), serving one client at a time from the first message of
+ * an exchange to its end, and for the whole of a transaction.
+ */
+export class ExchangeQueue {
+  private queue: QueuedMessage[] = [];
+  private processing = false;
+  private owner: number | null = null;
+
+  constructor(private readonly db: PGlite) {}
+
+  enqueue(handlerId: number, message: Uint8Array, onData: OnData): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ handlerId, message, onData, resolve, reject });
+      void this.process();
+    });
+  }
+
+  getQueueLength(): number {
+    return this.queue.length;
+  }
+
+  clearQueueForHandler(handlerId: number): void {
+    this.queue = this.queue.filter((item) => {
+      if (item.handlerId !== handlerId) return true;
+      item.reject(new Error("Handler disconnected"));
+      return false;
+    });
+  }
+
+  async clearTransactionIfNeeded(handlerId: number): Promise<void> {
+    if (this.owner !== handlerId) return;
+    if (this.db.isInTransaction()) await this.db.exec("ROLLBACK");
+    this.owner = null;
+    await this.process();
+  }
+
+  private async process(): Promise<void> {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (this.queue.length > 0) {
+        const index = this.owner === null ? 0 : this.queue.findIndex((item) => item.handlerId === this.owner);
+        if (index === -1) break; // the owner's next message has not arrived yet
+        const [item] = this.queue.splice(index, 1);
+        let bytes = 0;
+        try {
+          await this.db.runExclusive(() =>
+            this.db.execProtocolRawStream(item.message, {
+              onRawData: (data: Uint8Array) => {
+                bytes += data.length;
+                item.onData(data);
+              },
+            }),
+          );
+        } catch (err) {
+          this.owner = null;
+          item.reject(err);
+          continue;
+        }
+        const ended = EXCHANGE_END.has(item.message[0]) && !this.db.isInTransaction();
+        this.owner = ended ? null : item.handlerId;
+        item.resolve(bytes);
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
 }

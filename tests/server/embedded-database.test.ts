@@ -35,3 +35,43 @@ test("without DATABASE_URL the embedded PGlite serves migrations, the queue and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("concurrent clients of the embedded database never meet each other's statements", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-pglite-"));
+  const db = await startEmbeddedDatabase({ dataDir: dir });
+  // Two pools like the server's and a dynamic provider's: transactions with parameters against single statements.
+  const a = new Pool({ connectionString: db.url, max: 4 });
+  const b = new Pool({ connectionString: db.url, max: 4 });
+  try {
+    const errors: string[] = [];
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 100; i++) {
+      jobs.push(
+        (async () => {
+          const c = await a.connect();
+          try {
+            await c.query("BEGIN");
+            const { rows } = await c.query("SELECT $1::int + $2::int AS x", [i, 1]);
+            assert.equal(rows[0].x, i + 1);
+            await c.query("COMMIT");
+          } finally {
+            c.release();
+          }
+        })().catch((err: Error) => errors.push(err.message)),
+      );
+      jobs.push(
+        b.query("SELECT $1::text AS y", [String(i)]).then(
+          ({ rows }) => assert.equal(rows[0].y, String(i)),
+          (err: Error) => errors.push(err.message),
+        ),
+      );
+    }
+    await Promise.all(jobs);
+    assert.deepEqual(errors, []);
+  } finally {
+    await a.end();
+    await b.end();
+    await db.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
