@@ -1,5 +1,6 @@
 import express, { type Express } from "express";
 import type { Pool } from "pg";
+import { Dispatcher } from "../automation/dispatcher";
 import { RunQueue } from "../automation/queue";
 import type { StackRunner } from "../automation/runner";
 import { bearerAuth } from "./auth";
@@ -13,6 +14,7 @@ import { healthRoutes } from "./routes/health";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
+import { DEFAULT_AGENT_STALE_MS, taskRoutes } from "./routes/tasks";
 import { webhookRoutes } from "./routes/webhooks";
 import { WebhookProcessor } from "./webhooks/processor";
 import { WebhookSecretCache } from "./webhooks/secret-cache";
@@ -34,6 +36,8 @@ export type ServerApp = Express & {
   readonly routes: readonly RouteSpec[];
   /** Processes webhook deliveries after they were acknowledged; `idle()` waits for those under way. */
   readonly webhooks: WebhookProcessor;
+  /** Delivers tasks to agents; the caller starts and stops it with the queue. */
+  readonly dispatcher: Dispatcher;
 };
 
 const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
@@ -72,6 +76,16 @@ export function createApp(deps: AppDeps): ServerApp {
   });
   const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics };
 
+  const dispatcher = new Dispatcher({
+    pool: deps.db,
+    agentStaleMs: deps.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS,
+    leaseMs: deps.config.taskLeaseMs,
+    pollMs: deps.config.pollMs,
+    retryBaseMs: deps.config.taskRetryBaseMs,
+    retryMaxMs: deps.config.taskRetryMaxMs,
+    log: (line) => log(`[dispatch] ${line}`),
+  });
+
   const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`));
   const receiver = {
     secrets: webhookSecrets(deps),
@@ -84,6 +98,7 @@ export function createApp(deps: AppDeps): ServerApp {
     ...onboardingRoutes(ctx),
     ...runRoutes(ctx),
     ...repoRoutes(ctx),
+    ...taskRoutes(ctx, dispatcher),
     ...webhookRoutes(ctx, receiver, (line) => log(`[webhooks] ${line}`)),
   ];
   let document: unknown;
@@ -109,5 +124,5 @@ export function createApp(deps: AppDeps): ServerApp {
   mountRoutes(app, routes);
   app.use(notFoundHandler);
   app.use(errorHandler(log));
-  return Object.assign(app, { queue, metrics, routes, webhooks });
+  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher });
 }

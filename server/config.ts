@@ -29,6 +29,15 @@ export interface ServerConfig {
   authServiceUrl?: string;
   /** Milliseconds per second of the device flow's intervals (tests only; 1000). */
   deviceFlowSecondMs?: number;
+  /** An agent whose last heartbeat is older than this is not given tasks (MESH_SIX_AGENT_STALE_MS, 60 s). */
+  agentStaleMs?: number;
+  /** A task delivery's lease; a dispatcher silent for this long is presumed dead (MESH_SIX_TASK_LEASE_MS, 30 s). */
+  taskLeaseMs?: number;
+  /** Task retries wait a full-jitter backoff from this base (MESH_SIX_TASK_RETRY_BASE_MS, 1 s) up to a cap (60 s). */
+  taskRetryBaseMs?: number;
+  taskRetryMaxMs?: number;
+  /** A task's delivery budget when the request names none (4). */
+  taskMaxAttempts?: number;
   /** The GitHub webhook receiver's settings; without Vault (VAULT_ADDR and VAULT_TOKEN) webhooks answer 503. */
   webhooks?: WebhookConfig;
 }
@@ -86,6 +95,10 @@ const envSchema = z.object({
   MESH_SIX_VAULT_KV_MOUNT: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/).default("secret"),
   MESH_SIX_WEBHOOK_SECRET_TTL_MS: z.coerce.number().int().min(0).default(5 * 60_000),
   MESH_SIX_WEBHOOK_MAX_BODY_BYTES: positiveInt.max(25 * 1024 * 1024).default(1024 * 1024),
+  MESH_SIX_AGENT_STALE_MS: positiveInt.default(60_000),
+  MESH_SIX_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
+  MESH_SIX_TASK_RETRY_BASE_MS: positiveInt.default(1000),
+  MESH_SIX_TASK_RETRY_MAX_MS: positiveInt.default(60_000),
   MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
 });
 
@@ -138,5 +151,9 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     deviceFlow: deviceFlowOf(e),
     authServiceUrl: e.MESH_SIX_AUTH_SERVICE_URL,
     webhooks: webhooksOf(e),
+    agentStaleMs: e.MESH_SIX_AGENT_STALE_MS,
+    taskLeaseMs: e.MESH_SIX_TASK_LEASE_MS,
+    taskRetryBaseMs: e.MESH_SIX_TASK_RETRY_BASE_MS,
+    taskRetryMaxMs: e.MESH_SIX_TASK_RETRY_MAX_MS,
   };
 }

@@ -84,6 +84,50 @@ export class RouteNotFoundError extends Error {
   }
 }
 
+export class TaskNotFoundError extends Error {
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} not found`);
+    this.name = "TaskNotFoundError";
+  }
+}
+
+export class AgentNotFoundError extends Error {
+  constructor(readonly agentId: string) {
+    super(`agent ${agentId} not found`);
+    this.name = "AgentNotFoundError";
+  }
+}
+
+/** A task names a repository without a registry row: nothing to deliver it with (no authProjectId). */
+export class UnknownRepositoryError extends Error {
+  constructor(readonly fullName: string) {
+    super(`repository ${fullName} is not registered`);
+    this.name = "UnknownRepositoryError";
+  }
+}
+
+/** stacks/workflow.ts canTransition refused the move. */
+export class InvalidTransitionError extends Error {
+  constructor(
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`a task cannot go from ${from} to ${to}`);
+    this.name = "InvalidTransitionError";
+  }
+}
+
+/** An agent reported a result for a task that is not in flight (already finished, or not delivered yet). */
+export class TaskNotInFlightError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly deliveryStatus: string,
+  ) {
+    super(`task ${taskId} is not in flight (${deliveryStatus})`);
+    this.name = "TaskNotInFlightError";
+  }
+}
+
 /** Why a webhook delivery was turned away, and the status each reason gets. */
 const WEBHOOK_REJECTIONS = {
   event_header_missing: 400,
@@ -142,6 +186,11 @@ export function answerFor(err: unknown): Answer | undefined {
   if (err instanceof ForbiddenError) return { status: 403, body: { error: "forbidden" } };
   if (err instanceof RunNotFoundError) return { status: 404, body: { error: "run_not_found" } };
   if (err instanceof RepoNotFoundError) return { status: 404, body: { error: "repo_not_found" } };
+  if (err instanceof TaskNotFoundError) return { status: 404, body: { error: "task_not_found" } };
+  if (err instanceof AgentNotFoundError) return { status: 404, body: { error: "agent_not_found" } };
+  if (err instanceof UnknownRepositoryError) return { status: 404, body: { error: "unknown_repository", repository: err.fullName } };
+  if (err instanceof InvalidTransitionError) return { status: 409, body: { error: "invalid_transition", from: err.from, to: err.to } };
+  if (err instanceof TaskNotInFlightError) return { status: 409, body: { error: "task_not_in_flight", deliveryStatus: err.deliveryStatus } };
   if (err instanceof RouteNotFoundError) return { status: 404, body: { error: "not_found" } };
   if (err instanceof RunFinishedError) return { status: 409, body: { error: "run_finished", status: err.status } };
   if (err instanceof RunNotWaitingForAuthError) return { status: 409, body: { error: "run_not_waiting_for_auth", status: err.status } };

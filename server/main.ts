@@ -31,6 +31,8 @@ async function main(): Promise<void> {
 
   const app = createApp({ db: pool, runner: new PulumiStackRunner({ settings }), config });
   await app.queue.start();
+  // Tasks left delivering by a process that died are claimed again once their lease lapsed.
+  app.dispatcher.start();
   // Deliveries acknowledged by a process that died before processing them.
   app.webhooks
     .recover()
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     console.error(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
     server.close();
     server.closeIdleConnections();
-    await app.queue.stop();
+    await Promise.all([app.queue.stop(), app.dispatcher.stop()]);
     await app.webhooks.idle();
     server.closeAllConnections();
     await pool.end();

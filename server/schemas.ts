@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { RUN_KINDS, RUN_STATUSES } from "../automation/runs";
+import { DELIVERY_STATUSES } from "../automation/task-store";
 import { repoStackConfigSchema } from "../stacks/repo-config";
+import { WORKFLOW_STATES } from "../stacks/workflow";
 
 /**
  * The API's request and response shapes. Requests are validated with these; responses are documented with
@@ -154,3 +156,95 @@ export const runEventBody = z
     at: z.iso.datetime(),
   })
   .register(apiSchemas, { id: "RunEvent", description: "The data of one Server-Sent Event; the event's id is `seq`, its name is `type`" });
+
+const capabilityName = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected letters, digits, '.', '_', ':' or '-'");
+
+export const agentRegistration = z
+  .object({
+    name: z.string().min(1).max(200),
+    endpoint: z.url({ protocol: /^https?$/ }).describe("Where tasks are POSTed"),
+    capabilities: z
+      .record(capabilityName, z.number().positive().max(1000))
+      .refine((caps) => Object.keys(caps).length > 0, "name at least one capability")
+      .describe("Capability → weight (higher: preferred)"),
+  })
+  .strict()
+  .register(apiSchemas, { id: "AgentRegistration" });
+
+export const agentRegistered = z.object({ agentId: z.uuid() }).register(apiSchemas, { id: "AgentRegistered" });
+
+export const agentView = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    endpoint: z.string(),
+    capabilities: z.record(z.string(), z.number()),
+    lastHeartbeatAt: z.iso.datetime(),
+    registeredAt: z.iso.datetime(),
+    healthy: z.boolean().describe("Heartbeat within the staleness window: the agent may be given tasks"),
+  })
+  .register(apiSchemas, { id: "Agent" });
+
+export const agentList = z.object({ agents: z.array(agentView) }).register(apiSchemas, { id: "AgentList" });
+
+export const taskRequest = z
+  .object({
+    capability: capabilityName,
+    owner: z.string().min(1).max(39),
+    repo: z.string().min(1).max(100),
+    payload: z.unknown().refine((v) => v !== undefined, "required").describe("Delivered to the agent exactly as stored, on every attempt"),
+    priority: z.number().int().min(-1000).max(1000).default(0).describe("Higher is delivered first"),
+    timeoutMs: z.number().int().min(1).max(24 * 3600_000).default(300_000).describe("How long the agent has to take the task and report"),
+  })
+  .strict()
+  .register(apiSchemas, { id: "TaskRequest" });
+
+export const taskAccepted = z.object({ taskId: z.uuid() }).register(apiSchemas, { id: "TaskAccepted" });
+
+const taskStateEnum = z.enum(WORKFLOW_STATES);
+
+export const taskView = z
+  .object({
+    id: z.uuid(),
+    capability: z.string(),
+    owner: z.string(),
+    repo: z.string(),
+    payload: z.unknown(),
+    priority: z.number().int(),
+    timeoutMs: z.number().int(),
+    state: taskStateEnum,
+    deliveryStatus: z.enum(DELIVERY_STATUSES),
+    maxAttempts: z.number().int(),
+    nextAttemptAt: z.iso.datetime().nullable(),
+    attempts: z.array(
+      z.object({
+        attempt: z.number().int(),
+        agentId: z.uuid().nullable(),
+        agentName: z.string().nullable(),
+        startedAt: z.iso.datetime(),
+        finishedAt: timestamp,
+        outcome: z.string().nullable(),
+        error: z.string().nullable(),
+      }),
+    ),
+    result: z.unknown(),
+    error: z.string().nullable().describe("Why the last attempt, or the task, failed"),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .register(apiSchemas, { id: "Task" });
+
+export const taskTransitionRequest = z.object({ to: taskStateEnum }).strict().register(apiSchemas, { id: "TaskTransition" });
+
+export const taskResultRequest = z
+  .object({
+    outcome: z.enum(["succeeded", "failed"]),
+    result: z.unknown().optional(),
+    error: z.string().max(10_000).optional(),
+  })
+  .strict()
+  .register(apiSchemas, { id: "TaskResult" });
+
+export const invalidTransitionBody = z
+  .object({ error: z.literal("invalid_transition"), from: taskStateEnum, to: taskStateEnum })
+  .register(apiSchemas, { id: "InvalidTransition" });

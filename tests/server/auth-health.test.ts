@@ -114,6 +114,13 @@ test("the OpenAPI document is served and lists every route the app serves", asyn
       "GET /readyz",
       "GET /metrics",
       "GET /v1/openapi.json",
+      "POST /v1/agents",
+      "GET /v1/agents",
+      "POST /v1/agents/{id}/heartbeat",
+      "POST /v1/tasks",
+      "GET /v1/tasks/{id}",
+      "POST /v1/tasks/{id}/transition",
+      "POST /v1/tasks/{id}/result",
     ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }

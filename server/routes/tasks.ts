@@ -1,0 +1,206 @@
+import type { Dispatcher } from "../../automation/dispatcher";
+import {
+  type AgentRecord,
+  createTask,
+  getTask,
+  heartbeatAgent,
+  listAgents,
+  listAttempts,
+  recordResult,
+  registerAgent,
+  repoAuthProject,
+  setTaskState,
+  type TaskRecord,
+} from "../../automation/task-store";
+import { canTransition } from "../../stacks/workflow";
+import type { AppContext } from "../context";
+import { AgentNotFoundError, InvalidTransitionError, TaskNotFoundError, TaskNotInFlightError, UnknownRepositoryError } from "../errors";
+import { validate } from "../requests";
+import type { RouteSpec } from "../route-table";
+import {
+  agentList,
+  agentRegistered,
+  agentRegistration,
+  errorBody,
+  invalidTransitionBody,
+  taskAccepted,
+  taskRequest,
+  taskResultRequest,
+  taskTransitionRequest,
+  taskView,
+} from "../schemas";
+
+export const DEFAULT_AGENT_STALE_MS = 60_000;
+export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
+
+export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[] {
+  const staleMs = ctx.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;
+  const noTask = { 404: { description: "No such task", schema: errorBody } };
+
+  const agentOut = (a: AgentRecord, now: number) => ({
+    id: a.id,
+    name: a.name,
+    endpoint: a.endpoint,
+    capabilities: a.capabilities,
+    lastHeartbeatAt: a.lastHeartbeatAt.toISOString(),
+    registeredAt: a.registeredAt.toISOString(),
+    healthy: now - a.lastHeartbeatAt.getTime() < staleMs,
+  });
+
+  async function taskOut(task: TaskRecord) {
+    const attempts = await listAttempts(ctx.pool, task.id);
+    return {
+      id: task.id,
+      capability: task.capability,
+      owner: task.owner,
+      repo: task.repo,
+      payload: task.payload,
+      priority: task.priority,
+      timeoutMs: task.timeoutMs,
+      state: task.state,
+      deliveryStatus: task.deliveryStatus,
+      maxAttempts: task.maxAttempts,
+      nextAttemptAt: task.deliveryStatus === "pending" ? task.nextAttemptAt.toISOString() : null,
+      attempts: attempts.map((a) => ({
+        attempt: a.attempt,
+        agentId: a.agentId,
+        agentName: a.agentName,
+        startedAt: a.startedAt.toISOString(),
+        finishedAt: a.finishedAt?.toISOString() ?? null,
+        outcome: a.outcome,
+        error: a.error,
+      })),
+      result: task.result,
+      error: task.error,
+      createdAt: task.createdAt.toISOString(),
+      updatedAt: task.updatedAt.toISOString(),
+    };
+  }
+
+  async function taskOr404(id: string): Promise<TaskRecord> {
+    const task = await getTask(ctx.pool, id);
+    if (!task) throw new TaskNotFoundError(id);
+    return task;
+  }
+
+  return [
+    {
+      method: "post",
+      path: "/v1/agents",
+      operationId: "registerAgent",
+      summary: "Register an agent: its endpoint and its capabilities with their weights",
+      tag: "tasks",
+      auth: true,
+      body: agentRegistration,
+      responses: { 201: { description: "Registered (its first heartbeat)", schema: agentRegistered } },
+      async handler(req, res) {
+        const agent = await registerAgent(ctx.pool, validate(agentRegistration, req.body ?? {}));
+        res.status(201).json({ agentId: agent.id });
+      },
+    },
+    {
+      method: "post",
+      path: "/v1/agents/:id/heartbeat",
+      operationId: "agentHeartbeat",
+      summary: "An agent is alive; agents silent for longer than the staleness window are not given tasks",
+      tag: "tasks",
+      auth: true,
+      responses: { 204: { description: "Noted" }, 404: { description: "No such agent", schema: errorBody } },
+      async handler(req, res) {
+        const id = String(req.params.id);
+        if (!(await heartbeatAgent(ctx.pool, id))) throw new AgentNotFoundError(id);
+        res.status(204).end();
+      },
+    },
+    {
+      method: "get",
+      path: "/v1/agents",
+      operationId: "listAgents",
+      summary: "Registered agents, with whether each is healthy (heartbeat within the staleness window)",
+      tag: "tasks",
+      auth: true,
+      responses: { 200: { description: "The agents", schema: agentList } },
+      async handler(_req, res) {
+        const now = Date.now();
+        res.json({ agents: (await listAgents(ctx.pool)).map((a) => agentOut(a, now)) });
+      },
+    },
+    {
+      method: "post",
+      path: "/v1/tasks",
+      operationId: "createTask",
+      summary: "Create a task for an agent with the capability; it is stored, then delivered with the repo's authProjectId",
+      tag: "tasks",
+      auth: true,
+      body: taskRequest,
+      responses: {
+        202: { description: "Stored; delivery follows", schema: taskAccepted },
+        404: { description: "The repository has no registry row (unknown_repository)", schema: errorBody },
+      },
+      async handler(req, res) {
+        const body = validate(taskRequest, req.body ?? {});
+        if ((await repoAuthProject(ctx.pool, body.owner, body.repo)) === undefined) throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
+        const task = await createTask(ctx.pool, { ...body, maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS });
+        dispatcher.kick();
+        res.status(202).location(`/v1/tasks/${task.id}`).json({ taskId: task.id });
+      },
+    },
+    {
+      method: "get",
+      path: "/v1/tasks/:id",
+      operationId: "getTask",
+      summary: "A task: workflow state, delivery status, every attempt (agent, outcome), result",
+      tag: "tasks",
+      auth: true,
+      responses: { 200: { description: "The task", schema: taskView }, ...noTask },
+      async handler(req, res) {
+        res.json(await taskOut(await taskOr404(String(req.params.id))));
+      },
+    },
+    {
+      method: "post",
+      path: "/v1/tasks/:id/transition",
+      operationId: "transitionTask",
+      summary: "Move a task along the workflow (stacks/workflow.ts TRANSITIONS)",
+      tag: "tasks",
+      auth: true,
+      body: taskTransitionRequest,
+      responses: {
+        200: { description: "Moved", schema: taskView },
+        409: { description: "Not allowed from the task's state (invalid_transition, with from and to)", schema: invalidTransitionBody },
+        ...noTask,
+      },
+      async handler(req, res) {
+        const id = String(req.params.id);
+        const { to } = validate(taskTransitionRequest, req.body ?? {});
+        const task = await taskOr404(id);
+        if (!canTransition(task.state, to)) throw new InvalidTransitionError(task.state, to);
+        const moved = await setTaskState(ctx.pool, id, task.state, to);
+        // Moved by someone else meanwhile: judge against the state it is in now.
+        if (!moved) throw new InvalidTransitionError((await taskOr404(id)).state, to);
+        res.json(await taskOut(moved));
+      },
+    },
+    {
+      method: "post",
+      path: "/v1/tasks/:id/result",
+      operationId: "reportTaskResult",
+      summary: "The agent reports the task's outcome with its result; it stays retrievable through GET",
+      tag: "tasks",
+      auth: true,
+      body: taskResultRequest,
+      responses: {
+        200: { description: "Recorded", schema: taskView },
+        409: { description: "The task is not in flight (task_not_in_flight)", schema: errorBody },
+        ...noTask,
+      },
+      async handler(req, res) {
+        const id = String(req.params.id);
+        const report = validate(taskResultRequest, req.body ?? {});
+        const recorded = await recordResult(ctx.pool, id, { outcome: report.outcome, result: report.result, error: report.error });
+        if (!recorded) throw new TaskNotInFlightError(id, (await taskOr404(id)).deliveryStatus);
+        res.json(await taskOut(recorded));
+      },
+    },
+  ];
+}

@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Dispatcher } from "../../automation/dispatcher";
+import { createTask, getTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../fixtures/agents";
+import { startTestServer, type TestServer, waitFor } from "../fixtures/server";
+
+// Fast retries for tests: full-jitter waits of at most 10, 20, 40… ms.
+const CONFIG = { taskRetryBaseMs: 10, taskRetryMaxMs: 50 };
+
+async function withServer(agents: TestAgent[], body: (srv: TestServer) => Promise<void>, config: Record<string, unknown> = {}): Promise<void> {
+  const srv = await startTestServer({ startQueue: false, config: { ...CONFIG, ...config } });
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-widgets");
+    await body(srv);
+  } finally {
+    await srv.close();
+    await Promise.all(agents.map((a) => a.close()));
+  }
+}
+
+function finished(srv: TestServer, id: string, statuses: string[] = ["delivered", "succeeded", "failed", "exhausted"]) {
+  return waitFor(async () => {
+    const t = await getTask(srv, id);
+    return statuses.includes(t.deliveryStatus) ? t : undefined;
+  }, `task ${id} to be ${statuses.join("|")}`);
+}
+
+test("capability routing picks the healthy agent with the higher weight", async () => {
+  const low = await startAgent();
+  const high = await startAgent();
+  const other = await startAgent();
+  await withServer([low, high, other], async (srv) => {
+    await registerAgent(srv, "low", low.url, { implement: 1 });
+    await registerAgent(srv, "high", high.url, { implement: 5 });
+    await registerAgent(srv, "other", other.url, { review: 10 });
+    const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { issue: 1 } });
+    const task = await finished(srv, id);
+    assert.equal(task.deliveryStatus, "delivered");
+    assert.equal(high.received.length, 1);
+    assert.equal(low.received.length + other.received.length, 0);
+    assert.equal(task.attempts[0].agentName, "high");
+  });
+});
+
+test("an agent whose heartbeat is older than the staleness window is skipped", async () => {
+  const stale = await startAgent();
+  const fresh = await startAgent();
+  await withServer([stale, fresh], async (srv) => {
+    const staleId = await registerAgent(srv, "stale", stale.url, { implement: 10 });
+    await registerAgent(srv, "fresh", fresh.url, { implement: 1 });
+    await srv.db.pool.query("UPDATE agents SET last_heartbeat_at = now() - interval '61 seconds' WHERE id = $1", [staleId]);
+    const listed = (await (await srv.request("/v1/agents")).json()) as { agents: { name: string; healthy: boolean }[] };
+    assert.deepEqual(listed.agents.map((a) => [a.name, a.healthy]), [["stale", false], ["fresh", true]]);
+    const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: {} });
+    await finished(srv, id);
+    assert.equal(stale.received.length, 0);
+    assert.equal(fresh.received.length, 1);
+  });
+});
+
+test("the authProjectId delivered is the task's repo's, from the registry", async () => {
+  const agent = await startAgent();
+  await withServer([agent], async (srv) => {
+    await registerRepo(srv, "acme", "gadgets", "proj-gadgets");
+    await registerAgent(srv, "impl", agent.url, { implement: 1 });
+    const a = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { n: 1 } });
+    const b = await createTask(srv, { capability: "implement", owner: "acme", repo: "gadgets", payload: { n: 2 } });
+    await finished(srv, a);
+    await finished(srv, b);
+    const byTask = new Map(agent.received.map((d) => [d.body.taskId, d.body]));
+    assert.equal(byTask.get(a)?.authProjectId, "proj-widgets");
+    assert.equal(byTask.get(a)?.repo, "acme/widgets");
+    assert.equal(byTask.get(b)?.authProjectId, "proj-gadgets");
+    assert.equal(byTask.get(b)?.repo, "acme/gadgets");
+  });
+});
+
+test("a failing agent's task is retried at another agent with the byte-identical payload, priority and timeout", async () => {
+  const failing = await startAgent("fail");
+  const good = await startAgent();
+  await withServer([failing, good], async (srv) => {
+    await registerAgent(srv, "failing", failing.url, { implement: 10 });
+    await registerAgent(srv, "good", good.url, { implement: 1 });
+    const payload = { issue: 12, title: "Fix the ünïcode", nested: { list: [1, 2.5, "three"], flag: true, none: null } };
+    const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload, priority: 7, timeoutMs: 4321 });
+    const task = await finished(srv, id, ["delivered"]);
+    assert.equal(failing.received.length, 1);
+    assert.equal(good.received.length, 1);
+    const [first, second] = [failing.received[0], good.received[0]];
+    const payloadBytes = (raw: string) => JSON.stringify((JSON.parse(raw) as { payload: unknown }).payload);
+    assert.equal(payloadBytes(second.raw), payloadBytes(first.raw));
+    assert.equal(second.raw, first.raw, "the whole delivery is byte-identical");
+    assert.deepEqual(second.body.payload, payload);
+    assert.equal(second.body.priority, 7);
+    assert.equal(second.body.timeoutMs, 4321);
+    assert.deepEqual(task.attempts.map((a) => [a.agentName, a.outcome]), [["failing", "http_error"], ["good", "delivered"]]);
+    assert.match(task.attempts[0].error ?? "", /HTTP 500/);
+  });
+});
+
+test("an agent that does not answer within the task's timeout is timed out and the task retried", async () => {
+  const hanging = await startAgent("hang");
+  const good = await startAgent();
+  await withServer([hanging, good], async (srv) => {
+    await registerAgent(srv, "hanging", hanging.url, { implement: 10 });
+    await registerAgent(srv, "good", good.url, { implement: 1 });
+    const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { x: 1 }, timeoutMs: 200 });
+    const task = await finished(srv, id, ["delivered"]);
+    assert.deepEqual(task.attempts.map((a) => [a.agentName, a.outcome]), [["hanging", "timeout"], ["good", "delivered"]]);
+    assert.match(task.attempts[0].error ?? "", /within 200 ms/);
+    assert.equal(good.received[0].raw, hanging.received[0].raw);
+  });
+});
+
+test("when the retry budget is spent the task is FAILED with the reason and every attempt listed", async () => {
+  const a = await startAgent("fail");
+  const b = await startAgent("fail");
+  await withServer([a, b], async (srv) => {
+    await registerAgent(srv, "a", a.url, { implement: 2 });
+    await registerAgent(srv, "b", b.url, { implement: 1 });
+    const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { y: 2 } });
+    const task = await finished(srv, id, ["exhausted"]);
+    assert.equal(task.state, "FAILED");
+    assert.match(task.error ?? "", /retry budget spent: 4 of 4 attempts failed \(last: agent \w answered HTTP 500\)/);
+    assert.equal(task.attempts.length, 4);
+    assert.deepEqual(task.attempts.map((x) => x.outcome), ["http_error", "http_error", "http_error", "http_error"]);
+    assert.deepEqual(task.attempts.slice(0, 2).map((x) => x.agentName), ["a", "b"], "an untried agent is preferred");
+    assert.ok(task.attempts.every((x) => x.finishedAt !== null));
+    assert.equal(a.received.length + b.received.length, 4);
+  });
+});
+
+test("a task no healthy agent can take is FAILED visibly with the reason", async () => {
+  const reviewer = await startAgent();
+  await withServer([reviewer], async (srv) => {
+    await registerAgent(srv, "reviewer", reviewer.url, { review: 1 });
+    const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: {} });
+    const task = await finished(srv, id, ["exhausted"]);
+    assert.equal(task.state, "FAILED");
+    assert.equal(task.error, 'no healthy agent offers capability "implement"');
+    assert.deepEqual(task.attempts, []);
+    assert.equal(reviewer.received.length, 0);
+  });
+});
+
+test("a task left delivering under a lapsed lease is delivered by a new dispatcher; a live lease is left alone", async () => {
+  const agent = await startAgent();
+  const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
+  const dispatcher = new Dispatcher({ pool: srv.db.pool, pollMs: 20, retryBaseMs: 10, log: () => undefined });
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-widgets");
+    const agentId = await registerAgent(srv, "impl", agent.url, { implement: 1 });
+    const lapsed = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { p: "lapsed" }, priority: 3, timeoutMs: 999 });
+    const live = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { p: "live" } });
+    // What a dispatcher that died mid-delivery leaves behind, and one that is still delivering elsewhere.
+    await srv.db.pool.query(
+      `UPDATE tasks SET delivery_status = 'delivering', attempts = 1, lease_owner = 'dead-worker', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [lapsed],
+    );
+    await srv.db.pool.query("INSERT INTO task_attempts (task_id, attempt, agent_id) VALUES ($1, 1, $2)", [lapsed, agentId]);
+    await srv.db.pool.query(
+      `UPDATE tasks SET delivery_status = 'delivering', lease_owner = 'other-worker', lease_expires_at = now() + interval '1 minute' WHERE id = $1`,
+      [live],
+    );
+    dispatcher.start();
+    const task = await finished(srv, lapsed, ["delivered"]);
+    assert.deepEqual(task.attempts.map((a) => [a.attempt, a.outcome]), [[1, "interrupted"], [2, "delivered"]]);
+    assert.equal(agent.received.length, 1);
+    assert.deepEqual(agent.received[0].body.payload, { p: "lapsed" });
+    assert.equal(agent.received[0].body.priority, 3);
+    assert.equal(agent.received[0].body.timeoutMs, 999);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const untouched = await getTask(srv, live);
+    assert.equal(untouched.deliveryStatus, "delivering");
+    assert.ok(!agent.received.some((d) => d.body.taskId === live), "a task under another dispatcher's live lease is not delivered twice");
+  } finally {
+    await dispatcher.stop();
+    await srv.close();
+    await agent.close();
+  }
+});
+
+test("a delivered task whose result does not arrive within its timeout is retried", async () => {
+  const silent = await startAgent();
+  const other = await startAgent();
+  await withServer([silent, other], async (srv) => {
+    await registerAgent(srv, "silent", silent.url, { implement: 10 });
+    await registerAgent(srv, "other", other.url, { implement: 1 });
+    const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { z: 3 }, timeoutMs: 300 });
+    const task = await waitFor(async () => {
+      const t = await getTask(srv, id);
+      return t.attempts.length === 2 && t.deliveryStatus === "delivered" ? t : undefined;
+    }, "a second delivery");
+    assert.deepEqual(task.attempts.map((a) => [a.agentName, a.outcome]), [["silent", "timeout"], ["other", "delivered"]]);
+    assert.equal(other.received[0].raw, silent.received[0].raw);
+  });
+});
+
+test("two dispatchers on one database deliver each task exactly once", async () => {
+  const agent = await startAgent();
+  const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
+  const dispatchers = [1, 2].map((n) => new Dispatcher({ pool: srv.db.pool, pollMs: 5, workerId: `d${n}`, log: () => undefined }));
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-widgets");
+    await registerAgent(srv, "impl", agent.url, { implement: 1 });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i } }));
+    for (const d of dispatchers) d.start();
+    await waitFor(async () => {
+      const { rows } = await srv.db.pool.query("SELECT count(*)::int AS n FROM tasks WHERE delivery_status = 'delivered'");
+      return rows[0].n === ids.length;
+    }, "every task to be delivered");
+    assert.deepEqual(agent.received.map((d) => d.body.taskId).sort(), [...ids].sort(), "each task delivered once");
+    const { rows } = await srv.db.pool.query("SELECT count(*)::int AS n FROM task_attempts");
+    assert.equal(rows[0].n, ids.length);
+  } finally {
+    await Promise.all(dispatchers.map((d) => d.stop()));
+    await srv.close();
+    await agent.close();
+  }
+});
