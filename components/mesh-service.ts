@@ -11,6 +11,8 @@ export interface MeshServiceArgs {
   image: pulumi.Input<string>;
   /** Secret whose keys become the container's environment. Default: none. */
   envFromSecret?: pulumi.Input<string>;
+  /** dockerconfigjson Secret for pulling `image` from a private registry. Default: none. */
+  pullSecretName?: pulumi.Input<string>;
 }
 
 export class MeshService extends pulumi.ComponentResource {
@@ -55,6 +57,7 @@ export class MeshService extends pulumi.ComponentResource {
           template: {
             metadata: { labels, annotations: daprAnnotations },
             spec: {
+              imagePullSecrets: args.pullSecretName !== undefined ? [{ name: args.pullSecretName }] : undefined,
               containers: [
                 {
                   name: svc.name,
@@ -64,7 +67,7 @@ export class MeshService extends pulumi.ComponentResource {
                   envFrom: args.envFromSecret !== undefined ? [{ secretRef: { name: args.envFromSecret } }] : undefined,
                   readinessProbe: probe(5, 10),
                   livenessProbe: probe(15, 20),
-                  resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+                  resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
                   // Capabilities stay at the runtime's defaults: the dashboard's nginx switches to its worker user.
                   securityContext: { allowPrivilegeEscalation: false },
                 },

@@ -13,6 +13,8 @@ export interface OnboardingServerArgs {
   name?: string;
   /** Replicas. Default: 1 (runs are leased in Postgres, so more are safe but rarely needed). */
   replicas?: number;
+  /** dockerconfigjson Secret for pulling `image` from a private registry. Default: none. */
+  pullSecretName?: pulumi.Input<string>;
   /** Extra environment variables. Default: none. */
   env?: Record<string, pulumi.Input<string>>;
 }
@@ -99,6 +101,7 @@ export class OnboardingServer extends pulumi.ComponentResource {
               // On SIGTERM the server aborts its in-flight run gracefully; give that time rather than leaving a
               // lease to lapse and a stack to be recovered.
               terminationGracePeriodSeconds: 120,
+              imagePullSecrets: args.pullSecretName !== undefined ? [{ name: args.pullSecretName }] : undefined,
               containers: [
                 {
                   name: "server",
@@ -122,7 +125,7 @@ export class OnboardingServer extends pulumi.ComponentResource {
                     periodSeconds: 20,
                   },
                   // Pulumi runs (CLI + language host + kubernetes plugin) are what use the memory, not Express.
-                  resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+                  resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
                   securityContext: {
                     allowPrivilegeEscalation: false,
                     capabilities: { drop: ["ALL"] },

@@ -8,6 +8,13 @@ import { readPlatformConfig } from "./platform-config";
 /** The Secret every mesh-six workload takes its environment from; replaces the one the old system made by hand. */
 export const PLATFORM_SECRET_NAME = "mesh-six-secrets";
 
+/**
+ * The dockerconfigjson Secret (in the platform namespace) every image from the private registry is pulled with; the
+ * same Secret repo stacks default to (`mesh-six:pullSecretName` in stacks/repo-config.ts). The policy pack's
+ * private-registry-pull-secrets rule refuses a workload without it.
+ */
+export const REGISTRY_PULL_SECRET = "gitea-registry-secret";
+
 /** Exactly the keys of `mesh-six-secrets`, each read from the Vault property of the same name. */
 export const PLATFORM_SECRET_KEYS: readonly string[] = Object.freeze([
   "PG_USER",
@@ -44,6 +51,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     namespace: namespace.name,
     image: cfg.serverImage,
     secretName: secret.secretName,
+    pullSecretName: REGISTRY_PULL_SECRET,
   });
 
   const images: Record<string, string> = {};
@@ -54,6 +62,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       service,
       image: images[service.name],
       envFromSecret: secret.secretName,
+      pullSecretName: REGISTRY_PULL_SECRET,
     });
   }
 

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import YAML from "yaml";
+import { SESSION_MOUNT } from "../../components/repo-environment";
+import { MESH_SIX_TOOLS_FEATURE } from "../../components/devcontainer-scaffold";
+import { builtServices, testedServices } from "../../stacks/catalog";
+
+// The CI workflows parse, have the structure GitHub requires, and their service matrices are exactly the catalog's
+// lists (the old system's build and test lists drifted away from the services it deployed).
+
+const ROOT = path.resolve(__dirname, "../..");
+const WORKFLOWS = path.join(ROOT, ".github/workflows");
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  name?: string;
+}
+interface Job {
+  "runs-on": string;
+  needs?: string | string[];
+  strategy?: { matrix?: Record<string, unknown> };
+  steps: Step[];
+}
+interface Workflow {
+  name: string;
+  on: Record<string, unknown>;
+  jobs: Record<string, Job>;
+}
+
+function workflow(file: string): Workflow {
+  return YAML.parse(readFileSync(path.join(WORKFLOWS, file), "utf8")) as Workflow;
+}
+
+const FILES = ["build-deploy.yaml", "preview.yaml", "publish-devcontainer-feature.yaml", "test.yaml"];
+
+test("exactly the four workflows exist", () => {
+  assert.deepEqual(readdirSync(WORKFLOWS).sort(), FILES);
+});
+
+for (const file of FILES) {
+  test(`${file} has triggers and jobs whose steps each run or use something`, () => {
+    const wf = workflow(file);
+    assert.equal(typeof wf.name, "string");
+    assert.ok(wf.on && Object.keys(wf.on).length > 0, "on");
+    assert.ok(Object.keys(wf.jobs).length > 0, "jobs");
+    for (const [id, job] of Object.entries(wf.jobs)) {
+      assert.ok(job["runs-on"], `${id} runs-on`);
+      assert.ok(Array.isArray(job.steps) && job.steps.length > 0, `${id} steps`);
+      for (const step of job.steps) assert.ok((step.uses ? 1 : 0) + (step.run ? 1 : 0) === 1, `${id}: ${JSON.stringify(step)}`);
+      for (const need of [job.needs ?? []].flat()) assert.ok(need in wf.jobs, `${id} needs ${need}`);
+    }
+  });
+}
+
+test("the build matrix is the catalog's builtServices()", () => {
+  assert.deepEqual(workflow("build-deploy.yaml").jobs.build.strategy?.matrix?.service, builtServices());
+});
+
+test("the service test matrix is the catalog's testedServices()", () => {
+  assert.deepEqual(workflow("test.yaml").jobs.services.strategy?.matrix?.service, testedServices());
+});
+
+test("the test workflow runs scripts/test", () => {
+  assert.ok(workflow("test.yaml").jobs.infra.steps.some((s) => s.run?.trim() === "scripts/test"));
+});
+
+test("no built image is ever tagged latest", () => {
+  const build = workflow("build-deploy.yaml").jobs.build.steps.find((s) => s.uses?.startsWith("docker/build-push-action"));
+  assert.ok(build, "a build-push step");
+  assert.doesNotMatch(String(build.with?.tags), /:latest\b/);
+});
+
+test("the preview runs every platform stack with the policy pack and updates one marked comment", () => {
+  const job = workflow("preview.yaml").jobs.preview;
+  assert.deepEqual(job.strategy?.matrix?.stack, ["platform-dev", "platform-prod"]);
+  assert.ok(job.steps.some((s) => s.run?.includes("pulumi preview") && s.run.includes("--policy-pack")));
+  const comment = job.steps.find((s) => s.uses?.startsWith("actions/github-script"));
+  const script = String(comment?.with?.script);
+  assert.match(script, /<!-- mesh-six-preview:mesh-six:\$\{stack\}:preview -->/);
+  assert.match(script, /updateComment/);
+  assert.match(script, /createComment/);
+});
+
+test("the devcontainer feature is published where the scaffold points, and installs into the session mount", () => {
+  const feature = JSON.parse(readFileSync(path.join(ROOT, "devcontainer-features/mesh-six-tools/devcontainer-feature.json"), "utf8"));
+  const major = feature.version.split(".")[0];
+  const publish = workflow("publish-devcontainer-feature.yaml").jobs.publish.steps.find((s) => s.run?.includes("features publish"));
+  const namespace = /--namespace (\S+)/.exec(publish?.run ?? "")?.[1];
+  assert.equal(`ghcr.io/${namespace}/${feature.id}:${major}`, MESH_SIX_TOOLS_FEATURE);
+  assert.match(readFileSync(path.join(ROOT, "devcontainer-features/mesh-six-tools/install.sh"), "utf8"), new RegExp(`SESSION_DIR=${SESSION_MOUNT}\\n`));
+});
