@@ -4,6 +4,7 @@
  * approved (or denied, or the code expired). The device code is a secret of this process: it is never
  * returned by anything here except the authorization it came in, and never logged.
  */
+import { abortableSleep } from "./abort";
 
 export interface DeviceFlowConfig {
   deviceAuthorizationUrl: string;
@@ -115,21 +116,6 @@ export function promptFor(auth: DeviceAuthorization, now = Date.now()): AuthProm
   };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /**
  * Step 2 (RFC 8628 §3.4-3.5): polls the token endpoint every `interval` seconds until a token comes back.
  * authorization_pending waits again, slow_down waits 5 s longer from then on; expired_token, access_denied
@@ -142,7 +128,7 @@ export async function pollForToken(cfg: DeviceFlowConfig, auth: DeviceAuthorizat
   let interval = auth.interval;
   for (;;) {
     opts.onWait?.(interval);
-    await sleep(interval * secondMs, opts.signal);
+    await abortableSleep(interval * secondMs, opts.signal);
     const { status, body } = await postForm(cfg.tokenUrl, { grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode, client_id: cfg.clientId }, opts.signal);
     if (status === 200) {
       if (typeof body.access_token !== "string" || typeof body.token_type !== "string") {

@@ -1,3 +1,4 @@
+import { LeaseLost, ShuttingDown } from "./abort";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Pool } from "pg";
@@ -53,12 +54,6 @@ export function pickAgent(list: readonly Candidate[]): Candidate | undefined {
   return [...pool].sort((a, b) => score(b) - score(a) || a.agent.registeredAt.getTime() - b.agent.registeredAt.getTime())[0];
 }
 
-class ShuttingDown extends Error {
-  override readonly name = "ShuttingDown";
-}
-class LeaseLost extends Error {
-  override readonly name = "LeaseLost";
-}
 
 /**
  * Delivers tasks to agents. A worker loop claims due tasks from Postgres under a lease (tasks whose lease

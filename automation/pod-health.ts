@@ -1,3 +1,4 @@
+import { abortableSleep } from "./abort";
 import { type KubeCredentials, kubeGet } from "./kube-client";
 
 /**
@@ -93,21 +94,6 @@ export function describePodState(pod: Pod): string {
   return parts.join("; ");
 }
 
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /** Resolves once the pod is Ready; rejects with PodNotReadyError naming its last state after `timeoutMs`. */
 export async function waitForPodReady(opts: WaitForPodReadyOptions): Promise<void> {
   const { namespace, podName, timeoutMs, signal, kube } = opts;
@@ -139,7 +125,7 @@ export async function waitForPodReady(opts: WaitForPodReadyOptions): Promise<voi
     }
     const left = deadline - Date.now();
     if (left <= 0) throw new PodNotReadyError(namespace, podName, state, timeoutMs);
-    await pause(Math.min(wait, left), signal);
+    await abortableSleep(Math.min(wait, left), signal);
     wait = Math.min(maxWait, Math.ceil(wait * 1.5));
   }
 }

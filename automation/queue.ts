@@ -1,3 +1,4 @@
+import { LeaseLost, ShuttingDown } from "./abort";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Pool } from "pg";
@@ -44,12 +45,6 @@ export interface RunQueueOptions {
 // Why a run's AbortSignal fired; the reason decides what is recorded.
 class CancelRequested extends Error {
   override readonly name = "CancelRequested";
-}
-class LeaseLost extends Error {
-  override readonly name = "LeaseLost";
-}
-class ShuttingDown extends Error {
-  override readonly name = "ShuttingDown";
 }
 
 /**
