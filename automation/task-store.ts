@@ -112,6 +112,10 @@ export async function repoAuthProject(db: Pool | PoolClient, owner: string, repo
   return rows[0] ? rows[0].auth_project_id : undefined;
 }
 
+/** Defaults of a task's timeout and retry budget, for tasks from the API and from webhooks alike. */
+export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
+export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
+
 export interface NewTask {
   capability: string;
   owner: string;

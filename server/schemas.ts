@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RUN_KINDS, RUN_STATUSES } from "../automation/runs";
-import { DELIVERY_STATUSES } from "../automation/task-store";
+import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../automation/task-store";
 import { repoStackConfigSchema } from "../stacks/repo-config";
 import { WORKFLOW_STATES } from "../stacks/workflow";
 
@@ -194,7 +194,7 @@ export const taskRequest = z
     repo: z.string().min(1).max(100),
     payload: z.unknown().refine((v) => v !== undefined, "required").describe("Delivered to the agent exactly as stored, on every attempt"),
     priority: z.number().int().min(-1000).max(1000).default(0).describe("Higher is delivered first"),
-    timeoutMs: z.number().int().min(1).max(24 * 3600_000).default(300_000).describe("How long the agent has to take the task and report"),
+    timeoutMs: z.number().int().min(1).max(24 * 3600_000).default(DEFAULT_TASK_TIMEOUT_MS).describe("How long the agent has to take the task and report"),
   })
   .strict()
   .register(apiSchemas, { id: "TaskRequest" });

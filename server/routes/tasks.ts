@@ -1,5 +1,6 @@
 import type { Dispatcher } from "../../automation/dispatcher";
 import {
+  DEFAULT_TASK_MAX_ATTEMPTS,
   type AgentRecord,
   createTask,
   getTask,
@@ -31,7 +32,6 @@ import {
 } from "../schemas";
 
 export const DEFAULT_AGENT_STALE_MS = 60_000;
-export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
 
 export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[] {
   const staleMs = ctx.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
-import type { BoardRules, RepoRules, WorkItem } from "./events";
+import { DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../automation/task-store";
+import type { BoardRules, RepoRules, WorkItem, WorkKind } from "./events";
 
 /** The webhook receiver's reads of the registry and its writes of deliveries and work items. */
 
@@ -76,12 +77,52 @@ export async function finishDelivery(pool: Pool, deliveryId: string, status: Del
   );
 }
 
+/** Which agents' capability each kind of work goes to; board updates are bookkeeping, not work for agents. */
+export const WORK_CAPABILITY: Readonly<Record<WorkKind, string | undefined>> = {
+  issue: "planning",
+  "issue-comment": "planning",
+  "pull-request": "review",
+  "board-update": undefined,
+};
+
+/** Records the work item and, for work agents do, its dispatch task, together (a redelivery adds neither). */
 export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { owner: string; repo: string }, item: WorkItem): Promise<void> {
-  await pool.query(
-    `INSERT INTO webhook_work_items (delivery_id, owner, repo, kind, issue_number, payload)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, owner, repo) DO NOTHING`,
-    [deliveryId, repo.owner, repo.repo, item.kind, item.issueNumber, JSON.stringify(item.payload)],
-  );
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const inserted = await client.query(
+      `INSERT INTO webhook_work_items (delivery_id, owner, repo, kind, issue_number, payload)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, owner, repo) DO NOTHING RETURNING delivery_id`,
+      [deliveryId, repo.owner, repo.repo, item.kind, item.issueNumber, JSON.stringify(item.payload)],
+    );
+    const capability = WORK_CAPABILITY[item.kind];
+    if (inserted.rowCount && capability) {
+      const task = await client.query<{ id: string }>(
+        `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts)
+         VALUES ($1, $2, $3, $4, 0, $5, $6) RETURNING id`,
+        [
+          capability,
+          repo.owner,
+          repo.repo,
+          JSON.stringify({ kind: item.kind, issueNumber: item.issueNumber, deliveryId, ...item.payload }),
+          DEFAULT_TASK_TIMEOUT_MS,
+          DEFAULT_TASK_MAX_ATTEMPTS,
+        ],
+      );
+      await client.query("UPDATE webhook_work_items SET task_id = $1 WHERE delivery_id = $2 AND owner = $3 AND repo = $4", [
+        task.rows[0].id,
+        deliveryId,
+        repo.owner,
+        repo.repo,
+      ]);
+    }
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK");
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 export interface PendingDelivery {

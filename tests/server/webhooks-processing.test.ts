@@ -16,6 +16,7 @@ import {
   startWebhookServer,
   uniqueOwner,
   webhookConfig,
+  taskOf,
   workItems,
 } from "../fixtures/webhooks";
 
@@ -93,7 +94,7 @@ test("the global fallback secret is accepted only when configured, and only for 
   }
 });
 
-test("an issue without one of the repo's labels makes no work item; with one it makes one", async () => {
+test("an issue without one of the repo's labels makes no work item; with one it makes one, and its dispatch task", async () => {
   const srv = await startWebhookServer();
   try {
     const repo = await registerRepo(srv, { labels: ["agents", "mesh-six"] });
@@ -114,6 +115,12 @@ test("an issue without one of the repo's labels makes no work item; with one it 
     assert.equal(item.repo, repo.repo);
     assert.deepEqual((item.payload.issue as { labels: string[] }).labels, ["Agents"]);
     assert.equal(item.payload.action, "opened");
+    // The work goes to agents as a dispatch task, created with the item.
+    const task = await taskOf(srv, item);
+    assert.equal(task.capability, "planning");
+    assert.equal(task.owner, repo.owner);
+    assert.equal(task.payload.issueNumber, 12);
+    assert.equal(task.payload.deliveryId, labeled.deliveryId);
   } finally {
     await srv.close();
   }
@@ -158,7 +165,7 @@ test("with allowed authors configured, only their issues and comments make work 
   }
 });
 
-test("pull request events make pull-request work items; other actions are ignored", async () => {
+test("pull request events make pull-request work items and review tasks; other actions are ignored", async () => {
   const srv = await startWebhookServer();
   try {
     const repo = await registerRepo(srv);
@@ -174,6 +181,7 @@ test("pull request events make pull-request work items; other actions are ignore
     assert.equal(item.kind, "pull-request");
     assert.equal(item.issue_number, 3);
     assert.deepEqual((item.payload.pullRequest as { head: unknown }).head, { ref: "feat", sha: "abc" });
+    assert.equal((await taskOf(srv, item)).capability, "review");
     const assigned = await deliver(srv, repo.url, pr("assigned"), { secret: repo.secret, event: "pull_request" });
     assert.equal((await processedRow(srv, assigned.deliveryId)).status, "ignored");
   } finally {
