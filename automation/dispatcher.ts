@@ -1,4 +1,3 @@
-import { LeaseLost, ShuttingDown } from "./abort";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Pool } from "pg";
@@ -15,6 +14,8 @@ import {
   startAttempt,
   type TaskRecord,
 } from "./task-store";
+import { LeaseLost, ShuttingDown } from "./abort";
+import { PollPause } from "./poll-pause";
 
 export interface DispatcherOptions {
   pool: Pool;
@@ -76,8 +77,7 @@ export class Dispatcher {
   private readonly active = new Map<string, { done: Promise<void>; controller: AbortController }>();
   private loop?: Promise<void>;
   private stopping = false;
-  private kicked = false;
-  private wake?: () => void;
+  private readonly pause = new PollPause();
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
@@ -100,8 +100,7 @@ export class Dispatcher {
   }
 
   kick(): void {
-    this.kicked = true;
-    this.wake?.();
+    this.pause.kick();
   }
 
   /** Stops claiming and aborts deliveries in flight; each goes back to pending for the next dispatcher. */
@@ -130,7 +129,7 @@ export class Dispatcher {
       } catch (err) {
         this.log(`dispatch loop: ${(err as Error).message}`);
       }
-      await this.sleep(this.pollMs);
+      await this.pause.wait(this.pollMs, this.stopping);
     }
   }
 
@@ -223,22 +222,5 @@ export class Dispatcher {
     await failAttempt(this.pool, task.id, this.workerId, attempt, failure.outcome, failure.error, delay);
     this.log(`task ${task.id}: attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
     if (delay <= this.pollMs) setTimeout(() => this.kick(), delay).unref();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.kicked || this.stopping) {
-      this.kicked = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        this.kicked = false;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      this.wake = finish;
-    });
   }
 }

@@ -1,5 +1,5 @@
-import { abortableSleep } from "./abort";
 import { type KubeCredentials, kubeGet } from "./kube-client";
+import { abortableSleep } from "./abort";
 
 /**
  * Waits for the repo's environment pod to be Ready, through the Kubernetes API (the old system shelled out

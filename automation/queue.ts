@@ -1,4 +1,3 @@
-import { LeaseLost, ShuttingDown } from "./abort";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Pool } from "pg";
@@ -21,6 +20,8 @@ import {
 import { hasPostUpSteps, type PostUpConfig, runPostUpSteps } from "./post-up";
 import type { StackRunner } from "./runner";
 import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "./runs";
+import { LeaseLost, ShuttingDown } from "./abort";
+import { PollPause } from "./poll-pause";
 
 export interface RunQueueOptions {
   pool: Pool;
@@ -76,8 +77,7 @@ export class RunQueue {
   private readonly postUp?: PostUpConfig;
   private loop?: Promise<void>;
   private stopping = false;
-  private kicked = false;
-  private wake?: () => void;
+  private readonly pause = new PollPause();
 
   constructor(opts: RunQueueOptions) {
     this.pool = opts.pool;
@@ -103,8 +103,7 @@ export class RunQueue {
 
   /** Looks for work now rather than at the next poll (a run was stored or finished). */
   kick(): void {
-    this.kicked = true;
-    this.wake?.();
+    this.pause.kick();
   }
 
   /** Stops claiming, lets running runs finish for a grace period, then aborts them for another worker. */
@@ -192,7 +191,7 @@ export class RunQueue {
       } catch (err) {
         this.log(`worker loop: ${(err as Error).message}`);
       }
-      await this.sleep(this.pollMs);
+      await this.pause.wait(this.pollMs, this.stopping);
     }
   }
 
@@ -321,22 +320,5 @@ export class RunQueue {
       this.controllers.delete(run.id);
       this.recovering.delete(controller);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.kicked || this.stopping) {
-      this.kicked = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        this.kicked = false;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      this.wake = finish;
-    });
   }
 }
