@@ -4,14 +4,13 @@
  * repository in the sandbox's GitHub emulator, onboards it over HTTP while printing the run's event stream,
  * and then keeps serving (Ctrl-C stops it) unless --once is given.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { RunEvent } from "../../automation/runs";
 import { progressLine } from "../../server/cli/progress";
 import { readSse } from "../../server/sse";
+import { startServerProcess } from "../lib/server-process";
 
 const ROOT = path.resolve(__dirname, "../..");
 const once = process.argv.includes("--once");
@@ -34,23 +33,18 @@ async function main(): Promise<number> {
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
 
   // Embedded defaults: no DATABASE_URL, so the server runs PGlite; no PULUMI_BACKEND_URL, so the file backend.
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), MESH_SIX_API_TOKENS: token, MESH_SIX_PUBLIC_URL: base };
-  delete env.DATABASE_URL;
-  delete env.PULUMI_BACKEND_URL;
-  const server = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/main.ts")], { env, stdio: "inherit" });
-  stopServer = () => server.kill("SIGTERM");
+  const server = await startServerProcess({
+    port,
+    token,
+    echo: true,
+    env: { MESH_SIX_PUBLIC_URL: base, DATABASE_URL: undefined, PULUMI_BACKEND_URL: undefined },
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}\n(is port ${port} taken? set MESH_SIX_MAIN_PORT)`);
+  });
+  stopServer = () => void server.stop();
   process.on("SIGINT", stopServer);
   process.on("SIGTERM", stopServer);
-  const serverExit = new Promise<number>((resolve) => server.on("exit", (code) => resolve(code ?? 1)));
-
-  await sleep(300);
-  if (server.exitCode !== null) throw new Error(`the server exited at once (is port ${port} taken? set MESH_SIX_MAIN_PORT)`);
-  for (let i = 0; ; i++) {
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (i > 120 || server.exitCode !== null) throw new Error("the server did not become ready");
-    await sleep(500);
-  }
+  const serverExit = server.exited.then((code) => (typeof code === "number" ? code : 1));
   console.log(`[main] server ready on ${base} (API token in ${tokenFile})`);
 
   const github = requireEnv("GITHUB_API_URL");
