@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared locations for the toolchain, the sandbox and the state backend. Sourced, not executed.
 # Everything built is cached outside the checkout (keyed by version) so a fresh clone on the same
 # machine finds it warm; the checkout only holds links to it under .tools/.

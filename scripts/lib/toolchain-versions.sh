@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced: the variables are used by the scripts that source it
 # Pinned versions of everything scripts/bootstrap builds. Sourced, not executed.
 # The npm SDK versions in package.json must match the CLI and plugin versions here
 # (tests/unit/toolchain-versions.test.ts checks it).
@@ -17,3 +18,6 @@ KWOK_VERSION=0.8.0
 VAULT_VERSION=1.21.4
 # The published Vault sdk its go.mod names (scripts/bootstrap adapts three call sites to it).
 VAULT_SDK_VERSION=0.21.0
+
+# The GitHub Actions workflows' checker (tests/unit/workflows.test.ts runs it).
+ACTIONLINT_VERSION=1.7.12

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
@@ -36,6 +38,35 @@ function workflow(file: string): Workflow {
 }
 
 const FILES = ["build-deploy.yaml", "preview.yaml", "publish-devcontainer-feature.yaml", "test.yaml"];
+
+/** actionlint (built by scripts/bootstrap) over the workflows of `dir`; it runs shellcheck on every `run:` script. */
+function actionlint(dir: string): { status: number | null; output: string } {
+  const files = readdirSync(path.join(dir, ".github/workflows")).map((f) => path.join(".github/workflows", f));
+  const result = spawnSync("actionlint", ["-no-color", "-oneline", ...files], { cwd: dir, encoding: "utf8" });
+  if (result.error) throw new Error(`actionlint: ${result.error.message} (scripts/bootstrap builds it into .tools/bin)`);
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+test("actionlint, with shellcheck on every run: script, finds nothing in the workflows", () => {
+  assert.equal(spawnSync("shellcheck", ["--version"]).status, 0, "shellcheck is installed (scripts/bootstrap)");
+  const { status, output } = actionlint(ROOT);
+  assert.equal(output, "");
+  assert.equal(status, 0);
+});
+
+test("actionlint rejects a workflow with an unknown context, a bad runner label and a shell bug", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "actionlint-"));
+  mkdirSync(path.join(dir, ".github/workflows"), { recursive: true });
+  writeFileSync(
+    path.join(dir, ".github/workflows/bad.yaml"),
+    ["on: push", "jobs:", "  build:", "    runs-on: ubuntu-lates", "    steps:", "      - run: echo ${{ github.nope.sha }}", '      - run: cd $UNSET_DIR && ls', ""].join("\n"),
+  );
+  const { status, output } = actionlint(dir);
+  assert.equal(status, 1);
+  assert.match(output, /label "ubuntu-lates" is unknown/);
+  assert.match(output, /property "nope" is not defined/);
+  assert.match(output, /shellcheck reported issue/);
+});
 
 test("exactly the four workflows exist", () => {
   assert.deepEqual(readdirSync(WORKFLOWS).sort(), FILES);
