@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import dockerignore from "@balena/dockerignore";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
-import ts from "typescript";
 import YAML from "yaml";
+import { moduleGraph } from "../../scripts/lib/module-graph";
 import { ONBOARDING_SERVER } from "../../stacks/catalog";
 
 // No Docker engine runs here, so the image is checked where it can go wrong without one: its stages and user, its
@@ -88,38 +88,13 @@ test("the image starts the server as the main job does, with tsx a production pa
   assert.equal(Number(exposed.getArgumentsContent()), ONBOARDING_SERVER.port);
 });
 
-/** The project's own modules reachable from the entry points, and the npm packages they import. */
-function moduleGraph(entries: string[]): { files: Set<string>; packages: Set<string> } {
-  const files = new Set<string>();
-  const packages = new Set<string>();
-  const queue = entries.map((e) => path.join(ROOT, e));
-  while (queue.length > 0) {
-    const file = queue.pop()!;
-    if (files.has(file)) continue;
-    files.add(file);
-    const { importedFiles } = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
-    for (const { fileName } of importedFiles) {
-      if (fileName.startsWith(".")) {
-        const base = path.resolve(path.dirname(file), fileName);
-        const resolved = [`${base}.ts`, path.join(base, "index.ts"), base].find((f) => existsSync(f) && f.endsWith(".ts"));
-        if (resolved) queue.push(resolved);
-      } else if (!fileName.startsWith("node:")) {
-        packages.add(fileName.startsWith("@") ? fileName.split("/").slice(0, 2).join("/") : fileName.split("/")[0]);
-      }
-    }
-  }
-  return { files, packages };
-}
-
 // What the server (server/main.ts) and the programs it runs (index.ts, the policy pack) load at run time.
 const RUNTIME_ENTRIES = ["server/main.ts", "index.ts", "policies/index.ts"];
 
 test("the build context holds every module the server and the stack programs load, and no local state", () => {
   const ignore = dockerignore({ ignorecase: false }).add(readFileSync(path.join(ROOT, ".dockerignore"), "utf8"));
   const { files } = moduleGraph(RUNTIME_ENTRIES);
-  const needed = [...files, path.join(ROOT, "Pulumi.yaml"), path.join(ROOT, "Pulumi.platform-prod.yaml"), path.join(ROOT, "package-lock.json")].map((f) =>
-    path.relative(ROOT, f),
-  );
+  const needed = [...files, "Pulumi.yaml", "Pulumi.platform-prod.yaml", "package-lock.json"];
   assert.ok(needed.length > 30, `the module graph was followed (${needed.length} files)`);
   for (const file of needed) assert.ok(!ignore.ignores(file), `${file} is needed at run time but .dockerignore leaves it out`);
   for (const local of [".pulumi-state/.passphrase", ".sandbox/env", ".data/pglite/PG_VERSION", "node_modules/tsx/package.json", ".tools/bin/pulumi", "Pulumi.acme.widgets.yaml", ".git/config", "tests/unit/names.test.ts"]) {

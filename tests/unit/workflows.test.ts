@@ -7,7 +7,7 @@ import { test } from "node:test";
 import YAML from "yaml";
 import { SESSION_MOUNT } from "../../components/repo-environment";
 import { MESH_SIX_TOOLS_FEATURE } from "../../components/devcontainer-scaffold";
-import { builtServices, testedServices } from "../../stacks/catalog";
+import { ONBOARDING_SERVER, builtServices, testedServices } from "../../stacks/catalog";
 
 // The CI workflows parse, have the structure GitHub requires, and their service matrices are exactly the catalog's
 // lists (the old system's build and test lists drifted away from the services it deployed).
@@ -105,15 +105,38 @@ test("no built image is ever tagged latest", () => {
   assert.doesNotMatch(String(build.with?.tags), /:latest\b/);
 });
 
-test("the preview runs every platform stack with the policy pack and updates one marked comment", () => {
-  const job = workflow("preview.yaml").jobs.preview;
-  assert.deepEqual(job.strategy?.matrix?.stack, ["platform-dev", "platform-prod"]);
+test("the preview runs, with the policy pack, every stack affected-stacks.ts picks, and updates one marked comment per stack", () => {
+  const wf = workflow("preview.yaml");
+  const listing = wf.jobs.stacks.steps.find((s) => s.run?.includes("scripts/ci/affected-stacks.ts"));
+  assert.ok(listing?.run?.includes("pulumi stack ls --all --json"), "every stack of the backend is a candidate");
+  assert.ok(listing?.run?.includes("git diff --name-only"), "against the files the pull request changes");
+  const job = wf.jobs.preview;
+  assert.equal(job.strategy?.matrix as unknown, "${{ fromJSON(needs.stacks.outputs.matrix) }}");
   assert.ok(job.steps.some((s) => s.run?.includes("pulumi preview") && s.run.includes("--policy-pack")));
   const comment = job.steps.find((s) => s.uses?.startsWith("actions/github-script"));
   const script = String(comment?.with?.script);
   assert.match(script, /<!-- mesh-six-preview:mesh-six:\$\{stack\}:preview -->/);
   assert.match(script, /updateComment/);
   assert.match(script, /createComment/);
+});
+
+test("build-deploy builds the server's image from the project's Dockerfile under the catalog's name, never latest", () => {
+  const build = workflow("build-deploy.yaml").jobs["build-server"].steps.find((s) => s.uses?.startsWith("docker/build-push-action"));
+  assert.equal(build?.with?.file, "Dockerfile");
+  assert.equal(build?.with?.context, ".");
+  assert.match(String(build?.with?.tags), new RegExp(`/${ONBOARDING_SERVER.image}:\\$\\{\\{ steps\\.tag\\.outputs\\.tag \\}\\}$`));
+});
+
+test("the deploy updates the chosen environment's platform stack with the policy pack, pinning new tags on dev only", () => {
+  const wf = workflow("build-deploy.yaml") as Workflow & { on: { workflow_dispatch: { inputs: Record<string, { options?: string[] }> } } };
+  assert.deepEqual(wf.on.workflow_dispatch.inputs.environment.options, ["dev", "prod"]);
+  const deploy = wf.jobs.deploy;
+  assert.deepEqual(deploy.needs, ["build", "build-server"]);
+  const pin = deploy.steps.find((s) => s.name === "Pin the new tags (dev)") as Step & { if?: string };
+  assert.equal(pin.if, "env.TARGET == 'dev'");
+  assert.match(pin.run ?? "", /builtServices\(\)/);
+  assert.match(pin.run ?? "", new RegExp(`mesh-six:images\\.${ONBOARDING_SERVER.name}`));
+  assert.ok(deploy.steps.some((s) => s.run?.includes('pulumi up -s "platform-$TARGET"') && s.run.includes("--policy-pack")));
 });
 
 test("the devcontainer feature is published where the scaffold points, and installs into the session mount", () => {
