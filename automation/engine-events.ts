@@ -43,7 +43,14 @@ export function summariseEngineEvent(event: EngineEvent): RunEvent | undefined {
   }
   const summary = event.summaryEvent;
   if (summary) {
-    return { type: "summary", changes: { ...summary.resourceChanges } as Record<string, number>, durationSeconds: summary.durationSeconds };
+    // The CLI writes this field as "PolicyPacks" (no JSON tag upstream), whatever the SDK's type says.
+    const packs = summary.policyPacks ?? (summary as unknown as { PolicyPacks?: Record<string, string> }).PolicyPacks;
+    return {
+      type: "summary",
+      changes: { ...summary.resourceChanges } as Record<string, number>,
+      durationSeconds: summary.durationSeconds,
+      ...(packs && Object.keys(packs).length > 0 ? { policyPacks: { ...packs } } : {}),
+    };
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { RepoStackInput } from "../stacks/repo-config";
 import type { AuthPrompt } from "./device-flow";
-import type { RunEvent, RunKind, RunOptions, RunRecord, RunStatus } from "./runs";
+import type { RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunStatus } from "./runs";
 
 /**
  * The runs and run_events tables (server/db/migrations/002_runs.sql). Every status change is one statement
@@ -57,6 +57,7 @@ interface RunRow {
   failure_reason: string | null;
   change_summary: Record<string, number> | null;
   outputs: Record<string, unknown> | null;
+  policy: RunPolicy | null;
   auth: AuthPrompt | null;
   auth_received_at: Date | null;
   created_at: Date;
@@ -85,6 +86,7 @@ function toRun(row: RunRow): RunRecord {
     failureReason: row.failure_reason,
     changeSummary: row.change_summary,
     outputs: row.outputs,
+    policy: row.policy,
     auth: row.auth,
     authReceivedAt: row.auth_received_at,
     createdAt: row.created_at,
@@ -346,7 +348,10 @@ export async function finishRun(db: Queryable, runId: string, leaseOwner: string
   const [run] = await transition(
     db,
     `status = $3, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4,
-     failure_reason = $5, change_summary = $6::jsonb, outputs = $7::jsonb`,
+     failure_reason = $5, change_summary = $6::jsonb, outputs = $7::jsonb,
+     policy = jsonb_build_object(
+       'packs', coalesce((SELECT e.data->'policyPacks' FROM run_events e WHERE e.run_id = $1 AND e.type = 'summary' ORDER BY e.seq DESC LIMIT 1), '{}'::jsonb),
+       'violations', (SELECT coalesce(jsonb_agg(e.data - 'type' ORDER BY e.seq), '[]'::jsonb) FROM run_events e WHERE e.run_id = $1 AND e.type = 'policy'))`,
     `u.id = $1 AND u.lease_owner = $2 AND u.status IN ${ACTIVE}`,
     [
       runId,
@@ -398,9 +403,12 @@ export async function requestCancel(db: Queryable, runId: string): Promise<Cance
  * Takes over every run whose lease lapsed (its worker died or stopped): marks it `interrupted` under a new
  * lease held by `leaseOwner`, counting the interruption unless it was already being recovered.
  */
-export async function takeOverLapsedRuns(pool: Pool, leaseOwner: string, leaseMs: number): Promise<RunRecord[]> {
+export async function takeOverLapsedRuns(pool: Pool, leaseOwner: string, leaseMs: number, ownLiveRunIds: string[] = []): Promise<RunRecord[]> {
+  // A worker's own runs lapse too when the database was out longer than a lease (heartbeats failed), yet
+  // they are alive and still executing: taking them over would recover a stack in the middle of its update.
   const { rows } = await pool.query<{ id: string; lease_owner: string | null }>(
-    `SELECT id, lease_owner FROM runs WHERE status IN ${ACTIVE} AND lease_expires_at < now() ORDER BY seq`,
+    `SELECT id, lease_owner FROM runs WHERE status IN ${ACTIVE} AND lease_expires_at < now() AND NOT (id = ANY($1::uuid[])) ORDER BY seq`,
+    [ownLiveRunIds],
   );
   const taken: RunRecord[] = [];
   for (const lapsed of rows) {

@@ -2,7 +2,7 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import { cleanMessage, summariseEngineEvent } from "./engine-events";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "./runs";
-import { selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
+import { POLICY_PACK_DIR, selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
 
 /**
  * Executes runs. The queue owns ordering, leases and recording; a runner only performs the stack operation
@@ -45,18 +45,20 @@ export class PulumiStackRunner implements StackRunner {
       const stack = await this.stackFor(run);
       signal.throwIfAborted();
       const common = { onEvent: op.onEvent, onOutput: op.onOutput, signal };
+      // Refresh and destroy take no policy packs: they change the state to match the world, not the world.
+      const guarded = { ...common, policyPacks: [POLICY_PACK_DIR] };
       const backstop = this.cancelBackstop(stack, signal, op);
       try {
         switch (run.kind) {
           case "onboard":
           case "update": {
             await op.step("up");
-            const up = await stack.up(common);
+            const up = await stack.up(guarded);
             return { changeSummary: counts(up.summary.resourceChanges), outputs: up.outputs };
           }
           case "preview": {
             await op.step("preview");
-            const preview = await stack.preview(common);
+            const preview = await stack.preview(guarded);
             return { changeSummary: counts(preview.changeSummary), outputs: {} };
           }
           case "refresh": {

@@ -46,6 +46,8 @@ export interface RunRecord {
   failureReason: string | null;
   changeSummary: Record<string, number> | null;
   outputs: Record<string, unknown> | null;
+  /** The policy packs that ran and what they found, set when the run ends (null before). */
+  policy: RunPolicy | null;
   /** The device-flow prompt while (and after) the run waited for the user; never the device code. */
   auth: AuthPrompt | null;
   /** When credentials arrived through POST /v1/runs/:id/auth. */
@@ -63,8 +65,16 @@ export type RunEvent =
   | { type: "resource"; phase: "pre" | "done" | "failed"; op: string; urn: string; resourceType: string }
   | { type: "diagnostic"; severity: string; message: string; urn?: string }
   | { type: "policy"; policyPack: string; policy: string; enforcement: string; message: string; urn?: string }
-  | { type: "summary"; changes: Record<string, number>; durationSeconds?: number }
+  | { type: "summary"; changes: Record<string, number>; durationSeconds?: number; policyPacks?: Record<string, string> }
   | { type: "log"; message: string };
+
+export type PolicyViolation = Omit<Extract<RunEvent, { type: "policy" }>, "type">;
+
+export interface RunPolicy {
+  /** Pack name → version, of the packs the engine ran (empty for operations that take none). */
+  packs: Record<string, string>;
+  violations: PolicyViolation[];
+}
 
 export type EmitRunEvent = (event: RunEvent) => Promise<void>;
 

@@ -12,6 +12,8 @@ import { type RepoStackInput, toStackConfig } from "../stacks/repo-config";
  */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const DEFAULT_STATE_DIR = path.join(PROJECT_DIR, ".pulumi-state");
+/** The CrossGuard pack every preview and update runs with, whoever starts it (server, CLI, CI). */
+export const POLICY_PACK_DIR = path.join(PROJECT_DIR, "policies");
 
 export interface WorkspaceSettings {
   backendUrl: string;

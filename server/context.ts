@@ -43,6 +43,7 @@ export function toRunView(run: RunRecord, position: number | null): z.output<typ
     failureReason: run.failureReason,
     changeSummary: run.changeSummary,
     outputs: run.outputs,
+    policy: run.policy,
     // The prompt matters only while the user can act on it.
     auth: run.status === "waiting-for-auth" && run.auth ? run.auth : null,
   };

@@ -82,6 +82,21 @@ export const runView = z
     failureReason: z.string().nullable(),
     changeSummary: z.record(z.string(), z.number()).nullable(),
     outputs: z.record(z.string(), z.unknown()).nullable().describe('Stack outputs; secret ones read "[secret]"'),
+    policy: z
+      .object({
+        packs: z.record(z.string(), z.string()).describe("Name → version of each policy pack that ran"),
+        violations: z.array(
+          z.object({
+            policyPack: z.string(),
+            policy: z.string(),
+            enforcement: z.string().describe("advisory, mandatory or remediate"),
+            message: z.string(),
+            urn: z.string().optional(),
+          }),
+        ),
+      })
+      .nullable()
+      .describe("What the policy packs said, kept once the run ends (null while it runs)"),
     auth: z
       .object({
         verificationUri: z.string(),

@@ -90,6 +90,7 @@ async function main(): Promise<number> {
     failureReason: null,
     changeSummary: null,
     outputs: null,
+    policy: null,
     auth: null,
     authReceivedAt: null,
     createdAt: now,

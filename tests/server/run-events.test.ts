@@ -67,3 +67,24 @@ test("a malformed Last-Event-ID is a 400 naming the header; an unknown run a 404
     await srv.close();
   }
 });
+
+test("a run's policy violations are kept on its record, a failed run's included", async () => {
+  const advisory = { type: "policy", policyPack: "mesh-six", policy: "resource-limits", enforcement: "advisory", message: "set limits", urn: "urn:a" } as const;
+  const mandatory = { type: "policy", policyPack: "mesh-six", policy: "image-pinned", enforcement: "mandatory", message: "pin the image" } as const;
+  const runner = new ScriptedRunner()
+    .on("acme.widgets", { events: [{ type: "log", message: "x" }, advisory, { type: "summary", changes: { create: 1 }, policyPacks: { "mesh-six": "0.1.0" } }] })
+    .on("acme.gadgets", { events: [mandatory], failAt: { step: "up", message: "mandatory policy violation" } });
+  const srv = await startTestServer({ runner });
+  try {
+    const ok = await onboard(srv, { owner: "acme", repo: "widgets" });
+    const bad = await onboard(srv, { owner: "acme", repo: "gadgets" });
+    const okRun = await waitForStatus(srv, ok.runId, "succeeded");
+    const badRun = await waitForStatus(srv, bad.runId, "failed");
+    const { type: _a, ...advisoryResult } = advisory;
+    const { type: _m, ...mandatoryResult } = mandatory;
+    assert.deepEqual(okRun.policy, { packs: { "mesh-six": "0.1.0" }, violations: [advisoryResult] });
+    assert.deepEqual(badRun.policy, { packs: {}, violations: [mandatoryResult] });
+  } finally {
+    await srv.close();
+  }
+});

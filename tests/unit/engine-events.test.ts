@@ -47,3 +47,12 @@ test("the CLI prints changes and failures, not resources left as they were", () 
   assert.match(progressLine({ type: "resource", phase: "failed", op: "update", urn: URN, resourceType: "t" }) ?? "", /FAILED update/);
   assert.equal(progressLine({ type: "summary", changes: { create: 2, same: 5 } }), "   changes: create=2 same=5");
 });
+
+test("the summary names the policy packs that ran, under the key the CLI really writes", () => {
+  const event = {
+    sequence: 9,
+    timestamp: 0,
+    summaryEvent: { maybeCorrupt: false, durationSeconds: 4, resourceChanges: { create: 2 }, PolicyPacks: { "mesh-six": "v0.1.0" } },
+  } as unknown as EngineEvent;
+  assert.deepEqual(summariseEngineEvent(event), { type: "summary", changes: { create: 2 }, durationSeconds: 4, policyPacks: { "mesh-six": "v0.1.0" } });
+});

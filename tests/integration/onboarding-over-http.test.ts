@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, test } from "node:test";
+import { type ServerProcess, startServerProcess } from "../../scripts/lib/server-process";
+import { k8sNameFor } from "../../stacks/names";
+import { type TestDatabase, createTestDatabase } from "../fixtures/database";
+import { emulator } from "../fixtures/github-emulator";
+import { kubeApi } from "../fixtures/kube-api";
+import type { RunBody } from "../fixtures/server";
+
+// The server as users run it (server/main.ts, the real Pulumi runner) onboarding and offboarding a repo over HTTP,
+// with the policy pack guarding its update and the findings kept on the run record.
+
+const ref = { owner: "mesh-six-sandbox", repo: `http-${Date.now().toString(36)}` };
+let stateDir: string;
+let db: TestDatabase;
+let server: ServerProcess;
+
+before(async () => {
+  stateDir = await mkdtemp(path.join(tmpdir(), "mesh-six-http-"));
+  db = await createTestDatabase("http_onboarding");
+  assert.equal((await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" })).status, 201);
+  server = await startServerProcess({
+    env: { DATABASE_URL: db.url, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "http-test-passphrase", MESH_SIX_POLL_MS: "200",
+      // GitHub must reach the webhook: the policy pack refuses one that is neither https nor loopback.
+      MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test",
+    },
+  });
+});
+
+after(async () => {
+  await server?.stop();
+  await db?.drop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+async function finished(runId: string): Promise<RunBody> {
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const run = (await (await server.request(`/v1/runs/${runId}`)).json()) as RunBody;
+    if (["succeeded", "failed", "cancelled"].includes(run.status)) return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} at step ${run.step}`);
+    await sleep(500);
+  }
+}
+
+test("an onboarding over HTTP brings the stack up under the policy pack and keeps what it found on the run", { timeout: 6 * 60_000 }, async () => {
+  const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true } });
+  assert.equal(res.status, 202);
+  const run = await finished(((await res.json()) as { runId: string }).runId);
+  assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason} ${JSON.stringify(run.policy)}`);
+  assert.ok((run.changeSummary?.create ?? 0) > 0, "resources were created");
+  // The CLI keys a local pack as "<name>|local|<path>".
+  assert.ok(Object.keys(run.policy?.packs ?? {}).some((k) => k.split("|")[0] === "mesh-six"), `the mesh-six pack ran: ${JSON.stringify(run.policy)}`);
+  assert.deepEqual(run.policy?.violations, []);
+  const sts = await kubeApi("GET", `/apis/apps/v1/namespaces/mesh-six/statefulsets/${k8sNameFor(ref)}`);
+  assert.equal(sts.status, 200);
+});
+
+test("offboarding over HTTP destroys the stack and its objects", { timeout: 6 * 60_000 }, async () => {
+  const res = await server.request(`/v1/repos/${ref.owner}/${ref.repo}`, { method: "DELETE" });
+  assert.equal(res.status, 202);
+  const run = await finished(((await res.json()) as { runId: string }).runId);
+  assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
+  assert.equal((await kubeApi("GET", `/apis/apps/v1/namespaces/mesh-six/statefulsets/${k8sNameFor(ref)}`)).status, 404);
+  const logs = server.logs.join("\n");
+  assert.ok(!logs.includes(server.token) && !logs.includes("http-test-passphrase"), "no secret in the server's logs");
+});
