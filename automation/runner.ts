@@ -67,6 +67,12 @@ export class PulumiStackRunner implements StackRunner {
             await op.step("read-outputs");
             return { changeSummary: counts(refresh.summary.resourceChanges), outputs: await stack.outputs() };
           }
+          case "drift-check": {
+            // What a refresh would change, without changing the state: the world's drift from it.
+            await op.step("detect-drift");
+            const drift = await stack.previewRefresh(common);
+            return { changeSummary: counts(drift.changeSummary), outputs: {} };
+          }
           case "destroy": {
             await op.step("destroy");
             const destroy = await stack.destroy(common);
@@ -109,8 +115,8 @@ export class PulumiStackRunner implements StackRunner {
   }
 
   private async stackFor(run: RunRecord): Promise<Stack> {
-    // Refresh and destroy act on the stack as it is; only up and preview write the request's config.
-    if (run.kind === "refresh" || run.kind === "destroy") return selectStack(run.stackName, this.settings);
+    // Refresh, drift checks and destroy act on the stack as it is; only up and preview write the request's config.
+    if (run.kind === "refresh" || run.kind === "drift-check" || run.kind === "destroy") return selectStack(run.stackName, this.settings);
     const stack = await selectRepoStack(run.request, this.settings);
     if (stack.name !== run.stackName) throw new Error(`request names stack ${stack.name}, run is for ${run.stackName}`);
     return stack;

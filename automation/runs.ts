@@ -6,7 +6,7 @@ import type { AuthPrompt } from "./device-flow";
  * operation on one repo stack; its record is persisted before anyone is told it exists.
  */
 
-export const RUN_KINDS = ["onboard", "update", "preview", "refresh", "destroy"] as const;
+export const RUN_KINDS = ["onboard", "update", "preview", "refresh", "destroy", "drift-check"] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export const RUN_STATUSES = ["queued", "running", "waiting-for-auth", "succeeded", "failed", "cancelled", "interrupted"] as const;

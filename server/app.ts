@@ -1,6 +1,7 @@
 import express, { type Express } from "express";
 import type { Pool } from "pg";
 import { Dispatcher } from "../automation/dispatcher";
+import { DriftScheduler, recordDriftCheck } from "../automation/drift";
 import { RunQueue } from "../automation/queue";
 import type { StackRunner } from "../automation/runner";
 import { bearerAuth } from "./auth";
@@ -38,6 +39,8 @@ export type ServerApp = Express & {
   readonly webhooks: WebhookProcessor;
   /** Delivers tasks to agents; the caller starts and stops it with the queue. */
   readonly dispatcher: Dispatcher;
+  /** Queues every onboarded repo's periodic drift check; the caller starts and stops it with the queue. */
+  readonly drift: DriftScheduler;
 };
 
 const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
@@ -71,10 +74,19 @@ export function createApp(deps: AppDeps): ServerApp {
       authServiceUrl: deps.config.authServiceUrl,
       deviceFlowSecondMs: deps.config.deviceFlowSecondMs,
     },
-    onFinished: (run) => metrics.runFinished(run),
+    onFinished: (run) => {
+      metrics.runFinished(run);
+      recordDriftCheck(deps.db, run).catch((err: Error) => log(`[drift] recording run ${run.id}: ${err.message}`));
+    },
     log: (line) => log(`[queue] ${line}`),
   });
   const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics };
+  const drift = new DriftScheduler({
+    pool: deps.db,
+    intervalMs: deps.config.driftCheckIntervalMs ?? 0,
+    queued: () => queue.kick(),
+    log: (line) => log(`[drift] ${line}`),
+  });
 
   const dispatcher = new Dispatcher({
     pool: deps.db,
@@ -124,5 +136,5 @@ export function createApp(deps: AppDeps): ServerApp {
   mountRoutes(app, routes);
   app.use(notFoundHandler);
   app.use(errorHandler(log));
-  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher });
+  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher, drift });
 }

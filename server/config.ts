@@ -38,6 +38,8 @@ export interface ServerConfig {
   taskRetryMaxMs?: number;
   /** A task's delivery budget when the request names none (4). */
   taskMaxAttempts?: number;
+  /** How often every onboarded repo gets a drift check, a preview-only refresh (MESH_SIX_DRIFT_CHECK_INTERVAL_MS, 6 h; 0: never). */
+  driftCheckIntervalMs?: number;
   /** The GitHub webhook receiver's settings; without Vault (VAULT_ADDR and VAULT_TOKEN) webhooks answer 503. */
   webhooks?: WebhookConfig;
 }
@@ -99,6 +101,7 @@ const envSchema = z.object({
   MESH_SIX_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   MESH_SIX_TASK_RETRY_BASE_MS: positiveInt.default(1000),
   MESH_SIX_TASK_RETRY_MAX_MS: positiveInt.default(60_000),
+  MESH_SIX_DRIFT_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 60 * 60_000),
   MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
 });
 
@@ -155,5 +158,6 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     taskLeaseMs: e.MESH_SIX_TASK_LEASE_MS,
     taskRetryBaseMs: e.MESH_SIX_TASK_RETRY_BASE_MS,
     taskRetryMaxMs: e.MESH_SIX_TASK_RETRY_MAX_MS,
+    driftCheckIntervalMs: e.MESH_SIX_DRIFT_CHECK_INTERVAL_MS,
   };
 }

@@ -26,6 +26,10 @@ async function main(): Promise<void> {
   }
   const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
   pool.on("error", (err) => console.error(`database: ${err.message}`));
+  // The pool only listens for errors of idle clients: a connection dropped while a client is checked out
+  // (between two statements of a transaction) would otherwise be an unhandled 'error' that kills the process.
+  // The statement in flight fails, and the pool discards the broken client when it is released.
+  pool.on("connect", (client) => client.on("error", (err) => console.error(`database connection lost: ${err.message}`)));
   const applied = await migrate(pool);
   if (applied.length > 0) console.error(`migrations applied: ${applied.join(", ")}`);
 
@@ -33,6 +37,7 @@ async function main(): Promise<void> {
   await app.queue.start();
   // Tasks left delivering by a process that died are claimed again once their lease lapsed.
   app.dispatcher.start();
+  app.drift.start();
   // Deliveries acknowledged by a process that died before processing them.
   app.webhooks
     .recover()
@@ -51,7 +56,7 @@ async function main(): Promise<void> {
     console.error(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
     server.close();
     server.closeIdleConnections();
-    await Promise.all([app.queue.stop(), app.dispatcher.stop()]);
+    await Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop()]);
     await app.webhooks.idle();
     server.closeAllConnections();
     await pool.end();

@@ -46,6 +46,20 @@ export function createMetrics(pool: Pool): ServerMetrics {
       if (counts) this.set(counts.queued ?? 0);
     },
   });
+  new Gauge({
+    name: "mesh_six_repo_drifted",
+    help: "1 when the repo's last drift check found the world differing from its stack's state, 0 when in sync (unchecked repos absent)",
+    labelNames: ["stack"],
+    registers: [registry],
+    async collect() {
+      const rows = await pool
+        .query<{ stack_name: string; drift_status: string }>("SELECT stack_name, drift_status FROM repo_registry WHERE drift_status IN ('drifted', 'in-sync')")
+        .then((r) => r.rows, () => undefined);
+      if (!rows) return;
+      this.reset();
+      for (const row of rows) this.set({ stack: row.stack_name }, row.drift_status === "drifted" ? 1 : 0);
+    },
+  });
   const finished = new Counter({
     name: "mesh_six_runs_finished_total",
     help: "Runs that reached a terminal status in this process",

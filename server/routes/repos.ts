@@ -48,7 +48,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
     };
   }
 
-  // Refresh and destroy act on the stack as last applied; its request is kept with the run for the record.
+  // Refresh, drift checks and destroy act on the stack as last applied; its request is kept with the run for the record.
   const asApplied = async (_req: Request, ref: RepoRef) => {
     await mustKnow(ref);
     const applied = await lastAppliedRequest(ctx.pool, stackNameFor(ref));
@@ -116,6 +116,17 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       headers: [IDEMPOTENCY_HEADER],
       responses: { ...ACCEPTED_RESPONSES, ...notFound },
       handler: stackRun("refresh", asApplied),
+    },
+    {
+      method: "post",
+      path: "/v1/repos/:owner/:repo/drift-check",
+      operationId: "checkRepoDrift",
+      summary: "Check for drift now: a preview-only refresh whose verdict lands in the registry (driftStatus); the schedule runs it too",
+      tag: "repos",
+      auth: true,
+      headers: [IDEMPOTENCY_HEADER],
+      responses: { ...ACCEPTED_RESPONSES, ...notFound },
+      handler: stackRun("drift-check", asApplied),
     },
     {
       method: "delete",

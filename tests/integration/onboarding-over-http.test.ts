@@ -60,6 +60,26 @@ test("an onboarding over HTTP brings the stack up under the policy pack and keep
   assert.equal(sts.status, 200);
 });
 
+test("a drift check finds an object deleted behind the stack's back, and the registry says so", { timeout: 4 * 60_000 }, async () => {
+  const name = k8sNameFor(ref);
+  assert.equal((await kubeApi("DELETE", `/api/v1/namespaces/mesh-six/services/${name}`)).status, 200);
+  const res = await server.request(`/v1/repos/${ref.owner}/${ref.repo}/drift-check`, { method: "POST" });
+  assert.equal(res.status, 202);
+  const run = await finished(((await res.json()) as { runId: string }).runId);
+  assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
+  assert.ok((run.changeSummary?.delete ?? 0) >= 1, JSON.stringify(run.changeSummary));
+  const deadline = Date.now() + 30_000;
+  let status = "";
+  while (status !== "drifted" && Date.now() < deadline) {
+    const { rows } = await db.pool.query("SELECT drift_status FROM repo_registry WHERE owner = $1 AND repo = $2", [ref.owner, ref.repo]);
+    status = rows[0]?.drift_status;
+    if (status !== "drifted") await sleep(200);
+  }
+  assert.equal(status, "drifted");
+  // Preview-only: the state still holds the Service, so the next update puts it back.
+  assert.equal((await kubeApi("GET", `/api/v1/namespaces/mesh-six/services/${name}`)).status, 404);
+});
+
 test("offboarding over HTTP destroys the stack and its objects", { timeout: 6 * 60_000 }, async () => {
   const res = await server.request(`/v1/repos/${ref.owner}/${ref.repo}`, { method: "DELETE" });
   assert.equal(res.status, 202);
