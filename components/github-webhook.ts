@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { GitHubApiError, githubRest } from "./github-api";
 
-/** A GitHub repository webhook over the REST API (JSON payloads, TLS verification on, active). */
+/** A GitHub repository webhook over the REST API. */
 export interface GitHubWebhookArgs {
   owner: pulumi.Input<string>;
   repo: pulumi.Input<string>;
@@ -9,6 +9,12 @@ export interface GitHubWebhookArgs {
   events: pulumi.Input<pulumi.Input<string>[]>;
   /** The HMAC secret GitHub signs deliveries with; pass a Pulumi secret. */
   secret: pulumi.Input<string>;
+  /** Default true. */
+  active?: pulumi.Input<boolean>;
+  /** Default "json" (the receiver also takes GitHub's form encoding). */
+  contentType?: pulumi.Input<"json" | "form">;
+  /** Skip TLS verification of the receiver; default false. The policy pack refuses true. */
+  insecureSsl?: pulumi.Input<boolean>;
 }
 
 interface HookInputs {
@@ -17,7 +23,13 @@ interface HookInputs {
   url: string;
   events: string[];
   secret: string;
+  active: boolean;
+  contentType: "json" | "form";
+  insecureSsl: boolean;
 }
+
+// State written before these were inputs holds none of them: it had the defaults.
+const HOOK_DEFAULTS = { active: true, contentType: "json", insecureSsl: false } as const;
 
 interface HookOutputs extends HookInputs {
   hookId: number;
@@ -32,9 +44,9 @@ interface GitHubHook {
 
 function hookBody(inputs: HookInputs) {
   return {
-    active: true,
+    active: inputs.active,
     events: [...inputs.events].sort(),
-    config: { url: inputs.url, content_type: "json", insecure_ssl: "0", secret: inputs.secret },
+    config: { url: inputs.url, content_type: inputs.contentType, insecure_ssl: inputs.insecureSsl ? "1" : "0", secret: inputs.secret },
   };
 }
 
@@ -57,8 +69,9 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id: string, olds: HookOutputs, news: HookInputs) {
     const replaces = (["owner", "repo"] as const).filter((k) => olds[k] !== news[k]);
+    const settingChanged = (["active", "contentType", "insecureSsl"] as const).some((k) => (olds[k] ?? HOOK_DEFAULTS[k]) !== news[k]);
     const changes =
-      replaces.length > 0 || olds.url !== news.url || olds.secret !== news.secret || !sameEvents(olds.events, news.events);
+      replaces.length > 0 || settingChanged || olds.url !== news.url || olds.secret !== news.secret || !sameEvents(olds.events, news.events);
     return { changes, replaces, deleteBeforeReplace: true };
   },
 
@@ -73,7 +86,17 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
       allowNotFound: true,
     });
     if (!hook) return { id: "", props: {} };
-    return { id, props: { ...props, url: hook.config.url ?? props.url, events: hook.events } };
+    return {
+      id,
+      props: {
+        ...props,
+        url: hook.config.url ?? props.url,
+        events: hook.events,
+        active: hook.active,
+        contentType: hook.config.content_type === "form" ? "form" : "json",
+        insecureSsl: String(hook.config.insecure_ssl ?? "0") === "1",
+      },
+    };
   },
 
   async delete(id: string, props: HookOutputs) {
@@ -93,7 +116,7 @@ export class GitHubWebhook extends pulumi.dynamic.Resource {
     super(
       githubWebhookProvider,
       name,
-      { ...args, secret: pulumi.secret(args.secret), hookId: undefined },
+      { ...HOOK_DEFAULTS, ...args, secret: pulumi.secret(args.secret), hookId: undefined },
       { ...opts, additionalSecretOutputs: ["secret"] },
       "github",
       "RepositoryWebhook",

@@ -202,9 +202,18 @@ test("external-secret-store: another store or no refreshInterval is rejected", (
 });
 
 // (7) GitHub webhooks
-const goodHook = { owner: "acme", repo: "widgets", url: "https://mesh.example/webhooks/github/acme/widgets", events: ["issues"], secret: "s3cret" };
+const goodHook = {
+  owner: "acme",
+  repo: "widgets",
+  url: "https://mesh.example/webhooks/github/acme/widgets",
+  events: ["issues"],
+  secret: "s3cret",
+  active: true,
+  contentType: "json",
+  insecureSsl: false,
+};
 
-test("github-webhook: https (or loopback) with events and a secret passes", () => {
+test("github-webhook: an active JSON hook over https (or loopback) with events and a secret passes", () => {
   assert.deepEqual(violations(githubWebhook, GITHUB_WEBHOOK_TYPE, goodHook), []);
   assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "http://127.0.0.1:8080/webhooks/github/acme/widgets" }), []);
 });
@@ -215,7 +224,15 @@ test("github-webhook: plain http, no events or no secret is rejected", () => {
     "events is empty",
     "has no secret",
   ]);
-  assert.match(violations(githubWebhook, GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "not a url" })[0], /is not a URL\. Fix: give/);
+  assert.match(violations(githubWebhook, GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "not a url" })[0], /is not a URL\. Fix: make the webhook/);
+});
+
+test("github-webhook: an inactive hook, form payloads or insecure_ssl on is rejected", () => {
+  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, { ...goodHook, active: false, contentType: "form", insecureSsl: true }), [
+    "is not active",
+    'content type is "form", not json',
+    "insecure_ssl is on (TLS certificates are not verified)",
+  ]);
 });
 
 test("github-webhook: a secret still unknown during preview is not reported, the known fields still are", () => {

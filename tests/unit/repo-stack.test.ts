@@ -124,6 +124,7 @@ test("the webhook secret goes to Vault at the repo's path and the hook posts JSO
   assert.ok(hook);
   assert.equal(hook.inputs.url, "http://mesh-six-onboarding.mesh-six.svc:8080/webhooks/github/acme/widgets");
   assert.deepEqual(hook.inputs.events, ["issues", "issue_comment", "pull_request"]);
+  assert.deepEqual([hook.inputs.active, hook.inputs.contentType, hook.inputs.insecureSsl], [true, "json", false]);
 });
 
 test("the board asks for every Status column, one per workflow state", () => {
