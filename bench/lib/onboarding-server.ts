@@ -1,0 +1,142 @@
+/**
+ * The onboarding server as the benchmarks drive it: the real server process (scripts/lib/server-process.ts) on a
+ * fresh, empty database of the sandbox's PostgreSQL (the server migrates it, as in production), onboarding over
+ * HTTP, and each run's phases read back from its own event log.
+ */
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { Client } from "pg";
+import { readSse } from "../../server/sse";
+import { type ServerProcess, startServerProcess } from "../../scripts/lib/server-process";
+import type { RepoRef } from "../../stacks/names";
+
+/** What the server and the CLI baseline share, so that both run the same program on the same kind of stack. */
+export interface PulumiEnv {
+  PULUMI_BACKEND_URL: string;
+  PULUMI_CONFIG_PASSPHRASE: string;
+  /** The registry row of every repo stack lands in this database. */
+  DATABASE_URL: string;
+}
+
+/** The webhook URL every bench repo is given (no delivery is ever made to it). */
+export const BENCH_PUBLIC_URL = "http://127.0.0.1:8080";
+
+export interface EmptyDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new database on the PostgreSQL server named by DATABASE_URL, left empty for the server to migrate. */
+export async function createEmptyDatabase(adminUrl: string, prefix: string): Promise<EmptyDatabase> {
+  const name = `${prefix}_${randomBytes(5).toString("hex")}`;
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
+export function startBenchServer(env: PulumiEnv, concurrency: number): Promise<ServerProcess> {
+  return startServerProcess({
+    env: { ...env, MESH_SIX_RUN_CONCURRENCY: String(concurrency), MESH_SIX_PUBLIC_URL: BENCH_PUBLIC_URL },
+    readyTimeoutMs: 120_000,
+  });
+}
+
+/**
+ * One run as seen from the client (POST to the end of its event stream) and, from the server's own event
+ * timestamps, where that time went. Phases are undefined when the run never reached them.
+ */
+export interface RunTiming {
+  runId: string;
+  kind: string;
+  status: string;
+  failure?: string;
+  changeSummary: Record<string, number> | null;
+  /** POST sent → event stream closed on the terminal status. */
+  totalMs: number;
+  /** Accepted → claimed by a worker (waiting for a free slot). */
+  queuedMs?: number;
+  /** Stack selected or created and its config written. */
+  selectMs?: number;
+  /** The `up` itself, outputs read back included. */
+  upMs?: number;
+  /** After `up`: the environment pod's readiness check (the auth step is skipped), then the terminal status. */
+  postUpMs?: number;
+}
+
+interface LoggedEvent {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+/** Onboards a repo (created in the GitHub emulator beforehand) and waits for the run's end. */
+export async function onboardOverHttp(server: ServerProcess, ref: RepoRef): Promise<RunTiming> {
+  const started = performance.now();
+  const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, displayName: ref.repo, skipAuth: true } });
+  const body = (await res.json()) as { runId: string; kind: string };
+  if (res.status !== 202) throw new Error(`onboarding ${ref.owner}/${ref.repo} refused: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return followRun(server, body.runId, started);
+}
+
+async function followRun(server: ServerProcess, runId: string, started: number): Promise<RunTiming> {
+  const events: LoggedEvent[] = [];
+  // The stream ends when the run is terminal; a dropped connection resumes after the last event seen.
+  for (let attempt = 0; ; attempt++) {
+    const last = events.at(-1)?.seq;
+    const res = await server.request(`/v1/runs/${runId}/events`, { headers: last === undefined ? {} : { "Last-Event-ID": String(last) } });
+    if (res.status === 200) {
+      try {
+        for await (const e of readSse(res)) events.push(JSON.parse(e.data) as LoggedEvent);
+      } catch {
+        if (attempt >= 5) throw new Error(`run ${runId}: its event stream kept failing`);
+      }
+    }
+    const terminal = events.some((e) => e.type === "status" && ["succeeded", "failed", "cancelled"].includes(String(e.data.status)));
+    if (terminal || res.status === 204) break;
+    if (res.status !== 200) throw new Error(`run ${runId}: event stream answered HTTP ${res.status}`);
+  }
+  const totalMs = performance.now() - started;
+  const run = (await (await server.request(`/v1/runs/${runId}`)).json()) as {
+    kind: string;
+    status: string;
+    failedStep?: string;
+    failureReason?: string;
+    changeSummary: Record<string, number> | null;
+  };
+  return {
+    runId,
+    kind: run.kind,
+    status: run.status,
+    changeSummary: run.changeSummary,
+    ...(run.status === "succeeded" ? {} : { failure: `${run.failedStep ?? "?"}: ${run.failureReason ?? "no reason recorded"}` }),
+    totalMs,
+    ...phases(events),
+  };
+}
+
+function phases(events: LoggedEvent[]): Pick<RunTiming, "queuedMs" | "selectMs" | "upMs" | "postUpMs"> {
+  const at = (match: (e: LoggedEvent) => boolean) => {
+    const found = events.find(match);
+    return found ? Date.parse(found.at) : undefined;
+  };
+  const step = (name: string) => at((e) => e.type === "step" && e.data.step === name);
+  const accepted = at((e) => e.type === "status" && e.data.status === "queued");
+  const select = step("select-stack");
+  const up = step("up");
+  const afterUp = step("pod-health");
+  const end = [...events].reverse().find((e) => e.type === "status");
+  const ended = end ? Date.parse(end.at) : undefined;
+  const span = (from?: number, to?: number) => (from !== undefined && to !== undefined ? to - from : undefined);
+  return { queuedMs: span(accepted, select), selectMs: span(select, up), upMs: span(up, afterUp), postUpMs: span(afterUp, ended) };
+}

@@ -1,0 +1,170 @@
+/**
+ * Webhook receiving: deliveries per second and latency of the real server process, its secret cache warm and
+ * cold, against a minimal reference receiver (@octokit/webhooks verification, secrets in memory) driven by the
+ * same autocannon load in the same run. Writes the `webhooks` section of docs/BENCHMARKS.md.
+ *
+ *   node --import tsx bench/webhooks.ts [--quick]     (bench/run webhooks sets up the sandbox first)
+ */
+import os from "node:os";
+import { Pool } from "pg";
+import { type ServerProcess, startServerProcess } from "../scripts/lib/server-process";
+import { vaultWebhookPath } from "../stacks/names";
+import { deleteVaultSecret } from "../tests/fixtures/vault-api";
+import { newSecret, registerRepo, uniqueOwner } from "../tests/fixtures/webhooks";
+import { createEmptyDatabase } from "./lib/onboarding-server";
+import { type RepoSecret, startReferenceWebhookServer } from "./lib/reference-webhook-server";
+import { median, table, writeSection } from "./lib/report";
+import { deliveryCount, drainDeliveries } from "./lib/webhook-ledger";
+import { type LoadResult, loadWebhooks, prepareDeliveries, WEBHOOK_EVENT } from "./lib/webhook-load";
+import { startVaultReadCounter, type VaultReadCounter } from "./lib/webhook-vault-counter";
+
+const QUICK = process.argv.includes("--quick");
+const RUNS = 3;
+const RUN_SECONDS = QUICK ? 3 : 10;
+const REPOS = 20;
+const CONNECTIONS = 10;
+const WARM_UP_SECONDS = QUICK ? 1 : 2;
+const CACHE_CHECK_REQUESTS = QUICK ? 200 : 400;
+const WARM_TTL_MS = 3_600_000;
+
+interface Target {
+  name: string;
+  url: string;
+  /** The server's database, whose delivery rows are checked against the 2xx answers; none for the reference. */
+  pool?: Pool;
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through bench/run, or source .sandbox/env`);
+  return value;
+}
+
+const serverFor = (databaseUrl: string, ttlMs: number, vaultAddr?: string) =>
+  startServerProcess({ env: { DATABASE_URL: databaseUrl, MESH_SIX_WEBHOOK_SECRET_TTL_MS: String(ttlMs), ...(vaultAddr ? { VAULT_ADDR: vaultAddr } : {}) } });
+
+/** One load run; for a server, checks that every 2xx is a stored delivery and that all were processed. */
+async function measure(target: Target, deliveries: ReturnType<typeof prepareDeliveries>, load: { amount: number } | { seconds: number }): Promise<LoadResult> {
+  const before = target.pool ? await deliveryCount(target.pool) : 0;
+  const result = await loadWebhooks(target.url, deliveries, { connections: CONNECTIONS, ...load });
+  const problems: string[] = [];
+  if (result.non2xx || result.errors || result.timeouts) problems.push(`${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+  if (target.pool) {
+    const stored = (await deliveryCount(target.pool)) - before;
+    if (stored !== result.ok) problems.push(`${result.ok} deliveries acknowledged but ${stored} new rows stored`);
+    const byStatus = await drainDeliveries(target.pool);
+    if (byStatus.failed) problems.push(`${byStatus.failed} deliveries failed in processing`);
+  }
+  if (problems.length > 0) throw new Error(`${target.name}: ${problems.join("; ")}`);
+  return result;
+}
+
+/** Starts them all at once (a server takes seconds to start); every one started is in `into`, for the clean-up. */
+async function startServers(into: ServerProcess[], starts: Promise<ServerProcess>[]): Promise<ServerProcess[]> {
+  const settled = await Promise.allSettled(starts);
+  for (const s of settled) if (s.status === "fulfilled") into.push(s.value);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<ServerProcess>).value);
+}
+
+/** Vault reads a server made for CACHE_CHECK_REQUESTS deliveries, counted by the proxy it reads Vault through. */
+async function vaultReads(server: ServerProcess, counter: VaultReadCounter, pool: Pool, deliveries: ReturnType<typeof prepareDeliveries>): Promise<number> {
+  await measure({ name: "cache check", url: server.url, pool }, deliveries, { amount: CACHE_CHECK_REQUESTS });
+  await server.stop();
+  return counter.reads();
+}
+
+const fmtMs = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
+const fmtRatio = (v: number) => `${v.toFixed(2)}×`;
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const loadAtStart = os.loadavg()[0];
+  const db = await createEmptyDatabase(env("DATABASE_URL"), "bench_hooks");
+  const servers: ServerProcess[] = [];
+  const repos: RepoSecret[] = [];
+  let pool: Pool | undefined;
+  const counters: VaultReadCounter[] = [];
+  let reference: Awaited<ReturnType<typeof startReferenceWebhookServer>> | undefined;
+  try {
+    // The first server migrates the empty database; the others find it migrated.
+    const [warm] = await startServers(servers, [serverFor(db.url, WARM_TTL_MS)]);
+    for (let i = 0; i < 2; i++) counters.push(await startVaultReadCounter(env("VAULT_ADDR")));
+    const [cold, coldCheck, warmCheck] = await startServers(servers, [
+      serverFor(db.url, 0),
+      serverFor(db.url, 0, counters[0].url),
+      serverFor(db.url, WARM_TTL_MS, counters[1].url),
+    ]);
+    pool = new Pool({ connectionString: db.url, max: 4 });
+    for (let i = 0; i < REPOS; i++) {
+      const r = await registerRepo({ db: { ...db, pool } }, {}, newSecret(), uniqueOwner("bench"));
+      repos.push({ owner: r.owner, repo: r.repo, secret: r.secret });
+    }
+    reference = await startReferenceWebhookServer(repos);
+    const deliveries = prepareDeliveries(repos);
+
+    console.error(`checking the secret cache through a counting proxy (${CACHE_CHECK_REQUESTS} deliveries each)`);
+    const coldReads = await vaultReads(coldCheck, counters[0], pool, deliveries);
+    const warmReads = await vaultReads(warmCheck, counters[1], pool, deliveries);
+    if (warmReads > REPOS) throw new Error(`warm cache: ${warmReads} Vault reads for ${REPOS} repos`);
+    // Two deliveries of one repo in flight at once share a read; round-robin over 20 repos with 10 connections makes that rare.
+    if (coldReads < CACHE_CHECK_REQUESTS * 0.9) throw new Error(`cold cache: only ${coldReads} Vault reads for ${CACHE_CHECK_REQUESTS} deliveries`);
+
+    const targets: Target[] = [
+      { name: "reference", url: reference.url },
+      { name: "ours, warm", url: warm.url, pool },
+      { name: "ours, cold", url: cold.url, pool },
+    ];
+    // Warms up JIT, connections and caches.
+    for (const t of targets) await measure(t, deliveries, { seconds: WARM_UP_SECONDS });
+    const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+    for (let run = 1; run <= RUNS; run++) {
+      for (const t of targets) {
+        const r = await measure(t, deliveries, { seconds: RUN_SECONDS });
+        results.get(t.name)!.push(r);
+        console.error(`run ${run} ${t.name}: ${r.rate.toFixed(0)} deliveries/s, p50 ${fmtMs(r.p50)}, p99 ${fmtMs(r.p99)} (${r.ok} in ${r.durationS.toFixed(2)} s)`);
+      }
+    }
+
+    const ref = results.get("reference")!;
+    // Ratios pair each run with the reference's run of the same round.
+    const vsRef = (rs: LoadResult[], pick: (r: LoadResult) => number) => median(rs.map((r, i) => pick(r) / pick(ref[i])));
+    const rows = targets.map((t) => {
+      const rs = results.get(t.name)!;
+      const own = [`${median(rs.map((r) => r.rate)).toFixed(0)}`, fmtMs(median(rs.map((r) => r.p50))), fmtMs(median(rs.map((r) => r.p99)))];
+      const ratios = t.pool ? [fmtRatio(vsRef(rs, (r) => r.rate)), fmtRatio(vsRef(rs, (r) => r.p50)), fmtRatio(vsRef(rs, (r) => r.p99))] : [fmtRatio(1), fmtRatio(1), fmtRatio(1)];
+      return [t.name, ...own, ...ratios];
+    });
+    const stored = [...results.entries()].filter(([name]) => name !== "reference").flatMap(([, rs]) => rs).reduce((n, r) => n + r.ok, 0);
+    const body = [
+      `Deliveries of \`${WEBHOOK_EVENT}\` / \`opened\` (about ${(deliveries[0].body.length / 1024).toFixed(1)} KiB, shaped as GitHub sends them) over loopback by autocannon, ${CONNECTIONS} connections, round-robin over ${REPOS} registered repos, each signed (X-Hub-Signature-256) with its repo's own secret from Vault and carrying a unique X-GitHub-Delivery. The issue has none of the repos' configured labels, so the server verifies, stores, acknowledges (202) and then processes it to \`ignored\`.`,
+      "",
+      `- **reference**: a minimal receiver in its own process: node:http, raw body, \`new Webhooks({ secret }).verify(body, signature)\` of @octokit/webhooks with the ${REPOS} secrets in memory, 202 or 401. No Vault, no database.`,
+      `- **ours, warm**: the server process (server/main.ts) on its own PostgreSQL database, secrets cached for ${WARM_TTL_MS / 60_000} min (MESH_SIX_WEBHOOK_SECRET_TTL_MS): after the first delivery of each repo, no Vault round trip.`,
+      `- **ours, cold**: the same with MESH_SIX_WEBHOOK_SECRET_TTL_MS=0: every delivery reads its repo's secret from Vault (KV v2 over HTTP) before verifying; only deliveries of the same repo in flight at the same moment share one read.`,
+      "",
+      `Cache check (a counting proxy in front of Vault, ${CACHE_CHECK_REQUESTS} deliveries each): cold made ${coldReads} Vault reads (${(coldReads / CACHE_CHECK_REQUESTS).toFixed(2)} per delivery), warm made ${warmReads} (one per repo).`,
+      "",
+      table(["receiver", "deliveries/s", "p50", "p99", "deliveries/s vs reference", "p50 vs reference", "p99 vs reference"], rows),
+      "",
+      `Medians of ${RUNS} runs per receiver of at least ${RUN_SECONDS} s each (after a ${WARM_UP_SECONDS} s warm-up), interleaved reference → warm → cold; a run is a series of fixed-count batches of about a second, each answered in full, so that every answer is counted; ratios are ours ÷ reference within the same round. Checked after every run: no non-2xx answer, no socket error; the 2xx answers equal the new rows of webhook_deliveries (${stored} in the timed runs), and every stored delivery was processed before the next run.`,
+      "",
+      `Whole benchmark: ${((Date.now() - started) / 1000).toFixed(0)} s; load average at its start ${loadAtStart.toFixed(1)} on ${os.cpus().length} CPUs (the machine is shared: compare ratios, not absolute figures, across sections).`,
+    ].join("\n");
+    writeSection("webhooks", "Webhook deliveries", `bench/run webhooks${QUICK ? " --quick" : ""}`, body);
+    console.log(body);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await reference?.stop();
+    await Promise.all(counters.map((c) => c.close()));
+    await Promise.all(repos.map((r) => deleteVaultSecret(vaultWebhookPath(r))));
+    await pool?.end();
+    await db.drop();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench webhooks failed: ${err.message}`);
+  process.exit(1);
+});
