@@ -143,7 +143,7 @@ export class RunQueue {
    * refreshes it (runner.recover), then re-queues each once, or fails it with the step it was at.
    */
   async recoverInterruptedRuns(): Promise<RunRecord[]> {
-    const taken = await takeOverLapsedRuns(this.pool, this.workerId, this.leaseMs);
+    const taken = await takeOverLapsedRuns(this.pool, this.workerId, this.leaseMs, [...this.controllers.keys()]);
     const settled: RunRecord[] = [];
     for (const run of taken) {
       this.bus.notify(run.id);

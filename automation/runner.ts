@@ -1,6 +1,7 @@
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import { cleanMessage, summariseEngineEvent } from "./engine-events";
+import { removeTruncatedSidecars } from "./file-backend-repair";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "./runs";
 import { POLICY_PACK_DIR, selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
 
@@ -96,6 +97,9 @@ export class PulumiStackRunner implements StackRunner {
     const op = new Operation(emit);
     try {
       await op.step("clear-lock");
+      for (const file of await removeTruncatedSidecars(this.settings.backendUrl, run.stackName)) {
+        await op.log(`removed ${file}, left empty by the interrupted run (the state file backend rewrites it in place)`);
+      }
       const stack = await selectStack(run.stackName, this.settings);
       try {
         await stack.cancel();
