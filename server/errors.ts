@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+import { DatabaseError } from "pg";
 import { IdempotencyKeyReusedError } from "../automation/run-store";
 import { InvalidRepoNameError } from "../stacks/names";
 import { RepoConfigError } from "../stacks/repo-config";
@@ -171,6 +172,11 @@ function bodyParserAnswer(err: { type?: string }): Answer | undefined {
   return undefined;
 }
 
+function isExposedClientError(err: unknown): err is { status: number } {
+  const e = err as { status?: unknown; expose?: unknown } | null;
+  return typeof e?.status === "number" && e.status >= 400 && e.status < 500 && e.expose === true;
+}
+
 export function answerFor(err: unknown): Answer | undefined {
   if (err instanceof RequestValidationError) return { status: 400, body: { error: "invalid_request", issues: err.issues } };
   if (err instanceof RepoConfigError) {
@@ -199,7 +205,20 @@ export function answerFor(err: unknown): Answer | undefined {
   // GitHub redelivers on a 5xx: the delivery is not lost while Vault is away.
   if (err instanceof SecretStoreUnavailableError) return { status: 503, body: { error: "secret_store_unavailable" } };
   if (err instanceof IdempotencyKeyReusedError) return { status: 422, body: { error: "idempotency_key_reused" } };
-  if (err && typeof err === "object" && "type" in err) return bodyParserAnswer(err as { type?: string });
+  const parserAnswer = err && typeof err === "object" && "type" in err ? bodyParserAnswer(err as { type?: string }) : undefined;
+  if (parserAnswer) return parserAnswer;
+  // The body parser's other client errors (a body that does not inflate, a Content-Length it did not get);
+  // http-errors marks them `expose`.
+  if (isExposedClientError(err)) {
+    return { status: err.status, body: { error: "invalid_request", issues: [{ field: "(body)", message: "the body could not be read" }] } };
+  }
+  // The router could not percent-decode a path parameter (`%ff`, `%zz`).
+  if (err instanceof URIError) return { status: 400, body: { error: "invalid_request", issues: [{ field: "(path)", message: "malformed percent-encoding" }] } };
+  // PostgreSQL's data exceptions (class 22) are values it cannot take from the request: a NUL character in a
+  // string, an id that is not a uuid.
+  if (err instanceof DatabaseError && err.code?.startsWith("22")) {
+    return { status: 400, body: { error: "invalid_request", issues: [{ field: "(request)", message: "holds a value that cannot be stored (e.g. a NUL character or a malformed id)" }] } };
+  }
   return undefined;
 }
 
