@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -64,9 +65,25 @@ func main() {
 	}
 	// The engine reads the port from the first line of our standard output.
 	fmt.Printf("%d\n", handle.Port)
+	go exitWithParent(func() {
+		_, _ = host.Cancel(context.Background(), &emptypb.Empty{})
+		close(cancel)
+	})
 	if err := <-handle.Done; err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: %v\n", err)
 		os.Exit(1)
+	}
+}
+
+// exitWithParent calls stop once the engine that started us is gone (we were handed to another parent): an
+// engine killed outright never stops its plugins, which would otherwise live on with the programs they run.
+func exitWithParent(stop func()) {
+	parent := os.Getppid()
+	for range time.Tick(2 * time.Second) {
+		if os.Getppid() != parent {
+			stop()
+			return
+		}
 	}
 }
 
