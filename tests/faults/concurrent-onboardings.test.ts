@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
+
+const TIMEOUT_MS = 900_000;
+
+// Ten clients onboard the same repository at the same moment (no Idempotency-Key, so ten runs): every one is
+// stored and queued, and the stack's FIFO runs them one at a time; the first creates, the others find nothing to do.
+
+const CLIENTS = 10;
+
+test("ten concurrent onboardings of one repo: all accepted and queued, run one at a time, all succeed", { timeout: TIMEOUT_MS }, async () => {
+  const started = Date.now();
+  const left = timeBudget(TIMEOUT_MS);
+  const ref = { owner: uniqueOwner("burst"), repo: "widgets" };
+  await createEmulatorRepo(ref);
+  const fs = await startFaultServer();
+  try {
+    const answers = await Promise.all(Array.from({ length: CLIENTS }, () => fs.onboard(ref)));
+    const byStatus: Record<string, number> = {};
+    for (const a of answers) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
+    assert.deepEqual(byStatus, { 202: CLIENTS });
+    for (const a of answers) {
+      assert.ok(Number.isInteger(a.position) && a.position! >= 0 && a.position! < CLIENTS, `queue position ${a.position}`);
+    }
+    const ids = answers.map((a) => a.runId!);
+    assert.equal(new Set(ids).size, CLIENTS);
+
+    const runs = [];
+    for (const id of ids) runs.push(await fs.waitForRun(id, TERMINAL, left()));
+    for (const run of runs) assert.equal(run.status, "succeeded", `${run.id} ${run.failedStep}: ${run.failureReason}`);
+
+    // When each run held the stack, from its own status events (the database's clock).
+    const spans = [];
+    for (const id of ids) {
+      const statuses = (await fs.events(id)).filter((e) => e.type === "status");
+      const running = statuses.find((e) => e.data.status === "running");
+      const done = statuses.find((e) => TERMINAL.includes(String(e.data.status)));
+      assert.ok(running && done, `run ${id} has running and terminal events`);
+      spans.push({ id, from: running.at.getTime(), to: done.at.getTime() });
+    }
+    spans.sort((a, b) => a.from - b.from);
+    for (let i = 1; i < spans.length; i++) {
+      assert.ok(spans[i].from >= spans[i - 1].to, `run ${spans[i].id} started before ${spans[i - 1].id} finished`);
+    }
+
+    // FIFO: they ran in the order they were stored; the first created the stack, the rest changed nothing.
+    const { rows } = await fs.pool.query("SELECT id, change_summary FROM runs WHERE id = ANY($1::uuid[]) ORDER BY seq", [ids]);
+    assert.deepEqual(spans.map((s) => s.id), rows.map((r) => r.id));
+    assert.ok((rows[0].change_summary.create ?? 0) > 0, `the first run creates: ${JSON.stringify(rows[0].change_summary)}`);
+    for (const r of rows.slice(1)) assert.deepEqual(Object.keys(r.change_summary), ["same"], `a later run is a no-op: ${JSON.stringify(r.change_summary)}`);
+    assert.deepEqual(await fs.checkStack(ref), { changes: {}, pendingOperations: 0 });
+
+    const { ledger, leaks } = await fs.report(
+      {
+        fault: "ten concurrent onboardings of one repo",
+        injected: `${CLIENTS} POST /v1/onboardings for the same repository sent at once`,
+        requests: { sent: CLIENTS, byStatus },
+        outcome: `all ${CLIENTS} answered 202 with a queue position, ran one at a time in FIFO order without overlapping, all succeeded (the first created ${rows[0].change_summary.create} resources, the other ${CLIENTS - 1} changed nothing)`,
+        durationMs: Date.now() - started,
+      },
+      [ref],
+    );
+    assert.deepEqual(ledger, { accepted: CLIENTS, accounted: CLIENTS });
+    assert.deepEqual(leaks, []);
+  } finally {
+    await fs.cleanup([ref]);
+  }
+});

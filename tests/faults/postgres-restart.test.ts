@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { stackNameFor } from "../../stacks/names";
+import { createEmulatorRepo, firstLine, type FaultServer, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
+import { type PostgresInstance, startPostgresInstance } from "../fixtures/postgres-instance";
+import { waitFor } from "../fixtures/server";
+
+const TIMEOUT_MS = 600_000;
+
+// The server's database (its own PostgreSQL instance, which the Pulumi program's registration also writes
+// through DATABASE_URL) stops for longer than a run lease while an onboarding's `up` is creating resources, then
+// comes back: every connection drops, every heartbeat fails until the lease has lapsed.
+
+test("PostgreSQL down for longer than a lease during up: the run ends recorded, the server stays up and ready, the next onboarding works", { timeout: TIMEOUT_MS }, async (t) => {
+  const started = Date.now();
+  const left = timeBudget(TIMEOUT_MS);
+  const ref = { owner: uniqueOwner("pg"), repo: "widgets" };
+  await createEmulatorRepo(ref);
+  let pg: PostgresInstance | undefined;
+  let fs: FaultServer | undefined;
+  try {
+    pg = await startPostgresInstance();
+    fs = await startFaultServer({ databaseUrl: await pg.createDatabase("fault_pg") });
+    const server = fs.server;
+    const first = await fs.onboard(ref);
+    assert.equal(first.status, 202);
+    const runId = first.runId!;
+    await fs.waitForEvent(runId, "the engine to have created a resource", (e) => e.type === "resource" && e.data.phase === "done", left());
+    assert.equal((await fs.getRun(runId)).step, "up");
+    // Down for longer than a run lease (3 s): heartbeats fail until the lease has lapsed, as in a real failover.
+    await pg.stop();
+    await sleep(4_000);
+    await pg.start();
+
+    await waitFor(() => fetch(`${server.url}/readyz`).then((r) => r.status === 200, () => false), "/readyz to answer 200 again", left());
+    const run = await fs.waitForRun(runId, TERMINAL, left());
+    t.diagnostic(`first run ${run.status} after ${Date.now() - started} ms`);
+    // Either the update rode out the outage, or it failed at the step that lost the database, saying so.
+    if (run.status === "failed") {
+      assert.ok(run.failedStep, "a failed run names its step");
+      assert.ok((run.failureReason ?? "").length > 0, "a failed run says why");
+    } else {
+      assert.equal(run.status, "succeeded");
+    }
+    assert.equal(server.child.exitCode, null, "the server process is still running");
+    assert.equal(server.child.signalCode, null);
+    const statuses = (await fs.events(runId)).filter((e) => e.type === "status").map((e) => e.data.status);
+    // Its worker was alive all along: its own lease lapsing during the outage must not make it recover the run under
+    // itself. Only a run whose outcome could not be recorded (the database was down when it ended) is taken over,
+    // recovered and run again.
+    const unrecorded = server.logs.some((l) => l.includes(`run ${runId}: recording failed`));
+    assert.deepEqual(
+      statuses,
+      unrecorded ? ["queued", "running", "interrupted", "queued", "running", run.status] : ["queued", "running", run.status],
+      unrecorded ? "a run whose outcome was lost is recovered and run again" : "the run was not taken over as if its worker had died",
+    );
+    const lostEvents = server.logs.filter((l) => l.startsWith("run event not recorded")).length;
+
+    const second = await fs.onboard(ref);
+    assert.equal(second.status, 202);
+    const again = await fs.waitForRun(second.runId!, TERMINAL, left());
+    assert.equal(again.status, "succeeded", `${again.failedStep}: ${again.failureReason}`);
+    t.diagnostic(`second run ${again.status} after ${Date.now() - started} ms`);
+    const registry = await fs.pool.query("SELECT stack_name FROM repo_registry WHERE full_name = $1", [`${ref.owner}/${ref.repo}`]);
+    assert.deepEqual(registry.rows, [{ stack_name: stackNameFor(ref) }]);
+    assert.deepEqual(await fs.checkStack(ref), { changes: {}, pendingOperations: 0 });
+
+    const { ledger, leaks } = await fs.report(
+      {
+        fault: "PostgreSQL restarted during up",
+        injected: "the server's own PostgreSQL stopped (pg_ctl -m fast: every connection terminated) for 4 s, longer than the 3 s run lease, while up was creating resources",
+        outcome:
+          `run ${statuses.join(" → ")}${run.status === "failed" ? ` at ${run.failedStep} (${firstLine(run.failureReason)})` : ""}; ` +
+          `${lostEvents} progress events could not be recorded while the database was down` +
+          `${unrecorded ? "; the run ended while the database was down, so it was recovered and run again" : ""}; ` +
+          "server stayed up, /readyz back to 200; the next onboarding succeeded with a consistent stack",
+        durationMs: Date.now() - started,
+      },
+      [ref],
+    );
+    assert.deepEqual(ledger, { accepted: 2, accounted: 2 });
+    assert.deepEqual(leaks, []);
+  } catch (err) {
+    for (const l of (fs?.server.logs ?? []).slice(-40)) t.diagnostic(`LOG ${l}`);
+    t.diagnostic(`EXIT ${fs?.server.child.exitCode} ${fs?.server.child.signalCode}`);
+    throw err;
+  } finally {
+    await fs?.cleanup([ref]);
+    await pg?.destroy();
+  }
+});
