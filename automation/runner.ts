@@ -110,7 +110,11 @@ export class PulumiStackRunner implements StackRunner {
       }
       signal.throwIfAborted();
       await op.step("refresh");
-      await stack.refresh({ onEvent: op.onEvent, onOutput: op.onOutput, signal });
+      // Creates the dead run had in flight stay in the state as pending operations, whether or not the object
+      // came to exist. They are dropped here and the re-queued run creates them again: every provider of these
+      // stacks takes an existing object over (Kubernetes server-side apply upserts, the webhook is found by its
+      // URL, the Vault write and the registry row are upserts, the board is found by its title).
+      await stack.refresh({ onEvent: op.onEvent, onOutput: op.onOutput, signal, clearPendingCreates: true });
     } catch (err) {
       throw op.failure(err);
     } finally {
