@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, test } from "node:test";
 import { type ServerProcess, startServerProcess } from "../../scripts/lib/server-process";
 import { k8sNameFor } from "../../stacks/names";
 import { type TestDatabase, createTestDatabase } from "../fixtures/database";
 import { emulator } from "../fixtures/github-emulator";
 import { kubeApi } from "../fixtures/kube-api";
-import type { RunBody } from "../fixtures/server";
+import { type RunBody, waitFor } from "../fixtures/server";
 
 // The server as users run it (server/main.ts, the real Pulumi runner) onboarding and offboarding a repo over HTTP,
 // with the policy pack guarding its update and the findings kept on the run record.
@@ -37,14 +36,16 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-async function finished(runId: string): Promise<RunBody> {
-  const deadline = Date.now() + 5 * 60_000;
-  for (;;) {
-    const run = (await (await server.request(`/v1/runs/${runId}`)).json()) as RunBody;
-    if (["succeeded", "failed", "cancelled"].includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} at step ${run.step}`);
-    await sleep(500);
-  }
+function finished(runId: string): Promise<RunBody> {
+  return waitFor(
+    async () => {
+      const run = (await (await server.request(`/v1/runs/${runId}`)).json()) as RunBody;
+      return ["succeeded", "failed", "cancelled"].includes(run.status) ? run : undefined;
+    },
+    `run ${runId} to finish`,
+    5 * 60_000,
+    500, // a Pulumi run takes tens of seconds: no need to load the server while it works
+  );
 }
 
 test("an onboarding over HTTP brings the stack up under the policy pack and keeps what it found on the run", { timeout: 6 * 60_000 }, async () => {
@@ -68,14 +69,15 @@ test("a drift check finds an object deleted behind the stack's back, and the reg
   const run = await finished(((await res.json()) as { runId: string }).runId);
   assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
   assert.ok((run.changeSummary?.delete ?? 0) >= 1, JSON.stringify(run.changeSummary));
-  const deadline = Date.now() + 30_000;
-  let status = "";
-  while (status !== "drifted" && Date.now() < deadline) {
-    const { rows } = await db.pool.query("SELECT drift_status FROM repo_registry WHERE owner = $1 AND repo = $2", [ref.owner, ref.repo]);
-    status = rows[0]?.drift_status;
-    if (status !== "drifted") await sleep(200);
-  }
-  assert.equal(status, "drifted");
+  await waitFor(
+    async () => {
+      const { rows } = await db.pool.query("SELECT drift_status FROM repo_registry WHERE owner = $1 AND repo = $2", [ref.owner, ref.repo]);
+      return rows[0]?.drift_status === "drifted";
+    },
+    "the registry to say drifted",
+    30_000,
+    200,
+  );
   // Preview-only: the state still holds the Service, so the next update puts it back.
   assert.equal((await kubeApi("GET", `/api/v1/namespaces/mesh-six/services/${name}`)).status, 404);
 });
