@@ -2,6 +2,7 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import { cleanMessage, summariseEngineEvent } from "./engine-events";
 import { removeTruncatedSidecars } from "./file-backend-repair";
+import { RunEventSender } from "./run-event-sender";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "./runs";
 import { POLICY_PACK_DIR, selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
 
@@ -40,7 +41,7 @@ export class PulumiStackRunner implements StackRunner {
   }
 
   async run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<RunResult> {
-    const op = new Operation(emit);
+    const op = new Operation(emit, signal);
     try {
       await op.step("select-stack");
       const stack = await this.stackFor(run);
@@ -94,7 +95,7 @@ export class PulumiStackRunner implements StackRunner {
   }
 
   async recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<void> {
-    const op = new Operation(emit);
+    const op = new Operation(emit, signal);
     try {
       await op.step("clear-lock");
       for (const file of await removeTruncatedSidecars(this.settings.backendUrl, run.stackName)) {
@@ -150,11 +151,13 @@ export class PulumiStackRunner implements StackRunner {
 /** One operation's bookkeeping: the current step, ordered event delivery, error diagnostics for the reason. */
 class Operation {
   private current = "start";
-  private chain: Promise<void> = Promise.resolve();
+  private readonly sender: RunEventSender;
   private readonly errors: string[] = [];
   private readonly tail: string[] = [];
 
-  constructor(private readonly emit: EmitRunEvent) {}
+  constructor(emit: EmitRunEvent, signal: AbortSignal) {
+    this.sender = new RunEventSender(emit, { signal });
+  }
 
   step(step: string): Promise<void> {
     this.current = step;
@@ -182,17 +185,11 @@ class Operation {
   };
 
   private send(event: RunEvent): Promise<void> {
-    this.chain = this.chain.then(() =>
-      this.emit(event).catch((err: Error) => {
-        // A lost event must not fail an update that is changing real resources; the run record still will.
-        console.error(`run event not recorded (${event.type}): ${err.message}`);
-      }),
-    );
-    return this.chain;
+    return this.sender.send(event);
   }
 
   flush(): Promise<void> {
-    return this.chain;
+    return this.sender.flush();
   }
 
   failure(err: unknown): RunStepError {

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { DatabaseError } from "pg";
+import { isDatabaseUnavailable } from "../automation/database-availability";
 import { IdempotencyKeyReusedError } from "../automation/run-store";
 import { InvalidRepoNameError } from "../stacks/names";
 import { RepoConfigError } from "../stacks/repo-config";
@@ -204,6 +205,8 @@ export function answerFor(err: unknown): Answer | undefined {
   if (err instanceof WebhookRejectedError) return { status: WEBHOOK_REJECTIONS[err.code], body: { error: err.code } };
   // GitHub redelivers on a 5xx: the delivery is not lost while Vault is away.
   if (err instanceof SecretStoreUnavailableError) return { status: 503, body: { error: "secret_store_unavailable" } };
+  // The database is down or restarting: nothing was done, and the same request can simply be sent again.
+  if (isDatabaseUnavailable(err)) return { status: 503, headers: { "Retry-After": "5" }, body: { error: "database_unavailable" } };
   if (err instanceof IdempotencyKeyReusedError) return { status: 422, body: { error: "idempotency_key_reused" } };
   const parserAnswer = err && typeof err === "object" && "type" in err ? bodyParserAnswer(err as { type?: string }) : undefined;
   if (parserAnswer) return parserAnswer;

@@ -49,6 +49,12 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
     if (route.auth) {
       responses["401"] ??= { description: "No bearer token", content: { "application/json": { schema: schemaRef(errorBody, "output") } } };
       responses["403"] ??= { description: "Token not accepted", content: { "application/json": { schema: schemaRef(errorBody, "output") } } };
+      // Every authenticated route reads or writes the database.
+      responses["503"] ??= {
+        description: "The database is unavailable (database_unavailable); nothing was done, send the request again",
+        content: { "application/json": { schema: schemaRef(errorBody, "output") } },
+        headers: { "Retry-After": { description: "Seconds to wait", schema: { type: "string" } } },
+      };
     }
     if (route.body) {
       responses["400"] ??= { description: "Invalid request", content: { "application/json": { schema: schemaRef(validationErrorBody, "output") } } };

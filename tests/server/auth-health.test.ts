@@ -65,7 +65,7 @@ test("/metrics exposes the run, queue and webhook metrics", async () => {
   }
 });
 
-test("/readyz fails when the database is unreachable or the state directory is missing", async () => {
+test("/readyz fails when the database is unreachable or the state directory is missing; requests that need the database get a 503 to retry", async () => {
   const unreachable = new Pool({ connectionString: "postgresql://nobody@127.0.0.1:1/none", connectionTimeoutMillis: 500 });
   unreachable.on("error", () => undefined);
   const srv = await startTestServer({ startQueue: false, pool: unreachable, config: { stateBackendUrl: "file:///nonexistent/mesh-six-state" } });
@@ -74,6 +74,15 @@ test("/readyz fails when the database is unreachable or the state directory is m
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { status: "not_ready", checks: { database: "failed", stateBackend: "failed" } });
     assert.equal((await srv.request("/healthz", { token: null })).status, 200, "the process itself is up");
+    // A request that needs the database is told to come again, not that the server broke.
+    for (const [pathname, init] of [["/v1/repos", {}], ["/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "widgets" } }]] as const) {
+      const res = await srv.request(pathname, init);
+      assert.equal(res.status, 503, pathname);
+      assert.equal(res.headers.get("retry-after"), "5");
+      assert.deepEqual(await res.json(), { error: "database_unavailable" });
+    }
+    const faults = srv.logs.filter((l) => /^(GET|POST) \/v1\//.test(l));
+    assert.deepEqual(faults, [], "an outage is answered, not logged as a fault of the request");
   } finally {
     await srv.close();
     await unreachable.end();
