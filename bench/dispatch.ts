@@ -67,19 +67,24 @@ async function direct(pool: Pool, agents: TestAgent[]): Promise<DispatchResult> 
   return result;
 }
 
-/** One round on a fresh database and server: ours, then the baseline, each with fresh agents. */
+/** The dispatcher's own default (server/config.ts), and the baseline's concurrency for the second run of ours. */
+const DEFAULT_DISPATCH_CONCURRENCY = 8;
+
+/** One round: ours at the default dispatch concurrency then the baseline, and ours at the baseline's concurrency. */
 interface Round {
   ours: DispatchResult & { acceptedRate: number };
+  oursMatched: DispatchResult & { acceptedRate: number };
   baseline: DispatchResult;
 }
 
-async function round(): Promise<Round> {
+/** Ours on a fresh database and server process with fresh agents; then, if asked, the baseline on that database. */
+async function onFreshDatabase(dispatchConcurrency: number, withBaseline: boolean): Promise<{ ours: Round["ours"]; baseline?: DispatchResult }> {
   const db = await createEmptyDatabase(adminUrl(), "bench_dispatch");
   let server: ServerProcess | undefined;
   let pool: Pool | undefined;
   const agents: TestAgent[] = [];
   try {
-    server = await startServerProcess({ env: { DATABASE_URL: db.url } });
+    server = await startServerProcess({ env: { DATABASE_URL: db.url, MESH_SIX_DISPATCH_CONCURRENCY: String(dispatchConcurrency) } });
     // The server's own pool size, so that neither side has more connections to PostgreSQL.
     pool = new Pool({ connectionString: db.url, max: 10 });
     await registerRepo({ db: { ...db, pool } }, OWNER, REPO, AUTH_PROJECT);
@@ -91,16 +96,22 @@ async function round(): Promise<Round> {
     const ours = await throughServer(server, pool, agents);
     await server.stop();
     server = undefined;
+    if (!withBaseline) return { ours };
     for (const a of agents) a.received.length = 0;
     await createBaselineTable(pool);
-    const baseline = await direct(pool, agents);
-    return { ours, baseline };
+    return { ours, baseline: await direct(pool, agents) };
   } finally {
     await server?.stop();
     await Promise.all(agents.map((a) => a.close()));
     await pool?.end();
     await db.drop();
   }
+}
+
+async function round(): Promise<Round> {
+  const first = await onFreshDatabase(DEFAULT_DISPATCH_CONCURRENCY, true);
+  const matched = await onFreshDatabase(CONCURRENCY, false);
+  return { ours: first.ours, baseline: first.baseline!, oursMatched: matched.ours };
 }
 
 const fmtMs = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
@@ -116,7 +127,7 @@ async function main(): Promise<void> {
     for (const [name, x] of Object.entries(r)) console.error(`run ${i} ${name}: ${x.rate.toFixed(0)} tasks/s, p50 ${fmtMs(x.p50)}, p99 ${fmtMs(x.p99)}`);
   }
   const med = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick));
-  const row = (name: string, side: "ours" | "baseline") => [
+  const row = (name: string, side: keyof Round) => [
     name,
     med((r) => r[side].rate).toFixed(0),
     fmtMs(med((r) => r[side].p50)),
@@ -130,14 +141,18 @@ async function main(): Promise<void> {
   const body = [
     `${TASKS} tasks per run, ${CONCURRENCY} at a time, each with a small issue payload, for capability \`${CAPABILITY}\` of one registered repo; ${AGENTS} agents of equal weight, real HTTP servers on loopback in the benchmark's process (tests/fixtures/agents.ts) that answer 202 and stamp each arrival. A task's latency runs from the start of its POST (or INSERT) to its arrival at an agent; tasks/s from the first POST to the last arrival.`,
     "",
-    `- **ours**: \`POST /v1/tasks\` to the server process (server/main.ts) on a fresh PostgreSQL database: validated, the repo looked up, the task stored (202), then claimed under a lease by the dispatcher (at most 8 deliveries in flight), routed to the best healthy agent, its attempt recorded, POSTed with the repo's authProjectId, marked delivered.`,
+    `- **ours**: \`POST /v1/tasks\` to the server process (server/main.ts) on a fresh PostgreSQL database: validated, the repo looked up, the task stored (202), then claimed under a lease by the dispatcher (at most \`MESH_SIX_DISPATCH_CONCURRENCY\` deliveries in flight: the default ${DEFAULT_DISPATCH_CONCURRENCY}, and ${CONCURRENCY} in a second server process on its own fresh database), routed to the best healthy agent, its attempt recorded, POSTed with the repo's authProjectId, marked delivered.`,
     `- **baseline**: the same persistence and delivery I/O without the API or the dispatcher, from the benchmark's process: INSERT the task into a copy of the tasks table on the same database (a pool of the same size, 10), POST it straight to an agent (round-robin), UPDATE it to delivered.`,
     "",
-    table(["pipeline", "tasks/s", "p50", "p99", "tasks/s vs baseline", "p50 vs baseline", "p99 vs baseline"], [row("baseline", "baseline"), row("ours", "ours")]),
+    table(["pipeline", "tasks/s", "p50", "p99", "tasks/s vs baseline", "p50 vs baseline", "p99 vs baseline"], [
+      row("baseline", "baseline"),
+      row(`ours, ${DEFAULT_DISPATCH_CONCURRENCY} deliveries in flight (the default)`, "ours"),
+      row(`ours, ${CONCURRENCY} in flight (MESH_SIX_DISPATCH_CONCURRENCY=${CONCURRENCY}, the baseline's concurrency)`, "oursMatched"),
+    ]),
     "",
-    `Ours accepted the tasks (every POST answered 202) at ${accepted.toFixed(0)} tasks/s and delivered them at ${delivered.toFixed(0)} tasks/s${accepted > 1.2 * delivered ? ": tasks queue in the database for one of the dispatcher's delivery slots, and that wait is most of their latency" : ""}.`,
+    `Ours (the default concurrency) accepted the tasks (every POST answered 202) at ${accepted.toFixed(0)} tasks/s and delivered them at ${delivered.toFixed(0)} tasks/s${accepted > 1.2 * delivered ? ": tasks queue in the database for one of the dispatcher's delivery slots, and that wait is most of their latency" : ""}.`,
     "",
-    `Medians of ${RUNS} rounds; each round is a fresh database and server process (the agents' open attempts, which the dispatcher's routing counts, start from zero), ours then the baseline; ratios are taken within a round. Checked every round: every task reached an agent exactly once, and every task is recorded as delivered in the database.`,
+    `Medians of ${RUNS} rounds; each run of ours is a fresh database and server process (the agents' open attempts, which the dispatcher's routing counts, start from zero); a round is ours at ${DEFAULT_DISPATCH_CONCURRENCY}, the baseline on the same database, then ours at ${CONCURRENCY}; ratios are taken within a round. Checked every round: every task reached an agent exactly once, and every task is recorded as delivered in the database.`,
     "",
     `Whole benchmark: ${((Date.now() - startedAt) / 1000).toFixed(0)} s; load average at its start ${loadAtStart.toFixed(1)} on ${os.cpus().length} CPUs (the machine is shared: compare ratios, not absolute figures, across sections).`,
   ].join("\n");

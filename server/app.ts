@@ -95,6 +95,7 @@ export function createApp(deps: AppDeps): ServerApp {
     pollMs: deps.config.pollMs,
     retryBaseMs: deps.config.taskRetryBaseMs,
     retryMaxMs: deps.config.taskRetryMaxMs,
+    concurrency: deps.config.dispatchConcurrency,
     log: (line) => log(`[dispatch] ${line}`),
   });
 

@@ -36,6 +36,8 @@ export interface ServerConfig {
   /** Task retries wait a full-jitter backoff from this base (MESH_SIX_TASK_RETRY_BASE_MS, 1 s) up to a cap (60 s). */
   taskRetryBaseMs?: number;
   taskRetryMaxMs?: number;
+  /** Most task deliveries in flight from this process (MESH_SIX_DISPATCH_CONCURRENCY, 8). */
+  dispatchConcurrency?: number;
   /** A task's delivery budget when the request names none (4). */
   taskMaxAttempts?: number;
   /** How often every onboarded repo gets a drift check, a preview-only refresh (MESH_SIX_DRIFT_CHECK_INTERVAL_MS, 6 h; 0: never). */
@@ -101,6 +103,7 @@ const envSchema = z.object({
   MESH_SIX_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   MESH_SIX_TASK_RETRY_BASE_MS: positiveInt.default(1000),
   MESH_SIX_TASK_RETRY_MAX_MS: positiveInt.default(60_000),
+  MESH_SIX_DISPATCH_CONCURRENCY: positiveInt.max(256).default(8),
   MESH_SIX_DRIFT_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 60 * 60_000),
   MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
 });
@@ -158,6 +161,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     taskLeaseMs: e.MESH_SIX_TASK_LEASE_MS,
     taskRetryBaseMs: e.MESH_SIX_TASK_RETRY_BASE_MS,
     taskRetryMaxMs: e.MESH_SIX_TASK_RETRY_MAX_MS,
+    dispatchConcurrency: e.MESH_SIX_DISPATCH_CONCURRENCY,
     driftCheckIntervalMs: e.MESH_SIX_DRIFT_CHECK_INTERVAL_MS,
   };
 }

@@ -219,3 +219,22 @@ test("two dispatchers on one database deliver each task exactly once", async () 
     await agent.close();
   }
 });
+
+test("a server delivers at most its dispatch concurrency of tasks at once; the rest wait their turn", async () => {
+  const hanging = await startAgent("hang");
+  await withServer(
+    [hanging],
+    async (srv) => {
+      await registerAgent(srv, "hanging", hanging.url, { implement: 1 });
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i }, timeoutMs: 60_000 }));
+      await waitFor(() => hanging.received.length >= 2, "two deliveries in flight");
+      // Long enough for the dispatcher to claim more if it would (it polls every 50 ms here).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(hanging.received.length, 2);
+      const statuses = (await Promise.all(ids.map((id) => getTask(srv, id)))).map((t) => t.deliveryStatus).sort();
+      assert.deepEqual(statuses, ["delivering", "delivering", "pending", "pending", "pending", "pending"]);
+    },
+    { dispatchConcurrency: 2 },
+  );
+});

@@ -35,3 +35,11 @@ test("half an OAuth configuration, or one without an auth service, is refused na
   missing({ MESH_SIX_OAUTH_TOKEN_URL: OAUTH.MESH_SIX_OAUTH_TOKEN_URL, MESH_SIX_OAUTH_CLIENT_ID: "c" }, "MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL");
   missing(OAUTH, "MESH_SIX_AUTH_SERVICE_URL");
 });
+
+test("the dispatch concurrency defaults to 8 and is read from MESH_SIX_DISPATCH_CONCURRENCY, which must be 1 to 256", () => {
+  assert.equal(loadServerConfig(BASE, "file:///x").dispatchConcurrency, 8);
+  assert.equal(loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: "32" }, "file:///x").dispatchConcurrency, 32);
+  for (const bad of ["0", "1000", "many"]) {
+    assert.throws(() => loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: bad }, "file:///x"), (err: Error) => err instanceof ConfigError && /MESH_SIX_DISPATCH_CONCURRENCY/.test(err.message), bad);
+  }
+});
