@@ -156,13 +156,14 @@ export class Dispatcher {
       await closeOpenAttempt(this.pool, task.id, "timeout", lastError);
     }
 
-    if (task.attempts >= task.maxAttempts) {
-      await exhaustTask(this.pool, task.id, this.workerId, `retry budget spent: ${task.attempts} of ${task.maxAttempts} attempts failed (last: ${lastError})`);
+    const used = task.attempts - task.budgetStart;
+    if (used >= task.maxAttempts) {
+      await exhaustTask(this.pool, task.id, this.workerId, `retry budget spent: ${used} of ${task.maxAttempts} attempts failed (last: ${lastError})`);
       return;
     }
     const choice = pickAgent(await candidates(this.pool, task.id, task.capability, this.agentStaleMs));
     if (!choice) {
-      const why = task.attempts === 0 ? "" : ` after ${task.attempts} attempt(s) (last: ${lastError})`;
+      const why = used === 0 ? "" : ` after ${used} attempt(s) (last: ${lastError})`;
       await exhaustTask(this.pool, task.id, this.workerId, `no healthy agent offers capability "${task.capability}"${why}`);
       return;
     }
@@ -218,7 +219,8 @@ export class Dispatcher {
       return;
     }
     // The last attempt failed: no wait, the next claim ends the task with the reason.
-    const delay = attempt >= task.maxAttempts ? 0 : fullJitterDelay(attempt, this.retryBaseMs, this.retryMaxMs, this.random);
+    const inBudget = attempt - task.budgetStart;
+    const delay = inBudget >= task.maxAttempts ? 0 : fullJitterDelay(inBudget, this.retryBaseMs, this.retryMaxMs, this.random);
     await failAttempt(this.pool, task.id, this.workerId, attempt, failure.outcome, failure.error, delay);
     this.log(`task ${task.id}: attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
     if (delay <= this.pollMs) setTimeout(() => this.kick(), delay).unref();

@@ -27,8 +27,12 @@ export interface TaskRecord {
   timeoutMs: number;
   state: WorkflowState;
   deliveryStatus: DeliveryStatus;
+  /** Every attempt the task ever had. */
   attempts: number;
+  /** The retry budget: attempts allowed since `budgetStart`. */
   maxAttempts: number;
+  /** Attempts made before the current budget began (a FAILED task moved back to INTAKE starts a new one). */
+  budgetStart: number;
   nextAttemptAt: Date;
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;
@@ -74,6 +78,7 @@ export function toTask(r: Row): TaskRecord {
     deliveryStatus: r.delivery_status as DeliveryStatus,
     attempts: r.attempts as number,
     maxAttempts: r.max_attempts as number,
+    budgetStart: r.budget_start as number,
     nextAttemptAt: r.next_attempt_at as Date,
     leaseOwner: r.lease_owner as string | null,
     leaseExpiresAt: r.lease_expires_at as Date | null,
@@ -116,15 +121,7 @@ export async function repoAuthProject(db: Pool | PoolClient, owner: string, repo
 export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
 export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
 
-export interface NewTask {
-  capability: string;
-  owner: string;
-  repo: string;
-  payload: unknown;
-  priority: number;
-  timeoutMs: number;
-  maxAttempts: number;
-}
+export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payload" | "priority" | "timeoutMs" | "maxAttempts">;
 
 export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord> {
   const { rows } = await pool.query(
@@ -157,10 +154,26 @@ export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptR
 }
 
 /** Moves the task's workflow state if it is still `from` (the caller checked canTransition). */
+/**
+ * Moves the task from `from` to `to` (undefined when it is no longer in `from`). A FAILED task sent back to INTAKE
+ * is to be worked on again: if its delivery had ended, it is delivered again, as stored, with a fresh retry budget.
+ */
 export async function setTaskState(pool: Pool, id: string, from: WorkflowState, to: WorkflowState): Promise<TaskRecord | undefined> {
-  const { rows } = await pool.query("UPDATE tasks SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING *", [id, from, to]);
+  const { rows } = await pool.query(
+    `WITH redo AS (SELECT $2::text = 'FAILED' AND $3::text = 'INTAKE' AS yes)
+     UPDATE tasks SET state = $3, updated_at = now(),
+       delivery_status = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN 'pending' ELSE delivery_status END,
+       budget_start = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN attempts ELSE budget_start END,
+       next_attempt_at = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN now() ELSE next_attempt_at END,
+       result = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN NULL ELSE result END,
+       error = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN NULL ELSE error END
+     FROM redo WHERE id = $1 AND state = $2 RETURNING tasks.*`,
+    [id, from, to],
+  );
   return rows[0] ? toTask(rows[0]) : undefined;
 }
+
+const DELIVERY_ENDED = "delivery_status IN ('succeeded', 'failed', 'exhausted')";
 
 /**
  * An agent's report. Taken only while the task is in flight (delivering or delivered); closes the open

@@ -161,7 +161,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       method: "post",
       path: "/v1/tasks/:id/transition",
       operationId: "transitionTask",
-      summary: "Move a task along the workflow (stacks/workflow.ts TRANSITIONS)",
+      summary: "Move a task along the workflow (stacks/workflow.ts TRANSITIONS); FAILED → INTAKE delivers it again with a fresh retry budget",
       tag: "tasks",
       auth: true,
       body: taskTransitionRequest,
@@ -178,6 +178,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
         const moved = await setTaskState(ctx.pool, id, task.state, to);
         // Moved by someone else meanwhile: judge against the state it is in now.
         if (!moved) throw new InvalidTransitionError((await taskOr404(id)).state, to);
+        if (moved.deliveryStatus === "pending") dispatcher.kick();
         res.json(await taskOut(moved));
       },
     },

@@ -238,3 +238,46 @@ test("a server delivers at most its dispatch concurrency of tasks at once; the r
     { dispatchConcurrency: 2 },
   );
 });
+
+test("a FAILED task moved back to INTAKE is delivered again, as stored, with a fresh retry budget", async () => {
+  const agent = await startAgent("fail");
+  await withServer(
+    [agent],
+    async (srv) => {
+      await registerAgent(srv, "flaky", agent.url, { implement: 1 });
+      const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { issue: 7 }, priority: 3, timeoutMs: 5_000 });
+      const retry = () => srv.request(`/v1/tasks/${id}/transition`, { method: "POST", json: { to: "INTAKE" } });
+
+      const spent = await finished(srv, id, ["exhausted"]);
+      assert.equal(spent.state, "FAILED");
+      assert.equal(spent.attempts.length, 2);
+
+      // Still failing: the second round has a budget of its own (2 more attempts), not the first one's remainder.
+      const res = await retry();
+      assert.equal(res.status, 200);
+      const moved = (await res.json()) as { state: string; deliveryStatus: string; error: string | null };
+      assert.deepEqual([moved.state, moved.deliveryStatus, moved.error], ["INTAKE", "pending", null]);
+      const again = await finished(srv, id, ["exhausted"]);
+      assert.match(again.error ?? "", /retry budget spent: 2 of 2 attempts failed/);
+      assert.deepEqual(again.attempts.map((a) => a.attempt), [1, 2, 3, 4], "earlier attempts stay listed, numbers stay unique");
+
+      agent.behaviour = "accept";
+      assert.equal((await retry()).status, 200);
+      const delivered = await finished(srv, id, ["delivered"]);
+      assert.deepEqual(delivered.attempts.map((a) => a.outcome), ["http_error", "http_error", "http_error", "http_error", "delivered"]);
+      assert.equal(agent.received.length, 5);
+      assert.ok(agent.received.every((d) => d.raw === agent.received[0].raw), "every round delivers the task exactly as stored");
+      assert.deepEqual([agent.received[4].body.payload, agent.received[4].body.priority, agent.received[4].body.timeoutMs], [{ issue: 7 }, 3, 5_000]);
+
+      // A task whose delivery is still under way is only moved, not delivered twice.
+      const other = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { issue: 8 } });
+      await finished(srv, other, ["delivered"]);
+      assert.equal((await srv.request(`/v1/tasks/${other}/transition`, { method: "POST", json: { to: "FAILED" } })).status, 200);
+      const back = await srv.request(`/v1/tasks/${other}/transition`, { method: "POST", json: { to: "INTAKE" } });
+      assert.equal(((await back.json()) as { deliveryStatus: string }).deliveryStatus, "delivered");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(agent.received.filter((d) => d.body.taskId === other).length, 1);
+    },
+    { taskMaxAttempts: 2 },
+  );
+});
