@@ -284,7 +284,8 @@ function report(r: Results): string {
 Real server process (scripts/lib/server-process.ts) on a fresh database of the sandbox's PostgreSQL that it
 migrates itself, a temporary file state backend, the bootstrapped \`pulumi\` CLI and the project's own program
 against the sandbox (kube-apiserver + kwok, Vault, the GitHub emulator). Every onboarding is the first \`up\` of a
-new repo (owner \`bench-<random>\`); the server's runs skip the OAuth device flow (\`skipAuth\`). Every \`up\`, the
+new repo (owner \`bench-<random>\`); the server's runs skip the OAuth device flow (\`skipAuth\`), and its scheduled
+drift checks are off (\`MESH_SIX_DRIFT_CHECK_INTERVAL_MS=0\`: they would share the run slots with what is measured). Every \`up\`, the
 server's and the CLI's, runs under the project's policy pack, as the server and the deploy workflow do. One warm-up
 onboarding precedes all measurements. Peak RSS is sampled from /proc every 200 ms ("Pulumi processes": the
 pulumi CLI, language host, node program, kubernetes plugin and dynamic providers, summed at each sample).
