@@ -153,27 +153,24 @@ export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptR
   }));
 }
 
-/** Moves the task's workflow state if it is still `from` (the caller checked canTransition). */
 /**
- * Moves the task from `from` to `to` (undefined when it is no longer in `from`). A FAILED task sent back to INTAKE
- * is to be worked on again: if its delivery had ended, it is delivered again, as stored, with a fresh retry budget.
+ * Moves the task from `from` to `to` if it is still in `from` (the caller checked canTransition); undefined when it
+ * is not. A FAILED task sent back to INTAKE is to be worked on again: if its delivery had ended, it is delivered
+ * again, as stored, with a fresh retry budget.
  */
 export async function setTaskState(pool: Pool, id: string, from: WorkflowState, to: WorkflowState): Promise<TaskRecord | undefined> {
-  const { rows } = await pool.query(
-    `WITH redo AS (SELECT $2::text = 'FAILED' AND $3::text = 'INTAKE' AS yes)
-     UPDATE tasks SET state = $3, updated_at = now(),
-       delivery_status = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN 'pending' ELSE delivery_status END,
-       budget_start = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN attempts ELSE budget_start END,
-       next_attempt_at = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN now() ELSE next_attempt_at END,
-       result = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN NULL ELSE result END,
-       error = CASE WHEN redo.yes AND ${DELIVERY_ENDED} THEN NULL ELSE error END
-     FROM redo WHERE id = $1 AND state = $2 RETURNING tasks.*`,
-    [id, from, to],
-  );
+  if (from === "FAILED" && to === "INTAKE") {
+    const { rows } = await pool.query(
+      `UPDATE tasks SET state = $3, updated_at = now(), delivery_status = 'pending', budget_start = attempts, next_attempt_at = now(), result = NULL, error = NULL
+       WHERE id = $1 AND state = $2 AND delivery_status IN ('succeeded', 'failed', 'exhausted') RETURNING *`,
+      [id, from, to],
+    );
+    if (rows[0]) return toTask(rows[0]);
+    // Its delivery is still under way (or it left FAILED meanwhile): only the state moves.
+  }
+  const { rows } = await pool.query("UPDATE tasks SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING *", [id, from, to]);
   return rows[0] ? toTask(rows[0]) : undefined;
 }
-
-const DELIVERY_ENDED = "delivery_status IN ('succeeded', 'failed', 'exhausted')";
 
 /**
  * An agent's report. Taken only while the task is in flight (delivering or delivered); closes the open
