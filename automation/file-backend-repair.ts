@@ -1,6 +1,6 @@
 import { readdir, stat, unlink } from "node:fs/promises";
-import { homedir } from "node:os";
 import path from "node:path";
+import { fileBackendDir } from "./state-store";
 
 /**
  * The file state backend (gocloud's fileblob) writes each checkpoint atomically (temp file + rename), but the
@@ -11,8 +11,7 @@ import path from "node:path";
  */
 export async function removeTruncatedSidecars(backendUrl: string, stackName: string): Promise<string[]> {
   if (!backendUrl.startsWith("file://")) return [];
-  const rest = decodeURIComponent(backendUrl.slice("file://".length).split("?")[0]);
-  const root = rest.startsWith("~") ? path.join(homedir(), rest.slice(1)) : rest;
+  const root = fileBackendDir(backendUrl);
   const removed: string[] = [];
   const entries = await readdir(path.join(root, ".pulumi"), { recursive: true }).catch(() => [] as string[]);
   for (const entry of entries) {

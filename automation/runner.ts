@@ -4,7 +4,7 @@ import { cleanMessage, summariseEngineEvent } from "./engine-events";
 import { removeTruncatedSidecars } from "./file-backend-repair";
 import { RunEventSender } from "./run-event-sender";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "./runs";
-import { POLICY_PACK_DIR, selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
+import { POLICY_PACK_DIR, removeStack, selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
 
 /**
  * Executes runs. The queue owns ordering, leases and recording; a runner only performs the stack operation
@@ -80,7 +80,7 @@ export class PulumiStackRunner implements StackRunner {
             const destroy = await stack.destroy(common);
             // Only once every resource is confirmed gone does the stack (and its config) go.
             await op.step("remove-stack");
-            await stack.workspace.removeStack(run.stackName);
+            await removeStack(stack, this.settings);
             return { changeSummary: counts(destroy.summary.resourceChanges), outputs: {} };
           }
         }

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { ConfigError } from "../automation/config-error";
 import type { DeviceFlowConfig } from "../automation/device-flow";
+
+export { ConfigError };
 
 /** What the server needs to know, already validated. `loadServerConfig` reads it from the environment. */
 export interface ServerConfig {
@@ -63,16 +66,6 @@ export interface WebhookConfig {
 }
 
 export const DEFAULT_POD_READY_TIMEOUT_MS = 10 * 60_000;
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = "ConfigError";
-  }
-}
 
 const positiveInt = z.coerce.number().int().positive();
 

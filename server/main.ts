@@ -1,11 +1,14 @@
 import path from "node:path";
 import { Pool } from "pg";
 import { PulumiStackRunner } from "../automation/runner";
+import { redactBackendUrl } from "../automation/state-backend";
 import { PROJECT_DIR, workspaceSettings } from "../automation/workspace";
 import { createApp } from "./app";
 import { ConfigError, loadServerConfig } from "./config";
 import { type EmbeddedDatabase, startEmbeddedDatabase } from "./db/embedded";
 import { migrate } from "./db/migrate";
+import { DatabaseStackSettings } from "./db/stack-settings";
+import { listenForWakeups, type Wakeups } from "./db/wakeups";
 
 /**
  * The server process: config from the environment, the database (DATABASE_URL, or an embedded PGlite
@@ -13,8 +16,13 @@ import { migrate } from "./db/migrate";
  * DATABASE_URL too), migrations, the run queue, then HTTP.
  */
 async function main(): Promise<void> {
-  const settings = workspaceSettings();
+  // Decided from the environment as given: the embedded database's URL, set below, is no shared state backend.
+  const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
   const config = loadServerConfig(process.env, settings.backendUrl);
+  console.error(
+    `state: ${redactBackendUrl(settings.backendUrl)} (from ${settings.backend.source}); ` +
+      `secrets: ${settings.secrets.provider ?? "passphrase"} (from ${settings.secrets.source}); workspace: ${settings.workDir}`,
+  );
 
   let embedded: EmbeddedDatabase | undefined;
   if (!process.env.DATABASE_URL) {
@@ -33,11 +41,21 @@ async function main(): Promise<void> {
   const applied = await migrate(pool);
   if (applied.length > 0) console.error(`migrations applied: ${applied.join(", ")}`);
 
+  settings.stackSettings = new DatabaseStackSettings(pool);
   const app = createApp({ db: pool, runner: new PulumiStackRunner({ settings }), config });
   await app.queue.start();
   // Tasks left delivering by a process that died are claimed again once their lease lapsed.
   app.dispatcher.start();
   app.drift.start();
+  // Other replicas' new runs and tasks wake this one at once; the embedded database has no other replicas.
+  let wakeups: Wakeups | undefined;
+  if (!embedded) {
+    wakeups = listenForWakeups(
+      process.env.DATABASE_URL,
+      { mesh_six_runs: () => app.queue.kick(), mesh_six_tasks: () => app.dispatcher.kick() },
+      (line) => console.error(line),
+    );
+  }
   // Deliveries acknowledged by a process that died before processing them.
   app.webhooks
     .recover()
@@ -56,6 +74,7 @@ async function main(): Promise<void> {
     console.error(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
     server.close();
     server.closeIdleConnections();
+    await wakeups?.stop();
     await Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop()]);
     await app.webhooks.idle();
     server.closeAllConnections();

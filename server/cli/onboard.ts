@@ -1,9 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
+import { Pool } from "pg";
 import { PulumiStackRunner } from "../../automation/runner";
+import { PROJECT_DIR, workspaceSettings } from "../../automation/workspace";
 import { redactOutputs, type RunKind, type RunRecord, RunStepError } from "../../automation/runs";
 import { InvalidRepoNameError, parseRepoRef, stackNameFor } from "../../stacks/names";
 import type { RepoStackInput } from "../../stacks/repo-config";
+import { migrate } from "../db/migrate";
+import { DatabaseStackSettings } from "../db/stack-settings";
 import { toFieldIssues } from "../requests";
 import { onboardingRequest } from "../schemas";
 import { progressLine } from "./progress";
@@ -103,8 +107,15 @@ async function main(): Promise<number> {
     controller.abort();
   });
   console.error(`${kind} ${run.stackName}`);
+  // The same state backend and secrets as the server's; a shared backend keeps stack settings in its database.
+  const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
+  const pool = settings.workDir !== PROJECT_DIR && process.env.DATABASE_URL ? new Pool({ connectionString: process.env.DATABASE_URL, max: 2 }) : undefined;
   try {
-    const result = await new PulumiStackRunner().run(run, controller.signal, async (event) => {
+    if (pool) {
+      await migrate(pool);
+      settings.stackSettings = new DatabaseStackSettings(pool);
+    }
+    const result = await new PulumiStackRunner({ settings }).run(run, controller.signal, async (event) => {
       const line = progressLine(event);
       if (line) console.error(line);
     });
@@ -113,6 +124,8 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(err instanceof RunStepError ? `failed at step ${err.step}: ${err.reason}` : `failed: ${(err as Error).message}`);
     return 1;
+  } finally {
+    await pool?.end();
   }
 }
 

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { homedir } from "node:os";
-import path from "node:path";
+import { Client } from "pg";
+import { fileBackendDir } from "../../automation/state-store";
 import type { AppContext } from "../context";
 import type { RouteSpec } from "../route-table";
 import { healthBody, readyBody } from "../schemas";
@@ -16,18 +16,28 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Where a file:// backend keeps state (Pulumi accepts `file://~/x` and absolute paths). */
-function fileBackendDir(url: string): string {
-  const rest = decodeURIComponent(url.slice("file://".length));
-  return rest.startsWith("~") ? path.join(homedir(), rest.slice(1)) : rest;
-}
-
 async function checkStateBackend(url: string): Promise<string> {
+  if (url.startsWith("postgres://")) return checkPostgresBackend(url);
   if (!url.startsWith("file://")) return "not checked (remote backend)";
   const dir = fileBackendDir(url);
   if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
   await access(dir, constants.W_OK);
   return "ok";
+}
+
+// The same connection the CLI makes, less the backend's own `table` parameter, which PostgreSQL would refuse.
+async function checkPostgresBackend(url: string): Promise<string> {
+  const u = new URL(url);
+  u.searchParams.delete("table");
+  const client = new Client({ connectionString: u.toString(), connectionTimeoutMillis: CHECK_TIMEOUT_MS });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return "ok";
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 export function healthRoutes(ctx: AppContext, log: (line: string) => void): RouteSpec[] {

@@ -1,0 +1,118 @@
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import { DEFAULT_STATE_TABLE } from "./state-backend";
+
+/**
+ * Pulumi's DIY backends keep a stack as blobs under `.pulumi/` (its checkpoint in `stacks/<project>/`, each
+ * update in `history/<project>/<stack>/`, backups in `backups/…`, locks in `locks/…`), whatever the store. These
+ * read and write those blobs directly, byte for byte, in the two stores this project uses: a directory (the
+ * file backend) and the PostgreSQL backend's table, whose rows hold `{"data": "<base64>"}` JSON (the layout of
+ * `pkg/backend/diy/postgres` in Pulumi 3.248). Copying blobs, not `stack export`, is what keeps a stack's history.
+ */
+export interface StateBlobStore {
+  readonly description: string;
+  /** Every key under `.pulumi/`, sorted, without the file backend's `.attrs` sidecars. */
+  list(): Promise<string[]>;
+  read(key: string): Promise<Buffer | undefined>;
+  write(key: string, data: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openStateStore(url: string): Promise<StateBlobStore> {
+  if (url.startsWith("file://")) return Promise.resolve(new FileStateStore(fileBackendDir(url)));
+  if (url.startsWith("postgres://")) return PostgresStateStore.open(url);
+  throw new Error(`unsupported state backend ${url.split(":")[0]}: only file:// and postgres:// stores are read here`);
+}
+
+export function fileBackendDir(url: string): string {
+  const rest = decodeURIComponent(url.slice("file://".length).split("?")[0]);
+  return rest.startsWith("~") ? path.join(homedir(), rest.slice(1)) : rest;
+}
+
+class FileStateStore implements StateBlobStore {
+  constructor(private readonly root: string) {}
+
+  get description(): string {
+    return `file://${this.root}`;
+  }
+
+  async list(): Promise<string[]> {
+    const entries = await readdir(path.join(this.root, ".pulumi"), { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [];
+      throw err;
+    });
+    return entries
+      .filter((e) => e.isFile() && !e.name.endsWith(".attrs"))
+      .map((e) => path.relative(this.root, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+      .sort();
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    return readFile(this.pathOf(key)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+  }
+
+  async write(key: string, data: Buffer): Promise<void> {
+    const file = this.pathOf(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.migrating`;
+    await writeFile(temp, data, { mode: 0o600 });
+    await rename(temp, file);
+  }
+
+  async close(): Promise<void> {}
+
+  private pathOf(key: string): string {
+    const file = path.resolve(this.root, key);
+    if (!file.startsWith(path.join(this.root, ".pulumi") + path.sep)) throw new Error(`state key outside .pulumi/: ${key}`);
+    return file;
+  }
+}
+
+class PostgresStateStore implements StateBlobStore {
+  private constructor(
+    private readonly client: Client,
+    private readonly table: string,
+    readonly description: string,
+  ) {}
+
+  static async open(url: string): Promise<PostgresStateStore> {
+    const u = new URL(url);
+    const table = u.searchParams.get("table") || DEFAULT_STATE_TABLE;
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(table)) throw new Error(`table must be a lower-case SQL identifier, got ${JSON.stringify(table)}`);
+    u.searchParams.delete("table");
+    const client = new Client({ connectionString: u.toString() });
+    await client.connect();
+    // The same table the CLI creates on first use (pkg/backend/diy/postgres/schema.sql).
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, data JSON NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())`,
+    );
+    await client.query(`CREATE INDEX IF NOT EXISTS ${table}_key_prefix_idx ON ${table} (key text_pattern_ops)`);
+    return new PostgresStateStore(client, table, `postgres://${u.host}${u.pathname} (table ${table})`);
+  }
+
+  async list(): Promise<string[]> {
+    const { rows } = await this.client.query<{ key: string }>(`SELECT key FROM ${this.table} WHERE key LIKE '.pulumi/%' ORDER BY key`);
+    return rows.map((r) => r.key);
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    const { rows } = await this.client.query<{ data: string }>(`SELECT data->>'data' AS data FROM ${this.table} WHERE key = $1`, [key]);
+    return rows[0] ? Buffer.from(rows[0].data, "base64") : undefined;
+  }
+
+  async write(key: string, data: Buffer): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${this.table} (key, data) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, updated_at = now()`,
+      [key, JSON.stringify({ data: data.toString("base64") })],
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.client.end();
+  }
+}
