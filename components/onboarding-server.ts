@@ -1,26 +1,56 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-/** The onboarding server (this project's Express app) running inside the cluster it onboards repos into. */
+/**
+ * The onboarding server (this project's Express app) running inside the cluster it onboards repos into: a
+ * Deployment of stateless replicas (everything they keep is in PostgreSQL: runs, deliveries, tasks, Pulumi's
+ * state and each stack's settings), its Service, a PodDisruptionBudget, and the namespaced RBAC its runs use.
+ * Every variable the server reads at start is declared here; credentials come from Secrets that External Secrets
+ * syncs from Vault, never literals.
+ */
 export interface OnboardingServerArgs {
   /** Namespace of the server and of every object the repo stacks it runs declare. */
-  namespace: pulumi.Input<string>;
+  readonly namespace: pulumi.Input<string>;
   /** Full image reference, pinned by the platform config. */
-  image: pulumi.Input<string>;
-  /** Secret whose keys become the server's environment (mesh-six-secrets). */
-  secretName: pulumi.Input<string>;
-  /** Name of the Deployment, Service, ServiceAccount, Role and RoleBinding. Default: "onboarding-server". */
-  name?: string;
-  /** Replicas. Default: 1 (runs are leased in Postgres, so more are safe but rarely needed). */
-  replicas?: number;
+  readonly image: pulumi.Input<string>;
+  /** The platform Secret (mesh-six-secrets): `PG_USER`, `PG_PASSWORD`, `GITHUB_TOKEN` and `VAULT_TOKEN` are taken from it by key. */
+  readonly platformSecretName: pulumi.Input<string>;
+  /** The server's own Secret: `MESH_SIX_API_TOKENS`. */
+  readonly serverSecretName: pulumi.Input<string>;
+  /** Endpoints, sizing and shutdown grace (`mesh-six:server.*`, validated by stacks/platform-config.ts). */
+  readonly settings: OnboardingServerSettings;
+  /** Name of the Deployment, Service, ServiceAccount, Role, RoleBinding and PodDisruptionBudget. Default: "onboarding-server". */
+  readonly name?: string;
   /** dockerconfigjson Secret for pulling `image` from a private registry. Default: none. */
-  pullSecretName?: pulumi.Input<string>;
+  readonly pullSecretName?: pulumi.Input<string>;
   /** Extra environment variables. Default: none. */
-  env?: Record<string, pulumi.Input<string>>;
+  readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
 }
+
+export interface OnboardingServerSettings {
+  readonly publicUrl: string;
+  /** PostgreSQL without credentials: node-postgres and the CLI's driver both take PGUSER and PGPASSWORD from the environment. */
+  readonly databaseUrl: string;
+  readonly vaultAddr: string;
+  readonly githubApiUrl: string;
+  readonly secretsProvider: string;
+  readonly replicas: number;
+  readonly runConcurrency: number;
+  readonly memoryLimit: string;
+  readonly shutdownGraceSeconds: number;
+}
+
+/** Where the image's non-root user may write: the only writable paths under a read-only root filesystem. */
+export const SERVER_SCRATCH_MOUNTS = Object.freeze({ tmp: "/tmp", pulumiHome: "/home/mesh-six/.pulumi" });
+/** After SIGTERM the server reports not-ready this long before it stops listening, so endpoints drop it first. */
+export const SERVER_DRAIN_DELAY_MS = 5000;
+// Beyond the runs' grace: the drain delay, the CLI's own stop after SIGINT, and recording the outcome.
+const TERMINATION_MARGIN_SECONDS = 45;
 
 export const ONBOARDING_SERVER_DEFAULT_NAME = "onboarding-server";
 export const ONBOARDING_SERVER_PORT = 8080;
+/** The image's user (Dockerfile: useradd --uid 10001). */
+export const SERVER_UID = 10001;
 
 const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
 const READ = ["get", "list", "watch"];
@@ -84,24 +114,46 @@ export class OnboardingServer extends pulumi.ComponentResource {
     );
 
     const extraEnv = Object.entries(args.env ?? {}).map(([envName, value]) => ({ name: envName, value }));
+    const fromSecret = (envName: string, secret: pulumi.Input<string>, key: string) => ({
+      name: envName,
+      valueFrom: { secretKeyRef: { name: secret, key } },
+    });
+    const cfg = args.settings;
+    const podLabels = { "app.kubernetes.io/name": objectName };
 
     const deployment = new k8s.apps.v1.Deployment(
       name,
       {
         metadata,
         spec: {
-          replicas: args.replicas ?? 1,
-          selector: { matchLabels: { "app.kubernetes.io/name": objectName } },
+          replicas: cfg.replicas,
+          selector: { matchLabels: podLabels },
+          // Surge, never unavailable: a roll keeps every replica serving until its successor is ready.
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
           template: {
             metadata: { labels },
             spec: {
               serviceAccountName: serviceAccount.metadata.name,
               // The server runs Pulumi against this cluster with the pod's own token.
               automountServiceAccountToken: true,
-              // On SIGTERM the server aborts its in-flight run gracefully; give that time rather than leaving a
-              // lease to lapse and a stack to be recovered.
-              terminationGracePeriodSeconds: 120,
+              // On SIGTERM runs get their grace, then go back to the queue for another replica: the pod must outlive both.
+              terminationGracePeriodSeconds: cfg.shutdownGraceSeconds + TERMINATION_MARGIN_SECONDS,
               imagePullSecrets: args.pullSecretName !== undefined ? [{ name: args.pullSecretName }] : undefined,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: SERVER_UID,
+                runAsGroup: SERVER_UID,
+                fsGroup: SERVER_UID,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              // Spread replicas so one node's loss leaves the others running.
+              topologySpreadConstraints: [
+                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podLabels } },
+              ],
+              volumes: [
+                { name: "tmp", emptyDir: { sizeLimit: "2Gi" } },
+                { name: "pulumi-home", emptyDir: { sizeLimit: "512Mi" } },
+              ],
               containers: [
                 {
                   name: "server",
@@ -111,25 +163,39 @@ export class OnboardingServer extends pulumi.ComponentResource {
                     { name: "PORT", value: String(ONBOARDING_SERVER_PORT) },
                     // Repo stacks are created in the server's own namespace, the only one its Role covers.
                     { name: "MESH_SIX_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    fromSecret("MESH_SIX_API_TOKENS", args.serverSecretName, "MESH_SIX_API_TOKENS"),
+                    { name: "DATABASE_URL", value: cfg.databaseUrl },
+                    fromSecret("PGUSER", args.platformSecretName, "PG_USER"),
+                    fromSecret("PGPASSWORD", args.platformSecretName, "PG_PASSWORD"),
+                    { name: "MESH_SIX_SECRETS_PROVIDER", value: cfg.secretsProvider },
+                    { name: "VAULT_ADDR", value: cfg.vaultAddr },
+                    fromSecret("VAULT_TOKEN", args.platformSecretName, "VAULT_TOKEN"),
+                    { name: "GITHUB_API_URL", value: cfg.githubApiUrl },
+                    fromSecret("GITHUB_TOKEN", args.platformSecretName, "GITHUB_TOKEN"),
+                    { name: "MESH_SIX_PUBLIC_URL", value: cfg.publicUrl },
+                    { name: "MESH_SIX_RUN_CONCURRENCY", value: String(cfg.runConcurrency) },
+                    { name: "MESH_SIX_RUN_SHUTDOWN_GRACE_MS", value: String(cfg.shutdownGraceSeconds * 1000) },
+                    { name: "MESH_SIX_DRAIN_DELAY_MS", value: String(SERVER_DRAIN_DELAY_MS) },
+                    { name: "TMPDIR", value: SERVER_SCRATCH_MOUNTS.tmp },
+                    { name: "PULUMI_HOME", value: SERVER_SCRATCH_MOUNTS.pulumiHome },
                     ...extraEnv,
                   ],
-                  envFrom: [{ secretRef: { name: args.secretName } }],
-                  readinessProbe: {
-                    httpGet: { path: "/readyz", port: "http" },
-                    initialDelaySeconds: 5,
-                    periodSeconds: 10,
-                  },
-                  livenessProbe: {
-                    httpGet: { path: "/healthz", port: "http" },
-                    initialDelaySeconds: 15,
-                    periodSeconds: 20,
-                  },
-                  // Pulumi runs (CLI + language host + kubernetes plugin) are what use the memory, not Express.
-                  resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
+                  volumeMounts: [
+                    { name: "tmp", mountPath: SERVER_SCRATCH_MOUNTS.tmp },
+                    { name: "pulumi-home", mountPath: SERVER_SCRATCH_MOUNTS.pulumiHome },
+                  ],
+                  // Migrations run before the server listens: give a first start a minute before liveness counts.
+                  startupProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 2, failureThreshold: 30 },
+                  // Goes false as soon as the replica starts draining (SIGTERM), and while the database is unreachable.
+                  readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
+                  livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 20, failureThreshold: 3 },
+                  // Pulumi runs (CLI + language host + plugins) are what use the memory, not Express: the limit is sized to
+                  // the run concurrency by the platform config's check.
+                  resources: { requests: { cpu: "250m", memory: cfg.memoryLimit }, limits: { cpu: "2", memory: cfg.memoryLimit } },
                   securityContext: {
                     allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
                     capabilities: { drop: ["ALL"] },
-                    seccompProfile: { type: "RuntimeDefault" },
                   },
                 },
               ],
@@ -138,6 +204,12 @@ export class OnboardingServer extends pulumi.ComponentResource {
         },
       },
       { parent: this },
+    );
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      name,
+      { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: podLabels } } },
+      { parent: this, dependsOn: [deployment] },
     );
 
     const service = new k8s.core.v1.Service(

@@ -41,6 +41,8 @@ export type ServerApp = Express & {
   readonly dispatcher: Dispatcher;
   /** Queues every onboarded repo's periodic drift check; the caller starts and stops it with the queue. */
   readonly drift: DriftScheduler;
+  /** Marks the process as stopping: /readyz answers 503 draining from now on. */
+  drain(): void;
 };
 
 const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
@@ -80,7 +82,7 @@ export function createApp(deps: AppDeps): ServerApp {
     },
     log: (line) => log(`[queue] ${line}`),
   });
-  const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics };
+  const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics, draining: false };
   const drift = new DriftScheduler({
     pool: deps.db,
     intervalMs: deps.config.driftCheckIntervalMs ?? 0,
@@ -137,5 +139,8 @@ export function createApp(deps: AppDeps): ServerApp {
   mountRoutes(app, routes);
   app.use(notFoundHandler);
   app.use(errorHandler(log));
-  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher, drift });
+  const drain = () => {
+    ctx.draining = true;
+  };
+  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher, drift, drain });
 }

@@ -15,6 +15,8 @@ export interface ServerConfig {
   runLeaseMs: number;
   /** On shutdown, how long running runs may finish before they are aborted and handed back to the queue. */
   runShutdownGraceMs: number;
+  /** After SIGTERM, how long /readyz answers draining before the listener closes (MESH_SIX_DRAIN_DELAY_MS, 0). */
+  drainDelayMs?: number;
   /** How often an idle worker and an event stream look at the database for others' changes. */
   pollMs: number;
   /** The Pulumi state backend, checked by /readyz (PULUMI_BACKEND_URL, or the embedded file backend). */
@@ -80,6 +82,7 @@ const envSchema = z.object({
   MESH_SIX_RUN_LEASE_MS: positiveInt.min(1000).default(30_000),
   MESH_SIX_RUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   MESH_SIX_POLL_MS: positiveInt.default(1000),
+  MESH_SIX_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   MESH_SIX_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   MESH_SIX_POD_READY_TIMEOUT_MS: positiveInt.default(DEFAULT_POD_READY_TIMEOUT_MS),
   MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -144,6 +147,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     runLeaseMs: e.MESH_SIX_RUN_LEASE_MS,
     runShutdownGraceMs: e.MESH_SIX_RUN_SHUTDOWN_GRACE_MS,
     pollMs: e.MESH_SIX_POLL_MS,
+    drainDelayMs: e.MESH_SIX_DRAIN_DELAY_MS,
     stateBackendUrl,
     publicUrl: e.MESH_SIX_PUBLIC_URL,
     podReadyTimeoutMs: e.MESH_SIX_POD_READY_TIMEOUT_MS,

@@ -13,6 +13,8 @@ export interface AppContext {
   queue: RunQueue;
   config: ServerConfig;
   metrics: ServerMetrics;
+  /** Set once the process begins to stop: /readyz turns false so the Service stops sending it traffic. */
+  draining: boolean;
 }
 
 /** Stores a run (it exists before anyone hears of it), then wakes the worker. */

@@ -72,10 +72,14 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.error(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
+    app.drain();
+    // The runs' grace starts now; requests are still answered until endpoints have dropped this not-ready pod.
+    await wakeups?.stop();
+    const stopped = Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop()]);
+    if (config.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
     server.close();
     server.closeIdleConnections();
-    await wakeups?.stop();
-    await Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop()]);
+    await stopped;
     await app.webhooks.idle();
     server.closeAllConnections();
     await pool.end();

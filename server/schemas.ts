@@ -158,7 +158,8 @@ export const healthBody = z.object({ status: z.literal("ok") }).register(apiSche
 
 export const readyBody = z
   .object({
-    status: z.enum(["ready", "not_ready"]),
+    // draining: the process is stopping (SIGTERM) and takes no new traffic, though it still answers.
+    status: z.enum(["ready", "not_ready", "draining"]),
     checks: z.record(z.string(), z.string()),
   })
   .register(apiSchemas, { id: "Readiness" });

@@ -14,6 +14,16 @@ import { DEFAULT_REGISTRY, DEV_DEFAULT_TAG, ONBOARDING_SERVER, imageRef, service
  * | `mesh-six:images.<name>` | dev: `latest`; prod: required | tag or `sha256:` digest per catalog service and for `onboarding-server` |
  * | `mesh-six:serverImage` | `<registry>/mesh-six-onboarding-server:<images.onboarding-server>` | full image reference of the server, for images built elsewhere |
  * | `mesh-six:vaultPath` | `mesh-six/platform` | KV v2 path (below the `secret` mount) that `mesh-six-secrets` is read from |
+ * | `mesh-six:server.publicUrl` | — (required) | the server's public base URL, `https://` (loopback `http://` only for a local sandbox): repo webhooks point at it |
+ * | `mesh-six:server.databaseUrl` | — (required) | PostgreSQL of the server and of Pulumi's state, without credentials (they come from Vault: `PG_USER`, `PG_PASSWORD`) |
+ * | `mesh-six:server.vaultAddr` | `http://vault.vault.svc:8200` | Vault: webhook secrets, and the transit engine of the stacks' secrets |
+ * | `mesh-six:server.githubApiUrl` | `https://api.github.com` | GitHub's REST API |
+ * | `mesh-six:server.secretsProvider` | `hashivault://mesh-six-state` | how stack secrets are encrypted (a transit key every replica reaches) |
+ * | `mesh-six:server.vaultPath` | `mesh-six/onboarding-server` | KV v2 path of the server's own secret (`MESH_SIX_API_TOKENS`) |
+ * | `mesh-six:server.replicas` | 2 | server replicas (at least 2: a PodDisruptionBudget keeps one through node drains) |
+ * | `mesh-six:server.runConcurrency` | 1 | Pulumi runs at once per replica |
+ * | `mesh-six:server.memoryLimit` | `2Gi` | each replica's memory limit: at least 512Mi plus 1Gi per concurrent run (docs/BENCHMARKS.md) |
+ * | `mesh-six:server.shutdownGraceSeconds` | 60 | how long a stopping replica lets its runs finish before handing them back |
  */
 export interface PlatformConfig {
   environment: Environment;
@@ -24,7 +34,26 @@ export interface PlatformConfig {
   /** The onboarding server's full image reference. */
   serverImage: string;
   vaultPath: string;
+  server: ServerDeploymentConfig;
 }
+
+/** What the onboarding server's Deployment is given besides its image (see the table above). */
+export interface ServerDeploymentConfig {
+  publicUrl: string;
+  databaseUrl: string;
+  vaultAddr: string;
+  githubApiUrl: string;
+  secretsProvider: string;
+  vaultPath: string;
+  replicas: number;
+  runConcurrency: number;
+  memoryLimit: string;
+  shutdownGraceSeconds: number;
+}
+
+/** A replica's memory apart from its runs (the server peaks under 240 MiB) and what one Pulumi run takes (~970 MiB). */
+export const SERVER_BASE_MEMORY_MI = 512;
+export const RUN_MEMORY_MI = 1024;
 
 export type Environment = "dev" | "prod";
 
@@ -83,7 +112,42 @@ const rawSchema = z.object({
     .string()
     .regex(VAULT_PATH, "must be a path below the KV v2 mount such as mesh-six/platform, without leading or trailing '/'")
     .default(DEFAULT_VAULT_PATH),
+  server: z.unknown().optional(),
 });
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const QUANTITY_MI: Record<string, number> = { Mi: 1, Gi: 1024, Ti: 1024 * 1024, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 };
+
+/** Mebibytes in a Kubernetes memory quantity of the units a limit is written in; undefined if it is none of them. */
+export function memoryMi(quantity: string): number | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(Mi|Gi|Ti|M|G)$/.exec(quantity);
+  return m ? Number(m[1]) * QUANTITY_MI[m[2]] : undefined;
+}
+
+const serverSchema = z
+  .object({
+    publicUrl: z
+      .url({ protocol: /^https?$/, error: "must be the server's public https:// URL" })
+      .refine((v) => {
+        const u = new URL(v);
+        return u.protocol === "https:" || LOOPBACK.has(u.hostname);
+      }, "must be https:// (GitHub delivers signed webhooks there; plain http only on loopback, for a local sandbox)"),
+    databaseUrl: z
+      .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" })
+      .refine((v) => !new URL(v).password, "must not carry a password: PG_USER and PG_PASSWORD come from Vault"),
+    vaultAddr: z.url({ protocol: /^https?$/ }).default("http://vault.vault.svc:8200"),
+    githubApiUrl: z.url({ protocol: /^https?$/ }).default("https://api.github.com"),
+    secretsProvider: z
+      .string()
+      .regex(/^[a-z][a-z0-9+.-]*:\/\/./, "must be a secrets provider URL such as hashivault://mesh-six-state")
+      .default("hashivault://mesh-six-state"),
+    vaultPath: z.string().regex(VAULT_PATH, "must be a path below the KV v2 mount, without leading or trailing '/'").default("mesh-six/onboarding-server"),
+    replicas: z.number().int().min(2, "must be at least 2: one replica would stop onboarding on every node drain").max(20).default(2),
+    runConcurrency: z.number().int().min(1).max(16).default(1),
+    memoryLimit: z.string().refine((v) => memoryMi(v) !== undefined, "must be a memory quantity such as 2Gi or 1536Mi").default("2Gi"),
+    shutdownGraceSeconds: z.number().int().min(5).max(3600).default(60),
+  })
+  .strict();
 
 /** The raw values as `pulumi.Config` returns them; `undefined` for unset keys. */
 export type RawPlatformConfig = { [K in keyof z.input<typeof rawSchema>]?: unknown };
@@ -155,8 +219,22 @@ export function parsePlatformConfig(raw: RawPlatformConfig, stack: string): Plat
     if (tag) serverImage = imageRef(cfg.registry, ONBOARDING_SERVER.image, tag);
   }
 
-  if (issues.length > 0 || serverImage === undefined) throw new PlatformConfigError(issues);
-  return { environment, namespace: cfg.namespace, registry: cfg.registry, images, serverImage, vaultPath: cfg.vaultPath };
+  const server = serverSchema.safeParse(cfg.server ?? {});
+  if (!server.success) {
+    for (const i of server.error.issues) issues.push({ key: configKey("server", ...i.path.map(String)), message: i.message });
+  } else {
+    // Each run's Pulumi processes take ~1 GiB: a limit that cannot hold the concurrency would OOM-kill the replica mid-update.
+    const needed = SERVER_BASE_MEMORY_MI + server.data.runConcurrency * RUN_MEMORY_MI;
+    if (memoryMi(server.data.memoryLimit)! < needed) {
+      issues.push({
+        key: configKey("server", "memoryLimit"),
+        message: `${server.data.memoryLimit} cannot hold ${configKey("server", "runConcurrency")}=${server.data.runConcurrency} (${SERVER_BASE_MEMORY_MI}Mi + ${RUN_MEMORY_MI}Mi per run = ${needed}Mi); raise the limit or lower the concurrency`,
+      });
+    }
+  }
+
+  if (issues.length > 0 || serverImage === undefined || !server.success) throw new PlatformConfigError(issues);
+  return { environment, namespace: cfg.namespace, registry: cfg.registry, images, serverImage, vaultPath: cfg.vaultPath, server: server.data };
 }
 
 /** Reads `mesh-six:*` from the current stack's configuration and validates it. */
@@ -179,6 +257,7 @@ export function readPlatformConfig(): PlatformConfig {
       images: config.getObject<unknown>("images"),
       serverImage: config.get("serverImage"),
       vaultPath: config.get("vaultPath"),
+      server: config.getObject<unknown>("server"),
     },
     pulumi.getStack(),
   );

@@ -28,6 +28,10 @@ export const PLATFORM_SECRET_KEYS: readonly string[] = Object.freeze([
   "GIT_PASSWORD",
 ]);
 
+/** The onboarding server's own Secret, apart from the platform's: only the server may read its API tokens. */
+export const SERVER_SECRET_NAME = "onboarding-server-secrets";
+export const SERVER_SECRET_KEYS: readonly string[] = Object.freeze(["MESH_SIX_API_TOKENS"]);
+
 /** The platform stack (`platform-dev`, `platform-prod`): mesh-six itself. */
 export async function platformProgram(): Promise<Record<string, unknown>> {
   const cfg = readPlatformConfig();
@@ -47,10 +51,19 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     keys: [...PLATFORM_SECRET_KEYS],
   });
 
+  const serverSecret = new VaultExternalSecret("onboarding-server-secrets", {
+    namespace: namespace.name,
+    secretName: SERVER_SECRET_NAME,
+    vaultPath: cfg.server.vaultPath,
+    keys: [...SERVER_SECRET_KEYS],
+  });
+
   const server = new OnboardingServer("onboarding-server", {
     namespace: namespace.name,
     image: cfg.serverImage,
-    secretName: secret.secretName,
+    platformSecretName: secret.secretName,
+    serverSecretName: serverSecret.secretName,
+    settings: cfg.server,
     pullSecretName: REGISTRY_PULL_SECRET,
   });
 

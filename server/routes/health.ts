@@ -66,6 +66,10 @@ export function healthRoutes(ctx: AppContext, log: (line: string) => void): Rout
         503: { description: "Not ready; `checks` says which dependency failed", schema: readyBody },
       },
       async handler(_req, res) {
+        if (ctx.draining) {
+          res.status(503).json({ status: "draining", checks: {} });
+          return;
+        }
         const checks: Record<string, string> = {};
         let ready = true;
         // Probe answers are public: they say what failed, the log says why.

@@ -200,16 +200,54 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     assert.deepEqual(verbsFor("", "secrets"), []);
   });
 
-  test("the server listens on 8080, is probed on /readyz and /healthz and takes its env from mesh-six-secrets", () => {
+  test("the server listens on 8080, is probed on /readyz and /healthz and reads each credential by reference", () => {
     const pod = one("kubernetes:apps/v1:Deployment", ONBOARDING_SERVER.name).inputs.spec.template.spec;
     const container = pod.containers[0];
     assert.deepEqual(container.ports, [{ name: "http", containerPort: 8080 }]);
     assert.equal(container.readinessProbe.httpGet.path, "/readyz");
     assert.equal(container.livenessProbe.httpGet.path, "/healthz");
-    assert.deepEqual(container.envFrom, [{ secretRef: { name: "mesh-six-secrets" } }]);
+    assert.equal(container.startupProbe.httpGet.path, "/healthz");
+    assert.equal(container.envFrom, undefined, "the server takes only the keys it needs, not the whole platform Secret");
+    const refs = Object.fromEntries(
+      container.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => [e.name, `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`]),
+    );
+    assert.deepEqual(refs, {
+      MESH_SIX_API_TOKENS: "onboarding-server-secrets/MESH_SIX_API_TOKENS",
+      PGUSER: "mesh-six-secrets/PG_USER",
+      PGPASSWORD: "mesh-six-secrets/PG_PASSWORD",
+      VAULT_TOKEN: "mesh-six-secrets/VAULT_TOKEN",
+      GITHUB_TOKEN: "mesh-six-secrets/GITHUB_TOKEN",
+    });
+    const values = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    assert.equal(values.MESH_SIX_PUBLIC_URL, "https://mesh-six.bto.bar");
+    assert.equal(values.DATABASE_URL, "postgres://postgres-rw.mesh-six.svc:5432/mesh_six?sslmode=require");
+    assert.equal(values.MESH_SIX_SECRETS_PROVIDER, "hashivault://mesh-six-state");
+    assert.equal(values.MESH_SIX_RUN_CONCURRENCY, "1");
+    for (const [name, value] of Object.entries(values)) assert.doesNotMatch(String(value), /:[^/@]+@/, `${name} carries no password`);
     assert.equal(pod.serviceAccountName, ONBOARDING_SERVER.name);
     const binding = one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", ONBOARDING_SERVER.name);
     assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: ONBOARDING_SERVER.name, namespace: "mesh-six" }]);
+  });
+
+  test("the server's pods run non-root on a read-only root with scratch only in emptyDirs, outliving their runs' grace", () => {
+    const deployment = one("kubernetes:apps/v1:Deployment", ONBOARDING_SERVER.name).inputs;
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    assert.ok(deployment.spec.replicas >= 2);
+    assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.securityContext.runAsUser, 10001);
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(container.volumeMounts.map((m: any) => m.mountPath).sort(), ["/home/mesh-six/.pulumi", "/tmp"]);
+    for (const v of pod.volumes) assert.ok(v.emptyDir, `${v.name} is an emptyDir`);
+    const grace = Number(container.env.find((e: any) => e.name === "MESH_SIX_RUN_SHUTDOWN_GRACE_MS").value) / 1000;
+    assert.ok(pod.terminationGracePeriodSeconds > grace + 5, `${pod.terminationGracePeriodSeconds}s covers the ${grace}s grace and the drain`);
+    assert.equal(container.resources.limits.memory, "2Gi");
+    const pdb = one("kubernetes:policy/v1:PodDisruptionBudget", ONBOARDING_SERVER.name).inputs;
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
+    const secret = one("kubernetes:external-secrets.io/v1:ExternalSecret", "onboarding-server-secrets").inputs;
+    assert.deepEqual(secret.spec.data, [{ secretKey: "MESH_SIX_API_TOKENS", remoteRef: { key: "mesh-six/onboarding-server", property: "MESH_SIX_API_TOKENS" } }]);
   });
 
   test("every mesh-six service takes its env from mesh-six-secrets", () => {
@@ -222,7 +260,8 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
 
 describe("platform config", () => {
   const { parsePlatformConfig, readPlatformConfig, PlatformConfigError } = config;
-  const prodRaw = () => ({ kind: "platform", environment: "prod", images: { ...prodImages } });
+  const server = { publicUrl: "https://mesh-six.example.com", databaseUrl: "postgres://db.mesh-six.svc:5432/mesh_six" };
+  const prodRaw = () => ({ kind: "platform", environment: "prod", images: { ...prodImages }, server });
 
   /** Asserts that `fn` throws a PlatformConfigError naming exactly `keys`. */
   function assertConfigError(fn: () => unknown, keys: string[]) {
@@ -280,7 +319,7 @@ describe("platform config", () => {
   });
 
   test("dev config defaults every missing tag to the catalog's dev default", () => {
-    const cfg = parsePlatformConfig({ images: { orchestrator: "pr-42" } }, "platform-dev");
+    const cfg = parsePlatformConfig({ server, images: { orchestrator: "pr-42" } }, "platform-dev");
     assert.equal(cfg.environment, "dev");
     assert.equal(cfg.images["orchestrator"], "pr-42");
     for (const s of services.filter((e) => e.name !== "orchestrator")) assert.equal(cfg.images[s.name], DEV_DEFAULT_TAG);
@@ -290,22 +329,50 @@ describe("platform config", () => {
   });
 
   test("the environment comes from the stack name, and a conflicting mesh-six:environment fails", () => {
-    assert.equal(parsePlatformConfig({ images: prodImages }, "platform-prod").environment, "prod");
+    assert.equal(parsePlatformConfig({ server, images: prodImages }, "platform-prod").environment, "prod");
     assertConfigError(
-      () => parsePlatformConfig({ environment: "dev", images: prodImages }, "platform-prod"),
+      () => parsePlatformConfig({ server, environment: "dev", images: prodImages }, "platform-prod"),
       ["mesh-six:environment"],
     );
   });
 
+  test("the server's memory limit must hold its run concurrency, and the check names both keys", () => {
+    const raw = { ...prodRaw(), server: { ...server, runConcurrency: 2, memoryLimit: "2Gi" } };
+    assert.throws(() => parsePlatformConfig(raw, "platform-prod"), (err: Error) => {
+      assert.ok(err instanceof PlatformConfigError);
+      assert.deepEqual(err.keys, ["mesh-six:server.memoryLimit"]);
+      assert.match(err.message, /runConcurrency=2/);
+      return true;
+    });
+    assert.equal(parsePlatformConfig({ ...raw, server: { ...raw.server, memoryLimit: "2560Mi" } }, "platform-prod").server.runConcurrency, 2);
+  });
+
+  test("the server needs an https public URL, a credential-free database URL and two replicas", () => {
+    assertConfigError(() => parsePlatformConfig({ ...prodRaw(), server: {} }, "platform-prod"), ["mesh-six:server.publicUrl", "mesh-six:server.databaseUrl"]);
+    assertConfigError(
+      () => parsePlatformConfig({ ...prodRaw(), server: { ...server, publicUrl: "http://mesh-six.example.com" } }, "platform-prod"),
+      ["mesh-six:server.publicUrl"],
+    );
+    assert.equal(
+      parsePlatformConfig({ ...prodRaw(), server: { ...server, publicUrl: "http://127.0.0.1:8080" } }, "platform-prod").server.publicUrl,
+      "http://127.0.0.1:8080",
+    );
+    assertConfigError(
+      () => parsePlatformConfig({ ...prodRaw(), server: { ...server, databaseUrl: "postgres://u:hunter2@db/x" } }, "platform-prod"),
+      ["mesh-six:server.databaseUrl"],
+    );
+    assertConfigError(() => parsePlatformConfig({ ...prodRaw(), server: { ...server, replicas: 1 } }, "platform-prod"), ["mesh-six:server.replicas"]);
+  });
+
   test("a stack not named platform-<env> needs mesh-six:environment", () => {
     assertConfigError(() => parsePlatformConfig({}, "sandbox"), ["mesh-six:environment"]);
-    assert.equal(parsePlatformConfig({ environment: "dev" }, "sandbox").environment, "dev");
-    assertConfigError(() => parsePlatformConfig({ environment: "staging" }, "sandbox"), ["mesh-six:environment"]);
+    assert.equal(parsePlatformConfig({ server, environment: "dev" }, "sandbox").environment, "dev");
+    assertConfigError(() => parsePlatformConfig({ server, environment: "staging" }, "sandbox"), ["mesh-six:environment"]);
   });
 
   test("an image key outside the catalog fails naming it", () => {
     assertConfigError(
-      () => parsePlatformConfig({ images: { orchestrater: "v1" } }, "platform-dev"),
+      () => parsePlatformConfig({ server, images: { orchestrater: "v1" } }, "platform-dev"),
       ["mesh-six:images.orchestrater"],
     );
   });
