@@ -23,7 +23,7 @@ import {
   summarize,
   taskPayload,
 } from "./lib/dispatch-load";
-import { createEmptyDatabase } from "./lib/onboarding-server";
+import { BENCH_SERVER_ENV, createEmptyDatabase } from "./lib/onboarding-server";
 import { median, table, writeSection } from "./lib/report";
 
 const QUICK = process.argv.includes("--quick");
@@ -84,7 +84,7 @@ async function onFreshDatabase(dispatchConcurrency: number, withBaseline: boolea
   let pool: Pool | undefined;
   const agents: TestAgent[] = [];
   try {
-    server = await startServerProcess({ env: { DATABASE_URL: db.url, MESH_SIX_DISPATCH_CONCURRENCY: String(dispatchConcurrency) } });
+    server = await startServerProcess({ env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV, MESH_SIX_DISPATCH_CONCURRENCY: String(dispatchConcurrency) } });
     // The server's own pool size, so that neither side has more connections to PostgreSQL.
     pool = new Pool({ connectionString: db.url, max: 10 });
     await registerRepo({ db: { ...db, pool } }, OWNER, REPO, AUTH_PROJECT);

@@ -11,7 +11,7 @@ import { type ServerProcess, startServerProcess } from "../scripts/lib/server-pr
 import { vaultWebhookPath } from "../stacks/names";
 import { deleteVaultSecret } from "../tests/fixtures/vault-api";
 import { newSecret, registerRepo, uniqueOwner } from "../tests/fixtures/webhooks";
-import { createEmptyDatabase } from "./lib/onboarding-server";
+import { BENCH_SERVER_ENV, createEmptyDatabase } from "./lib/onboarding-server";
 import { type RepoSecret, startReferenceWebhookServer } from "./lib/reference-webhook-server";
 import { median, table, writeSection } from "./lib/report";
 import { deliveryCount, drainDeliveries } from "./lib/webhook-ledger";
@@ -41,7 +41,7 @@ function env(name: string): string {
 }
 
 const serverFor = (databaseUrl: string, ttlMs: number, vaultAddr?: string) =>
-  startServerProcess({ env: { DATABASE_URL: databaseUrl, MESH_SIX_WEBHOOK_SECRET_TTL_MS: String(ttlMs), ...(vaultAddr ? { VAULT_ADDR: vaultAddr } : {}) } });
+  startServerProcess({ env: { DATABASE_URL: databaseUrl, ...BENCH_SERVER_ENV, MESH_SIX_WEBHOOK_SECRET_TTL_MS: String(ttlMs), ...(vaultAddr ? { VAULT_ADDR: vaultAddr } : {}) } });
 
 /** One load run; for a server, checks that every 2xx is a stored delivery and that all were processed. */
 async function measure(target: Target, deliveries: ReturnType<typeof prepareDeliveries>, load: { amount: number } | { seconds: number }): Promise<LoadResult> {

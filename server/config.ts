@@ -21,6 +21,8 @@ export interface ServerConfig {
   pollMs: number;
   /** The Pulumi state backend, checked by /readyz (PULUMI_BACKEND_URL, or the embedded file backend). */
   stateBackendUrl: string;
+  /** The namespace the server runs in, where repo stacks go by default (MESH_SIX_NAMESPACE; unset: the repo config's default). */
+  namespace?: string;
   /** The server's public base URL, given to repo stacks for their webhook (MESH_SIX_PUBLIC_URL). */
   publicUrl?: string;
   /** How long an onboarded repo's environment pod may take to be Ready (MESH_SIX_POD_READY_TIMEOUT_MS, 10 min). */
@@ -83,7 +85,14 @@ const envSchema = z.object({
   MESH_SIX_RUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   MESH_SIX_POLL_MS: positiveInt.default(1000),
   MESH_SIX_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
-  MESH_SIX_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MESH_SIX_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name").optional(),
+  // Repo webhooks point here and the policy pack refuses one GitHub could not reach safely: no default can be right.
+  MESH_SIX_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: "required: the server's public base URL (https://…), where GitHub delivers repo webhooks" })
+    .refine((v) => {
+      const u = new URL(v);
+      return u.protocol === "https:" || ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
+    }, "must be https:// (plain http only on loopback, for a local sandbox)"),
   MESH_SIX_POD_READY_TIMEOUT_MS: positiveInt.default(DEFAULT_POD_READY_TIMEOUT_MS),
   MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: z.url({ protocol: /^https?$/ }).optional(),
   MESH_SIX_OAUTH_TOKEN_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -134,6 +143,11 @@ function deviceFlowOf(e: z.output<typeof envSchema>): DeviceFlowConfig | undefin
 }
 
 export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string): ServerConfig {
+  // Inside a pod (the kubelet sets KUBERNETES_SERVICE_HOST) the embedded database and file backend would live on
+  // the pod's ephemeral disk and be gone with it.
+  if (env.KUBERNETES_SERVICE_HOST && !env.DATABASE_URL) {
+    throw new ConfigError("DATABASE_URL", "required in a cluster: without it the server would keep every run and stack on the pod's ephemeral disk");
+  }
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -149,6 +163,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     pollMs: e.MESH_SIX_POLL_MS,
     drainDelayMs: e.MESH_SIX_DRAIN_DELAY_MS,
     stateBackendUrl,
+    namespace: e.MESH_SIX_NAMESPACE,
     publicUrl: e.MESH_SIX_PUBLIC_URL,
     podReadyTimeoutMs: e.MESH_SIX_POD_READY_TIMEOUT_MS,
     deviceFlow: deviceFlowOf(e),

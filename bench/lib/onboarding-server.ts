@@ -20,6 +20,15 @@ export interface PulumiEnv {
 
 /** The webhook URL every bench repo is given (no delivery is ever made to it). */
 export const BENCH_PUBLIC_URL = "http://127.0.0.1:8080";
+/**
+ * What a server that runs no Pulumi (the webhook and dispatch benchmarks) still needs to start: a public URL, and
+ * secrets for the state backend its DATABASE_URL selects.
+ */
+export const BENCH_SERVER_ENV = {
+  MESH_SIX_PUBLIC_URL: BENCH_PUBLIC_URL,
+  MESH_SIX_SECRETS_PROVIDER: "passphrase",
+  PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64url"),
+};
 
 export interface EmptyDatabase {
   url: string;

@@ -6,9 +6,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const ROOT = path.resolve(__dirname, "../..");
+export const TSX_LOADER = pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/loader.mjs")).href;
 
 export interface ServerProcessOptions {
   /** Added to (and overriding) the parent's environment; a key set to undefined is removed. */
@@ -20,6 +22,12 @@ export interface ServerProcessOptions {
   /** Pass the child's stderr through to ours as well as recording it. */
   echo?: boolean;
   readyTimeoutMs?: number;
+  /** The working directory (default: the project). A new pod's is as good as empty: nothing a previous process wrote. */
+  cwd?: string;
+  /** The environment `env` is applied to (default: this process's); a container's is only what it declares. */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** The command and its arguments (default: node with tsx on server/main.ts, as the image's CMD). */
+  command?: string[];
 }
 
 export interface ServerProcess {
@@ -43,13 +51,20 @@ const LISTENING = /listening on :(\d+)/;
 
 export async function startServerProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
   const token = opts.token ?? randomBytes(24).toString("base64url");
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(opts.port ?? 0), MESH_SIX_API_TOKENS: token };
+  const env: NodeJS.ProcessEnv = { ...(opts.baseEnv ?? process.env), PORT: String(opts.port ?? 0), MESH_SIX_API_TOKENS: token };
   for (const [key, value] of Object.entries(opts.env ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
   // Its own process group, so that kill() takes the Pulumi processes it started down with it, as a pod's death would.
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  // The loader by its path, so that it is found from any working directory.
+  const [file, ...args] = opts.command ?? [process.execPath, "--import", TSX_LOADER, path.join(ROOT, "server/main.ts")];
+  const child = spawn(file, args, {
+    cwd: opts.cwd ?? ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const logs: string[] = [];
   let port: number | undefined;
   for (const stream of [child.stdout!, child.stderr!]) {

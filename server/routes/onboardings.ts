@@ -35,7 +35,12 @@ export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
         const idempotency = idempotencyOf(req, "POST /v1/onboardings", body);
         // Stored as the client wrote it: a field left out keeps following the stack's default.
         const { skipAuth: _skipAuth, ...given } = body as Record<string, unknown>;
-        const request = { ...given, ...(ctx.config.publicUrl ? { serverUrl: ctx.config.publicUrl } : {}) } as RepoStackInput;
+        // The server's own namespace (MESH_SIX_NAMESPACE) is the only one its Role covers: repos go there unless told.
+        const request = {
+          ...given,
+          ...(ctx.config.publicUrl ? { serverUrl: ctx.config.publicUrl } : {}),
+          ...(ctx.config.namespace && given.namespace === undefined ? { namespace: ctx.config.namespace } : {}),
+        } as RepoStackInput;
         const stackName = stackNameFor(parsed);
         const kind = (await isOnboarded(ctx.pool, stackName)) ? "update" : "onboard";
         const { run, created, position } = await submitRun(ctx, {

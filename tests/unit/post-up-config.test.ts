@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError, DEFAULT_POD_READY_TIMEOUT_MS, loadServerConfig } from "../../server/config";
 
-const BASE = { MESH_SIX_API_TOKENS: "0123456789abcdef0123" };
+const BASE = { MESH_SIX_API_TOKENS: "0123456789abcdef0123", MESH_SIX_PUBLIC_URL: "https://mesh-six.example.com" };
 const OAUTH = {
   MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: "https://as.example/device/auth",
   MESH_SIX_OAUTH_TOKEN_URL: "https://as.example/token",
@@ -42,4 +42,16 @@ test("the dispatch concurrency defaults to 8 and is read from MESH_SIX_DISPATCH_
   for (const bad of ["0", "1000", "many"]) {
     assert.throws(() => loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: bad }, "file:///x"), (err: Error) => err instanceof ConfigError && /MESH_SIX_DISPATCH_CONCURRENCY/.test(err.message), bad);
   }
+});
+
+test("the public URL is required and must be https (loopback excepted), naming MESH_SIX_PUBLIC_URL", () => {
+  const { MESH_SIX_PUBLIC_URL: _, ...withoutUrl } = BASE;
+  assert.throws(() => loadServerConfig(withoutUrl, "file:///x"), (err: ConfigError) => err.variable === "MESH_SIX_PUBLIC_URL" && /required/.test(err.message));
+  assert.throws(() => loadServerConfig({ ...BASE, MESH_SIX_PUBLIC_URL: "http://mesh-six.example.com" }, "file:///x"), (err: ConfigError) => err.variable === "MESH_SIX_PUBLIC_URL");
+  assert.equal(loadServerConfig({ ...BASE, MESH_SIX_PUBLIC_URL: "http://127.0.0.1:8080" }, "file:///x").publicUrl, "http://127.0.0.1:8080");
+});
+
+test("inside a pod the server refuses to run without DATABASE_URL rather than keep its state on the pod's disk", () => {
+  assert.throws(() => loadServerConfig({ ...BASE, KUBERNETES_SERVICE_HOST: "10.0.0.1" }, "file:///x"), (err: ConfigError) => err.variable === "DATABASE_URL");
+  assert.equal(loadServerConfig({ ...BASE, KUBERNETES_SERVICE_HOST: "10.0.0.1", DATABASE_URL: "postgres://db/x" }, "postgres://db/x").port, 8080);
 });
