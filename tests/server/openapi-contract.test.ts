@@ -98,6 +98,14 @@ function genericProbes(op: Operation): Probe[] {
         return { status: res.status, contentType: res.headers["content-type"] ?? null, body: res.body };
       },
     },
+    {
+      name: "a header with a control character",
+      status: 400,
+      send: async (env) => {
+        const res = await rawRequest(env.srv.url, `${method} ${fillPath(op)} HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n`);
+        return { status: res.status, contentType: res.headers["content-type"] ?? null, body: res.body };
+      },
+    },
   ];
   if (secured) {
     probes.push(
@@ -306,6 +314,11 @@ const PROBES: Record<string, Probe[]> = {
 
 // Statuses an operation documents that no probe here provokes, each with the reason.
 const NOT_PROVOKED: Record<string, Record<string, string>> = {};
+// The same, for every operation.
+const NOT_PROVOKED_ANYWHERE: Record<string, string> = {
+  "408": "request_timeout needs a request left unfinished for the server's request timeout (Node checks every 30 s); tests/unit/client-errors.test.ts checks its answer",
+  "500": "internal_error answers a fault nobody foresaw, so no request is known to provoke one; tests/unit/client-errors.test.ts checks the answer",
+};
 
 const gate = new Gate();
 let cancelRunning = "";
@@ -383,7 +396,7 @@ describe("the OpenAPI document is what the server does", () => {
       env.validator
         .documentedStatuses(op.operationId)
         .filter((status) => !results.some((r) => r.op === op.operationId && String(r.got.status) === status))
-        .filter((status) => !NOT_PROVOKED[op.operationId]?.[status])
+        .filter((status) => !NOT_PROVOKED[op.operationId]?.[status] && !NOT_PROVOKED_ANYWHERE[status])
         .map((status) => `${op.operationId} ${status}`),
     );
     assert.deepEqual(unprovoked, []);
