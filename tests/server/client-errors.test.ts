@@ -49,6 +49,7 @@ test("a bad chunked encoding gets 400 bad_request, and nothing is stored", async
   const head = `POST /v1/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
   assertJsonError(await rawRequest(srv.url, `${head}ZZ\r\n{}\r\n0\r\n\r\n`), 400, "bad_request");
   assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM agents")).rows[0].n, 0);
+  assert.deepEqual(srv.logs.filter((l) => l.startsWith("POST /v1/agents")), [], "the half-read request is not logged as a fault");
 });
 
 test("Content-Length together with Transfer-Encoding (a smuggling attempt) gets 400 bad_request", async () => {

@@ -32,11 +32,12 @@ test("the payload is delivered byte for byte as the client sent it, on the first
       await waitFor(() => agent.received.length >= 1, "the first delivery");
       agent.behaviour = "accept";
       await waitFor(async () => (await getTask(srv, taskId)).deliveryStatus === "delivered", "the retry to be delivered");
-      assert.equal(agent.received.length, 2, "one failed delivery, one retry");
+      // At least one failed delivery (more when a retry came before the switch), then the accepted retry.
+      assert.ok(agent.received.length >= 2, `${agent.received.length} deliveries`);
       for (const [i, delivery] of agent.received.entries()) {
         assert.ok(delivery.raw.includes(`"payload":${payload},`), `delivery ${i + 1} of ${payload}: ${delivery.raw}`);
+        assert.equal(delivery.raw, agent.received[0].raw, `delivery ${i + 1} re-sends the same bytes`);
       }
-      assert.equal(agent.received[1].raw, agent.received[0].raw, "the retry re-sends the same bytes");
       const shown = await (await srv.request(`/v1/tasks/${taskId}`)).text();
       assert.ok(shown.includes(`"payload":${payload},`), `GET /v1/tasks/${taskId}: ${shown}`);
     }
