@@ -16,6 +16,7 @@ import {
 } from "./task-store";
 import { LeaseLost, ShuttingDown } from "./abort";
 import { PollPause } from "./poll-pause";
+import { stringifyWithRaw } from "./raw-json";
 
 export interface DispatcherOptions {
   pool: Pool;
@@ -176,16 +177,11 @@ export class Dispatcher {
     const attempt = await startAttempt(this.pool, task.id, this.workerId, choice.agent.id);
     if (attempt === undefined) return; // another dispatcher took it over
 
-    // Exactly what was stored: the original payload, priority and timeout, read back from the row.
-    const body = JSON.stringify({
-      taskId: task.id,
-      capability: task.capability,
-      repo: `${task.owner}/${task.repo}`,
-      authProjectId,
-      payload: task.payload,
-      priority: task.priority,
-      timeoutMs: task.timeoutMs,
-    });
+    // Exactly what was stored: the payload's own text, priority and timeout, read back from the row.
+    const body = stringifyWithRaw(
+      { taskId: task.id, capability: task.capability, repo: `${task.owner}/${task.repo}`, authProjectId, payload: null, priority: task.priority, timeoutMs: task.timeoutMs },
+      { payload: task.payloadJson },
+    );
     const heartbeat = setInterval(() => {
       renewTaskLease(this.pool, task.id, this.workerId, this.leaseMs)
         .then((held) => {

@@ -23,6 +23,8 @@ export interface TaskRecord {
   owner: string;
   repo: string;
   payload: unknown;
+  /** The payload's JSON text as it was given: what is delivered (see raw-json.ts). */
+  payloadJson: string;
   priority: number;
   timeoutMs: number;
   state: WorkflowState;
@@ -71,7 +73,8 @@ export function toTask(r: Row): TaskRecord {
     capability: r.capability as string,
     owner: r.owner as string,
     repo: r.repo as string,
-    payload: r.payload,
+    payload: JSON.parse(r.payload as string),
+    payloadJson: r.payload as string,
     priority: r.priority as number,
     timeoutMs: r.timeout_ms as number,
     state: r.state as WorkflowState,
@@ -121,12 +124,13 @@ export async function repoAuthProject(db: Pool | PoolClient, owner: string, repo
 export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
 export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
 
-export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payload" | "priority" | "timeoutMs" | "maxAttempts">;
+/** `payloadJson`, when given, is stored instead of a serialisation of `payload` (the client's own text). */
+export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payload" | "priority" | "timeoutMs" | "maxAttempts"> & { payloadJson?: string };
 
 export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord> {
   const { rows } = await pool.query(
     `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [task.capability, task.owner, task.repo, JSON.stringify(task.payload), task.priority, task.timeoutMs, task.maxAttempts],
+    [task.capability, task.owner, task.repo, task.payloadJson ?? JSON.stringify(task.payload), task.priority, task.timeoutMs, task.maxAttempts],
   );
   return toTask(rows[0]);
 }

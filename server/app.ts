@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import express, { type Express } from "express";
 import type { Pool } from "pg";
 import { Dispatcher } from "../automation/dispatcher";
@@ -5,11 +6,13 @@ import { DriftScheduler, recordDriftCheck } from "../automation/drift";
 import { RunQueue } from "../automation/queue";
 import type { StackRunner } from "../automation/runner";
 import { bearerAuth } from "./auth";
+import { answerClientErrors } from "./client-errors";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { AppContext } from "./context";
 import { errorHandler, notFoundHandler } from "./errors";
 import { createMetrics, type ServerMetrics } from "./metrics";
 import { buildOpenApi } from "./openapi";
+import { keepRawBody } from "./raw-body";
 import { mountRoutes, openPaths, type RouteSpec } from "./route-table";
 import { healthRoutes } from "./routes/health";
 import { onboardingRoutes } from "./routes/onboardings";
@@ -17,6 +20,7 @@ import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
 import { DEFAULT_AGENT_STALE_MS, taskRoutes } from "./routes/tasks";
 import { webhookRoutes } from "./routes/webhooks";
+import { openApiDocumentBody } from "./schemas";
 import { WebhookProcessor } from "./webhooks/processor";
 import { WebhookSecretCache } from "./webhooks/secret-cache";
 import { vaultKvReader } from "./webhooks/vault-kv";
@@ -124,9 +128,10 @@ export function createApp(deps: AppDeps): ServerApp {
     summary: "This API's OpenAPI 3.1 document",
     tag: "meta",
     auth: true,
-    responses: { 200: { description: "The OpenAPI document" } },
+    database: false,
+    responses: { 200: { description: "The OpenAPI document", schema: openApiDocumentBody } },
     handler(_req, res) {
-      document ??= buildOpenApi(routes, { version: API_VERSION });
+      document ??= buildOpenApi(routes, { version: API_VERSION, publicUrl: deps.config.publicUrl });
       res.json(document);
     },
   });
@@ -135,12 +140,16 @@ export function createApp(deps: AppDeps): ServerApp {
   app.disable("x-powered-by");
   // Auth before any body is parsed; webhooks (later) must see their raw body, so JSON parsing is /v1's only.
   app.use(bearerAuth(deps.config.apiTokens, openPaths(routes)));
-  app.use("/v1", express.json({ limit: "64kb" }));
+  // The raw text is kept so a task's payload can be stored and delivered as the client wrote it.
+  app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
   mountRoutes(app, routes);
   app.use(notFoundHandler);
   app.use(errorHandler(log));
   const drain = () => {
     ctx.draining = true;
   };
-  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher, drift, drain });
+  // Every server the app listens on answers the requests Node's parser refuses with JSON too.
+  const listen = app.listen.bind(app) as (...args: unknown[]) => Server;
+  const listenAnsweringClientErrors = (...args: unknown[]) => answerClientErrors(listen(...args));
+  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher, drift, drain, listen: listenAnsweringClientErrors as Express["listen"] });
 }

@@ -130,22 +130,71 @@ export class TaskNotInFlightError extends Error {
   }
 }
 
-/** Why a webhook delivery was turned away, and the status each reason gets. */
-const WEBHOOK_REJECTIONS = {
-  event_header_missing: 400,
-  delivery_header_missing: 400,
-  malformed_json: 400,
-  repository_mismatch: 400,
-  organization_mismatch: 400,
-  signature_missing: 401,
-  signature_mismatch: 401,
-  unknown_repository: 404,
-  unknown_organization: 404,
-  unsupported_content_type: 415,
-  webhooks_not_configured: 503,
-} as const;
+/**
+ * Every error code the API answers with and its status: `answerFor` answers by this table, and the OpenAPI
+ * document lists, per operation and status, the codes it can get (server/openapi.ts), so the two cannot differ.
+ */
+export const ERROR_CODES = {
+  bad_request: { status: 400, description: "the HTTP parser refused the request (malformed request line, header or chunked body)" },
+  invalid_request: { status: 400, description: "a request part is invalid; `issues` names each field" },
+  event_header_missing: { status: 400, description: "X-GitHub-Event is missing or invalid" },
+  delivery_header_missing: { status: 400, description: "X-GitHub-Delivery is missing or invalid" },
+  malformed_json: { status: 400, description: "the delivery's body is not a JSON object" },
+  repository_mismatch: { status: 400, description: "the payload names another repository than the URL" },
+  organization_mismatch: { status: 400, description: "the payload names another organization than the URL" },
+  unauthenticated: { status: 401, description: "no bearer token" },
+  signature_missing: { status: 401, description: "X-Hub-Signature-256 is missing" },
+  signature_mismatch: { status: 401, description: "the signature does not match the body" },
+  forbidden: { status: 403, description: "the bearer token is not accepted" },
+  not_found: { status: 404, description: "no such route" },
+  run_not_found: { status: 404, description: "no such run" },
+  repo_not_found: { status: 404, description: "the repository is not known here" },
+  task_not_found: { status: 404, description: "no such task" },
+  agent_not_found: { status: 404, description: "no such agent" },
+  unknown_repository: { status: 404, description: "the repository is not registered (a task's: `repository` names it)" },
+  unknown_organization: { status: 404, description: "the organization has no webhook secret" },
+  request_timeout: { status: 408, description: "the request did not arrive within the server's request timeout" },
+  invalid_transition: { status: 409, description: "the workflow does not allow the move; `from` and `to` name it" },
+  task_not_in_flight: { status: 409, description: "the task is not in flight; `deliveryStatus` says where it is" },
+  run_finished: { status: 409, description: "the run already finished; `status` says how" },
+  run_not_waiting_for_auth: { status: 409, description: "the run is not waiting for auth; `status` says what it is doing" },
+  payload_too_large: { status: 413, description: "the body is larger than the limit" },
+  unsupported_media_type: { status: 415, description: "the body is not application/json in UTF-8" },
+  unsupported_content_type: { status: 415, description: "neither application/json nor application/x-www-form-urlencoded" },
+  idempotency_key_reused: { status: 422, description: "the Idempotency-Key was already used for a different request" },
+  header_too_large: { status: 431, description: "the request's headers are larger than 16 KiB" },
+  internal_error: { status: 500, description: "the server failed; the request may or may not have taken effect" },
+  auth_service_failed: { status: 502, description: "the auth service did not take the credentials" },
+  secret_store_unavailable: { status: 503, description: "Vault is unavailable; send the delivery again" },
+  database_unavailable: { status: 503, description: "the database is unavailable; nothing was done, send the request again (Retry-After)" },
+  webhooks_not_configured: { status: 503, description: "webhooks need Vault (VAULT_ADDR, VAULT_TOKEN)" },
+} as const satisfies Record<string, { status: number; description: string }>;
 
-export type WebhookRejection = keyof typeof WEBHOOK_REJECTIONS;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A body was sent in a media type the route does not read (only application/json is parsed). */
+export class UnsupportedMediaTypeError extends Error {
+  constructor(readonly contentType: string | undefined) {
+    super(`a body of type ${contentType ?? "(none)"} is not read here: send application/json`);
+    this.name = "UnsupportedMediaTypeError";
+  }
+}
+
+/** Why a webhook delivery was turned away. */
+export type WebhookRejection = Extract<
+  ErrorCode,
+  | "event_header_missing"
+  | "delivery_header_missing"
+  | "malformed_json"
+  | "repository_mismatch"
+  | "organization_mismatch"
+  | "signature_missing"
+  | "signature_mismatch"
+  | "unknown_repository"
+  | "unknown_organization"
+  | "unsupported_content_type"
+  | "webhooks_not_configured"
+>;
 
 export class WebhookRejectedError extends Error {
   constructor(
@@ -163,13 +212,17 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
+function answer(code: ErrorCode, extra: Record<string, unknown> = {}, headers?: Record<string, string>): Answer {
+  return { status: ERROR_CODES[code].status, body: { error: code, ...extra }, ...(headers ? { headers } : {}) };
+}
+
+const invalid = (field: string, message: string) => answer("invalid_request", { issues: [{ field, message }] });
+
 // body-parser's errors carry a `type`; the parse and size failures are the client's.
 function bodyParserAnswer(err: { type?: string }): Answer | undefined {
-  if (err.type === "entity.parse.failed") {
-    return { status: 400, body: { error: "invalid_request", issues: [{ field: "(body)", message: "malformed JSON" }] } };
-  }
-  if (err.type === "entity.too.large") return { status: 413, body: { error: "payload_too_large" } };
-  if (err.type === "encoding.unsupported" || err.type === "charset.unsupported") return { status: 415, body: { error: "unsupported_media_type" } };
+  if (err.type === "entity.parse.failed") return invalid("(body)", "malformed JSON");
+  if (err.type === "entity.too.large") return answer("payload_too_large");
+  if (err.type === "encoding.unsupported" || err.type === "charset.unsupported") return answer("unsupported_media_type");
   return undefined;
 }
 
@@ -179,48 +232,42 @@ function isExposedClientError(err: unknown): err is { status: number } {
 }
 
 export function answerFor(err: unknown): Answer | undefined {
-  if (err instanceof RequestValidationError) return { status: 400, body: { error: "invalid_request", issues: err.issues } };
+  if (err instanceof RequestValidationError) return answer("invalid_request", { issues: err.issues });
   if (err instanceof RepoConfigError) {
-    const issues = err.issues.map((i) => ({ field: i.key.replace(/^mesh-six:/, ""), message: i.message }));
-    return { status: 400, body: { error: "invalid_request", issues } };
+    return answer("invalid_request", { issues: err.issues.map((i) => ({ field: i.key.replace(/^mesh-six:/, ""), message: i.message })) });
   }
-  if (err instanceof InvalidRepoNameError) {
-    return { status: 400, body: { error: "invalid_request", issues: [{ field: err.field, message: err.message }] } };
-  }
-  if (err instanceof UnauthenticatedError) {
-    return { status: 401, body: { error: "unauthenticated" }, headers: { "WWW-Authenticate": 'Bearer realm="mesh-six"' } };
-  }
-  if (err instanceof ForbiddenError) return { status: 403, body: { error: "forbidden" } };
-  if (err instanceof RunNotFoundError) return { status: 404, body: { error: "run_not_found" } };
-  if (err instanceof RepoNotFoundError) return { status: 404, body: { error: "repo_not_found" } };
-  if (err instanceof TaskNotFoundError) return { status: 404, body: { error: "task_not_found" } };
-  if (err instanceof AgentNotFoundError) return { status: 404, body: { error: "agent_not_found" } };
-  if (err instanceof UnknownRepositoryError) return { status: 404, body: { error: "unknown_repository", repository: err.fullName } };
-  if (err instanceof InvalidTransitionError) return { status: 409, body: { error: "invalid_transition", from: err.from, to: err.to } };
-  if (err instanceof TaskNotInFlightError) return { status: 409, body: { error: "task_not_in_flight", deliveryStatus: err.deliveryStatus } };
-  if (err instanceof RouteNotFoundError) return { status: 404, body: { error: "not_found" } };
-  if (err instanceof RunFinishedError) return { status: 409, body: { error: "run_finished", status: err.status } };
-  if (err instanceof RunNotWaitingForAuthError) return { status: 409, body: { error: "run_not_waiting_for_auth", status: err.status } };
-  if (err instanceof AuthServiceError) return { status: 502, body: { error: "auth_service_failed" } };
-  if (err instanceof WebhookRejectedError) return { status: WEBHOOK_REJECTIONS[err.code], body: { error: err.code } };
+  if (err instanceof InvalidRepoNameError) return invalid(err.field, err.message);
+  if (err instanceof UnauthenticatedError) return answer("unauthenticated", {}, { "WWW-Authenticate": 'Bearer realm="mesh-six"' });
+  if (err instanceof ForbiddenError) return answer("forbidden");
+  if (err instanceof RunNotFoundError) return answer("run_not_found");
+  if (err instanceof RepoNotFoundError) return answer("repo_not_found");
+  if (err instanceof TaskNotFoundError) return answer("task_not_found");
+  if (err instanceof AgentNotFoundError) return answer("agent_not_found");
+  if (err instanceof UnknownRepositoryError) return answer("unknown_repository", { repository: err.fullName });
+  if (err instanceof InvalidTransitionError) return answer("invalid_transition", { from: err.from, to: err.to });
+  if (err instanceof TaskNotInFlightError) return answer("task_not_in_flight", { deliveryStatus: err.deliveryStatus });
+  if (err instanceof RouteNotFoundError) return answer("not_found");
+  if (err instanceof RunFinishedError) return answer("run_finished", { status: err.status });
+  if (err instanceof RunNotWaitingForAuthError) return answer("run_not_waiting_for_auth", { status: err.status });
+  if (err instanceof AuthServiceError) return answer("auth_service_failed");
+  if (err instanceof WebhookRejectedError) return answer(err.code);
+  if (err instanceof UnsupportedMediaTypeError) return answer("unsupported_media_type");
   // GitHub redelivers on a 5xx: the delivery is not lost while Vault is away.
-  if (err instanceof SecretStoreUnavailableError) return { status: 503, body: { error: "secret_store_unavailable" } };
+  if (err instanceof SecretStoreUnavailableError) return answer("secret_store_unavailable");
   // The database is down or restarting: nothing was done, and the same request can simply be sent again.
-  if (isDatabaseUnavailable(err)) return { status: 503, headers: { "Retry-After": "5" }, body: { error: "database_unavailable" } };
-  if (err instanceof IdempotencyKeyReusedError) return { status: 422, body: { error: "idempotency_key_reused" } };
+  if (isDatabaseUnavailable(err)) return answer("database_unavailable", {}, { "Retry-After": "5" });
+  if (err instanceof IdempotencyKeyReusedError) return answer("idempotency_key_reused");
   const parserAnswer = err && typeof err === "object" && "type" in err ? bodyParserAnswer(err as { type?: string }) : undefined;
   if (parserAnswer) return parserAnswer;
   // The body parser's other client errors (a body that does not inflate, a Content-Length it did not get);
-  // http-errors marks them `expose`.
-  if (isExposedClientError(err)) {
-    return { status: err.status, body: { error: "invalid_request", issues: [{ field: "(body)", message: "the body could not be read" }] } };
-  }
+  // http-errors marks them `expose`. All are a 400: a status the document does not list would surprise clients.
+  if (isExposedClientError(err)) return invalid("(body)", "the body could not be read");
   // The router could not percent-decode a path parameter (`%ff`, `%zz`).
-  if (err instanceof URIError) return { status: 400, body: { error: "invalid_request", issues: [{ field: "(path)", message: "malformed percent-encoding" }] } };
+  if (err instanceof URIError) return invalid("(path)", "malformed percent-encoding");
   // PostgreSQL's data exceptions (class 22) are values it cannot take from the request: a NUL character in a
   // string, an id that is not a uuid.
   if (err instanceof DatabaseError && err.code?.startsWith("22")) {
-    return { status: 400, body: { error: "invalid_request", issues: [{ field: "(request)", message: "holds a value that cannot be stored (e.g. a NUL character or a malformed id)" }] } };
+    return invalid("(request)", "holds a value that cannot be stored (e.g. a NUL character or a malformed id)");
   }
   return undefined;
 }
@@ -235,10 +282,10 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => next(new Rou
 export function errorHandler(log: (line: string) => void = (l) => console.error(l)): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
-    const answer = answerFor(err);
-    if (answer) return send(res, answer);
+    const known = answerFor(err);
+    if (known) return send(res, known);
     // The message only: a stack or a request dump could carry what the client sent.
     log(`${req.method} ${req.path}: ${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`);
-    send(res, { status: 500, body: { error: "internal_error" } });
+    send(res, answer("internal_error"));
   };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { RouteSpec } from "./route-table";
-import { apiSchemas, errorBody, validationErrorBody } from "./schemas";
+import { ERROR_CODES, type ErrorCode } from "./errors";
+import { apiSchemas, errorSchemas } from "./schemas";
 
 const REF = (id: string) => `#/components/schemas/${id}`;
 
@@ -24,8 +25,34 @@ function schemaRef(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   return rest;
 }
 
+// What any request can be answered with before it reaches a route (server/client-errors.ts), or when a
+// handler fails in a way nobody foresaw.
+const EVERY_ROUTE: ErrorCode[] = ["bad_request", "request_timeout", "header_too_large", "internal_error"];
+
+const ERROR_HEADERS: Record<string, { codes: ErrorCode[]; headers: Record<string, unknown> } | undefined> = {
+  "401": { codes: ["unauthenticated"], headers: { "WWW-Authenticate": { description: 'Bearer realm="mesh-six"', schema: { type: "string" } } } },
+  "503": { codes: ["database_unavailable"], headers: { "Retry-After": { description: "Seconds to wait before sending the request again", schema: { type: "string" } } } },
+};
+
+/** Every error code the route can be answered with, by status, in ERROR_CODES order. */
+function errorCodesByStatus(route: RouteSpec, hasPathParams: boolean): [string, ErrorCode[]][] {
+  const codes = new Set<ErrorCode>([...EVERY_ROUTE, ...(route.errors ?? [])]);
+  if (route.auth) for (const c of ["unauthenticated", "forbidden"] as const) codes.add(c);
+  if (route.database ?? route.auth) codes.add("database_unavailable");
+  // The router answers a path parameter it cannot percent-decode.
+  if (hasPathParams) codes.add("invalid_request");
+  if (route.body) for (const c of ["invalid_request", "payload_too_large", "unsupported_media_type"] as const) codes.add(c);
+  const byStatus = new Map<string, ErrorCode[]>();
+  for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+    if (!codes.has(code)) continue;
+    const status = String(ERROR_CODES[code].status);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return [...byStatus];
+}
+
 /** The OpenAPI 3.1 document of the routes, with the schemas of server/schemas.ts as components. */
-export function buildOpenApi(routes: readonly RouteSpec[], info: { version: string }): JsonSchema {
+export function buildOpenApi(routes: readonly RouteSpec[], info: { version: string; publicUrl?: string }): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:([A-Za-z_]+)/g, "{$1}");
@@ -46,18 +73,14 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
           : {}),
       };
     }
-    if (route.auth) {
-      responses["401"] ??= { description: "No bearer token", content: { "application/json": { schema: schemaRef(errorBody, "output") } } };
-      responses["403"] ??= { description: "Token not accepted", content: { "application/json": { schema: schemaRef(errorBody, "output") } } };
-      // Every authenticated route reads or writes the database.
-      responses["503"] ??= {
-        description: "The database is unavailable (database_unavailable); nothing was done, send the request again",
-        content: { "application/json": { schema: schemaRef(errorBody, "output") } },
-        headers: { "Retry-After": { description: "Seconds to wait", schema: { type: "string" } } },
+    for (const [status, codes] of errorCodesByStatus(route, pathParams.length > 0)) {
+      if (responses[status]) throw new Error(`${route.operationId}: status ${status} is both an answer and an error (${codes.join(", ")})`);
+      const refs = codes.map((code) => schemaRef(errorSchemas[code], "output"));
+      responses[status] = {
+        description: codes.map((code) => `${code}: ${ERROR_CODES[code].description}`).join("; "),
+        content: { "application/json": { schema: refs.length === 1 ? refs[0] : { anyOf: refs } } },
+        ...(ERROR_HEADERS[status] && codes.some((c) => ERROR_HEADERS[status]!.codes.includes(c)) ? { headers: ERROR_HEADERS[status]!.headers } : {}),
       };
-    }
-    if (route.body) {
-      responses["400"] ??= { description: "Invalid request", content: { "application/json": { schema: schemaRef(validationErrorBody, "output") } } };
     }
     paths[path] ??= {};
     paths[path][route.method] = {
@@ -72,10 +95,21 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
   }
   const input = components("input");
   const output = components("output");
+  // not_found answers paths outside every operation: the description says so, and no operation refers to it.
+  delete output.Error_not_found;
   const requestIds = new Set(routes.flatMap((r) => (r.body ? [apiSchemas.get(r.body)?.id] : [])));
   return {
     openapi: "3.1.0",
-    info: { title: "mesh-six onboarding server", version: info.version },
+    info: {
+      title: "mesh-six onboarding server",
+      version: info.version,
+      description:
+        "Onboards GitHub repositories into mesh-six as runs, delivers tasks to agents, receives GitHub webhooks. Every error is JSON: `{\"error\": \"<code>\"}`, with the fields its code documents (components `Error_<code>`). A path no operation serves is answered 404 `{\"error\": \"not_found\"}` (under /v1, 401 first without a token).",
+      contact: { name: "mesh-six infra" },
+      license: { name: "UNLICENSED (proprietary; not licensed for use outside mesh-six)" },
+    },
+    // Where the document was fetched from, unless the server knows its public URL.
+    servers: [info.publicUrl ? { url: info.publicUrl, description: "This server's public URL" } : { url: "/", description: "The server that serves this document" }],
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     security: [{ bearer: [] }],
     paths,

@@ -1,5 +1,6 @@
-import type { Express, RequestHandler } from "express";
+import type { Express, Request, RequestHandler } from "express";
 import type { z } from "zod";
+import { type ErrorCode, UnsupportedMediaTypeError } from "./errors";
 
 /**
  * One declaration per route: what it accepts and answers (for the OpenAPI document) next to the handler
@@ -18,7 +19,15 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** The body may be left out altogether (a preview without changes). */
   bodyOptional?: boolean;
+  /** Answers other than errors. */
   responses: Record<number, ResponseSpec>;
+  /**
+   * The error codes the handler itself can answer with (server/errors.ts ERROR_CODES). Those every route of
+   * its kind can get (auth, body, path parameters, the database, the HTTP parser) are added by the document.
+   */
+  errors?: ErrorCode[];
+  /** Whether the handler reads or writes the database (default: true for authenticated routes). */
+  database?: boolean;
   handler: RequestHandler;
 }
 
@@ -30,8 +39,24 @@ export interface ResponseSpec {
   headers?: Record<string, string>;
 }
 
+// What body-parser's hasBody tests: a body is coming when it is chunked or has a non-zero length.
+function hasBody(req: Request): boolean {
+  return req.headers["transfer-encoding"] !== undefined || (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+}
+
+/**
+ * express.json leaves a body of any other type unread, so without this a text/plain body would be taken as
+ * no body at all: `{}` for a validation, an empty preview for an optional one.
+ */
+const jsonOnly: RequestHandler = (req, _res, next) => {
+  next(hasBody(req) && !req.is("application/json") ? new UnsupportedMediaTypeError(req.get("content-type")) : undefined);
+};
+
 export function mountRoutes(app: Express, routes: readonly RouteSpec[]): void {
-  for (const route of routes) app[route.method](route.path, route.handler);
+  for (const route of routes) {
+    if (route.body) app[route.method](route.path, jsonOnly, route.handler);
+    else app[route.method](route.path, route.handler);
+  }
 }
 
 export function openPaths(routes: readonly RouteSpec[]): Set<string> {

@@ -3,6 +3,7 @@ import { RUN_KINDS, RUN_STATUSES } from "../automation/runs";
 import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../automation/task-store";
 import { repoStackConfigSchema } from "../stacks/repo-config";
 import { WORKFLOW_STATES } from "../stacks/workflow";
+import { ERROR_CODES, type ErrorCode } from "./errors";
 
 /**
  * The API's request and response shapes. Requests are validated with these; responses are documented with
@@ -145,14 +146,11 @@ export const repoView = z
 
 export const repoList = z.object({ repos: z.array(repoView) }).register(apiSchemas, { id: "RepoList" });
 
-export const errorBody = z.object({ error: z.string() }).register(apiSchemas, { id: "Error" });
+export const openApiDocumentBody = z
+  .looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) })
+  .register(apiSchemas, { id: "OpenApiDocument", description: "This document (OpenAPI 3.1)" });
 
-export const validationErrorBody = z
-  .object({
-    error: z.literal("invalid_request"),
-    issues: z.array(z.object({ field: z.string(), message: z.string() })),
-  })
-  .register(apiSchemas, { id: "ValidationError" });
+export const metricsBody = z.string().describe("Prometheus text exposition format");
 
 export const healthBody = z.object({ status: z.literal("ok") }).register(apiSchemas, { id: "Health" });
 
@@ -261,6 +259,25 @@ export const taskResultRequest = z
   .strict()
   .register(apiSchemas, { id: "TaskResult" });
 
-export const invalidTransitionBody = z
-  .object({ error: z.literal("invalid_transition"), from: taskStateEnum, to: taskStateEnum })
-  .register(apiSchemas, { id: "InvalidTransition" });
+const fieldIssues = z.array(z.object({ field: z.string(), message: z.string() }));
+
+// The fields an error carries besides its code; every other code's body is `{"error": code}` alone.
+const ERROR_FIELDS: Partial<Record<ErrorCode, z.ZodRawShape>> = {
+  invalid_request: { issues: fieldIssues },
+  unknown_repository: { repository: z.string().optional().describe("owner/repo (a task's; a webhook's names it in the URL)") },
+  invalid_transition: { from: taskStateEnum, to: taskStateEnum },
+  task_not_in_flight: { deliveryStatus: z.enum(DELIVERY_STATUSES) },
+  run_finished: { status: z.enum(RUN_STATUSES) },
+  run_not_waiting_for_auth: { status: z.enum(RUN_STATUSES) },
+};
+
+/** The body of each error code, named `Error_<code>` in the document's components. */
+export const errorSchemas = Object.fromEntries(
+  (Object.keys(ERROR_CODES) as ErrorCode[]).map((code) => [
+    code,
+    z
+      .object({ error: z.literal(code), ...ERROR_FIELDS[code] })
+      .strict()
+      .register(apiSchemas, { id: `Error_${code}`, description: ERROR_CODES[code].description }),
+  ]),
+) as unknown as Record<ErrorCode, z.ZodType>;

@@ -4,7 +4,7 @@ import { Client } from "pg";
 import { fileBackendDir } from "../../automation/state-store";
 import type { AppContext } from "../context";
 import type { RouteSpec } from "../route-table";
-import { healthBody, readyBody } from "../schemas";
+import { healthBody, metricsBody, readyBody } from "../schemas";
 
 const CHECK_TIMEOUT_MS = 3000;
 
@@ -99,7 +99,7 @@ export function healthRoutes(ctx: AppContext, log: (line: string) => void): Rout
       summary: "Prometheus metrics",
       tag: "health",
       auth: false,
-      responses: { 200: { description: "Prometheus text exposition format", contentType: "text/plain" } },
+      responses: { 200: { description: "Prometheus text exposition format", schema: metricsBody, contentType: "text/plain" } },
       async handler(_req, res) {
         const body = await ctx.metrics.registry.metrics();
         res.setHeader("Content-Type", ctx.metrics.registry.contentType);

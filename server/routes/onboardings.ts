@@ -4,7 +4,8 @@ import { stackNameFor } from "../../stacks/names";
 import { type AppContext, runLocation, submitRun } from "../context";
 import { idempotencyOf, validate } from "../requests";
 import type { RouteSpec } from "../route-table";
-import { errorBody, onboardingRequest, runAccepted } from "../schemas";
+import type { ErrorCode } from "../errors";
+import { onboardingRequest, runAccepted } from "../schemas";
 
 export const IDEMPOTENCY_HEADER = {
   name: "Idempotency-Key",
@@ -14,8 +15,10 @@ export const IDEMPOTENCY_HEADER = {
 export const ACCEPTED_RESPONSES = {
   202: { description: "Run stored and queued", schema: runAccepted, headers: { Location: "The run: /v1/runs/{id}" } },
   200: { description: "The run this Idempotency-Key already created", schema: runAccepted, headers: { Location: "The run" } },
-  422: { description: "Idempotency-Key already used for a different request", schema: errorBody },
 };
+
+/** What a route taking an Idempotency-Key can refuse: a malformed key (invalid_request), a reused one. */
+export const IDEMPOTENCY_ERRORS: ErrorCode[] = ["invalid_request", "idempotency_key_reused"];
 
 export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
   return [
@@ -29,6 +32,7 @@ export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
       headers: [IDEMPOTENCY_HEADER],
       body: onboardingRequest,
       responses: ACCEPTED_RESPONSES,
+      errors: IDEMPOTENCY_ERRORS,
       async handler(req, res) {
         const body: unknown = req.body ?? {};
         const parsed = validate(onboardingRequest, body);

@@ -8,8 +8,8 @@ import { type AppContext, runLocation, submitRun, toRunView } from "../context";
 import { RepoNotFoundError } from "../errors";
 import { idempotencyOf, validate } from "../requests";
 import type { RouteSpec } from "../route-table";
-import { errorBody, previewRequest, repoList, repoView } from "../schemas";
-import { ACCEPTED_RESPONSES, IDEMPOTENCY_HEADER } from "./onboardings";
+import { previewRequest, repoList, repoView } from "../schemas";
+import { ACCEPTED_RESPONSES, IDEMPOTENCY_ERRORS, IDEMPOTENCY_HEADER } from "./onboardings";
 
 function repoRef(req: Request): RepoRef {
   return { owner: validateOwner(String(req.params.owner)), repo: validateRepo(String(req.params.repo)) };
@@ -55,7 +55,8 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
     return { request: applied ?? { owner: ref.owner, repo: ref.repo }, payload: {} };
   };
 
-  const notFound = { 404: { description: "The repository is not known here", schema: errorBody } };
+  // invalid_request: an owner or repo that is not a GitHub name.
+  const repoErrors = ["invalid_request", "repo_not_found"] as const;
 
   return [
     {
@@ -79,7 +80,8 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       summary: "A repository's registry row and its last run",
       tag: "repos",
       auth: true,
-      responses: { 200: { description: "The repository", schema: repoView }, ...notFound },
+      responses: { 200: { description: "The repository", schema: repoView } },
+      errors: [...repoErrors],
       async handler(req, res) {
         const known = await mustKnow(repoRef(req));
         const last = await latestRunsByStack(ctx.pool, [known.stackName]);
@@ -97,6 +99,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       body: previewRequest,
       bodyOptional: true,
       responses: ACCEPTED_RESPONSES,
+      errors: IDEMPOTENCY_ERRORS,
       handler: stackRun("preview", async (req, ref) => {
         const changes: unknown = req.body ?? {};
         validate(previewRequest, changes);
@@ -114,7 +117,8 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       tag: "repos",
       auth: true,
       headers: [IDEMPOTENCY_HEADER],
-      responses: { ...ACCEPTED_RESPONSES, ...notFound },
+      responses: ACCEPTED_RESPONSES,
+      errors: [...repoErrors, ...IDEMPOTENCY_ERRORS],
       handler: stackRun("refresh", asApplied),
     },
     {
@@ -125,7 +129,8 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       tag: "repos",
       auth: true,
       headers: [IDEMPOTENCY_HEADER],
-      responses: { ...ACCEPTED_RESPONSES, ...notFound },
+      responses: ACCEPTED_RESPONSES,
+      errors: [...repoErrors, ...IDEMPOTENCY_ERRORS],
       handler: stackRun("drift-check", asApplied),
     },
     {
@@ -136,7 +141,8 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       tag: "repos",
       auth: true,
       headers: [IDEMPOTENCY_HEADER],
-      responses: { ...ACCEPTED_RESPONSES, ...notFound },
+      responses: ACCEPTED_RESPONSES,
+      errors: [...repoErrors, ...IDEMPOTENCY_ERRORS],
       handler: stackRun("destroy", asApplied),
     },
   ];

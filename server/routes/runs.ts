@@ -6,7 +6,7 @@ import { type AppContext, toRunView } from "../context";
 import { AuthServiceError, RequestValidationError, RunFinishedError, RunNotFoundError, RunNotWaitingForAuthError } from "../errors";
 import { validate } from "../requests";
 import type { RouteSpec } from "../route-table";
-import { authPushAnswer, authPushRequest, cancelAnswer, errorBody, runEventBody, runView } from "../schemas";
+import { authPushAnswer, authPushRequest, cancelAnswer, runEventBody, runView } from "../schemas";
 import { openEventStream } from "../sse";
 
 const BATCH = 500;
@@ -19,7 +19,6 @@ function lastEventId(req: Request): number {
 }
 
 export function runRoutes(ctx: AppContext): RouteSpec[] {
-  const notFound = { 404: { description: "No such run", schema: errorBody } };
 
   /**
    * Replays the run's events after Last-Event-ID, then follows it until it is terminal. Wakes on the
@@ -81,9 +80,10 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
    */
   async function pushAuth(req: Request, res: Response): Promise<void> {
     const id = String(req.params.id);
+    // The body first, as every other route: what the client sent is wrong whichever run it names.
+    const token = validate(authPushRequest, req.body ?? {});
     const run = await getRun(ctx.pool, id);
     if (!run) throw new RunNotFoundError(id);
-    const token = validate(authPushRequest, req.body ?? {});
     if (run.status !== "waiting-for-auth") throw new RunNotWaitingForAuthError(id, run.status);
     const projectId = run.request.authProjectId;
     if (!ctx.config.authServiceUrl || !projectId) throw new RunNotWaitingForAuthError(id, run.status);
@@ -93,7 +93,11 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       throw new AuthServiceError((err as Error).message);
     }
     const marked = await markAuthReceived(ctx.pool, id);
-    if (!marked) throw new RunNotWaitingForAuthError(id, (await getRun(ctx.pool, id))?.status ?? "unknown");
+    if (!marked) {
+      const now = await getRun(ctx.pool, id);
+      if (!now) throw new RunNotFoundError(id);
+      throw new RunNotWaitingForAuthError(id, now.status);
+    }
     ctx.queue.authReceived(id);
     ctx.queue.bus.notify(id);
     res.status(202).json({ runId: id, status: marked.status, authReceived: true });
@@ -107,7 +111,8 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       summary: "A run: status, step, times, change summary, outputs (secrets redacted), failure",
       tag: "runs",
       auth: true,
-      responses: { 200: { description: "The run", schema: runView }, ...notFound },
+      responses: { 200: { description: "The run", schema: runView } },
+      errors: ["run_not_found"],
       async handler(req, res) {
         const id = String(req.params.id);
         const run = await getRun(ctx.pool, id);
@@ -126,8 +131,9 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       responses: {
         200: { description: "An event stream; each event's data is a RunEvent", schema: runEventBody, contentType: "text/event-stream" },
         204: { description: "The run is finished and has no events after Last-Event-ID" },
-        ...notFound,
       },
+      // invalid_request: a Last-Event-ID that is not an event id.
+      errors: ["run_not_found", "invalid_request"],
       handler: streamEvents,
     },
     {
@@ -140,10 +146,8 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       body: authPushRequest,
       responses: {
         202: { description: "Credentials delivered; the run finishes", schema: authPushAnswer },
-        409: { description: "The run is not waiting for auth", schema: errorBody },
-        502: { description: "The auth service did not take the credentials", schema: errorBody },
-        ...notFound,
       },
+      errors: ["run_not_found", "run_not_waiting_for_auth", "auth_service_failed"],
       handler: pushAuth,
     },
     {
@@ -156,9 +160,8 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       responses: {
         200: { description: "The queued run is cancelled", schema: cancelAnswer },
         202: { description: "Cancellation requested; the run stops at its next safe point", schema: cancelAnswer },
-        409: { description: "The run already finished", schema: errorBody },
-        ...notFound,
       },
+      errors: ["run_not_found", "run_finished"],
       async handler(req, res) {
         const id = String(req.params.id);
         const result = await ctx.queue.cancel(id);

@@ -1,4 +1,6 @@
+import type { Response } from "express";
 import type { Dispatcher } from "../../automation/dispatcher";
+import { memberText, stringifyWithRaw } from "../../automation/raw-json";
 import {
   DEFAULT_TASK_MAX_ATTEMPTS,
   type AgentRecord,
@@ -16,14 +18,13 @@ import {
 import { canTransition } from "../../stacks/workflow";
 import type { AppContext } from "../context";
 import { AgentNotFoundError, InvalidTransitionError, TaskNotFoundError, TaskNotInFlightError, UnknownRepositoryError } from "../errors";
+import { rawBodyText } from "../raw-body";
 import { validate } from "../requests";
 import type { RouteSpec } from "../route-table";
 import {
   agentList,
   agentRegistered,
   agentRegistration,
-  errorBody,
-  invalidTransitionBody,
   taskAccepted,
   taskRequest,
   taskResultRequest,
@@ -35,7 +36,6 @@ export const DEFAULT_AGENT_STALE_MS = 60_000;
 
 export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[] {
   const staleMs = ctx.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;
-  const noTask = { 404: { description: "No such task", schema: errorBody } };
 
   const agentOut = (a: AgentRecord, now: number) => ({
     id: a.id,
@@ -54,7 +54,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       capability: task.capability,
       owner: task.owner,
       repo: task.repo,
-      payload: task.payload,
+      payload: null, // written as stored, by sendTask
       priority: task.priority,
       timeoutMs: task.timeoutMs,
       state: task.state,
@@ -75,6 +75,11 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       createdAt: task.createdAt.toISOString(),
       updatedAt: task.updatedAt.toISOString(),
     };
+  }
+
+  // The payload goes out as the text it was stored as, not as a re-serialisation of its parse.
+  async function sendTask(res: Response, task: TaskRecord): Promise<void> {
+    res.type("application/json").send(stringifyWithRaw(await taskOut(task), { payload: task.payloadJson }));
   }
 
   async function taskOr404(id: string): Promise<TaskRecord> {
@@ -105,7 +110,8 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       summary: "An agent is alive; agents silent for longer than the staleness window are not given tasks",
       tag: "tasks",
       auth: true,
-      responses: { 204: { description: "Noted" }, 404: { description: "No such agent", schema: errorBody } },
+      responses: { 204: { description: "Noted" } },
+      errors: ["agent_not_found"],
       async handler(req, res) {
         const id = String(req.params.id);
         if (!(await heartbeatAgent(ctx.pool, id))) throw new AgentNotFoundError(id);
@@ -133,14 +139,14 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       tag: "tasks",
       auth: true,
       body: taskRequest,
-      responses: {
-        202: { description: "Stored; delivery follows", schema: taskAccepted },
-        404: { description: "The repository has no registry row (unknown_repository)", schema: errorBody },
-      },
+      responses: { 202: { description: "Stored; delivery follows", schema: taskAccepted } },
+      errors: ["unknown_repository"],
       async handler(req, res) {
         const body = validate(taskRequest, req.body ?? {});
         if ((await repoAuthProject(ctx.pool, body.owner, body.repo)) === undefined) throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
-        const task = await createTask(ctx.pool, { ...body, maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS });
+        // The body parsed as JSON, so its text holds the payload member exactly as the client wrote it.
+        const payloadJson = memberText(rawBodyText(req) ?? "", "payload") ?? JSON.stringify(body.payload);
+        const task = await createTask(ctx.pool, { ...body, payloadJson, maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS });
         dispatcher.kick();
         res.status(202).location(`/v1/tasks/${task.id}`).json({ taskId: task.id });
       },
@@ -152,9 +158,10 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       summary: "A task: workflow state, delivery status, every attempt (agent, outcome), result",
       tag: "tasks",
       auth: true,
-      responses: { 200: { description: "The task", schema: taskView }, ...noTask },
+      responses: { 200: { description: "The task", schema: taskView } },
+      errors: ["task_not_found"],
       async handler(req, res) {
-        res.json(await taskOut(await taskOr404(String(req.params.id))));
+        await sendTask(res, await taskOr404(String(req.params.id)));
       },
     },
     {
@@ -165,11 +172,8 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       tag: "tasks",
       auth: true,
       body: taskTransitionRequest,
-      responses: {
-        200: { description: "Moved", schema: taskView },
-        409: { description: "Not allowed from the task's state (invalid_transition, with from and to)", schema: invalidTransitionBody },
-        ...noTask,
-      },
+      responses: { 200: { description: "Moved", schema: taskView } },
+      errors: ["task_not_found", "invalid_transition"],
       async handler(req, res) {
         const id = String(req.params.id);
         const { to } = validate(taskTransitionRequest, req.body ?? {});
@@ -179,7 +183,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
         // Moved by someone else meanwhile: judge against the state it is in now.
         if (!moved) throw new InvalidTransitionError((await taskOr404(id)).state, to);
         if (moved.deliveryStatus === "pending") dispatcher.kick();
-        res.json(await taskOut(moved));
+        await sendTask(res, moved);
       },
     },
     {
@@ -190,17 +194,14 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       tag: "tasks",
       auth: true,
       body: taskResultRequest,
-      responses: {
-        200: { description: "Recorded", schema: taskView },
-        409: { description: "The task is not in flight (task_not_in_flight)", schema: errorBody },
-        ...noTask,
-      },
+      responses: { 200: { description: "Recorded", schema: taskView } },
+      errors: ["task_not_found", "task_not_in_flight"],
       async handler(req, res) {
         const id = String(req.params.id);
         const report = validate(taskResultRequest, req.body ?? {});
         const recorded = await recordResult(ctx.pool, id, { outcome: report.outcome, result: report.result, error: report.error });
         if (!recorded) throw new TaskNotInFlightError(id, (await taskOr404(id)).deliveryStatus);
-        res.json(await taskOut(recorded));
+        await sendTask(res, recorded);
       },
     },
   ];

@@ -1,9 +1,8 @@
 import express, { type Request, type RequestHandler } from "express";
 import { validateOwner, validateRepo, vaultWebhookPath } from "../../stacks/names";
 import type { AppContext } from "../context";
-import { WebhookRejectedError } from "../errors";
+import { type ErrorCode, WebhookRejectedError } from "../errors";
 import type { RouteSpec } from "../route-table";
-import { errorBody } from "../schemas";
 import type { WebhookProcessor } from "../webhooks/processor";
 import { metricEvent } from "../webhooks/processor";
 import type { WebhookSecretCache } from "../webhooks/secret-cache";
@@ -183,16 +182,26 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
     { name: "X-Hub-Signature-256", description: "sha256=HMAC of the raw body with the webhook's secret (required)" },
   ];
   const accepted = z.object({ status: z.enum(["accepted", "duplicate"]), deliveryId: z.string() });
-  const responses = (unknown: string) => ({
+  const responses = {
     200: { description: "A delivery already received", schema: accepted },
     202: { description: "Stored; processed after this answer", schema: accepted },
-    400: { description: "A required header is missing, the body is not JSON, or it names another source than the URL", schema: errorBody },
-    401: { description: "The signature is missing or does not match", schema: errorBody },
-    404: { description: unknown, schema: errorBody },
-    413: { description: "The body is larger than the configured limit", schema: errorBody },
-    415: { description: "Neither application/json nor application/x-www-form-urlencoded", schema: errorBody },
-    503: { description: "Webhooks are not configured, or Vault is unavailable", schema: errorBody },
-  });
+  };
+  const rejections = (source: "repository" | "organization"): ErrorCode[] => [
+    "event_header_missing",
+    "delivery_header_missing",
+    "malformed_json",
+    `${source}_mismatch`,
+    // A path parameter the router cannot percent-decode.
+    "invalid_request",
+    "signature_missing",
+    "signature_mismatch",
+    `unknown_${source}`,
+    "payload_too_large",
+    "unsupported_content_type",
+    "webhooks_not_configured",
+    "secret_store_unavailable",
+    "database_unavailable",
+  ];
 
   return [
     {
@@ -203,7 +212,8 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
       tag: "webhooks",
       auth: false,
       headers,
-      responses: responses("The repository is not registered, or has no webhook secret"),
+      responses,
+      errors: rejections("repository"),
       handler: handler(repoSource),
     },
     {
@@ -214,7 +224,8 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
       tag: "webhooks",
       auth: false,
       headers,
-      responses: responses("The organization has no webhook secret"),
+      responses,
+      errors: rejections("organization"),
       handler: handler(orgSource),
     },
   ];
