@@ -270,6 +270,8 @@ export async function claimNextRun(pool: Pool, opts: ClaimOptions): Promise<RunR
        started_at = COALESCE(u.started_at, now())`,
       "u.id = $1 AND u.status = 'queued'",
       [next.rows[0].id, opts.leaseOwner, opts.leaseMs],
+      // Which replica ran what stays in the run's history (the lease owner is cleared when it ends).
+      { worker: opts.leaseOwner },
     );
     return run;
   });
@@ -419,7 +421,7 @@ export async function takeOverLapsedRuns(pool: Pool, leaseOwner: string, leaseMs
       // Re-checked here: another worker may have taken it over (or its owner renewed) since the SELECT.
       `u.id = $1 AND u.status IN ${ACTIVE} AND u.lease_expires_at < now()`,
       [lapsed.id, leaseOwner, leaseMs],
-      { reason: `the lease of worker ${lapsed.lease_owner ?? "?"} lapsed` },
+      { reason: `the lease of worker ${lapsed.lease_owner ?? "?"} lapsed`, worker: leaseOwner },
     );
     if (run) taken.push(run);
   }
