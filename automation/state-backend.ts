@@ -66,15 +66,15 @@ export function chooseSecrets(env: NodeJS.ProcessEnv, backend: StateBackendChoic
       if (env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
         throw new ConfigError("PULUMI_CONFIG_PASSPHRASE", "required with MESH_SIX_SECRETS_PROVIDER=passphrase (or PULUMI_CONFIG_PASSPHRASE_FILE, e.g. a mounted Secret)");
       }
-      return { provider, source: "MESH_SIX_SECRETS_PROVIDER", envVars: {} };
+      return { provider, source: "MESH_SIX_SECRETS_PROVIDER", envVars: passphraseEnv(env) };
     }
     if (!/^[a-z][a-z0-9+.-]*:\/\/./.test(provider)) {
       throw new ConfigError("MESH_SIX_SECRETS_PROVIDER", "must be passphrase or a provider URL such as hashivault://<transit-key>");
     }
     return { provider, source: "MESH_SIX_SECRETS_PROVIDER", envVars: provider.startsWith("hashivault://") ? vaultEnv(env) : {} };
   }
-  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined) return { source: "PULUMI_CONFIG_PASSPHRASE", envVars: {} };
-  if (env.PULUMI_CONFIG_PASSPHRASE_FILE) return { source: "PULUMI_CONFIG_PASSPHRASE_FILE", envVars: {} };
+  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined) return { source: "PULUMI_CONFIG_PASSPHRASE", envVars: passphraseEnv(env) };
+  if (env.PULUMI_CONFIG_PASSPHRASE_FILE) return { source: "PULUMI_CONFIG_PASSPHRASE_FILE", envVars: passphraseEnv(env) };
   if (backend.kind !== "file") {
     throw new ConfigError(
       "MESH_SIX_SECRETS_PROVIDER",
@@ -82,6 +82,12 @@ export function chooseSecrets(env: NodeJS.ProcessEnv, backend: StateBackendChoic
     );
   }
   return { source: "generated", envVars: {} };
+}
+
+// The settings may come from another environment than this process's own (a CLI flag, a test): Pulumi's processes get them explicitly.
+function passphraseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined) return { PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE };
+  return env.PULUMI_CONFIG_PASSPHRASE_FILE ? { PULUMI_CONFIG_PASSPHRASE_FILE: env.PULUMI_CONFIG_PASSPHRASE_FILE } : {};
 }
 
 // gocloud's hashivault keeper reads VAULT_SERVER_URL and VAULT_SERVER_TOKEN; the rest of mesh-six names them VAULT_ADDR and VAULT_TOKEN.

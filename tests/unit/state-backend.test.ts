@@ -40,7 +40,10 @@ test("hashivault takes Vault's address and token from the variables the rest of 
   assert.throws(() => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "hashivault://k" }, shared), (err: ConfigError) => err.variable === "VAULT_ADDR");
   assert.throws(() => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "passphrase" }, shared), (err: ConfigError) => err.variable === "PULUMI_CONFIG_PASSPHRASE");
   assert.throws(() => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "vault" }, shared), (err: ConfigError) => err.variable === "MESH_SIX_SECRETS_PROVIDER");
-  assert.deepEqual(chooseSecrets({ PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/pp" }, shared), { source: "PULUMI_CONFIG_PASSPHRASE_FILE", envVars: {} });
+  assert.deepEqual(chooseSecrets({ PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/pp" }, shared), {
+    source: "PULUMI_CONFIG_PASSPHRASE_FILE",
+    envVars: { PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/pp" },
+  });
 });
 
 test("a backend URL is shown without its password", () => {
