@@ -72,6 +72,12 @@ function sessionDir(): string {
   return path.join(work, `sessions-${++counter}`, "session");
 }
 
+/** A refused fetch creates nothing: the session dir's parent is absent or empty. */
+function assertNothingBeside(dir: string): void {
+  const parent = path.dirname(dir);
+  assert.deepEqual(existsSync(parent) ? readdirSync(parent) : [], [], "nothing may be left beside the session dir");
+}
+
 /** Asserts the fetch failed with `reason` and left neither the session dir nor scratch dirs behind. */
 async function assertRefused(id: string, reason: CredentialBundleError["reason"], message: RegExp, limits?: { maxBytes?: number; maxEntries?: number }, signal?: AbortSignal) {
   const dir = sessionDir();
@@ -85,7 +91,7 @@ async function assertRefused(id: string, reason: CredentialBundleError["reason"]
     },
   );
   assert.equal(existsSync(dir), false, "the session dir must not exist");
-  assert.deepEqual(readdirSync(path.dirname(dir)), [], "nothing may be left beside the session dir");
+  assertNothingBeside(dir);
 }
 
 test("a good bundle lands in the session dir with files 0600 and directories 0700", async () => {
@@ -435,7 +441,7 @@ async function assertBodyFailure(id: string, message: RegExp, extra: Record<stri
     return true;
   });
   assert.equal(existsSync(dir), false);
-  assert.deepEqual(readdirSync(path.dirname(dir)), [], "nothing may be left beside the session dir");
+  assertNothingBeside(dir);
 }
 
 function goodBundle(): Buffer {
@@ -531,4 +537,30 @@ test("devices and fifos in the archive are refused", async () => {
     serveEntries(`special-${type}`, [...expectedEntries(type), { name: `dev-${type}`, type }]);
     await assertRefused(`special-${type}`, "unsupported_entry", new RegExp(`of type ${type}`));
   }
+});
+
+test("a tar.gz gzipped once more is refused, not inflated a second time past the byte counter", async () => {
+  bundles.set("twice", gzipSync(gzipSync(Buffer.concat([...expectedEntries("twice").map(tarEntry), END_OF_ARCHIVE]))));
+  await assertRefused("twice", "invalid_archive", /compressed twice/);
+});
+
+test("a gzip stream cut short (the connection closed cleanly) is an invalid archive", async () => {
+  const whole = goodBundle();
+  bundles.set("cut", whole.subarray(0, whole.length - 100));
+  await assertRefused("cut", "invalid_archive", /not a readable tar\.gz/);
+});
+
+test("an auth service URL carrying credentials is refused without echoing them", async () => {
+  const url = new URL(baseUrl);
+  url.username = "agent";
+  url.password = "hunter2-secret";
+  const seen = requests.length;
+  await assert.rejects(fetchCredentialBundle({ authServiceUrl: url.href, authProjectId: PROJECT, bundleId: "good", sessionDir: sessionDir() }), (err: unknown) => {
+    assert.ok(err instanceof CredentialBundleError, String(err));
+    assert.equal(err.reason, "invalid_url");
+    assert.match(err.message, /authServiceUrl/);
+    assert.ok(!err.message.includes("hunter2-secret"), err.message);
+    return true;
+  });
+  assert.equal(requests.length, seen);
 });
