@@ -248,12 +248,15 @@ class ArchiveCollector {
   private bytes = 0;
   private readonly parser: tar.Parser;
   private head: Buffer | undefined = Buffer.alloc(0);
+  /** The end-of-archive blocks were read; what follows is padding (or junk) that is counted, not parsed. */
+  private atEnd = false;
   private pending: ((err?: Error | null) => void) | undefined;
 
   constructor(private readonly limits: BundleLimits) {
     // brotli and zstd off: the stream is already inflated (and gzip inside it is refused in write()).
     this.parser = new tar.Parser({ strict: true, brotli: false, zstd: false, maxMetaEntrySize: 64 * 1024, onReadEntry: (entry) => this.onEntry(entry) });
     this.parser.on("error", (err: Error) => this.fail(notReadable(err)));
+    this.parser.on("eof", () => (this.atEnd = true));
   }
 
   sink(): Writable {
@@ -271,6 +274,8 @@ class ArchiveCollector {
 
   private write(chunk: Buffer, done: (err?: Error | null) => void): void {
     if (this.failure) return done(this.failure);
+    // node-tar appends every chunk after the end to one growing buffer, copying it again each time.
+    if (this.atEnd) return done();
     if (this.head) {
       // node-tar would gunzip a gzip stream inside the gzip stream itself, past the byte counter.
       this.head = Buffer.concat([this.head, chunk]);
