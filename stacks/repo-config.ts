@@ -32,8 +32,8 @@ function githubName(validate: (v: string) => string) {
 }
 
 /** Owner and repo fields for every request schema: the same rules as onboarding, reserved names included. */
-export const githubOwner = githubName(validateOwner);
-export const githubRepo = githubName(validateRepo);
+export const githubOwner = githubName(validateOwner).describe("A GitHub user or organization: 1-39 letters, digits or single inner hyphens, not a name GitHub reserves (orgs, settings, …)");
+export const githubRepo = githubName(validateRepo).describe('A GitHub repository name: 1-100 letters, digits, ".", "-" or "_", not "." or ".." nor ending in ".git"');
 
 export const repoStackConfigSchema = z
   .object({
