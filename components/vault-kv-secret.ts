@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
  * environment of the Pulumi run, so the token never enters the stack's state.
  */
 export interface VaultKvSecretArgs {
-  /** Path below the mount, e.g. "mesh-six/webhooks/acme/widgets". */
+  /** Path below the mount, e.g. "mesh-six/webhooks/repos/acme/widgets". */
   path: pulumi.Input<string>;
   /** The key/value pairs; pass a Pulumi secret — it stays one in the state. */
   data: pulumi.Input<Record<string, pulumi.Input<string>>>;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RUN_KINDS, RUN_STATUSES } from "../automation/runs";
 import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../automation/task-store";
-import { repoStackConfigSchema } from "../stacks/repo-config";
+import { githubOwner, githubRepo, repoStackConfigSchema } from "../stacks/repo-config";
 import { WORKFLOW_STATES } from "../stacks/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
 
@@ -204,8 +204,8 @@ export const agentList = z.object({ agents: z.array(agentView) }).register(apiSc
 export const taskRequest = z
   .object({
     capability: capabilityName,
-    owner: z.string().min(1).max(39),
-    repo: z.string().min(1).max(100),
+    owner: githubOwner,
+    repo: githubRepo,
     payload: z.unknown().refine((v) => v !== undefined, "required").describe("Delivered to the agent exactly as stored, on every attempt"),
     priority: z.number().int().min(-1000).max(1000).default(0).describe("Higher is delivered first"),
     timeoutMs: z.number().int().min(1).max(24 * 3600_000).default(DEFAULT_TASK_TIMEOUT_MS).describe("How long the agent has to take the task and report"),

@@ -20,10 +20,25 @@ const resources = z
 
 export const WEBHOOK_EVENTS_DEFAULT = ["issues", "issue_comment", "pull_request"];
 
+/** A schema field checked by one of names.ts's validators, whose message (naming the field and why) is the issue's. */
+function githubName(validate: (v: string) => string) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      validate(value);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  });
+}
+
+/** Owner and repo fields for every request schema: the same rules as onboarding, reserved names included. */
+export const githubOwner = githubName(validateOwner).describe("A GitHub user or organization: 1-39 letters, digits or single inner hyphens, not a name GitHub reserves (orgs, settings, …)");
+export const githubRepo = githubName(validateRepo).describe('A GitHub repository name: 1-100 letters, digits, ".", "-" or "_", not "." or ".." nor ending in ".git"');
+
 export const repoStackConfigSchema = z
   .object({
-    owner: z.string().refine(ok(validateOwner), "not a valid GitHub owner name"),
-    repo: z.string().refine(ok(validateRepo), "not a valid GitHub repository name"),
+    owner: githubOwner,
+    repo: githubRepo,
     displayName: z.string().min(1).max(200).optional(),
     defaultBranch: gitRef.default("main"),
     namespace: dns1123.default("mesh-six"),
@@ -57,17 +72,6 @@ export const repoStackConfigSchema = z
 
 export type RepoStackConfig = z.output<typeof repoStackConfigSchema>;
 export type RepoStackInput = z.input<typeof repoStackConfigSchema>;
-
-function ok(validate: (v: string) => string) {
-  return (v: string) => {
-    try {
-      validate(v);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-}
 
 export const CONFIG_NAMESPACE = "mesh-six";
 

@@ -1,13 +1,20 @@
 // Owners and repositories: lookups, creation, and their REST representations.
+import { validateOwner, validateRepo } from "../../stacks/names";
 import { notFound, validationFailed } from "./errors";
 import { newNodeId } from "./ids";
 import { EmulatorState, EmulatorStore, OwnerRecord, OwnerType, RepoRecord, VIEWER_LOGIN, ownerKey, repoKey, timestamp } from "./state";
 
 export const HTML_BASE = "https://github.com";
 
-// GitHub's own rules: alphanumerics and single inner hyphens, at most 39 characters.
-const LOGIN_RE = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
-const REPO_NAME_RE = /^[A-Za-z0-9._-]{1,100}$/;
+/** Whether `validate` (GitHub's rules, as the onboarding server applies them) accepts `value`. */
+function accepted(validate: (v: string) => string, value: unknown): value is string {
+  try {
+    validate(value as string);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function findOwner(state: EmulatorState, login: string): OwnerRecord | undefined {
   return state.owners[ownerKey(login)];
@@ -58,10 +65,10 @@ function ensureOwner(store: EmulatorStore, login: string, type: OwnerType | unde
 /** Backs `POST /_emulator/repos`; call inside `store.mutate`. */
 export function createRepo(store: EmulatorStore, input: CreateRepoInput): RepoRecord {
   const { owner, name } = input;
-  if (typeof owner !== "string" || !LOGIN_RE.test(owner)) {
+  if (!accepted(validateOwner, owner)) {
     throw validationFailed({ resource: "Repository", code: "invalid", field: "owner" });
   }
-  if (typeof name !== "string" || !REPO_NAME_RE.test(name) || name === "." || name === "..") {
+  if (!accepted(validateRepo, name)) {
     throw validationFailed({ resource: "Repository", code: "invalid", field: "name" });
   }
   const defaultBranch = input.default_branch ?? "main";

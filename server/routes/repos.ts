@@ -1,7 +1,7 @@
 import type { Request } from "express";
 import { lastAppliedRequest, latestRunsByStack, queuePosition } from "../../automation/run-store";
 import type { RunKind, RunRecord } from "../../automation/runs";
-import { type RepoRef, stackNameFor, validateOwner, validateRepo } from "../../stacks/names";
+import { type RepoRef, repoRefOf, stackNameFor } from "../../stacks/names";
 import { parseRepoStackConfig, type RepoStackInput } from "../../stacks/repo-config";
 import { findKnownRepo, type KnownRepo, listKnownRepos } from "../db/repos";
 import { type AppContext, runLocation, submitRun, toRunView } from "../context";
@@ -12,7 +12,7 @@ import { previewRequest, repoList, repoView } from "../schemas";
 import { ACCEPTED_RESPONSES, IDEMPOTENCY_ERRORS, IDEMPOTENCY_HEADER } from "./onboardings";
 
 function repoRef(req: Request): RepoRef {
-  return { owner: validateOwner(String(req.params.owner)), repo: validateRepo(String(req.params.repo)) };
+  return repoRefOf(String(req.params.owner), String(req.params.repo));
 }
 
 export function repoRoutes(ctx: AppContext): RouteSpec[] {

@@ -1,5 +1,5 @@
 import express, { type Request, type RequestHandler } from "express";
-import { validateOwner, validateRepo, vaultWebhookPath } from "../../stacks/names";
+import { legacyVaultWebhookPath, ORG_WEBHOOK_ROUTE, type RepoRef, REPO_WEBHOOK_ROUTE, repoRefOf, validateOrg, vaultOrgWebhookPath, vaultWebhookPath } from "../../stacks/names";
 import type { AppContext } from "../context";
 import { type ErrorCode, WebhookRejectedError } from "../errors";
 import type { RouteSpec } from "../route-table";
@@ -7,7 +7,6 @@ import type { WebhookProcessor } from "../webhooks/processor";
 import { metricEvent } from "../webhooks/processor";
 import type { WebhookSecretCache } from "../webhooks/secret-cache";
 import { findRepoRules, recordDelivery } from "../webhooks/store";
-import { vaultOrgWebhookPath } from "../webhooks/paths";
 import { z } from "zod";
 
 /**
@@ -60,21 +59,22 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
   async function repoSource(req: Request): Promise<Source> {
     const owner = String(req.params.owner);
     const repo = String(req.params.repo);
-    let valid = true;
+    let ref: RepoRef | undefined;
     try {
-      validateOwner(owner);
-      validateRepo(repo);
+      ref = repoRefOf(owner, repo);
     } catch {
-      valid = false;
+      // An invalid or reserved name cannot be a registered repository: answered like any unknown one.
     }
-    // "orgs" is a name GitHub reserves; refusing it keeps the org secrets' Vault paths out of this route's reach.
-    const rules = valid && owner.toLowerCase() !== "orgs" ? await findRepoRules(ctx.pool, owner, repo) : undefined;
+    const rules = ref ? await findRepoRules(ctx.pool, ref.owner, ref.repo) : undefined;
     if (!rules) reject(req, "unknown_repository", `${owner}/${repo} is not a registered repository`);
     const fullName = `${rules.owner}/${rules.repo}`.toLowerCase();
+    const registered = { owner: rules.owner, repo: rules.repo };
+    // A repo whose stack has not been applied since secrets moved under repos/ still has its secret at the old path.
+    const legacy = legacyVaultWebhookPath(registered);
     return {
       owner: rules.owner,
       repo: rules.repo,
-      vaultPath: vaultWebhookPath({ owner: rules.owner, repo: rules.repo }),
+      vaultPath: rules.webhookSecretPath === legacy ? legacy : vaultWebhookPath(registered),
       unknown: "unknown_repository",
       matches: (payload) => loginOf(payload.repository, "full_name") === fullName,
       mismatch: "repository_mismatch",
@@ -84,7 +84,7 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
   async function orgSource(req: Request): Promise<Source> {
     const org = String(req.params.org);
     try {
-      validateOwner(org);
+      validateOrg(org);
     } catch {
       reject(req, "unknown_organization", `${org} is not a valid organization name`);
     }
@@ -206,7 +206,7 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
   return [
     {
       method: "post",
-      path: "/webhooks/github/:owner/:repo",
+      path: `${REPO_WEBHOOK_ROUTE}/:owner/:repo`,
       operationId: "receiveRepoWebhook",
       summary: "A GitHub delivery for one onboarded repository, signed with that repository's secret",
       tag: "webhooks",
@@ -218,7 +218,7 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
     },
     {
       method: "post",
-      path: "/webhooks/github-org/:org",
+      path: `${ORG_WEBHOOK_ROUTE}/:org`,
       operationId: "receiveOrgWebhook",
       summary: "A GitHub organization delivery (Projects v2 item events carry no repository), signed with the organization's secret",
       tag: "webhooks",

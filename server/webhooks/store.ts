@@ -9,18 +9,21 @@ interface RulesRow {
   repo: string;
   labels: unknown;
   allowed_authors: unknown;
+  webhook_secret_path: string;
 }
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
 /** The registry row of `owner/repo`, compared as GitHub does: without regard to case. */
-export async function findRepoRules(pool: Pool, owner: string, repo: string): Promise<RepoRules | undefined> {
+export async function findRepoRules(pool: Pool, owner: string, repo: string): Promise<(RepoRules & { webhookSecretPath: string }) | undefined> {
   const { rows } = await pool.query<RulesRow>(
-    "SELECT owner, repo, labels, allowed_authors FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
+    "SELECT owner, repo, labels, allowed_authors, webhook_secret_path FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
     [owner, repo],
   );
   const row = rows[0];
-  return row ? { owner: row.owner, repo: row.repo, labels: strings(row.labels), allowedAuthors: strings(row.allowed_authors) } : undefined;
+  return row
+    ? { owner: row.owner, repo: row.repo, labels: strings(row.labels), allowedAuthors: strings(row.allowed_authors), webhookSecretPath: row.webhook_secret_path }
+    : undefined;
 }
 
 /** Every registered repo whose board is the project `projectNodeId`. */

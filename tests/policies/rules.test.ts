@@ -249,13 +249,18 @@ test("github-webhook: a secret still unknown during preview is not reported, the
 });
 
 // (8) webhook secret path
-test("webhook-secret-path: a secret under mesh-six/webhooks/ passes", () => {
-  assert.deepEqual(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/acme/widgets", mount: "secret" }), []);
+test("webhook-secret-path: a secret under mesh-six/webhooks/repos/ passes", () => {
+  assert.deepEqual(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/repos/acme/widgets", mount: "secret" }), []);
 });
 
 test("webhook-secret-path: a secret elsewhere is rejected", () => {
-  assert.deepEqual(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/" }).length, 1);
-  assert.match(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "acme/widgets" })[0], /"acme\/widgets", outside mesh-six\/webhooks\/\. Fix: write/);
+  assert.deepEqual(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/repos/" }).length, 1);
+  assert.match(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "acme/widgets" })[0], /"acme\/widgets", outside mesh-six\/webhooks\/repos\/\. Fix: write/);
+});
+
+test("webhook-secret-path: a repo stack may not write an organization's secret, nor the old unprefixed repo path", () => {
+  assert.equal(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/orgs/acme" }).length, 1);
+  assert.equal(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/acme/widgets" }).length, 1);
 });
 
 // (9) literal secrets in env

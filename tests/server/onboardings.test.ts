@@ -98,7 +98,7 @@ test("a repo already onboarded gets an update run, from a succeeded onboarding o
     // Onboarded from the CLI: only the stack's registry row says so.
     await srv.db.pool.query(
       `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace)
-       VALUES ('acme/gadgets', 'acme', 'gadgets', 'acme.gadgets', 'gadgets', 'main', 'mesh-six/webhooks/acme/gadgets', 'env-acme-gadgets', 'mesh-six')`,
+       VALUES ('acme/gadgets', 'acme', 'gadgets', 'acme.gadgets', 'gadgets', 'main', 'mesh-six/webhooks/repos/acme/gadgets', 'env-acme-gadgets', 'mesh-six')`,
     );
     assert.equal((await onboard(srv, { owner: "acme", repo: "gadgets" })).body.kind, "update");
   } finally {

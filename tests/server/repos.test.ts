@@ -70,7 +70,7 @@ test("repos are listed with their registry row and last run; an unknown repo is 
     await waitForStatus(srv, runId, "succeeded");
     await srv.db.pool.query(
       `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace)
-       VALUES ('acme/widgets', 'acme', 'widgets', 'acme.widgets', 'Widgets', 'main', 'mesh-six/webhooks/acme/widgets', 'env-acme-widgets', 'mesh-six')`,
+       VALUES ('acme/widgets', 'acme', 'widgets', 'acme.widgets', 'Widgets', 'main', 'mesh-six/webhooks/repos/acme/widgets', 'env-acme-widgets', 'mesh-six')`,
     );
     const list = (await (await srv.request("/v1/repos")).json()) as { repos: { fullName: string; registry: Record<string, unknown> | null; lastRun: { id: string } | null }[] };
     assert.equal(list.repos.length, 1);

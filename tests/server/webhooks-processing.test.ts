@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { WebhookSecretCache } from "../../server/webhooks/secret-cache";
 import { vaultKvReader } from "../../server/webhooks/vault-kv";
-import { vaultWebhookPath } from "../../stacks/names";
+import { vaultOrgWebhookPath, vaultWebhookPath } from "../../stacks/names";
 import { writeVaultSecret } from "../fixtures/vault-api";
 import {
   deliver,
@@ -214,7 +214,7 @@ test("projects_v2_item events on the organization route update the board of the 
   try {
     const org = uniqueOwner("org");
     const orgSecret = newSecret();
-    await writeVaultSecret(`mesh-six/webhooks/orgs/${org}`, { secret: orgSecret });
+    await writeVaultSecret(vaultOrgWebhookPath(org), { secret: orgSecret });
     const projectId = `PVT_${newSecret().slice(0, 10)}`;
     const repo = await registerRepo(srv, { projectId, statusFieldId: "PVTSSF_status", statusOptions: { Todo: "opt-todo", "In Progress": "opt-prog" } }, undefined, org);
     const item = { id: 1, node_id: "PVTI_1", project_node_id: projectId, content_node_id: "I_1", content_type: "Issue" };

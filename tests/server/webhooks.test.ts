@@ -2,7 +2,9 @@
 // answers to everything that is not a good delivery, and deduplication. Real HTTP, Postgres and Vault.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { legacyVaultWebhookPath, vaultOrgWebhookPath, vaultWebhookPath } from "../../stacks/names";
 import { startTestServer } from "../fixtures/server";
+import { writeVaultSecret } from "../fixtures/vault-api";
 import {
   deliver,
   deliveryRow,
@@ -174,6 +176,45 @@ test("an unknown repository is 404 unknown_repository: no registry row, or no se
     assert.deepEqual([res.status, res.json], [404, { error: "unknown_repository" }]);
     const invalid = await deliver(srv, "/webhooks/github/-bad-/x", repoPayload("-bad-/x"), { secret });
     assert.deepEqual([invalid.status, invalid.json], [404, { error: "unknown_repository" }]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a repo route naming a reserved owner is 404 and never verified with an organization's secret", async () => {
+  const srv = await startWebhookServer();
+  try {
+    const org = uniqueOwner("org");
+    const orgSecret = newSecret();
+    await writeVaultSecret(vaultOrgWebhookPath(org), { secret: orgSecret });
+    // A row validation would have refused (as one written before owners were checked against GitHub's reserved names).
+    await srv.db.pool.query(
+      `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace)
+       VALUES ($1, 'orgs', $2, $3, $2, 'main', $4, 'env-x', 'mesh-six')`,
+      [`orgs/${org}`, org, `orgs.${org}`, `mesh-six/webhooks/orgs/${org}`],
+    );
+    const res = await deliver(srv, `/webhooks/github/orgs/${org}`, repoPayload(`orgs/${org}`), { secret: orgSecret });
+    assert.deepEqual([res.status, res.json], [404, { error: "unknown_repository" }]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a repo registered with the old secret path is verified with the secret there, and with the new one once registered", async () => {
+  const srv = await startWebhookServer();
+  try {
+    const repo = await registerRepo(srv, {}, null);
+    const ref = { owner: repo.owner, repo: repo.repo };
+    const oldSecret = newSecret();
+    await writeVaultSecret(legacyVaultWebhookPath(ref), { secret: oldSecret });
+    await srv.db.pool.query("UPDATE repo_registry SET webhook_secret_path = $1 WHERE full_name = $2", [legacyVaultWebhookPath(ref), repo.fullName]);
+    const before = await deliver(srv, repo.url, repoPayload(repo.fullName), { secret: oldSecret });
+    assert.equal(before.status, 202, "the old path is read while the row names it");
+    const newSecretValue = newSecret();
+    await writeVaultSecret(vaultWebhookPath(ref), { secret: newSecretValue });
+    await srv.db.pool.query("UPDATE repo_registry SET webhook_secret_path = $1 WHERE full_name = $2", [vaultWebhookPath(ref), repo.fullName]);
+    const after = await deliver(srv, repo.url, repoPayload(repo.fullName), { secret: newSecretValue });
+    assert.equal(after.status, 202, "the new path is read once the row names it");
   } finally {
     await srv.close();
   }

@@ -119,7 +119,7 @@ test("the webhook secret goes to Vault at the repo's path and the hook posts JSO
   const dynamic = declared.filter((d) => d.type.startsWith("pulumi-nodejs:dynamic/"));
   const vault = dynamic.find((d) => d.type === "pulumi-nodejs:dynamic/vault:KvSecret");
   assert.ok(vault, "a Vault KV secret for the webhook");
-  assert.equal(vault.inputs.path, "mesh-six/webhooks/acme/widgets");
+  assert.equal(vault.inputs.path, "mesh-six/webhooks/repos/acme/widgets");
   const hook = dynamic.find((d) => "events" in d.inputs);
   assert.ok(hook);
   assert.equal(hook.inputs.url, "http://mesh-six-onboarding.mesh-six.svc:8080/webhooks/github/acme/widgets");
@@ -141,7 +141,7 @@ test("the registry row names the env StatefulSet, the webhook secret path and th
   assert.ok(reg);
   assert.equal(reg.inputs.authProjectId, "proj-1");
   assert.equal(reg.inputs.stackName, "acme.widgets");
-  assert.equal(reg.inputs.webhookSecretPath, "mesh-six/webhooks/acme/widgets");
+  assert.equal(reg.inputs.webhookSecretPath, "mesh-six/webhooks/repos/acme/widgets");
   assert.equal(reg.inputs.envStatefulSet, one("kubernetes:apps/v1:StatefulSet").inputs.metadata.name);
 });
 
