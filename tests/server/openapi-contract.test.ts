@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Pool } from "pg";
-import { vaultOrgWebhookPath } from "../../server/webhooks/paths";
+import { vaultOrgWebhookPath } from "../../stacks/names";
 import { WebhookSecretCache } from "../../server/webhooks/secret-cache";
 import { vaultWebhookPath } from "../../stacks/names";
 import { registerAgent, registerRepo, startAgent, type TestAgent } from "../fixtures/agents";
