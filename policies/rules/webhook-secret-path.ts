@@ -1,26 +1,36 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { WEBHOOK_SECRET_PREFIX, vaultMountProblem, webhookSecretPath as resolveWebhookSecretPath } from "../../lib/vault-path";
 import { reportAll } from "./common";
 
 export const VAULT_KV_SECRET_TYPE = "pulumi-nodejs:dynamic/vault:KvSecret";
-export const WEBHOOK_SECRET_PREFIX = "mesh-six/webhooks/";
+export { WEBHOOK_SECRET_PREFIX };
 
-/** Vault secrets the stacks write (webhook secrets) live under mesh-six/webhooks/, where the server reads them. */
+/**
+ * Vault secrets the stacks write (webhook secrets) land under mesh-six/webhooks/, where the server reads them.
+ * Judged by where the write resolves (lib/vault-path.ts: dot segments, percent-escapes, doubled slashes), the same
+ * function VaultKvSecret refuses with, so a spelling cannot reach another secret or another mount.
+ */
 export function checkWebhookSecretPath(type: string, props: Record<string, unknown>, prefix = WEBHOOK_SECRET_PREFIX): string[] {
   if (type !== VAULT_KV_SECRET_TYPE) return [];
-  const path = (props as { path?: unknown }).path;
-  if (typeof path === "string" && path.startsWith(prefix) && path.length > prefix.length) return [];
-  return [`writes the Vault secret ${JSON.stringify(path)}, outside ${prefix}`];
+  const p = props as { path?: unknown; mount?: unknown };
+  const problems: string[] = [];
+  const resolved = resolveWebhookSecretPath(p.path, prefix);
+  if (resolved.problem !== undefined) problems.push(`writes a Vault secret whose ${resolved.problem}`);
+  // An absent mount is the component's default ("secret"); a present one must not move the write.
+  const mountProblem = p.mount === undefined ? undefined : vaultMountProblem(p.mount);
+  if (mountProblem) problems.push(`writes a Vault secret whose ${mountProblem}`);
+  return problems.length > 1 ? [problems.join("; and ")] : problems;
 }
 
 export const webhookSecretPath: ResourceValidationPolicy = {
   name: "webhook-secret-path",
-  description: "Webhook secrets are written to Vault under mesh-six/webhooks/.",
+  description: "Webhook secrets are written to Vault under mesh-six/webhooks/ (judged after resolving dot segments and escapes).",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) =>
     reportAll(
       checkWebhookSecretPath(args.type, args.props),
       args,
-      `write it to ${WEBHOOK_SECRET_PREFIX}<owner>/<repo> (stacks/names.ts derives that path)`,
+      `write it to ${WEBHOOK_SECRET_PREFIX}<owner>/<repo> (stacks/names.ts derives that path) through a plain mount such as "secret"`,
       reportViolation,
     ),
 };

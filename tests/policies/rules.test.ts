@@ -133,7 +133,7 @@ test("rbac-no-wildcards: a * in verbs, resources or apiGroups is rejected", () =
 
 test("no-cluster-rbac-in-repo-stacks: a platform stack may declare a ClusterRole", () => {
   assert.deepEqual(violations(noClusterRbacInRepoStacks, CLUSTER_ROLE, { rules: [] }, "platform-prod"), []);
-  assert.deepEqual(checkClusterRbac("kubernetes:rbac.authorization.k8s.io/v1:Role", "acme.widgets"), []);
+  assert.deepEqual(checkClusterRbac("kubernetes:rbac.authorization.k8s.io/v1:Role", { rules: [] }, "acme.widgets"), []);
 });
 
 test("no-cluster-rbac-in-repo-stacks: a repo stack's ClusterRoleBinding is rejected", () => {

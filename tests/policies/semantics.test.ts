@@ -68,11 +68,14 @@ for (const [type, wrap] of POD_KINDS) {
     assert.deepEqual(violations(containerResources, type, wrap(pod(good))), []);
   });
 }
-for (const where of CONTAINER_LISTS) {
+for (const where of ["containers", "initContainers"]) {
   test(`container-resources: a container in ${where} without resources is refused`, () => {
     assert.match(violations(containerResources, "kubernetes:core/v1:Pod", atSpec(pod({ name: "x", image: "x:v1" }, where))).join(), /"x" has no resources/);
   });
 }
+test("container-resources: an ephemeral container is not asked for resources (the API server refuses them there)", () => {
+  assert.deepEqual(violations(containerResources, "kubernetes:core/v1:Pod", atSpec(pod({ name: "x", image: "x:v1" }, "ephemeralContainers"))), []);
+});
 
 // ---- image pinning (stack rules)
 for (const [type, wrap] of POD_KINDS) {
