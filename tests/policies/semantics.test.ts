@@ -317,3 +317,18 @@ for (const [type, wrap] of ES_KINDS) {
     assert.deepEqual(violations(externalSecretStore, type, wrap(perEntry)), []);
   });
 }
+
+test("a List's violation names the item it is in", () => {
+  const props = { items: [atTemplate(pod(good)), atTemplate(pod({ ...good, resources: {} }))] };
+  assert.deepEqual(
+    violations(containerResources, "kubernetes:apps/v1:DeploymentList", props).map((m) => m.replace(/^.*?\): /, "").replace(/\. Fix:.*$/, "")),
+    ['items[1]: container "app" has no resources requests.cpu, requests.memory, limits.cpu, limits.memory'],
+  );
+});
+
+test("a Patch that carries no pod spec or ExternalSecret spec (a label change) has nothing to refuse", () => {
+  const labels = { metadata: { name: "w", labels: { a: "b" } } };
+  assert.deepEqual(violations(containerResources, "kubernetes:apps/v1:DeploymentPatch", labels), []);
+  assert.deepEqual(violations(externalSecretStore, "kubernetes:external-secrets.io/v1:ExternalSecretPatch", labels), []);
+  assert.equal(violations(externalSecretStore, "kubernetes:external-secrets.io/v1:ExternalSecret", labels).length, 2);
+});
