@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { vaultMountProblem, webhookSecretPath } from "../lib/vault-path";
 
 /**
  * A secret in Vault's KV v2 engine, written over Vault's HTTP API. (The Vault Pulumi provider cannot be built
@@ -6,7 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
  * environment of the Pulumi run, so the token never enters the stack's state.
  */
 export interface VaultKvSecretArgs {
-  /** Path below the mount, e.g. "mesh-six/webhooks/repos/acme/widgets". */
+  /**
+   * Path below the mount, under mesh-six/webhooks/ (e.g. "mesh-six/webhooks/repos/acme/widgets"): the only secrets
+   * stacks write are webhook secrets, and the `webhook-secret-path` policy refuses a repo stack's outside repos/.
+   * Written as it resolves (lib/vault-path.ts), so `a//b/` is written as `a/b`; a path that resolves outside is refused.
+   */
   path: pulumi.Input<string>;
   /** The key/value pairs; pass a Pulumi secret — it stays one in the state. */
   data: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -52,7 +57,8 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider = {
     const addr = process.env.VAULT_ADDR;
     const token = process.env.VAULT_TOKEN;
     if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to write Vault secrets");
-    const url = `${addr.replace(/\/$/, "")}/v1/${news.mount}/data/${news.path}`;
+    // Each segment escaped: a `?` or `#` in a key would otherwise cut the URL short of the path that was checked.
+    const url = `${addr.replace(/\/$/, "")}/v1/${news.mount}/data/${news.path.split("/").map(encodeURIComponent).join("/")}`;
     const res = await fetch(url, {
       method: "POST",
       headers: { "X-Vault-Token": token, "Content-Type": "application/json" },
@@ -67,7 +73,7 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider = {
     const addr = process.env.VAULT_ADDR;
     const token = process.env.VAULT_TOKEN;
     if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to read Vault secrets");
-    const res = await fetch(`${addr.replace(/\/$/, "")}/v1/${props.mount}/data/${props.path}`, {
+    const res = await fetch(`${addr.replace(/\/$/, "")}/v1/${props.mount}/data/${props.path.split("/").map(encodeURIComponent).join("/")}`, {
       headers: { "X-Vault-Token": token },
     });
     if (res.status === 404) return { id: "", props: {} };
@@ -81,7 +87,7 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider = {
     const token = process.env.VAULT_TOKEN;
     if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to delete Vault secrets");
     // Deleting the metadata removes every version, so nothing of the secret is left behind.
-    const res = await fetch(`${addr.replace(/\/$/, "")}/v1/${props.mount}/metadata/${props.path}`, {
+    const res = await fetch(`${addr.replace(/\/$/, "")}/v1/${props.mount}/metadata/${props.path.split("/").map(encodeURIComponent).join("/")}`, {
       method: "DELETE",
       headers: { "X-Vault-Token": token },
     });
@@ -95,13 +101,31 @@ export class VaultKvSecret extends pulumi.dynamic.Resource {
   declare public readonly version: pulumi.Output<number>;
 
   constructor(name: string, args: VaultKvSecretArgs, opts?: pulumi.CustomResourceOptions) {
+    // Plain strings are checked here, so a bad literal fails at construction with a stack trace into the program;
+    // outputs are checked when they resolve, before the provider can write anything.
+    const path = typeof args.path === "string" ? checkedPath(name, args.path) : pulumi.output(args.path).apply((p) => checkedPath(name, p));
+    const mountInput = args.mount ?? VAULT_KV_DEFAULT_MOUNT;
+    const mount = typeof mountInput === "string" ? checkedMount(name, mountInput) : pulumi.output(mountInput).apply((m) => checkedMount(name, m));
     super(
       vaultKvProvider,
       name,
-      { path: args.path, mount: args.mount ?? VAULT_KV_DEFAULT_MOUNT, data: pulumi.secret(args.data), version: undefined },
+      { path, mount, data: pulumi.secret(args.data), version: undefined },
       { ...opts, additionalSecretOutputs: ["data"] },
       "vault",
       "KvSecret",
     );
   }
+}
+
+/** The path as Vault resolves it; throws, naming the resource, where the webhook-secret-path policy would refuse it. */
+function checkedPath(name: string, raw: string): string {
+  const resolved = webhookSecretPath(raw);
+  if (resolved.problem !== undefined) throw new Error(`VaultKvSecret ${name}: ${resolved.problem}`);
+  return resolved.path;
+}
+
+function checkedMount(name: string, mount: string): string {
+  const problem = vaultMountProblem(mount);
+  if (problem) throw new Error(`VaultKvSecret ${name}: ${problem}`);
+  return mount;
 }

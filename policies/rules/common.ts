@@ -9,6 +9,7 @@ export interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: { postStart?: Probe; preStop?: Probe };
 }
 
 export interface Probe {
@@ -21,29 +22,120 @@ export interface Probe {
 export interface PodSpec {
   containers?: Container[];
   initContainers?: Container[];
+  ephemeralContainers?: Container[];
   imagePullSecrets?: { name?: string }[];
 }
 
-/** Workload kinds whose pod spec lives at spec.template.spec. */
-const TEMPLATE_KINDS = ["apps/v1:Deployment", "apps/v1:StatefulSet", "apps/v1:DaemonSet", "apps/v1:ReplicaSet", "batch/v1:Job"];
-
-/** The pod spec of a Kubernetes workload resource (`kubernetes:<group/version>:<Kind>`), or undefined. */
-export function podSpecOf(type: string, props: Record<string, unknown>): PodSpec | undefined {
-  const p = props as { spec?: Record<string, unknown> };
-  if (TEMPLATE_KINDS.some((k) => type === `kubernetes:${k}`)) {
-    return (p.spec?.template as { spec?: PodSpec } | undefined)?.spec;
-  }
-  if (type === "kubernetes:batch/v1:CronJob") {
-    const job = p.spec?.jobTemplate as { spec?: { template?: { spec?: PodSpec } } } | undefined;
-    return job?.spec?.template?.spec;
-  }
-  if (type === "kubernetes:core/v1:Pod") return p.spec as PodSpec | undefined;
-  return undefined;
+/**
+ * A Kubernetes type token `kubernetes:<group>/<version>:<Kind>` read as Kubernetes does: by API group and kind,
+ * whatever the version (the SDK still offers apps/v1beta2, extensions/v1beta1, batch/v1beta1...). `<Kind>Patch`
+ * (server-side apply) and `<Kind>List` (objects in items[]) carry the same objects, so they are the same kind here.
+ */
+export interface KubeKind {
+  group: string;
+  kind: string;
+  patch: boolean;
+  list: boolean;
 }
 
-/** Every container (init containers too) of a pod spec. */
+export function kubeKind(type: string): KubeKind | undefined {
+  const m = /^kubernetes:([^:/]+)\/[^:/]+:([A-Za-z0-9]+)$/.exec(type);
+  if (!m) return undefined;
+  let kind = m[2];
+  const list = kind !== "List" && kind.endsWith("List");
+  if (list) kind = kind.slice(0, -"List".length);
+  const patch = kind !== "Patch" && kind.endsWith("Patch");
+  if (patch) kind = kind.slice(0, -"Patch".length);
+  return { group: m[1], kind, patch, list };
+}
+
+/** One object a resource carries, with where it is (`items[0]` in a List, "" otherwise) for the messages. */
+export interface Located<T> {
+  at: string;
+  value: T;
+}
+
+/** The object(s) a resource carries: the resource itself, or each item of a List. */
+export function objectsOf(kind: KubeKind, props: Record<string, unknown>): Located<Record<string, unknown>>[] {
+  if (!kind.list) return [{ at: "", value: props }];
+  const items = (props as { items?: unknown }).items;
+  return (Array.isArray(items) ? items : []).map((value, i) => ({ at: `items[${i}]`, value: (value ?? {}) as Record<string, unknown> }));
+}
+
+/** Prefixes a message with where the object is, for Lists. */
+export function located(at: string, message: string): string {
+  return at === "" ? message : `${at}: ${message}`;
+}
+
+const WORKLOAD_GROUPS = ["apps", "extensions"];
+/** Where each workload kind keeps its pod spec; every pod-spec rule reads it from here. */
+const POD_SPEC_PATHS: { groups: string[]; kinds: string[]; path: string[] }[] = [
+  { groups: ["core"], kinds: ["Pod"], path: ["spec"] },
+  { groups: ["core"], kinds: ["PodTemplate"], path: ["template", "spec"] },
+  { groups: ["core"], kinds: ["ReplicationController"], path: ["spec", "template", "spec"] },
+  { groups: WORKLOAD_GROUPS, kinds: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"], path: ["spec", "template", "spec"] },
+  { groups: ["batch"], kinds: ["Job"], path: ["spec", "template", "spec"] },
+  { groups: ["batch"], kinds: ["CronJob"], path: ["spec", "jobTemplate", "spec", "template", "spec"] },
+];
+
+/** The path of the pod spec inside an object of this kind, or undefined for kinds that carry none. */
+export function podSpecPath(kind: KubeKind): string[] | undefined {
+  return POD_SPEC_PATHS.find((p) => p.groups.includes(kind.group) && p.kinds.includes(kind.kind))?.path;
+}
+
+function dig(value: unknown, path: string[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined), value);
+}
+
+/**
+ * The pod specs of a Kubernetes resource (`kubernetes:<group/version>:<Kind>`): one for a workload or its Patch,
+ * one an item for a List, none for other kinds. A Patch is judged as if it were the whole object for the pod spec
+ * it carries: the policy cannot see the live object a server-side apply merges into.
+ */
+export function podSpecsOf(type: string, props: Record<string, unknown>): Located<PodSpec>[] {
+  const kind = kubeKind(type);
+  const path = kind && podSpecPath(kind);
+  if (!kind || !path) return [];
+  return objectsOf(kind, props).flatMap(({ at, value }) => {
+    const spec = dig(value, path);
+    return spec !== null && typeof spec === "object" ? [{ at, value: spec as PodSpec }] : [];
+  });
+}
+
+/** Every container of a pod spec: init and ephemeral containers too, since each runs an image with an env. */
 export function containersOf(spec: PodSpec | undefined): Container[] {
-  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...(spec?.ephemeralContainers ?? [])].filter(
+    (c): c is Container => c !== null && typeof c === "object",
+  );
+}
+
+/** Every container of every pod spec a resource carries. */
+export function containersOfResource(type: string, props: Record<string, unknown>): Located<Container>[] {
+  return podSpecsOf(type, props).flatMap(({ at, value }) => containersOf(value).map((c) => ({ at, value: c })));
+}
+
+export const RBAC_GROUP = "rbac.authorization.k8s.io";
+export type RbacKind = "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding";
+const RBAC_KINDS: RbacKind[] = ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
+
+export interface RbacRule {
+  verbs?: unknown[];
+  resources?: unknown[];
+  apiGroups?: unknown[];
+  nonResourceURLs?: unknown[];
+}
+
+export interface RbacObject {
+  kind: RbacKind;
+  rules?: RbacRule[];
+  roleRef?: { apiGroup?: string; kind?: string; name?: string };
+}
+
+/** The RBAC objects a resource carries (Role, ClusterRole and their bindings, any version, Patch or List). */
+export function rbacObjectsOf(type: string, props: Record<string, unknown>): Located<RbacObject>[] {
+  const kind = kubeKind(type);
+  if (kind?.group !== RBAC_GROUP || !RBAC_KINDS.includes(kind.kind as RbacKind)) return [];
+  return objectsOf(kind, props).map(({ at, value }) => ({ at, value: { ...(value as object), kind: kind.kind as RbacKind } }));
 }
 
 /** The stack name inside a URN `urn:pulumi:<stack>::<project>::<type>::<name>`. */

@@ -1,41 +1,35 @@
 import type { PolicyResource, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { UNKNOWN, containersOf, podSpecOf, readKnown, reportAll, stackOfUrn } from "./common";
+import { UNKNOWN, containersOfResource, kubeKind, located, readKnown, reportAll, stackOfUrn } from "./common";
+import { imagePinProblem } from "./image-ref";
+
+export { imagePinProblem };
 
 /**
- * Every container image is pinned: a tag other than `latest`, or a digest. Mandatory on prod stacks, advisory on
- * the others. A stack is prod when it declares a Namespace labelled `mesh-six.dev/environment: prod` (the
- * platform program sets that label from the stack config `mesh-six:environment`), or when its name is listed in
- * this policy's config `prodStacks` (`--policy-pack-config`), for stacks without such a namespace.
+ * Every container image (init and ephemeral containers too, in every kind that carries a pod spec) is pinned: a
+ * valid digest, or a tag that is neither empty nor `latest` (image-ref.ts reads the reference). Mandatory on prod
+ * stacks, advisory on the others. A stack is prod when it declares a Namespace (or NamespacePatch) labelled
+ * `mesh-six.dev/environment: prod` (the platform program sets that label from the stack config
+ * `mesh-six:environment`), or when its name is listed in this policy's config `prodStacks` (`--policy-pack-config`),
+ * for stacks without such a namespace.
  */
-export function imagePinProblem(image: string): string | undefined {
-  const at = image.indexOf("@");
-  if (at >= 0) {
-    return /^sha256:[a-f0-9]{64}$/.test(image.slice(at + 1)) ? undefined : `image "${image}" has a malformed digest`;
-  }
-  const lastSlash = image.lastIndexOf("/");
-  const colon = image.indexOf(":", lastSlash + 1);
-  if (colon < 0) return `image "${image}" has no tag, which means latest`;
-  if (image.slice(colon + 1).toLowerCase() === "latest") return `image "${image}" runs the moving tag latest`;
-  return undefined;
-}
-
-/** The pinning problems of one resource's containers. */
 export function checkImagesPinned(type: string, props: Record<string, unknown>): string[] {
-  return containersOf(podSpecOf(type, props))
-    .map((c) => (typeof c.image === "string" ? imagePinProblem(c.image) : undefined))
-    .filter((p): p is string => p !== undefined)
-    .map((p) => `container ${p}`);
+  return containersOfResource(type, props).flatMap(({ at, value: c }) => {
+    const problem = typeof c.image === "string" ? imagePinProblem(c.image) : undefined;
+    return problem === undefined ? [] : [located(at, `container ${problem}`)];
+  });
 }
 
 export const ENVIRONMENT_LABEL = "mesh-six.dev/environment";
 
 /** Whether the stack these resources belong to is a prod stack (see above). */
 export function isProdStack(resources: Pick<PolicyResource, "type" | "props" | "urn">[], prodStacks: string[] = []): boolean {
-  const declaresProd = resources.some(
-    (r) =>
-      r.type === "kubernetes:core/v1:Namespace" &&
-      (r.props as { metadata?: { labels?: Record<string, unknown> } }).metadata?.labels?.[ENVIRONMENT_LABEL] === "prod",
-  );
+  const declaresProd = resources.some((r) => {
+    const kind = kubeKind(r.type);
+    if (kind?.group !== "core" || kind.kind !== "Namespace" || kind.list) return false;
+    const label = (r.props as { metadata?: { labels?: Record<string, unknown> } }).metadata?.labels?.[ENVIRONMENT_LABEL];
+    // Read generously: a stack that spells prod differently still meant prod, and gets the stricter rule.
+    return typeof label === "string" && label.trim().toLowerCase() === "prod";
+  });
   return declaresProd || (resources.length > 0 && prodStacks.includes(stackOfUrn(resources[0].urn)));
 }
 

@@ -1,30 +1,34 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { containersOf, podSpecOf, reportAll } from "./common";
+import { containersOf, located, podSpecsOf, reportAll } from "./common";
+import { normaliseRegistryHost, parseImage } from "./image-ref";
 
 export const DEFAULT_PRIVATE_REGISTRY = "registry.bto.bar";
 
-/** The registry host of an image reference (`docker.io` for a bare name such as nginx:1.27). */
+/** The registry host of an image reference, as image-ref.ts normalises it (`docker.io` for a bare name). */
 export function imageHost(image: string): string {
-  const first = image.split("/")[0];
-  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+  return parseImage(image).host;
 }
 
-const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"];
-
-/** A Deployment or StatefulSet pulling from `registry` must name imagePullSecrets. */
+/**
+ * A pod spec, of any workload kind, whose containers (init and ephemeral too) pull from `registry` names
+ * imagePullSecrets. Registries compare as hosts (image-ref.ts): case, the default port and Docker Hub's aliases do
+ * not make another registry, a longer host (`registry.bto.bar.example`) or another port does. A Patch carrying a
+ * private image restates imagePullSecrets (the policy cannot see the live object).
+ */
 export function checkPullSecrets(type: string, props: Record<string, unknown>, registry = DEFAULT_PRIVATE_REGISTRY): string[] {
-  if (!WORKLOADS.includes(type)) return [];
-  const spec = podSpecOf(type, props);
-  const privateImages = containersOf(spec)
-    .map((c) => c.image)
-    .filter((i): i is string => typeof i === "string" && imageHost(i) === registry);
-  if (privateImages.length === 0 || (spec?.imagePullSecrets ?? []).some((s) => s?.name)) return [];
-  return [`pulls ${privateImages.join(", ")} from the private registry ${registry} without imagePullSecrets`];
+  const host = normaliseRegistryHost(registry);
+  return podSpecsOf(type, props).flatMap(({ at, value: spec }) => {
+    const privateImages = containersOf(spec)
+      .map((c) => c.image)
+      .filter((i): i is string => typeof i === "string" && imageHost(i) === host);
+    if (privateImages.length === 0 || (spec.imagePullSecrets ?? []).some((s) => s?.name)) return [];
+    return [located(at, `pulls ${privateImages.join(", ")} from the private registry ${registry} without imagePullSecrets`)];
+  });
 }
 
 export const privateRegistryPullSecrets: ResourceValidationPolicy = {
   name: "private-registry-pull-secrets",
-  description: "Deployments and StatefulSets pulling from the private registry carry imagePullSecrets.",
+  description: "Every workload kind pulling from the private registry (compared as a host) carries imagePullSecrets.",
   enforcementLevel: "mandatory",
   configSchema: { properties: { registry: { type: "string", default: DEFAULT_PRIVATE_REGISTRY } } },
   validateResource: (args, reportViolation) => {
@@ -32,7 +36,7 @@ export const privateRegistryPullSecrets: ResourceValidationPolicy = {
     reportAll(
       checkPullSecrets(args.type, args.props, registry ?? DEFAULT_PRIVATE_REGISTRY),
       args,
-      "add spec.template.spec.imagePullSecrets: [{ name: <the registry's dockerconfigjson Secret> }]",
+      "add imagePullSecrets: [{ name: <the registry's dockerconfigjson Secret> }] to the pod spec",
       reportViolation,
     );
   },

@@ -41,6 +41,34 @@ function policyRecorder() {
   return { seen, onEvent };
 }
 
+/** Previews an inline program with the pack; the preview must fail. Returns what the policies reported. */
+async function failingPreview(stackName: string, program: () => Promise<void>, settings: Awaited<ReturnType<typeof testSettings>>) {
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { projectName: "mesh-six-policy-test", stackName, program },
+    {
+      envVars: settings.envVars,
+      pulumiCommand: settings.pulumiRoot ? await PulumiCommand.get({ root: settings.pulumiRoot }) : undefined,
+    },
+  );
+  cleanups.push(() => stack.workspace.removeStack(stackName, { force: true }));
+  const { seen, onEvent } = policyRecorder();
+  let output = "";
+  await assert.rejects(
+    stack.preview({ policyPacks: [POLICY_PACK], onEvent, onOutput: (o) => (output += o) }),
+    (err: Error) => {
+      output += err.message;
+      return true;
+    },
+  );
+  return { seen, output };
+}
+
+function assertReported(seen: string[], expected: [string, RegExp][]) {
+  for (const [policy, message] of expected) {
+    assert.ok(seen.some((s) => s.startsWith(`${policy}:`) && message.test(s)), `${policy} ${message}; saw:\n${seen.join("\n")}`);
+  }
+}
+
 test("the platform-prod preview passes every policy of the pack", async () => {
   stackFileText = await readFile(stackFile, "utf8");
   const stack: Stack = await selectStack("platform-prod", await testSettings());
@@ -88,24 +116,7 @@ test("a stack with latest images, no limits, wildcard cluster RBAC and a literal
       rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }],
     });
   };
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { projectName: "mesh-six-policy-test", stackName, program },
-    {
-      envVars: settings.envVars,
-      pulumiCommand: settings.pulumiRoot ? await PulumiCommand.get({ root: settings.pulumiRoot }) : undefined,
-    },
-  );
-  cleanups.push(() => stack.workspace.removeStack(stackName, { force: true }));
-  const { seen, onEvent } = policyRecorder();
-  let output = "";
-
-  await assert.rejects(
-    stack.preview({ policyPacks: [POLICY_PACK], onEvent, onOutput: (o) => (output += o) }),
-    (err: Error) => {
-      output += err.message;
-      return true;
-    },
-  );
+  const { seen, output } = await failingPreview(stackName, program, settings);
 
   const expected: [string, RegExp][] = [
     ["advisory image-pinned", /bad-web \(urn:pulumi:policy-test\.bad-stack::.*\).*"nginx:latest" runs the moving tag latest/],
@@ -114,10 +125,56 @@ test("a stack with latest images, no limits, wildcard cluster RBAC and a literal
     ["mandatory rbac-no-wildcards", /bad-admin .*rules\[0\]\.verbs contains "\*"/],
     ["mandatory no-cluster-rbac-in-repo-stacks", /repo stack "policy-test\.bad-stack" declares a ClusterRole\./],
   ];
-  for (const [policy, message] of expected) {
-    assert.ok(seen.some((s) => s.startsWith(`${policy}:`) && message.test(s)), `${policy} ${message}; saw:\n${seen.join("\n")}`);
-  }
+  assertReported(seen, expected);
   assert.match(output, /mandatory\]\s+rbac-no-wildcards/);
+  assert.ok(!seen.join("\n").includes("hunter2"), "violations never repeat the secret");
+  console.log(seen.join("\n"));
+});
+
+test("a prod stack with an unpinned ReplicationController, a literal DB_PASSWD and a ClusterRoleBinding to cluster-admin fails the preview", async () => {
+  // Kinds and spellings the pack used to let through: a ReplicationController's pod spec, an env name the old
+  // pattern did not know, an empty tag, and a binding (not a role) that grants everything.
+  const settings = await testSettings();
+  const stackName = "policy-test-prod"; // no dot: a platform stack, made prod by its namespace label
+  const program = async () => {
+    new k8s.core.v1.Namespace("prod-ns", {
+      metadata: { name: "policy-test-prod", labels: { "mesh-six.dev/environment": "prod" } },
+    });
+    new k8s.core.v1.ReplicationController("bad-rc", {
+      metadata: { name: "bad-rc", namespace: "default" },
+      spec: {
+        selector: { app: "bad-rc" },
+        template: {
+          metadata: { labels: { app: "bad-rc" } },
+          spec: {
+            initContainers: [{ name: "init", image: "busybox:", resources: { requests: { cpu: "10m", memory: "8Mi" }, limits: { cpu: "10m", memory: "8Mi" } } }],
+            containers: [
+              {
+                name: "web",
+                image: "nginx:1.27",
+                env: [{ name: "DB_PASSWD", value: "hunter2" }],
+                resources: { requests: { cpu: "10m", memory: "8Mi" }, limits: { cpu: "10m", memory: "8Mi" } },
+              },
+            ],
+          },
+        },
+      },
+    });
+    new k8s.rbac.v1.ClusterRoleBinding("bad-binding", {
+      metadata: { name: "bad-binding" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: "default", namespace: "default" }],
+    });
+  };
+  const { seen, output } = await failingPreview(stackName, program, settings);
+
+  assertReported(seen, [
+    ["mandatory image-pinned-in-prod", /bad-rc \(urn:pulumi:policy-test-prod::.*ReplicationController::bad-rc\).*"busybox:" has an empty tag/],
+    ["mandatory no-literal-secret-env", /bad-rc .*"web" sets DB_PASSWD to a literal value/],
+    ["mandatory rbac-no-wildcards", /bad-binding .*binds the ClusterRole cluster-admin/],
+  ]);
+  assert.ok(!seen.some((s) => s.includes("no-cluster-rbac-in-repo-stacks")), "a platform stack may declare cluster RBAC");
+  assert.match(output, /mandatory\]\s+image-pinned-in-prod/);
   assert.ok(!seen.join("\n").includes("hunter2"), "violations never repeat the secret");
   console.log(seen.join("\n"));
 });

@@ -15,7 +15,8 @@ import { VaultKvSecret } from "../../components/vault-kv-secret";
 
 const suffix = Date.now().toString(36);
 const namespace = `proof-${suffix}`;
-const vaultPath = `mesh-six/proof/${suffix}`;
+// Under mesh-six/webhooks/: VaultKvSecret writes nowhere else (the webhook-secret-path rule).
+const vaultPath = `mesh-six/webhooks/proof-${suffix}/proof`;
 let stateDir: string;
 let stack: Stack;
 

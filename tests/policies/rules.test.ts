@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type {
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-  StackValidationArgs,
-  StackValidationPolicy,
-} from "@pulumi/policy";
 import { POLICIES } from "../../policies/rules";
 import { checkResources, containerResources } from "../../policies/rules/container-resources";
 import { checkEnvbuilderProbes, envbuilderNoHttpProbes } from "../../policies/rules/envbuilder-no-http-probes";
@@ -16,6 +10,7 @@ import { checkLiteralSecretEnv, noLiteralSecretEnv } from "../../policies/rules/
 import { checkPullSecrets, imageHost, privateRegistryPullSecrets } from "../../policies/rules/private-registry-pull-secrets";
 import { checkClusterRbac, checkRbacWildcards, noClusterRbacInRepoStacks, rbacNoWildcards } from "../../policies/rules/rbac";
 import { VAULT_KV_SECRET_TYPE, checkWebhookSecretPath, webhookSecretPath } from "../../policies/rules/webhook-secret-path";
+import { type Props, stackViolations, violations } from "./harness";
 
 // Resource shapes as the policy pack sees them: the inputs of the rendered objects, plain JSON.
 
@@ -23,10 +18,6 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
 const CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
 const EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret";
-
-interface Props {
-  [key: string]: unknown;
-}
 
 function workload(container: Props, podSpec: Props = {}): Props {
   return {
@@ -42,41 +33,6 @@ const goodContainer = {
   readinessProbe: { httpGet: { path: "/healthz", port: "http" } },
 };
 const goodDeployment = workload(goodContainer, { imagePullSecrets: [{ name: "gitea-registry-secret" }] });
-
-function urn(stack: string, type: string, name: string): string {
-  return `urn:pulumi:${stack}::mesh-six::${type}::${name}`;
-}
-
-/** Runs one resource rule's validateResource with a fake reportViolation; returns the messages. */
-function violations(policy: ResourceValidationPolicy, type: string, props: Props, stack = "platform-dev", config: Props = {}) {
-  const messages: string[] = [];
-  const args = {
-    type,
-    props,
-    urn: urn(stack, type, "it"),
-    name: "it",
-    opts: {},
-    stackTags: new Map(),
-    getConfig: () => config,
-    isType: () => false,
-    asType: () => undefined,
-  } as unknown as ResourceValidationArgs;
-  const validations = [policy.validateResource ?? []].flat();
-  for (const validate of validations) validate(args, (message) => messages.push(message));
-  return messages;
-}
-
-/** Runs one stack rule's validateStack over the given resources. */
-function stackViolations(policy: StackValidationPolicy, stack: string, resources: { type: string; props: Props }[], config: Props = {}) {
-  const messages: string[] = [];
-  const args = {
-    resources: resources.map((r, i) => ({ ...r, urn: urn(stack, r.type, `r${i}`), name: `r${i}`, opts: {} })),
-    stackTags: new Map(),
-    getConfig: () => config,
-  } as unknown as StackValidationArgs;
-  void policy.validateStack(args, (message) => messages.push(message));
-  return messages;
-}
 
 const prodNamespace = { type: "kubernetes:core/v1:Namespace", props: { metadata: { labels: { "mesh-six.dev/environment": "prod" } } } };
 const latestDeployment = { type: DEPLOYMENT, props: workload({ ...goodContainer, image: "nginx:latest" }) };
@@ -177,7 +133,7 @@ test("rbac-no-wildcards: a * in verbs, resources or apiGroups is rejected", () =
 
 test("no-cluster-rbac-in-repo-stacks: a platform stack may declare a ClusterRole", () => {
   assert.deepEqual(violations(noClusterRbacInRepoStacks, CLUSTER_ROLE, { rules: [] }, "platform-prod"), []);
-  assert.deepEqual(checkClusterRbac("kubernetes:rbac.authorization.k8s.io/v1:Role", "acme.widgets"), []);
+  assert.deepEqual(checkClusterRbac("kubernetes:rbac.authorization.k8s.io/v1:Role", { rules: [] }, "acme.widgets"), []);
 });
 
 test("no-cluster-rbac-in-repo-stacks: a repo stack's ClusterRoleBinding is rejected", () => {
