@@ -132,10 +132,27 @@ async function verify(stackName: string, args: Args, store: DatabaseStackSetting
   return { ok: true, detail: `${before.length} resources with the same outputs; preview: ${preview.changeSummary?.same ?? 0} same, no changes` };
 }
 
+// Pulumi's marker of an encrypted value in an exported state.
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/**
+ * Each resource's URN and outputs as the CLI exports them. An export encrypts every secret afresh (a new nonce each
+ * time), so secrets compare as present, not by ciphertext; the preview that follows decrypts them and compares
+ * them with the program's.
+ */
 async function resourcesOf(stack: Stack): Promise<unknown[]> {
   const state = await stack.exportStack();
   const resources = (state.deployment as { resources?: { urn: string; outputs?: unknown }[] }).resources ?? [];
-  return resources.map((r) => ({ urn: r.urn, outputs: r.outputs ?? {} }));
+  return resources.map((r) => ({ urn: r.urn, outputs: withoutCiphertexts(r.outputs ?? {}) }));
+}
+
+function withoutCiphertexts(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutCiphertexts);
+  if (value && typeof value === "object") {
+    if (SECRET_SIG in value) return "[secret]";
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutCiphertexts(v)]));
+  }
+  return value;
 }
 
 function firstLine(text: string): string {
