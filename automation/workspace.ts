@@ -10,7 +10,9 @@ import { type RepoStackInput, toStackConfig } from "../stacks/repo-config";
  * `pulumi up -s <owner>.<repo>` and the server never disagree), the state backend, the secrets passphrase and
  * the CLI. The local file backend under the project is the embedded default; PULUMI_BACKEND_URL overrides it.
  */
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+// MESH_SIX_PROJECT_DIR moves it out of the code: the image's code is read-only, so its entrypoint links the code
+// into a writable directory (image/entrypoint) where the stacks' Pulumi.<stack>.yaml files can be written.
+export const PROJECT_DIR = path.resolve(process.env.MESH_SIX_PROJECT_DIR || path.resolve(__dirname, ".."));
 export const DEFAULT_STATE_DIR = path.join(PROJECT_DIR, ".pulumi-state");
 /** The CrossGuard pack every preview and update runs with, whoever starts it (server, CLI, CI). */
 export const POLICY_PACK_DIR = path.join(PROJECT_DIR, "policies");
