@@ -21,6 +21,10 @@ export interface OnboardingServerArgs {
 
 export const ONBOARDING_SERVER_DEFAULT_NAME = "onboarding-server";
 export const ONBOARDING_SERVER_PORT = 8080;
+/** The image's user and the directories it writes to (Dockerfile: USER, the dev.mesh-six.writable-dirs label). */
+export const SERVER_UID = 10001;
+export const SERVER_WRITABLE_DIRS = ["/home/mesh-six", "/tmp"];
+const volumeName = (dir: string) => `writable${dir.replace(/[^a-z0-9]+/g, "-")}`;
 
 const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
 const READ = ["get", "list", "watch"];
@@ -102,6 +106,11 @@ export class OnboardingServer extends pulumi.ComponentResource {
               // lease to lapse and a stack to be recovered.
               terminationGracePeriodSeconds: 120,
               imagePullSecrets: args.pullSecretName !== undefined ? [{ name: args.pullSecretName }] : undefined,
+              // The image's user (Dockerfile USER): runAsNonRoot can only verify a numeric one.
+              securityContext: { runAsNonRoot: true, runAsUser: SERVER_UID, runAsGroup: SERVER_UID, fsGroup: SERVER_UID },
+              // The root file system is read-only: the server writes only to the image's writable dirs (its
+              // dev.mesh-six.writable-dirs label), each an emptyDir here.
+              volumes: SERVER_WRITABLE_DIRS.map((dir) => ({ name: volumeName(dir), emptyDir: {} })),
               containers: [
                 {
                   name: "server",
@@ -126,7 +135,9 @@ export class OnboardingServer extends pulumi.ComponentResource {
                   },
                   // Pulumi runs (CLI + language host + kubernetes plugin) are what use the memory, not Express.
                   resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
+                  volumeMounts: SERVER_WRITABLE_DIRS.map((dir) => ({ name: volumeName(dir), mountPath: dir })),
                   securityContext: {
+                    readOnlyRootFilesystem: true,
                     allowPrivilegeEscalation: false,
                     capabilities: { drop: ["ALL"] },
                     seccompProfile: { type: "RuntimeDefault" },

@@ -212,6 +212,19 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: ONBOARDING_SERVER.name, namespace: "mesh-six" }]);
   });
 
+  test("the server runs as the image's user on a read-only root, with an emptyDir on each of the image's writable dirs", () => {
+    const pod = one("kubernetes:apps/v1:Deployment", ONBOARDING_SERVER.name).inputs.spec.template.spec;
+    const container = pod.containers[0];
+    const dockerfile = readFileSync(path.join(__dirname, "../../Dockerfile"), "utf8");
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile)!;
+    assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: Number(user[1]), runAsGroup: Number(user[2]), fsGroup: Number(user[2]) });
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    const writable = /dev\.mesh-six\.writable-dirs="([^"]*)"/.exec(dockerfile)![1].split(" ");
+    const mounts = container.volumeMounts.map((m: any) => [m.mountPath, pod.volumes.find((v: any) => v.name === m.name)]);
+    assert.deepEqual(mounts.map(([p]: any) => p), writable);
+    for (const [p, volume] of mounts) assert.deepEqual(Object.keys(volume).sort(), ["emptyDir", "name"], `${p} is an emptyDir`);
+  });
+
   test("every mesh-six service takes its env from mesh-six-secrets", () => {
     for (const s of services) {
       const container = one("kubernetes:apps/v1:Deployment", s.name).inputs.spec.template.spec.containers[0];
