@@ -16,9 +16,11 @@ ARG PULUMI_IMAGE=pulumi/pulumi-nodejs:${PULUMI_VERSION}-debian
 FROM ${PULUMI_IMAGE} AS pulumi
 ARG KUBERNETES_PLUGIN_VERSION
 ENV PULUMI_HOME=/pulumi/home
-# Downloads the plugin from the public image; a no-op with a base that already carries this version.
+# Downloads the plugin from the public image; a no-op with a base that already carries this version. The CLI makes
+# plugin directories 0700 (root's): the runtime's user must be able to run them.
 RUN pulumi plugin install resource kubernetes "v${KUBERNETES_PLUGIN_VERSION}" \
-  && test -x "/pulumi/home/plugins/resource-kubernetes-v${KUBERNETES_PLUGIN_VERSION}/pulumi-resource-kubernetes"
+  && test -x "/pulumi/home/plugins/resource-kubernetes-v${KUBERNETES_PLUGIN_VERSION}/pulumi-resource-kubernetes" \
+  && chmod -R a+rX,go-w /pulumi/home/plugins
 
 FROM ${NODE_IMAGE} AS packages
 WORKDIR /app

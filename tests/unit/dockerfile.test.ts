@@ -143,6 +143,9 @@ test("the pulumi stage reads the CLI and the plugins from the fixed paths both b
   assert.deepEqual(copies.map((c) => line(c).split(/\s+/)[2]), ["/pulumi/bin", "/pulumi/home/plugins"]);
   const pulumiStage = all.slice(0, all.indexOf(dockerfile.getFROMs()[1]));
   assert.ok(pulumiStage.some((i) => i.getKeyword() === "ENV" && /PULUMI_HOME=\/pulumi\/home\b/.test(i.getArgumentsContent()!)));
+  // The CLI makes plugin directories 0700: without this the runtime's user cannot start the plugin (the smoke failed so).
+  const run = pulumiStage.find((i) => i.getKeyword() === "RUN")!.getArgumentsContent()!;
+  assert.match(run, /pulumi plugin install resource kubernetes "v\$\{KUBERNETES_PLUGIN_VERSION\}"[\s\S]*&& chmod -R a\+rX,go-w \/pulumi\/home\/plugins$/);
   // The local pulumi base (scripts/image) puts the same things at the same paths.
   assert.match(imageScript, /cp -pL "\$dist"\/\* "\$mnt\/pulumi\/bin\/"/);
   assert.match(imageScript, /PULUMI_HOME=\$mnt\/pulumi\/home "\$mnt\/pulumi\/bin\/pulumi" plugin install resource kubernetes/);
