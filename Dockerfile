@@ -7,36 +7,52 @@
 ARG NODE_VERSION=20.19.5
 ARG PULUMI_VERSION=3.248.0
 ARG KUBERNETES_PLUGIN_VERSION=4.25.0
+# The base images: by default the public ones a user pulls. `scripts/image build` passes images it made locally
+# (no registry is reachable there): a Debian bookworm with Node.js 20, and the same plus the Pulumi toolchain built
+# by scripts/bootstrap at the paths the public Pulumi image uses (/pulumi/bin, plugins under /pulumi/home).
+ARG NODE_IMAGE=node:${NODE_VERSION}-bookworm-slim
+ARG PULUMI_IMAGE=pulumi/pulumi-nodejs:${PULUMI_VERSION}-debian
 
-FROM pulumi/pulumi-nodejs:${PULUMI_VERSION}-debian AS pulumi
+FROM ${PULUMI_IMAGE} AS pulumi
 ARG KUBERNETES_PLUGIN_VERSION
 ENV PULUMI_HOME=/pulumi/home
-RUN pulumi plugin install resource kubernetes "v${KUBERNETES_PLUGIN_VERSION}"
+# Downloads the plugin from the public image; a no-op with a base that already carries this version. The CLI makes
+# plugin directories 0700 (root's): the runtime's user must be able to run them.
+# The plugin then goes next to the CLI, where the CLI takes it as bundled: the pod's PULUMI_HOME is an empty volume.
+RUN pulumi plugin install resource kubernetes "v${KUBERNETES_PLUGIN_VERSION}" \
+  && install -m 0755 "/pulumi/home/plugins/resource-kubernetes-v${KUBERNETES_PLUGIN_VERSION}/pulumi-resource-kubernetes" /pulumi/bin/
 
-FROM node:${NODE_VERSION}-bookworm-slim AS packages
+FROM ${NODE_IMAGE} AS packages
 WORKDIR /app
 COPY package.json package-lock.json ./
 # tsx is a production package: Pulumi.yaml runs the stack programs through it, as the server itself is run.
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-FROM node:${NODE_VERSION}-bookworm-slim
+FROM ${NODE_IMAGE}
 # tini reaps the Pulumi processes the Automation API starts; the CLI needs the system's CA certificates.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates tini \
   && rm -rf /var/lib/apt/lists/* \
-  && useradd --uid 10001 --user-group --create-home --home-dir /home/mesh-six --shell /usr/sbin/nologin mesh-six
+  && useradd --uid 10001 --user-group --no-create-home --home-dir /home/mesh-six --shell /usr/sbin/nologin mesh-six
+# The root file system is read-only in the cluster. What the server writes at run time goes to the two directories
+# of this label, each an emptyDir there (scripts/image smoke mounts a tmpfs on each); nothing in them needs to
+# outlive the pod (state, stack settings and runs are in the database):
+#   /home/mesh-six  HOME; PULUMI_HOME (.pulumi: the CLI's workspace files)
+#   /tmp            TMPDIR: the per-process scratch workspace (Pulumi.yaml, the stacks' settings restored from the
+#                   database), tsx's compile cache, Pulumi's temporary files
+LABEL dev.mesh-six.writable-dirs="/home/mesh-six /tmp"
 ENV NODE_ENV=production \
     PATH=/pulumi/bin:$PATH \
+    HOME=/home/mesh-six \
+    TMPDIR=/tmp \
     PULUMI_HOME=/home/mesh-six/.pulumi \
     PULUMI_SKIP_UPDATE_CHECK=true \
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 COPY --from=pulumi /pulumi/bin /pulumi/bin
-COPY --from=pulumi --chown=10001:10001 /pulumi/home/plugins /home/mesh-six/.pulumi/plugins
 WORKDIR /app
 COPY --from=packages /app/node_modules ./node_modules
+# The code stays root's and read-only.
 COPY . .
-# The code stays root's and read-only; the Automation API writes each stack's Pulumi.<stack>.yaml next to Pulumi.yaml.
-RUN chown 10001:10001 /app
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--"]

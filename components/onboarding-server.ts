@@ -40,8 +40,6 @@ export interface OnboardingServerSettings {
   readonly shutdownGraceSeconds: number;
 }
 
-/** Where the image's non-root user may write: the only writable paths under a read-only root filesystem. */
-export const SERVER_SCRATCH_MOUNTS = Object.freeze({ tmp: "/tmp", pulumiHome: "/home/mesh-six/.pulumi" });
 /** After SIGTERM the server reports not-ready this long before it stops listening, so endpoints drop it first. */
 export const SERVER_DRAIN_DELAY_MS = 5000;
 // Beyond the runs' grace: the drain delay, the CLI's own stop after SIGINT, and recording the outcome.
@@ -49,8 +47,13 @@ const TERMINATION_MARGIN_SECONDS = 45;
 
 export const ONBOARDING_SERVER_DEFAULT_NAME = "onboarding-server";
 export const ONBOARDING_SERVER_PORT = 8080;
-/** The image's user (Dockerfile: useradd --uid 10001). */
+/**
+ * The image's user and the directories it writes to (Dockerfile: USER, the dev.mesh-six.writable-dirs label): HOME
+ * with PULUMI_HOME, and TMPDIR with the per-process scratch workspace. Nothing in them outlives the pod, nor needs to.
+ */
 export const SERVER_UID = 10001;
+export const SERVER_WRITABLE_DIRS: readonly string[] = Object.freeze(["/home/mesh-six", "/tmp"]);
+const volumeName = (dir: string) => `writable${dir.replace(/[^a-z0-9]+/g, "-")}`;
 
 const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
 const READ = ["get", "list", "watch"];
@@ -150,10 +153,8 @@ export class OnboardingServer extends pulumi.ComponentResource {
               topologySpreadConstraints: [
                 { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podLabels } },
               ],
-              volumes: [
-                { name: "tmp", emptyDir: { sizeLimit: "2Gi" } },
-                { name: "pulumi-home", emptyDir: { sizeLimit: "512Mi" } },
-              ],
+              // The root file system is read-only: each writable dir of the image is an emptyDir here.
+              volumes: SERVER_WRITABLE_DIRS.map((dir) => ({ name: volumeName(dir), emptyDir: { sizeLimit: "2Gi" } })),
               containers: [
                 {
                   name: "server",
@@ -176,14 +177,9 @@ export class OnboardingServer extends pulumi.ComponentResource {
                     { name: "MESH_SIX_RUN_CONCURRENCY", value: String(cfg.runConcurrency) },
                     { name: "MESH_SIX_RUN_SHUTDOWN_GRACE_MS", value: String(cfg.shutdownGraceSeconds * 1000) },
                     { name: "MESH_SIX_DRAIN_DELAY_MS", value: String(SERVER_DRAIN_DELAY_MS) },
-                    { name: "TMPDIR", value: SERVER_SCRATCH_MOUNTS.tmp },
-                    { name: "PULUMI_HOME", value: SERVER_SCRATCH_MOUNTS.pulumiHome },
                     ...extraEnv,
                   ],
-                  volumeMounts: [
-                    { name: "tmp", mountPath: SERVER_SCRATCH_MOUNTS.tmp },
-                    { name: "pulumi-home", mountPath: SERVER_SCRATCH_MOUNTS.pulumiHome },
-                  ],
+                  volumeMounts: SERVER_WRITABLE_DIRS.map((dir) => ({ name: volumeName(dir), mountPath: dir })),
                   // Migrations run before the server listens: give a first start a minute before liveness counts.
                   startupProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 2, failureThreshold: 30 },
                   // Goes false as soon as the replica starts draining (SIGTERM), and while the database is unreachable.

@@ -26,14 +26,26 @@ function globalArgs(): Record<string, string> {
   for (const instruction of dockerfile.getInstructions()) {
     if (instruction.getKeyword() === "FROM") break;
     if (instruction.getKeyword() === "ARG") {
-      const [name, value] = instruction.getArgumentsContent()!.split("=");
-      args[name] = value;
+      const content = instruction.getArgumentsContent()!;
+      const eq = content.indexOf("=");
+      args[content.slice(0, eq)] = content.slice(eq + 1);
     }
   }
   return args;
 }
 
-const expand = (s: string): string => s.replace(/\$\{(\w+)\}/g, (_, name: string) => globalArgs()[name] ?? `<unset ${name}>`);
+/** Expands ${ARG} references with the global ARG defaults, repeatedly (a default may name another ARG). */
+function expand(s: string): string {
+  for (let i = 0; i < 5 && s.includes("${"); i++) s = s.replace(/\$\{(\w+)\}/g, (_, name: string) => globalArgs()[name] ?? `<unset ${name}>`);
+  return s;
+}
+
+/** A FROM line's image with the ARG defaults, as name and tag. */
+function defaultImage(from: Instruction): { name: string; tag: string } {
+  const image = expand(from.getArgumentsContent()!.split(/\s+/)[0]);
+  const colon = image.lastIndexOf(":");
+  return colon > image.lastIndexOf("/") ? { name: image.slice(0, colon), tag: image.slice(colon + 1) } : { name: image, tag: "" };
+}
 
 function shellVariable(file: string, name: string): string {
   return execFileSync("bash", ["-c", `source ${file} && printf %s "$${name}"`], { cwd: ROOT, encoding: "utf8" });
@@ -59,8 +71,8 @@ test("the image is built in stages and its last stage runs as an unprivileged nu
 
 test("every base image is pinned to a version, never latest or untagged", () => {
   for (const from of dockerfile.getFROMs()) {
-    const image = expand(from.getImageName() ?? "");
-    const tag = expand(from.getImageTag() ?? "");
+    const { name: image, tag } = defaultImage(from);
+    assert.doesNotMatch(image + tag, /<unset/, `FROM ${from.getArgumentsContent()} names an undeclared ARG`);
     assert.ok(tag && tag !== "latest", `${image} must be pinned: FROM ${from.getArgumentsContent()}`);
     assert.match(tag, /^\d+\.\d+\.\d+/, `${image}:${tag} pins a full version`);
   }
@@ -107,3 +119,58 @@ test("every npm package the server and the stack programs import is a production
   assert.ok(packages.has("@pulumi/pulumi") && packages.has("express"), "imports were collected");
   for (const name of packages) assert.ok(name in pkg.dependencies, `${name} is imported at run time but is not in dependencies`);
 });
+
+// scripts/image builds the Dockerfile here with base images it made locally; the defaults stay the public ones.
+const imageScript = readFileSync(path.join(ROOT, "scripts/image"), "utf8");
+
+test("every base image is a build arg whose default is the public image, and scripts/image passes exactly those", () => {
+  const froms = dockerfile.getFROMs();
+  const bases = froms.map((f) => /^\$\{(\w+)\}$/.exec(f.getArgumentsContent()!.split(/\s+/)[0])?.[1]);
+  assert.deepEqual(bases, ["PULUMI_IMAGE", "NODE_IMAGE", "NODE_IMAGE"], "the pulumi stage, then packages and runtime on Node.js");
+  assert.deepEqual(defaultImage(froms[0]), { name: "pulumi/pulumi-nodejs", tag: `${globalArgs().PULUMI_VERSION}-debian` });
+  assert.deepEqual(defaultImage(froms[1]), { name: "node", tag: `${globalArgs().NODE_VERSION}-bookworm-slim` });
+  const passed = [...imageScript.matchAll(/--build-arg "(\w+)=/g)].map((m) => m[1]).sort();
+  assert.deepEqual(passed, ["NODE_IMAGE", "PULUMI_IMAGE"]);
+  for (const name of passed) assert.ok(name in globalArgs(), `${name} is a global ARG of the Dockerfile`);
+  assert.match(imageScript, /buildah bud --isolation chroot/);
+});
+
+test("the pulumi stage reads the CLI and the plugins from the fixed paths both bases provide", () => {
+  const all = dockerfile.getInstructions();
+  const line = (i: Instruction) => text.split("\n")[i.getRange().start.line];
+  const copies = finalStage().filter((i) => i.getKeyword() === "COPY" && line(i).startsWith("COPY --from=pulumi "));
+  assert.deepEqual(copies.map((c) => line(c).split(/\s+/)[2]), ["/pulumi/bin"]);
+  const pulumiStage = all.slice(0, all.indexOf(dockerfile.getFROMs()[1]));
+  assert.ok(pulumiStage.some((i) => i.getKeyword() === "ENV" && /PULUMI_HOME=\/pulumi\/home\b/.test(i.getArgumentsContent()!)));
+  // Next to the CLI, the plugin is bundled (the pod's PULUMI_HOME is an empty volume), and readable by the runtime's
+  // user (the CLI makes plugin directories 0700: the smoke failed so before).
+  const run = pulumiStage.find((i) => i.getKeyword() === "RUN")!.getArgumentsContent()!;
+  assert.match(run, /pulumi plugin install resource kubernetes "v\$\{KUBERNETES_PLUGIN_VERSION\}"[\s\S]*&& install -m 0755 "\/pulumi\/home\/plugins\/resource-kubernetes-v\$\{KUBERNETES_PLUGIN_VERSION\}\/pulumi-resource-kubernetes" \/pulumi\/bin\/$/);
+  assert.match(finalEnv().PATH, /^\/pulumi\/bin:/);
+  // The local pulumi base (scripts/image) puts the same things at the same paths.
+  assert.match(imageScript, /cp -pL "\$dist"\/\* "\$mnt\/pulumi\/bin\/"/);
+  assert.match(imageScript, /PULUMI_HOME=\$mnt\/pulumi\/home "\$mnt\/pulumi\/bin\/pulumi" plugin install resource kubernetes/);
+});
+
+/** The final stage's ENV, as one map. */
+function finalEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const i of finalStage().filter((x) => x.getKeyword() === "ENV")) {
+    for (const m of i.getArgumentsContent()!.matchAll(/(\w+)=(\S+)/g)) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+test("with a read-only root, everything the server writes is under the writable dirs the image declares", () => {
+  const label = finalStage().find((i) => i.getKeyword() === "LABEL" && i.getArgumentsContent()!.includes("dev.mesh-six.writable-dirs"));
+  const writable = JSON.parse(/dev\.mesh-six\.writable-dirs=(".*")/.exec(label?.getArgumentsContent() ?? "")?.[1] ?? '""').split(" ") as string[];
+  const env = finalEnv();
+  assert.deepEqual(writable.sort(), [env.HOME, env.TMPDIR].sort());
+  const under = (p: string) => writable.some((d) => p === d || p.startsWith(`${d}/`));
+  assert.ok(under(env.PULUMI_HOME), `PULUMI_HOME=${env.PULUMI_HOME} is in a writable dir`);
+  const workdir = finalStage().find((i) => i.getKeyword() === "WORKDIR")?.getArgumentsContent() ?? "/";
+  assert.ok(!under(workdir), "the code stays on the read-only root");
+  const entrypoint = JSON.parse(finalStage().find((i) => i.getKeyword() === "ENTRYPOINT")!.getArgumentsContent()!);
+  assert.deepEqual(entrypoint, ["/usr/bin/tini", "--"]);
+});
+

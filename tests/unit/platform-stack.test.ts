@@ -238,7 +238,7 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     assert.equal(pod.securityContext.runAsNonRoot, true);
     assert.equal(pod.securityContext.runAsUser, 10001);
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-    assert.deepEqual(container.volumeMounts.map((m: any) => m.mountPath).sort(), ["/home/mesh-six/.pulumi", "/tmp"]);
+    assert.deepEqual(container.volumeMounts.map((m: any) => m.mountPath).sort(), ["/home/mesh-six", "/tmp"]);
     for (const v of pod.volumes) assert.ok(v.emptyDir, `${v.name} is an emptyDir`);
     const grace = Number(container.env.find((e: any) => e.name === "MESH_SIX_RUN_SHUTDOWN_GRACE_MS").value) / 1000;
     assert.ok(pod.terminationGracePeriodSeconds > grace + 5, `${pod.terminationGracePeriodSeconds}s covers the ${grace}s grace and the drain`);
@@ -248,6 +248,19 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     assert.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
     const secret = one("kubernetes:external-secrets.io/v1:ExternalSecret", "onboarding-server-secrets").inputs;
     assert.deepEqual(secret.spec.data, [{ secretKey: "MESH_SIX_API_TOKENS", remoteRef: { key: "mesh-six/onboarding-server", property: "MESH_SIX_API_TOKENS" } }]);
+  });
+
+  test("the server's user and writable dirs are the image's own (its USER and dev.mesh-six.writable-dirs label)", () => {
+    const pod = one("kubernetes:apps/v1:Deployment", ONBOARDING_SERVER.name).inputs.spec.template.spec;
+    const container = pod.containers[0];
+    const dockerfile = readFileSync(path.join(__dirname, "../../Dockerfile"), "utf8");
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile)!;
+    assert.equal(pod.securityContext.runAsUser, Number(user[1]));
+    assert.equal(pod.securityContext.runAsGroup, Number(user[2]));
+    const writable = /dev\.mesh-six\.writable-dirs="([^"]*)"/.exec(dockerfile)![1].split(" ");
+    const mounts = container.volumeMounts.map((m: any) => [m.mountPath, pod.volumes.find((v: any) => v.name === m.name)]);
+    assert.deepEqual(mounts.map(([p]: any) => p), writable);
+    for (const [p, volume] of mounts) assert.ok(volume.emptyDir, `${p} is an emptyDir`);
   });
 
   test("every mesh-six service takes its env from mesh-six-secrets", () => {

@@ -22,7 +22,9 @@ interface Step {
   name?: string;
 }
 interface Job {
-  "runs-on": string;
+  "runs-on": string | string[];
+  if?: string;
+  name?: string;
   needs?: string | string[];
   strategy?: { matrix?: Record<string, unknown> };
   steps: Step[];
@@ -105,19 +107,60 @@ test("no built image is ever tagged latest", () => {
   assert.doesNotMatch(String(build.with?.tags), /:latest\b/);
 });
 
-test("the preview runs, with the policy pack, every stack affected-stacks.ts picks, and updates one marked comment per stack", () => {
-  const wf = workflow("preview.yaml");
-  const listing = wf.jobs.stacks.steps.find((s) => s.run?.includes("scripts/ci/affected-stacks.ts"));
-  assert.ok(listing?.run?.includes("pulumi stack ls --all --json"), "every stack of the backend is a candidate");
-  assert.ok(listing?.run?.includes("git diff --name-only"), "against the files the pull request changes");
-  const job = wf.jobs.preview;
-  assert.equal(job.strategy?.matrix as unknown, "${{ fromJSON(needs.stacks.outputs.matrix) }}");
-  assert.ok(job.steps.some((s) => s.run?.includes("pulumi preview") && s.run.includes("--policy-pack")));
-  const comment = job.steps.find((s) => s.uses?.startsWith("actions/github-script"));
-  const script = String(comment?.with?.script);
-  assert.match(script, /<!-- mesh-six-preview:mesh-six:\$\{stack\}:preview -->/);
-  assert.match(script, /updateComment/);
-  assert.match(script, /createComment/);
+const script = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
+const PREVIEW_COMMENT = `${"$"}{process.env.GITHUB_WORKSPACE}/scripts/ci/preview-comment.cjs`;
+
+for (const [listJob, previewJob] of [["stacks", "preview"], ["stacks-self-hosted", "preview-self-hosted"]]) {
+  test(`${previewJob} previews, with the policy pack, every stack affected-stacks.ts picks, and updates one marked comment per stack`, () => {
+    const wf = workflow("preview.yaml");
+    assert.ok(wf.jobs[listJob].steps.some((s) => s.run?.includes('scripts/ci/list-affected-stacks "${{ github.event.pull_request.base.sha }}"')));
+    const job = wf.jobs[previewJob];
+    assert.deepEqual(job.needs, listJob);
+    assert.equal(job.strategy?.matrix as unknown, `${"$"}{{ fromJSON(needs.${listJob}.outputs.matrix) }}`);
+    assert.ok(job.steps.some((s) => s.run?.includes('scripts/ci/preview-stack "${{ matrix.stack }}"')));
+    const comment = job.steps.find((s) => s.uses?.startsWith("actions/github-script"));
+    assert.match(String(comment?.with?.script), new RegExp(`require\\(\`${PREVIEW_COMMENT.replace(/[$.{}]/g, "\\$&")}\`\\)`));
+    assert.match(String(comment?.with?.script), /upsertPreviewComment\(\{ github, context, stack: process\.env\.STACK/);
+  });
+}
+
+test("the preview scripts list every stack against the changed files and preview with the policy pack", () => {
+  const listing = script("scripts/ci/list-affected-stacks");
+  assert.match(listing, /pulumi stack ls --all --json/, "every stack of the backend is a candidate");
+  assert.match(listing, /git diff --name-only "\$base"\.\.\.HEAD/, "against the files the pull request changes");
+  assert.match(listing, /scripts\/ci\/affected-stacks\.ts/);
+  assert.match(script("scripts/ci/preview-stack"), /pulumi preview -s "\$stack" --policy-pack "\$PWD\/policies"/);
+});
+
+test("a stack's preview comment is created once, then updated in place; other stacks' comments are left alone", async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { marker, upsertPreviewComment } = require("../../scripts/ci/preview-comment.cjs");
+  assert.equal(marker("acme.widgets"), "<!-- mesh-six-preview:mesh-six:acme.widgets:preview -->");
+  const comments: { id: number; body: string }[] = [{ id: 1, body: `${marker("platform-dev")}\nold` }, { id: 2, body: "a human's comment" }];
+  const calls: string[] = [];
+  const github = {
+    paginate: async (_: unknown, args: { issue_number: number }) => (assert.equal(args.issue_number, 7), comments.map((c) => ({ ...c }))),
+    rest: {
+      issues: {
+        listComments: () => undefined,
+        createComment: async ({ body }: { body: string }) => (calls.push("create"), comments.push({ id: comments.length + 1, body })),
+        updateComment: async ({ comment_id, body }: { comment_id: number; body: string }) => {
+          calls.push(`update ${comment_id}`);
+          comments.find((c) => c.id === comment_id)!.body = body;
+        },
+      },
+    },
+  };
+  const context = { serverUrl: "https://github.com", repo: { owner: "o", repo: "r" }, runId: 9, payload: { pull_request: { number: 7 } } };
+  const run = (exitCode: string, output: string) => upsertPreviewComment({ github, context, stack: "acme.widgets", exitCode, output });
+  assert.equal(await run("1", "    + 3 to create\n  [mandatory]  image-pinned"), "created");
+  assert.equal(await run("0", "    + 3 to create"), "updated");
+  assert.deepEqual(calls, ["create", "update 3"]);
+  const mine = comments.filter((c) => c.body.startsWith(marker("acme.widgets")));
+  assert.equal(mine.length, 1, "one comment per stack");
+  assert.match(mine[0].body, /✅ `pulumi preview` of `acme.widgets`/);
+  assert.match(mine[0].body, /\[Run\]\(https:\/\/github\.com\/o\/r\/actions\/runs\/9\)/);
+  assert.equal(comments[0].body, `${marker("platform-dev")}\nold`);
 });
 
 test("build-deploy builds the server's image from the project's Dockerfile under the catalog's name, never latest", () => {
@@ -130,13 +173,69 @@ test("build-deploy builds the server's image from the project's Dockerfile under
 test("the deploy updates the chosen environment's platform stack with the policy pack, pinning new tags on dev only", () => {
   const wf = workflow("build-deploy.yaml") as Workflow & { on: { workflow_dispatch: { inputs: Record<string, { options?: string[] }> } } };
   assert.deepEqual(wf.on.workflow_dispatch.inputs.environment.options, ["dev", "prod"]);
-  const deploy = wf.jobs.deploy;
-  assert.deepEqual(deploy.needs, ["build", "build-server"]);
-  const pin = deploy.steps.find((s) => s.name === "Pin the new tags (dev)") as Step & { if?: string };
-  assert.equal(pin.if, "env.TARGET == 'dev'");
-  assert.match(pin.run ?? "", /builtServices\(\)/);
-  assert.match(pin.run ?? "", new RegExp(`mesh-six:images\\.${ONBOARDING_SERVER.name}`));
-  assert.ok(deploy.steps.some((s) => s.run?.includes('pulumi up -s "platform-$TARGET"') && s.run.includes("--policy-pack")));
+  for (const id of ["deploy", "deploy-self-hosted"]) {
+    const deploy = wf.jobs[id] as Job & { env: Record<string, string> };
+    assert.deepEqual(deploy.needs, ["build", "build-server"]);
+    assert.equal(deploy.env.SERVICE_TAG, "${{ needs.build.outputs.tag }}");
+    assert.equal(deploy.env.SERVER_TAG, "${{ needs.build-server.outputs.tag }}");
+    assert.ok(deploy.steps.some((s) => s.run?.trim().endsWith("scripts/ci/deploy-platform")), `${id} runs scripts/ci/deploy-platform`);
+  }
+  const deploy = script("scripts/ci/deploy-platform");
+  const pin = /if \[ "\$TARGET" = dev \]; then\n([\s\S]*?)\nfi\n/.exec(deploy)?.[1] ?? "";
+  assert.match(pin, /builtServices\(\)/);
+  assert.match(pin, new RegExp(`mesh-six:images\\.${ONBOARDING_SERVER.name}" "\\$SERVER_TAG"`));
+  assert.match(deploy.slice(deploy.indexOf(pin) + pin.length), /pulumi up -s "platform-\$TARGET" --yes --non-interactive --policy-pack "\$PWD\/policies"/);
+});
+
+// GitHub-hosted runners take the ecosystem's Pulumi (pulumi/actions, plugins downloaded); only the cluster's own
+// runners build the toolchain from source. test.yaml's infra job is the one exception: it runs scripts/test, the
+// project's own suite, which tests the toolchain scripts/bootstrap builds.
+const HOSTED_EXCEPTIONS = new Set(["test.yaml:infra"]);
+const hosted = (job: Job) => [job["runs-on"]].flat().some((label) => /^ubuntu-/.test(label));
+const buildsFromSource = (step: Step) =>
+  /scripts\/bootstrap|\bgo (build|install|get)\b|pulumi\/pulumi\/pkg|build-language-host/.test(step.run ?? "") || /^actions\/setup-go@/.test(step.uses ?? "");
+
+test("no GitHub-hosted job runs scripts/bootstrap or builds Pulumi from source; those running pulumi install the pinned CLI", () => {
+  let checked = 0;
+  for (const file of FILES) {
+    for (const [id, job] of Object.entries(workflow(file).jobs)) {
+      if (!hosted(job) || HOSTED_EXCEPTIONS.has(`${file}:${id}`)) continue;
+      checked++;
+      for (const step of job.steps) assert.ok(!buildsFromSource(step), `${file}: hosted job ${id} builds from source: ${JSON.stringify(step)}`);
+      const runsPulumi = job.steps.some((s) => /\bpulumi |scripts\/ci\/(preview-stack|list-affected-stacks|deploy-platform)/.test(s.run ?? ""));
+      if (!runsPulumi) continue;
+      const setup = job.steps.findIndex((s) => s.uses === "pulumi/actions@v6");
+      assert.ok(setup >= 0, `${file}: hosted job ${id} runs pulumi: it installs it with pulumi/actions`);
+      assert.equal(job.steps[setup].with?.["pulumi-version"], readFileSync(path.join(ROOT, "scripts/lib/toolchain-versions.sh"), "utf8").match(/^PULUMI_VERSION=(.*)$/m)?.[1]);
+    }
+  }
+  assert.ok(checked >= 6, `the hosted jobs were checked (${checked})`);
+  assert.ok(buildsFromSource({ run: "scripts/bootstrap pulumi" }) && buildsFromSource({ uses: "actions/setup-go@v5" }), "the check sees a build");
+});
+
+test("each Pulumi job has a self-hosted twin that builds the toolchain from source; a repository variable picks one", () => {
+  // [file, hosted job, self-hosted job, picked by]: the list jobs and the deploys by the variable, the previews by the
+  // list job they need.
+  const pairs = [
+    ["preview.yaml", "stacks", "stacks-self-hosted", "variable"],
+    ["preview.yaml", "preview", "preview-self-hosted", "needs"],
+    ["build-deploy.yaml", "deploy", "deploy-self-hosted", "variable"],
+  ];
+  for (const [file, hostedId, selfId, picked] of pairs) {
+    const jobs = workflow(file).jobs;
+    assert.ok(hosted(jobs[hostedId]), `${hostedId} runs on a GitHub-hosted runner`);
+    assert.deepEqual(jobs[selfId]["runs-on"], ["self-hosted", "mesh-six"]);
+    assert.ok(jobs[selfId].steps.some((s) => /^scripts\/bootstrap /.test(s.run ?? "")), `${selfId} builds the toolchain`);
+    if (picked === "variable") {
+      assert.equal(jobs[hostedId].if, "vars.MESH_SIX_RUNNER != 'self-hosted'");
+      assert.equal(jobs[selfId].if, "vars.MESH_SIX_RUNNER == 'self-hosted'");
+    } else {
+      assert.deepEqual([jobs[hostedId].needs, jobs[selfId].needs], ["stacks", "stacks-self-hosted"]);
+    }
+  }
+  const plugin = workflow("preview.yaml").jobs.preview.steps.find((s) => s.run?.startsWith("pulumi plugin install resource kubernetes"));
+  const version = readFileSync(path.join(ROOT, "scripts/lib/toolchain-versions.sh"), "utf8").match(/^KUBERNETES_PLUGIN_VERSION=(.*)$/m)?.[1];
+  assert.equal(plugin?.run, `pulumi plugin install resource kubernetes v${version}`);
 });
 
 test("the devcontainer feature is published where the scaffold points, and installs into the session mount", () => {
