@@ -73,10 +73,15 @@ class FileStateStore implements StateBlobStore {
   }
 }
 
+/**
+ * The backend opens its table as a gocloud bucket prefixed with the URL's path: every key of
+ * `postgres://host/mesh_six?table=t` starts `mesh_six/` (checked with the CLI 3.248: `mesh_six/.pulumi/meta.yaml`).
+ */
 class PostgresStateStore implements StateBlobStore {
   private constructor(
     private readonly client: Client,
     private readonly table: string,
+    private readonly prefix: string,
     readonly description: string,
   ) {}
 
@@ -92,23 +97,24 @@ class PostgresStateStore implements StateBlobStore {
       `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, data JSON NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())`,
     );
     await client.query(`CREATE INDEX IF NOT EXISTS ${table}_key_prefix_idx ON ${table} (key text_pattern_ops)`);
-    return new PostgresStateStore(client, table, `postgres://${u.host}${u.pathname} (table ${table})`);
+    const prefix = u.pathname.replace(/^\/+/, "") ? `${u.pathname.replace(/^\/+/, "")}/` : "";
+    return new PostgresStateStore(client, table, prefix, `postgres://${u.host}${u.pathname} (table ${table})`);
   }
 
   async list(): Promise<string[]> {
-    const { rows } = await this.client.query<{ key: string }>(`SELECT key FROM ${this.table} WHERE key LIKE '.pulumi/%' ORDER BY key`);
-    return rows.map((r) => r.key);
+    const { rows } = await this.client.query<{ key: string }>(`SELECT key FROM ${this.table} WHERE starts_with(key, $1) ORDER BY key`, [`${this.prefix}.pulumi/`]);
+    return rows.map((r) => r.key.slice(this.prefix.length));
   }
 
   async read(key: string): Promise<Buffer | undefined> {
-    const { rows } = await this.client.query<{ data: string }>(`SELECT data->>'data' AS data FROM ${this.table} WHERE key = $1`, [key]);
+    const { rows } = await this.client.query<{ data: string }>(`SELECT data->>'data' AS data FROM ${this.table} WHERE key = $1`, [this.prefix + key]);
     return rows[0] ? Buffer.from(rows[0].data, "base64") : undefined;
   }
 
   async write(key: string, data: Buffer): Promise<void> {
     await this.client.query(
       `INSERT INTO ${this.table} (key, data) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, updated_at = now()`,
-      [key, JSON.stringify({ data: data.toString("base64") })],
+      [this.prefix + key, JSON.stringify({ data: data.toString("base64") })],
     );
   }
 

@@ -125,7 +125,8 @@ async function verify(stackName: string, args: Args, store: DatabaseStackSetting
   const source = await selectStack(stackName, settingsFor(args.from, store));
   const target = await selectStack(stackName, settingsFor(args.to, store));
   const [before, after] = await Promise.all([resourcesOf(source), resourcesOf(target)]);
-  if (JSON.stringify(before) !== JSON.stringify(after)) return { ok: false, detail: "the target's resources or outputs differ from the source's" };
+  const differs = firstDifference(before, after);
+  if (differs) return { ok: false, detail: `the target's resources or outputs differ from the source's at ${differs}` };
   const preview = await target.preview({ policyPacks: [POLICY_PACK_DIR] });
   const changes = Object.entries(preview.changeSummary ?? {}).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
   if (changes.length > 0) return { ok: false, detail: `preview proposes ${changes.map(([op, n]) => `${n} ${op}`).join(", ")}` };
@@ -153,6 +154,19 @@ function withoutCiphertexts(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutCiphertexts(v)]));
   }
   return value;
+}
+
+/** Where two JSON values first differ (a path such as `[3].outputs.name`), or undefined when they are equal. */
+function firstDifference(a: unknown, b: unknown, at = ""): string | undefined {
+  if (JSON.stringify(a) === JSON.stringify(b)) return undefined;
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      const found = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`);
+      if (found) return found;
+    }
+  }
+  return `${at || "the top"} (${JSON.stringify(a)?.slice(0, 80)} vs ${JSON.stringify(b)?.slice(0, 80)})`;
 }
 
 function firstLine(text: string): string {

@@ -36,8 +36,8 @@ test("a replica SIGKILLed mid-up while two others run: another recovers and fini
         .then((r) => r.rows.map((row) => ({ runId: row.id, stack: row.stack_name, owner: row.lease_owner })))
         .catch(() => []);
       samples.push(held);
-      const locks = await fs.pool.query<{ key: string }>("SELECT key FROM pulumi_state WHERE key LIKE '.pulumi/locks/%'").catch(() => ({ rows: [] }));
-      for (const { key } of locks.rows) lockSeen.add(key.split("/")[4]);
+      const locks = await fs.pool.query<{ key: string }>("SELECT key FROM pulumi_state WHERE key LIKE '%.pulumi/locks/%'").catch(() => ({ rows: [] }));
+      for (const { key } of locks.rows) lockSeen.add(key.split(".pulumi/locks/")[1].split("/")[2]);
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
   })();
@@ -128,7 +128,7 @@ async function overlappingUpdates(pool: import("pg").Pool, stacks: string[]): Pr
   for (const stack of stacks) {
     const { rows } = await pool.query<{ data: string }>(
       "SELECT data->>'data' AS data FROM pulumi_state WHERE key LIKE $1 AND key LIKE '%.history.json'",
-      [`.pulumi/history/mesh-six/${stack}/%`],
+      [`%.pulumi/history/mesh-six/${stack}/%`],
     );
     const spans = rows
       .map((r) => JSON.parse(Buffer.from(r.data, "base64").toString("utf8")) as { startTime: number; endTime: number; kind: string })

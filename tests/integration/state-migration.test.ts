@@ -91,7 +91,7 @@ test("three stacks of a file backend move into PostgreSQL with their history, ve
   for (const ref of refs) {
     assert.match(first.stdout, new RegExp(`^${stackNameFor(ref).replace(".", "\\.")}: copied \\d+ of \\d+ blobs; settings moved to the database; verified: \\d+ resources with the same outputs; preview: \\d+ same, no changes$`, "m"));
   }
-  const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pulumi_state WHERE key LIKE '.pulumi/history/%'");
+  const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pulumi_state WHERE key LIKE '%.pulumi/history/%'");
   assert.ok(rows[0].n >= refs.length * 2, `the stacks' history came along (${rows[0].n} history blobs)`);
 
   const second = await migrateCommand();
@@ -101,14 +101,15 @@ test("three stacks of a file backend move into PostgreSQL with their history, ve
 });
 
 test("a stack the target already holds with different state is refused, and nothing of it is overwritten", { timeout: 5 * 60_000 }, async (t) => {
-  const key = `.pulumi/stacks/mesh-six/${stackNameFor(refs[1])}.json`;
+  // The backend prefixes each key with the database's name (the URL's path).
+  const key = `${new URL(db.url).pathname.slice(1)}/.pulumi/stacks/mesh-six/${stackNameFor(refs[1])}.json`;
   const before = await db.pool.query<{ data: string }>("SELECT data::text AS data FROM pulumi_state WHERE key = $1", [key]);
   const tampered = JSON.stringify({ data: Buffer.from('{"version":3,"checkpoint":{}}').toString("base64") });
   await db.pool.query("UPDATE pulumi_state SET data = $2::json WHERE key = $1", [key, tampered]);
   const result = await migrateCommand();
   t.diagnostic(`migration onto a changed target (exit ${result.code}):\n${result.stdout}`);
   assert.equal(result.code, 1);
-  assert.match(result.stdout, new RegExp(`^${stackNameFor(refs[1]).replace(".", "\\.")}: refused: the target already has ${key.replaceAll(".", "\\.")} with different contents$`, "m"));
+  assert.match(result.stdout, new RegExp(`^${stackNameFor(refs[1]).replace(".", "\\.")}: refused: the target already has ${key.split("/").slice(1).join("/").replaceAll(".", "\\.")} with different contents$`, "m"));
   const now = await db.pool.query<{ data: string }>("SELECT data::text AS data FROM pulumi_state WHERE key = $1", [key]);
   assert.equal(JSON.parse(now.rows[0].data).data, JSON.parse(tampered).data, "the target's state is left as it was");
   await db.pool.query("UPDATE pulumi_state SET data = $2::json WHERE key = $1", [key, before.rows[0].data]);
