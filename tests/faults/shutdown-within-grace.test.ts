@@ -49,7 +49,7 @@ exec "${REAL_PULUMI}" "$@"
 function processesOf(stackName: string): string[] {
   let out = "";
   try {
-    out = execFileSync("pgrep", ["-a", "-f", `--stack ${stackName}`], { encoding: "utf8" });
+    out = execFileSync("pgrep", ["-a", "-f", "--", `--stack ${stackName}`], { encoding: "utf8" });
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
