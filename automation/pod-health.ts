@@ -11,6 +11,12 @@ import { abortableSleep } from "./abort";
 export interface WaitForPodReadyOptions {
   namespace: string;
   podName: string;
+  /**
+   * The StatefulSet that makes the pod. Without it no pod will ever come: its absence fails the wait at once,
+   * and a pod missing while it exists is waited for `missingPodTimeoutMs` only.
+   */
+  statefulSetName?: string;
+  missingPodTimeoutMs?: number;
   timeoutMs: number;
   signal?: AbortSignal;
   kube: KubeCredentials;
@@ -31,10 +37,13 @@ export class PodNotReadyError extends Error {
   }
 }
 
-/** Waiting longer cannot help: the credentials may not read the pod. */
-class PodAccessError extends Error {
-  override readonly name = "PodAccessError";
+/** Waiting longer cannot help: the credentials may not read the pod, or what makes the pod is gone. */
+class PodWaitFutile extends Error {
+  override readonly name = "PodWaitFutile";
 }
+
+/** A StatefulSet creates its pod within seconds; one missing for longer is not coming. */
+export const DEFAULT_MISSING_POD_TIMEOUT_MS = 30_000;
 
 interface PodCondition {
   type?: string;
@@ -101,26 +110,38 @@ export async function waitForPodReady(opts: WaitForPodReadyOptions): Promise<voi
   const podPath = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}`;
   let wait = opts.minPollMs ?? 250;
   const maxWait = opts.maxPollMs ?? 3000;
+  const missingFor = Math.min(timeoutMs, opts.missingPodTimeoutMs ?? DEFAULT_MISSING_POD_TIMEOUT_MS);
+  let missingSince: number | undefined;
   let state = "no answer from the API server yet";
   for (;;) {
     signal?.throwIfAborted();
     try {
       const { status, body } = await kubeGet(kube, podPath, signal);
       if (status === 200) {
+        missingSince = undefined;
         const pod = body as Pod;
         if (isPodReady(pod)) return;
         state = describePodState(pod);
       } else if (status === 404) {
-        // The StatefulSet controller may not have created it yet.
         state = "the pod does not exist";
+        if (opts.statefulSetName) {
+          // Not yet created (the controller is about to), or never to be (its StatefulSet was deleted).
+          const sts = `${namespace}/${opts.statefulSetName}`;
+          const owner = await kubeGet(kube, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/statefulsets/${encodeURIComponent(opts.statefulSetName)}`, signal);
+          if (owner.status === 404) throw new PodWaitFutile(`pod ${namespace}/${podName} cannot become Ready: its StatefulSet ${sts} does not exist`);
+          missingSince ??= Date.now();
+          if (Date.now() - missingSince >= missingFor) {
+            throw new PodWaitFutile(`pod ${namespace}/${podName} does not exist ${Math.round(missingFor / 1000)}s after its StatefulSet ${sts} was found`);
+          }
+        }
       } else if (status === 401 || status === 403) {
-        throw new PodAccessError(`the API server refused to show pod ${namespace}/${podName} (HTTP ${status}) to ${kube.source}`);
+        throw new PodWaitFutile(`the API server refused to show pod ${namespace}/${podName} (HTTP ${status}) to ${kube.source}`);
       } else {
         state = `the API server answered HTTP ${status}`;
       }
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      if (err instanceof PodAccessError) throw err;
+      if (err instanceof PodWaitFutile) throw err;
       state = `the API server is unreachable: ${(err as Error).message}`;
     }
     const left = deadline - Date.now();

@@ -69,7 +69,15 @@ async function podHealthStep(outputs: Record<string, RunOutput>, signal: AbortSi
   await hooks.emit({ type: "step", step: "pod-health" });
   try {
     const kube = (cfg.kubeCredentials ?? (() => loadKubeCredentials()))();
-    await waitForPodReady({ namespace, podName, timeoutMs: cfg.podReadyTimeoutMs, signal, kube });
+    const statefulSet = outputs.envStatefulSet?.value;
+    await waitForPodReady({
+      namespace,
+      podName,
+      statefulSetName: typeof statefulSet === "string" && statefulSet ? statefulSet : undefined,
+      timeoutMs: cfg.podReadyTimeoutMs,
+      signal,
+      kube,
+    });
   } catch (err) {
     if (signal.aborted) throw err;
     throw new RunStepError("pod-health", (err as Error).message);

@@ -32,7 +32,7 @@ export interface RunQueueOptions {
   leaseMs?: number;
   /** How often an idle worker looks for queued runs that another process stored. */
   pollMs?: number;
-  /** How long stop() lets running runs finish before it aborts them (they are then recovered at once). */
+  /** How long stop() may take in all: running runs may finish, then are aborted, then killed (they are then recovered at once). */
   shutdownGraceMs?: number;
   workerId?: string;
   bus?: RunEventBus;
@@ -41,6 +41,19 @@ export interface RunQueueOptions {
   /** Called once per run that reached a terminal status here (metrics). */
   onFinished?: (run: RunRecord) => void;
   log?: (line: string) => void;
+}
+
+/** Of a shutdown's grace, at most this much is kept for aborted runs to stop gracefully. */
+const STOP_WINDOW_MS = 10_000;
+/** After killing what outlived the grace, how long its runs get to hand themselves back. */
+const KILL_SETTLE_MS = 1_000;
+
+/** Resolves when `work` settles or at `deadline`, whichever is first; never rejects. */
+async function until(work: Promise<unknown> | undefined, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+  await Promise.race([work?.then(() => undefined, () => undefined), timeout]);
+  clearTimeout(timer);
 }
 
 // Why a run's AbortSignal fired; the reason decides what is recorded.
@@ -69,6 +82,8 @@ export class RunQueue {
   private readonly active = new Map<string, Promise<void>>();
   /** Every run this worker supervises, executing or recovering: what cancel and stop abort. */
   private readonly controllers = new Map<string, AbortController>();
+  /** Per supervised run: fired when a shutdown ran out of grace; its CLI processes are killed. */
+  private readonly kills = new Map<string, AbortController>();
   private readonly recovering = new Set<AbortController>();
   /** Runs waiting for the user's device approval: they hold their stack but not a concurrency slot. */
   private readonly waitingForAuth = new Set<string>();
@@ -106,20 +121,31 @@ export class RunQueue {
     this.pause.kick();
   }
 
-  /** Stops claiming, lets running runs finish for a grace period, then aborts them for another worker. */
+  /**
+   * Stops claiming and hands every run back within `shutdownGraceMs`, whatever step it is at: running runs may
+   * finish during most of the grace, are then aborted (the CLI gets SIGINT: it finishes in-flight operations and
+   * saves the state), and what is still running at the end of the grace is killed (the CLI's process group gets
+   * SIGKILL) and its lease released, so that the next worker recovers it at once, as after a crash.
+   */
   async stop(): Promise<void> {
+    const deadline = Date.now() + this.shutdownGraceMs;
     this.stopping = true;
     // A recovery is cheap to repeat: the next worker takes it over at once.
     for (const c of this.recovering) c.abort(new ShuttingDown("the worker is shutting down"));
     this.kick();
-    await this.loop;
+    await until(this.loop, deadline);
     this.loop = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.shutdownGraceMs)));
-    await Promise.race([Promise.all(this.active.values()), grace]);
-    clearTimeout(timer);
+    await until(Promise.all(this.active.values()), deadline - Math.min(this.shutdownGraceMs / 2, STOP_WINDOW_MS));
     for (const c of this.controllers.values()) c.abort(new ShuttingDown("the worker is shutting down"));
-    await Promise.all(this.active.values());
+    await until(Promise.all(this.active.values()), deadline);
+    if (this.active.size === 0) return;
+    for (const c of this.kills.values()) c.abort(new ShuttingDown("the worker ran out of shutdown grace"));
+    // Killed, a run's CLI is gone at once; its recording (releasing the lease) takes a query.
+    await until(Promise.all(this.active.values()), Date.now() + KILL_SETTLE_MS);
+    const abandoned = [...this.active.keys()];
+    if (abandoned.length === 0) return;
+    this.log(`runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
+    await until(Promise.all(abandoned.map((id) => releaseLease(this.pool, id, this.workerId).catch(() => undefined))), Date.now() + KILL_SETTLE_MS);
   }
 
   async cancel(runId: string): Promise<CancelResult> {
@@ -155,7 +181,7 @@ export class RunQueue {
 
   private async recoverOne(run: RunRecord): Promise<RunRecord | undefined> {
     const at = run.step ?? "start";
-    const { error, abortedBy } = await this.supervise(run, true, (signal, emit) => this.runner.recover(run, signal, emit));
+    const { error, abortedBy } = await this.supervise(run, true, (signal, emit, kill) => this.runner.recover(run, signal, emit, kill));
     if (abortedBy instanceof LeaseLost) return undefined;
     if (abortedBy instanceof ShuttingDown) {
       await releaseLease(this.pool, run.id, this.workerId);
@@ -217,12 +243,12 @@ export class RunQueue {
   private async execute(run: RunRecord): Promise<void> {
     let step = run.step ?? "start";
     let result: Awaited<ReturnType<StackRunner["run"]>> | undefined;
-    const { error, abortedBy } = await this.supervise(run, false, async (signal, emit) => {
+    const { error, abortedBy } = await this.supervise(run, false, async (signal, emit, kill) => {
       const tracked: EmitRunEvent = async (event) => {
         if (event.type === "step") step = event.step;
         await emit(event);
       };
-      const done = await this.runner.run(run, signal, tracked);
+      const done = await this.runner.run(run, signal, tracked, kill);
       if (this.postUp && hasPostUpSteps(run)) await this.afterUp(run, done, signal, tracked, this.postUp);
       result = done;
     });
@@ -288,11 +314,14 @@ export class RunQueue {
   private async supervise(
     run: RunRecord,
     recovery: boolean,
-    work: (signal: AbortSignal, emit: EmitRunEvent) => Promise<void>,
+    work: (signal: AbortSignal, emit: EmitRunEvent, kill: AbortSignal) => Promise<void>,
   ): Promise<{ error?: unknown; abortedBy?: unknown }> {
     const controller = new AbortController();
+    const kill = new AbortController();
     this.controllers.set(run.id, controller);
+    this.kills.set(run.id, kill);
     if (recovery) this.recovering.add(controller);
+    if (recovery && this.stopping) controller.abort(new ShuttingDown("the worker is shutting down"));
     const emit: EmitRunEvent = async (event) => {
       await appendRunEvent(this.pool, run.id, this.workerId, event);
       this.bus.notify(run.id);
@@ -311,13 +340,14 @@ export class RunQueue {
         .finally(() => (beating = false));
     }, Math.max(10, Math.floor(this.leaseMs / 3)));
     try {
-      await work(controller.signal, emit);
+      await work(controller.signal, emit, kill.signal);
       return { abortedBy: controller.signal.aborted ? controller.signal.reason : undefined };
     } catch (error) {
       return { error, abortedBy: controller.signal.aborted ? controller.signal.reason : undefined };
     } finally {
       clearInterval(heartbeat);
       this.controllers.delete(run.id);
+      this.kills.delete(run.id);
       this.recovering.delete(controller);
     }
   }

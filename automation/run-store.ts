@@ -1,7 +1,6 @@
 import type { Pool, PoolClient } from "pg";
-import type { RepoStackInput } from "../stacks/repo-config";
 import type { AuthPrompt } from "./device-flow";
-import type { RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunStatus } from "./runs";
+import type { RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunRequest, RunStatus } from "./runs";
 
 /**
  * The runs and run_events tables (server/db/migrations/002_runs.sql). Every status change is one statement
@@ -31,7 +30,7 @@ export interface NewRun {
   owner: string;
   repo: string;
   stackName: string;
-  request: RepoStackInput;
+  request: RunRequest;
   options?: RunOptions;
   idempotency?: { key: string; hash: string };
 }
@@ -45,7 +44,7 @@ interface RunRow {
   stack_name: string;
   status: RunStatus;
   step: string | null;
-  request: RepoStackInput;
+  request: RunRequest;
   options: RunOptions;
   lease_owner: string | null;
   lease_expires_at: Date | null;
@@ -198,8 +197,8 @@ export async function isOnboarded(db: Queryable, stackName: string): Promise<boo
 }
 
 /** The stack input of the last successful onboard or update, the base a preview's changes apply to. */
-export async function lastAppliedRequest(db: Queryable, stackName: string): Promise<RepoStackInput | undefined> {
-  const { rows } = await db.query<{ request: RepoStackInput }>(
+export async function lastAppliedRequest(db: Queryable, stackName: string): Promise<RunRequest | undefined> {
+  const { rows } = await db.query<{ request: RunRequest }>(
     `SELECT request FROM runs WHERE stack_name = $1 AND status = 'succeeded' AND kind IN ('onboard', 'update')
      ORDER BY seq DESC LIMIT 1`,
     [stackName],

@@ -4,6 +4,8 @@ import { cleanMessage, summariseEngineEvent } from "./engine-events";
 import { removeTruncatedSidecars } from "./file-backend-repair";
 import { RunEventSender } from "./run-event-sender";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "./runs";
+import type { RepoStackInput } from "../stacks/repo-config";
+import type { CommandSignals } from "./pulumi-command";
 import { POLICY_PACK_DIR, removeStack, selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
 
 /**
@@ -11,19 +13,24 @@ import { POLICY_PACK_DIR, removeStack, selectRepoStack, selectStack, type Worksp
  * and reports what happens through `emit`. Failures are RunStepErrors naming the step.
  */
 export interface StackRunner {
-  run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<RunResult>;
+  /**
+   * `signal` asks the run to stop (the CLI gets SIGINT and stops gracefully); `kill`, for a worker out of time,
+   * stops it at once (its processes are killed, the stack is left as after a crash, for the recovery).
+   */
+  run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent, kill?: AbortSignal): Promise<RunResult>;
   /**
    * Brings a stack whose run was interrupted (its worker died) back to a usable state: clears the stale
    * update lock, then refreshes the state from the real resources.
    */
-  recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<void>;
+  recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent, kill?: AbortSignal): Promise<void>;
 }
 
 export interface PulumiStackRunnerOptions {
   settings?: WorkspaceSettings;
   /**
    * After an abort the CLI gets SIGINT and finishes in-flight resource operations; if it has not stopped
-   * within this time the update is cancelled on the backend as well (a last resort: state may be partial).
+   * within this time it is killed and the stack's lock cleared (a last resort: the state may hold pending
+   * operations, which the next update's refresh settles).
    */
   cancelGraceMs?: number;
 }
@@ -37,25 +44,26 @@ export class PulumiStackRunner implements StackRunner {
 
   constructor(options: PulumiStackRunnerOptions = {}) {
     this.settings = options.settings ?? workspaceSettings();
-    this.cancelGraceMs = options.cancelGraceMs ?? 60_000;
+    this.cancelGraceMs = options.cancelGraceMs ?? 10_000;
   }
 
-  async run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<RunResult> {
+  async run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent, kill?: AbortSignal): Promise<RunResult> {
     const op = new Operation(emit, signal);
+    const backstop = this.cancelBackstop(signal, op, kill);
     try {
       await op.step("select-stack");
-      const stack = await this.stackFor(run);
+      const stack = await this.stackFor(run, backstop.signals);
       signal.throwIfAborted();
       const common = { onEvent: op.onEvent, onOutput: op.onOutput, signal };
       // Refresh and destroy take no policy packs: they change the state to match the world, not the world.
       const guarded = { ...common, policyPacks: [POLICY_PACK_DIR] };
-      const backstop = this.cancelBackstop(stack, signal, op);
       try {
         switch (run.kind) {
           case "onboard":
           case "update": {
             await op.step("up");
-            const up = await stack.up(guarded);
+            // The world as it is, not as the state last saw it: what was deleted or edited by hand is put back.
+            const up = await stack.up({ ...guarded, refresh: true });
             return { changeSummary: counts(up.summary.resourceChanges), outputs: up.outputs };
           }
           case "preview": {
@@ -84,24 +92,27 @@ export class PulumiStackRunner implements StackRunner {
             return { changeSummary: counts(destroy.summary.resourceChanges), outputs: {} };
           }
         }
-      } finally {
-        backstop();
+      } catch (err) {
+        if (backstop.fired()) await this.clearLock(run.stackName, op);
+        throw err;
       }
     } catch (err) {
       throw op.failure(err);
     } finally {
+      backstop.done();
       await op.flush();
     }
   }
 
-  async recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent): Promise<void> {
+  async recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent, kill?: AbortSignal): Promise<void> {
     const op = new Operation(emit, signal);
+    const backstop = this.cancelBackstop(signal, op, kill);
     try {
       await op.step("clear-lock");
       for (const file of await removeTruncatedSidecars(this.settings.backendUrl, run.stackName)) {
         await op.log(`removed ${file}, left empty by the interrupted run (the state file backend rewrites it in place)`);
       }
-      const stack = await selectStack(run.stackName, this.settings);
+      const stack = await selectStack(run.stackName, this.settings, backstop.signals);
       try {
         await stack.cancel();
         await op.log("cancelled the update left behind by the interrupted run");
@@ -119,34 +130,59 @@ export class PulumiStackRunner implements StackRunner {
     } catch (err) {
       throw op.failure(err);
     } finally {
+      backstop.done();
       await op.flush();
     }
   }
 
-  private async stackFor(run: RunRecord): Promise<Stack> {
+  private async stackFor(run: RunRecord, signals: CommandSignals): Promise<Stack> {
     // Refresh, drift checks and destroy act on the stack as it is; only up and preview write the request's config.
-    if (run.kind === "refresh" || run.kind === "drift-check" || run.kind === "destroy") return selectStack(run.stackName, this.settings);
-    const stack = await selectRepoStack(run.request, this.settings);
+    if (run.kind === "refresh" || run.kind === "drift-check" || run.kind === "destroy") return selectStack(run.stackName, this.settings, signals);
+    // Validated as it is written: a request without a serverUrl is refused there, naming mesh-six:serverUrl.
+    const stack = await selectRepoStack(run.request as RepoStackInput, this.settings, signals);
     if (stack.name !== run.stackName) throw new Error(`request names stack ${stack.name}, run is for ${run.stackName}`);
     return stack;
   }
 
-  private cancelBackstop(stack: Stack, signal: AbortSignal, op: Operation): () => void {
+  /**
+   * The signals of a run's commands: SIGINT on `signal`; SIGKILL on `kill`, or `cancelGraceMs` after `signal`
+   * when the CLI did not stop on SIGINT (then `fired()`).
+   */
+  private cancelBackstop(signal: AbortSignal, op: Operation, kill?: AbortSignal): { signals: CommandSignals; fired(): boolean; done(): void } {
+    const own = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => {
       timer = setTimeout(() => {
-        void op.log("the update did not stop after SIGINT; cancelling it on the backend");
-        stack.cancel().catch((err: Error) => void op.log(`backend cancel failed: ${firstLine(err.message)}`));
+        void op.log(`the CLI did not stop within ${Math.round(this.cancelGraceMs / 1000)}s of SIGINT; killing it`);
+        own.abort(new Error("the CLI did not stop after SIGINT"));
       }, this.cancelGraceMs);
       timer.unref();
     };
-    signal.addEventListener("abort", onAbort, { once: true });
-    return () => {
-      signal.removeEventListener("abort", onAbort);
-      if (timer) clearTimeout(timer);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    return {
+      signals: { stop: signal, kill: kill ? AbortSignal.any([kill, own.signal]) : own.signal },
+      fired: () => own.signal.aborted && !kill?.aborted,
+      done: () => {
+        signal.removeEventListener("abort", onAbort);
+        if (timer) clearTimeout(timer);
+      },
     };
   }
+
+  /** After the CLI was killed: the lock it left would refuse the stack's next run. Bounded: the stack may be gone too. */
+  private async clearLock(stackName: string, op: Operation): Promise<void> {
+    try {
+      const stack = await selectStack(stackName, this.settings, { kill: AbortSignal.timeout(CLEAR_LOCK_MS) });
+      await stack.cancel();
+      await op.log("cleared the lock the killed CLI left");
+    } catch (err) {
+      await op.log(`no lock cleared: ${firstLine((err as Error).message)}`);
+    }
+  }
 }
+
+const CLEAR_LOCK_MS = 15_000;
 
 /** One operation's bookkeeping: the current step, ordered event delivery, error diagnostics for the reason. */
 class Operation {

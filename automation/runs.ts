@@ -25,6 +25,13 @@ export interface RunOptions {
   skipAuth?: boolean;
 }
 
+/**
+ * What a run carries: the stack input of an onboard, update or preview (which write it as the stack's config, and
+ * must have a serverUrl: that is checked when it is written); for the other kinds, which act on the stack as it
+ * is, the input last applied, or only the repo when nothing was.
+ */
+export type RunRequest = Omit<RepoStackInput, "serverUrl"> & { serverUrl?: string };
+
 export interface RunRecord {
   id: string;
   seq: number;
@@ -34,7 +41,7 @@ export interface RunRecord {
   stackName: string;
   status: RunStatus;
   step: string | null;
-  request: RepoStackInput;
+  request: RunRequest;
   options: RunOptions;
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;

@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { parse, stringify } from "yaml";
 import { type RepoRef, stackNameFor } from "../stacks/names";
 import { type RepoStackInput, toStackConfig } from "../stacks/repo-config";
 import { ConfigError } from "./config-error";
+import { type CommandSignals, signalledCommand } from "./pulumi-command";
 import { chooseSecrets, chooseStateBackend, type SecretsChoice, type StateBackendChoice } from "./state-backend";
 
 /**
@@ -134,13 +135,12 @@ export async function removeStack(stack: Stack, settings: WorkspaceSettings, opt
   await storeOf(settings)?.remove(stack.name);
 }
 
-async function pulumiCommand(settings: WorkspaceSettings): Promise<PulumiCommand | undefined> {
-  return settings.pulumiRoot ? PulumiCommand.get({ root: settings.pulumiRoot }) : undefined;
-}
-
-/** Selects (or creates) a repo's stack in the project and writes its config. */
-export async function selectRepoStack(input: RepoStackInput, settings = workspaceSettings()): Promise<Stack> {
-  const stack = await selectStack(stackNameFor(input as RepoRef), settings);
+/**
+ * Selects (or creates) a repo's stack in the project and writes its config. `signals` reach every command of the
+ * stack, these and the operations run on it later.
+ */
+export async function selectRepoStack(input: RepoStackInput, settings = workspaceSettings(), signals: CommandSignals = {}): Promise<Stack> {
+  const stack = await selectStack(stackNameFor(input as RepoRef), settings, signals);
   const config = toStackConfig(input);
   // A key left out of this request goes back to its default rather than keeping an older run's value.
   const stale = Object.keys(await stack.getAllConfig()).filter((k) => k.startsWith("mesh-six:") && !(k in config));
@@ -150,12 +150,12 @@ export async function selectRepoStack(input: RepoStackInput, settings = workspac
   return stack;
 }
 
-/** Selects (or creates) any stack of the project by name. */
-export async function selectStack(stackName: string, settings = workspaceSettings()): Promise<Stack> {
+/** Selects (or creates) any stack of the project by name; `signals` as for selectRepoStack. */
+export async function selectStack(stackName: string, settings = workspaceSettings(), signals: CommandSignals = {}): Promise<Stack> {
   await restoreStackSettings(settings, stackName);
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName, workDir: settings.workDir },
-    { envVars: settings.envVars, pulumiCommand: await pulumiCommand(settings), secretsProvider: settings.secrets.provider },
+    { envVars: settings.envVars, pulumiCommand: await signalledCommand(settings.pulumiRoot, signals), secretsProvider: settings.secrets.provider },
   );
   // A new stack's settings file now holds its secrets provider's key: without it no replica could read its secrets.
   await saveStackSettings(settings, stackName);

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { PATCH_FORCE } from "./repo-environment";
 
 /**
  * Lets the onboarding server watch a repo environment come up: a ServiceAccount bound to a Role that can read
@@ -23,7 +24,7 @@ export class PodReaderRbac extends pulumi.ComponentResource {
 
   constructor(name: string, args: PodReaderRbacArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh-six:repo:PodReaderRbac", name, {}, opts);
-    const metadata = { name: `${args.name}-pod-reader`, namespace: args.namespace, labels: args.labels };
+    const metadata = { name: `${args.name}-pod-reader`, namespace: args.namespace, labels: args.labels, annotations: PATCH_FORCE };
     const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata }, { parent: this });
     const role = new k8s.rbac.v1.Role(name, { metadata, rules: POD_READER_RULES }, { parent: this });
     new k8s.rbac.v1.RoleBinding(

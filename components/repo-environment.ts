@@ -1,6 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+/** Server-side apply takes over fields another field manager (a hand edit) changed, instead of failing. */
+export const PATCH_FORCE = { "pulumi.com/patchForce": "true" };
+
 /**
  * A repository's development environment: one Envbuilder pod (a StatefulSet of one, so its volumes outlive the
  * pod) that builds the repo's devcontainer and keeps it running for agents, a headless Service giving the pod
@@ -46,7 +49,8 @@ export class RepoEnvironment extends pulumi.ComponentResource {
   constructor(name: string, args: RepoEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh-six:repo:RepoEnvironment", name, {}, opts);
     const secretName = args.platformSecretName ?? PLATFORM_SECRET_NAME;
-    const metadata = { name: args.name, namespace: args.namespace, labels: args.labels, annotations: args.annotations };
+    // The stack owns these objects: an update takes back fields edited by hand rather than failing on the conflict.
+    const metadata = { name: args.name, namespace: args.namespace, labels: args.labels, annotations: { ...args.annotations, ...PATCH_FORCE } };
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata }, { parent: this });
 
@@ -82,7 +86,7 @@ export class RepoEnvironment extends pulumi.ComponentResource {
       {
         // The pod only becomes Ready once its devcontainer is built; the onboarding run watches for that itself
         // through the Kubernetes API (failing with the pod's last condition) instead of the provider's await.
-        metadata: { ...metadata, annotations: { ...args.annotations, "pulumi.com/skipAwait": "true" } },
+        metadata: { ...metadata, annotations: { ...metadata.annotations, "pulumi.com/skipAwait": "true" } },
         spec: {
           serviceName: service.metadata.name,
           replicas: 1,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConfigError } from "../automation/config-error";
 import type { DeviceFlowConfig } from "../automation/device-flow";
+import { publicBaseUrl } from "../stacks/repo-config";
 
 export { ConfigError };
 
@@ -23,8 +24,8 @@ export interface ServerConfig {
   stateBackendUrl: string;
   /** The namespace the server runs in, where repo stacks go by default (MESH_SIX_NAMESPACE; unset: the repo config's default). */
   namespace?: string;
-  /** The server's public base URL, given to repo stacks for their webhook (MESH_SIX_PUBLIC_URL). */
-  publicUrl?: string;
+  /** The server's public base URL, given to repo stacks for their webhook (MESH_SIX_PUBLIC_URL; required). */
+  publicUrl: string;
   /** How long an onboarded repo's environment pod may take to be Ready (MESH_SIX_POD_READY_TIMEOUT_MS, 10 min). */
   podReadyTimeoutMs?: number;
   /**
@@ -72,6 +73,30 @@ export interface WebhookConfig {
 export const DEFAULT_POD_READY_TIMEOUT_MS = 10 * 60_000;
 
 const positiveInt = z.coerce.number().int().positive();
+const namespaceVariable = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name").optional();
+
+/** What a repo's stack input takes from the server's environment, whoever builds it (the API or the CLI). */
+export interface OnboardingDefaults {
+  /** MESH_SIX_PUBLIC_URL: every repo's serverUrl. */
+  publicUrl: string;
+  /** MESH_SIX_NAMESPACE: a repo's namespace unless its request names one. */
+  namespace?: string;
+}
+
+const defaultsSchema = z.object({ MESH_SIX_PUBLIC_URL: publicBaseUrl, MESH_SIX_NAMESPACE: namespaceVariable });
+
+/** The onboarding defaults alone, validated exactly as loadServerConfig validates them (for the CLI). */
+export function loadOnboardingDefaults(env: NodeJS.ProcessEnv): OnboardingDefaults {
+  const e = parseEnv(defaultsSchema, env);
+  return { publicUrl: e.MESH_SIX_PUBLIC_URL, ...(e.MESH_SIX_NAMESPACE ? { namespace: e.MESH_SIX_NAMESPACE } : {}) };
+}
+
+function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
+}
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -85,14 +110,9 @@ const envSchema = z.object({
   MESH_SIX_RUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   MESH_SIX_POLL_MS: positiveInt.default(1000),
   MESH_SIX_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
-  MESH_SIX_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name").optional(),
+  MESH_SIX_NAMESPACE: namespaceVariable,
   // Repo webhooks point here and the policy pack refuses one GitHub could not reach safely: no default can be right.
-  MESH_SIX_PUBLIC_URL: z
-    .url({ protocol: /^https?$/, error: "required: the server's public base URL (https://…), where GitHub delivers repo webhooks" })
-    .refine((v) => {
-      const u = new URL(v);
-      return u.protocol === "https:" || ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
-    }, "must be https:// (plain http only on loopback, for a local sandbox)"),
+  MESH_SIX_PUBLIC_URL: publicBaseUrl,
   MESH_SIX_POD_READY_TIMEOUT_MS: positiveInt.default(DEFAULT_POD_READY_TIMEOUT_MS),
   MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: z.url({ protocol: /^https?$/ }).optional(),
   MESH_SIX_OAUTH_TOKEN_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -148,12 +168,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
   if (env.KUBERNETES_SERVICE_HOST && !env.DATABASE_URL) {
     throw new ConfigError("DATABASE_URL", "required in a cluster: without it the server would keep every run and stack on the pod's ephemeral disk");
   }
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env);
   return {
     port: e.PORT,
     apiTokens: e.MESH_SIX_API_TOKENS,

@@ -72,6 +72,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.error(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
+    // The queue hands its runs back within the grace; whatever else hangs (a database that no longer answers)
+    // must not keep the process past it.
+    const bound = Math.max(config.runShutdownGraceMs, config.drainDelayMs ?? 0) + TEARDOWN_MS;
+    setTimeout(() => {
+      console.error(`${signal}: shutdown not finished ${bound} ms after it began; exiting`);
+      process.exit(1);
+    }, bound).unref();
     app.drain();
     // The runs' grace starts now; requests are still answered until endpoints have dropped this not-ready pod.
     await wakeups?.stop();
@@ -89,6 +96,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
+
+/** After the runs' grace, what the rest of the shutdown (listener, dispatcher, database) may take. */
+const TEARDOWN_MS = 3000;
 
 main().catch((err: Error) => {
   console.error(err instanceof ConfigError ? `configuration: ${err.message}` : `startup failed: ${err.message}`);

@@ -11,6 +11,16 @@ const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/,
 const dns1123 = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a DNS-1123 label (lower-case letters, digits, '-')");
 const gitRef = z.string().min(1).max(255).regex(/^(?!\/|.*\/\/|.*\.\.|.*\/$|.*\.lock$)[^\s~^:?*[\\]+$/, "expected a valid git branch name");
 
+const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
+
+/** A base URL GitHub delivers to safely, as the policy pack wants webhooks: https, or plain http on loopback (a sandbox). */
+export const publicBaseUrl = z
+  .url({ protocol: /^https?$/, error: "required: the server's public base URL (https://…), where GitHub delivers repo webhooks", abort: true })
+  .refine((v) => {
+    const u = new URL(v);
+    return u.protocol === "https:" || LOOPBACK.includes(u.hostname);
+  }, "must be https:// (plain http only on loopback, for a local sandbox)");
+
 const resources = z
   .object({
     requests: z.object({ cpu: quantity.default("500m"), memory: quantity.default("1Gi") }).prefault({}),
@@ -54,8 +64,11 @@ export const repoStackConfigSchema = z
     workspaceStorage: quantity.default("10Gi"),
     sessionStorage: quantity.default("1Gi"),
     storageClassName: dns1123.optional(),
-    /** The onboarding server's public base URL; the webhook points at <serverUrl>/webhooks/github/<owner>/<repo>. */
-    serverUrl: z.url({ protocol: /^https?$/ }).default("http://mesh-six-onboarding.mesh-six.svc:8080"),
+    /**
+     * The onboarding server's public base URL; the webhook points at <serverUrl>/webhooks/github/<owner>/<repo>.
+     * No default: the only URL that is right is the server's own (MESH_SIX_PUBLIC_URL), and GitHub must reach it.
+     */
+    serverUrl: publicBaseUrl,
     webhookEvents: z.array(z.string().regex(/^[a-z_]+$/)).min(1).default(WEBHOOK_EVENTS_DEFAULT),
     /** Keys of the repo's Vault secret (see vaultEnvPath) synced into its environment. */
     envSecretKeys: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name")).min(1).default(["GITHUB_TOKEN"]),

@@ -2,14 +2,15 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Pool } from "pg";
 import { PulumiStackRunner } from "../../automation/runner";
-import { PROJECT_DIR, workspaceSettings } from "../../automation/workspace";
-import { redactOutputs, type RunKind, type RunRecord, RunStepError } from "../../automation/runs";
+import { lastAppliedRequest } from "../../automation/run-store";
+import { PROJECT_DIR, type WorkspaceSettings, workspaceSettings } from "../../automation/workspace";
+import { redactOutputs, type RunKind, type RunRecord, type RunRequest, RunStepError } from "../../automation/runs";
 import { InvalidRepoNameError, parseRepoRef, stackNameFor } from "../../stacks/names";
-import type { RepoStackInput } from "../../stacks/repo-config";
+import { ConfigError } from "../config";
 import { migrate } from "../db/migrate";
 import { DatabaseStackSettings } from "../db/stack-settings";
-import { toFieldIssues } from "../requests";
-import { onboardingRequest } from "../schemas";
+import { RequestValidationError } from "../errors";
+import { buildOnboardingRequest, loadOnboardingDefaults, type OnboardingDefaults } from "../onboarding-request";
 import { progressLine } from "./progress";
 
 /**
@@ -22,7 +23,8 @@ const USAGE = "usage: npm run onboard -- <owner>/<repo> [--display-name NAME] [-
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { kind: RunKind; request: RepoStackInput } {
+/** The mode and the request's body, as a client would POST it to /v1/onboardings. */
+function parse(argv: string[]): { kind: RunKind; body: Record<string, unknown> } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -50,28 +52,71 @@ function parse(argv: string[]): { kind: RunKind; request: RepoStackInput } {
     if (err instanceof InvalidRepoNameError) throw new UsageError(err.message); // it names the field
     throw err;
   }
-  const request: RepoStackInput = {
+  const body = {
     ...ref,
     ...(values["display-name"] !== undefined ? { displayName: values["display-name"] } : {}),
     ...(values["default-branch"] !== undefined ? { defaultBranch: values["default-branch"] } : {}),
   };
-  const checked = onboardingRequest.safeParse(request);
-  if (!checked.success) {
-    throw new UsageError(toFieldIssues(checked.error.issues).map((i) => `${i.field}: ${i.message}`).join("\n"));
+  return { kind: modes[0] ?? "onboard", body };
+}
+
+/**
+ * The stack input, built as the server builds it: an onboard's from the request (POST /v1/onboardings); a
+ * preview's is the input last applied (by the server or the CLI, as the database records it) with the flags' changes,
+ * as POST /v1/repos/<owner>/<repo>/preview does, so that a preview of an unchanged repo shows no changes.
+ */
+async function requestFor(kind: RunKind, body: Record<string, unknown>, defaults: OnboardingDefaults, pool: Pool | undefined): Promise<RunRequest> {
+  let built;
+  try {
+    built = buildOnboardingRequest(body, defaults);
+  } catch (err) {
+    if (err instanceof RequestValidationError) throw new UsageError(err.issues.map((i) => `${i.field}: ${i.message}`).join("\n"));
+    throw err;
   }
-  return { kind: modes[0] ?? "onboard", request };
+  if (kind === "onboard") return built.request;
+  const applied = pool ? await lastAppliedRequest(pool, stackNameFor(built.parsed)) : undefined;
+  return applied ? { ...applied, ...body } : built.request;
 }
 
 async function main(): Promise<number> {
   let kind: RunKind;
-  let request: RepoStackInput;
+  let body: Record<string, unknown>;
+  let defaults: OnboardingDefaults;
   try {
-    ({ kind, request } = parse(process.argv.slice(2)));
+    ({ kind, body } = parse(process.argv.slice(2)));
+    // The server's own settings: the CLI's stacks must be the server's, webhook URL included.
+    defaults = loadOnboardingDefaults(process.env);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`configuration: ${err.message}`);
+      return 2;
+    }
     if (!(err instanceof UsageError)) throw err;
     console.error(`${err.message}\n${USAGE}`);
     return 2;
   }
+  // The same state backend and secrets as the server's; a shared backend keeps stack settings in its database,
+  // and the database knows what the server last applied.
+  const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
+  const pool = process.env.DATABASE_URL ? new Pool({ connectionString: process.env.DATABASE_URL, max: 2 }) : undefined;
+  try {
+    if (pool) await migrate(pool);
+    if (pool && settings.workDir !== PROJECT_DIR) settings.stackSettings = new DatabaseStackSettings(pool);
+    let request: RunRequest;
+    try {
+      request = await requestFor(kind, body, defaults, pool);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      console.error(`${err.message}\n${USAGE}`);
+      return 2;
+    }
+    return await execute(kind, request, settings);
+  } finally {
+    await pool?.end();
+  }
+}
+
+async function execute(kind: RunKind, request: RunRequest, settings: WorkspaceSettings): Promise<number> {
   const now = new Date();
   const run: RunRecord = {
     id: randomUUID(),
@@ -107,14 +152,7 @@ async function main(): Promise<number> {
     controller.abort();
   });
   console.error(`${kind} ${run.stackName}`);
-  // The same state backend and secrets as the server's; a shared backend keeps stack settings in its database.
-  const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
-  const pool = settings.workDir !== PROJECT_DIR && process.env.DATABASE_URL ? new Pool({ connectionString: process.env.DATABASE_URL, max: 2 }) : undefined;
   try {
-    if (pool) {
-      await migrate(pool);
-      settings.stackSettings = new DatabaseStackSettings(pool);
-    }
     const result = await new PulumiStackRunner({ settings }).run(run, controller.signal, async (event) => {
       const line = progressLine(event);
       if (line) console.error(line);
@@ -124,8 +162,6 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(err instanceof RunStepError ? `failed at step ${err.step}: ${err.reason}` : `failed: ${(err as Error).message}`);
     return 1;
-  } finally {
-    await pool?.end();
   }
 }
 

@@ -1,8 +1,8 @@
 import { isOnboarded } from "../../automation/run-store";
-import type { RepoStackInput } from "../../stacks/repo-config";
 import { stackNameFor } from "../../stacks/names";
 import { type AppContext, runLocation, submitRun } from "../context";
-import { idempotencyOf, validate } from "../requests";
+import { buildOnboardingRequest } from "../onboarding-request";
+import { idempotencyOf } from "../requests";
 import type { RouteSpec } from "../route-table";
 import type { ErrorCode } from "../errors";
 import { onboardingRequest, runAccepted } from "../schemas";
@@ -35,16 +35,8 @@ export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
       errors: IDEMPOTENCY_ERRORS,
       async handler(req, res) {
         const body: unknown = req.body ?? {};
-        const parsed = validate(onboardingRequest, body);
+        const { parsed, request, options } = buildOnboardingRequest(body, ctx.config);
         const idempotency = idempotencyOf(req, "POST /v1/onboardings", body);
-        // Stored as the client wrote it: a field left out keeps following the stack's default.
-        const { skipAuth: _skipAuth, ...given } = body as Record<string, unknown>;
-        // The server's own namespace (MESH_SIX_NAMESPACE) is the only one its Role covers: repos go there unless told.
-        const request = {
-          ...given,
-          ...(ctx.config.publicUrl ? { serverUrl: ctx.config.publicUrl } : {}),
-          ...(ctx.config.namespace && given.namespace === undefined ? { namespace: ctx.config.namespace } : {}),
-        } as RepoStackInput;
         const stackName = stackNameFor(parsed);
         const kind = (await isOnboarded(ctx.pool, stackName)) ? "update" : "onboard";
         const { run, created, position } = await submitRun(ctx, {
@@ -53,7 +45,7 @@ export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
           repo: parsed.repo,
           stackName,
           request,
-          options: parsed.skipAuth === undefined ? {} : { skipAuth: parsed.skipAuth },
+          options,
           idempotency,
         });
         res

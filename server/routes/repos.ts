@@ -1,11 +1,12 @@
 import type { Request } from "express";
 import { lastAppliedRequest, latestRunsByStack, queuePosition } from "../../automation/run-store";
-import type { RunKind, RunRecord } from "../../automation/runs";
+import type { RunKind, RunRecord, RunRequest } from "../../automation/runs";
 import { type RepoRef, repoRefOf, stackNameFor } from "../../stacks/names";
 import { parseRepoStackConfig, type RepoStackInput } from "../../stacks/repo-config";
 import { findKnownRepo, type KnownRepo, listKnownRepos } from "../db/repos";
 import { type AppContext, runLocation, submitRun, toRunView } from "../context";
 import { RepoNotFoundError } from "../errors";
+import { buildOnboardingRequest } from "../onboarding-request";
 import { idempotencyOf, validate } from "../requests";
 import type { RouteSpec } from "../route-table";
 import { previewRequest, repoList, repoView } from "../schemas";
@@ -35,7 +36,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
   }
 
   /** Queues a run of `kind` for the repo and answers 202 with it (200 for an idempotent repeat). */
-  function stackRun(kind: RunKind, build: (req: Request, ref: RepoRef) => Promise<{ request: RepoStackInput; payload: unknown }>): RouteSpec["handler"] {
+  function stackRun(kind: RunKind, build: (req: Request, ref: RepoRef) => Promise<{ request: RunRequest; payload: unknown }>): RouteSpec["handler"] {
     return async (req, res) => {
       const ref = repoRef(req);
       const { request, payload } = await build(req, ref);
@@ -103,7 +104,8 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       handler: stackRun("preview", async (req, ref) => {
         const changes: unknown = req.body ?? {};
         validate(previewRequest, changes);
-        const applied = await lastAppliedRequest(ctx.pool, stackNameFor(ref));
+        // A repo not onboarded yet: what an onboarding of it would apply.
+        const applied = (await lastAppliedRequest(ctx.pool, stackNameFor(ref))) ?? buildOnboardingRequest(ref, ctx.config).request;
         const request = { ...applied, ...(changes as object), owner: ref.owner, repo: ref.repo } as RepoStackInput;
         parseRepoStackConfig(request); // the merged settings must make a valid stack, too
         return { request, payload: changes };

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { type ServerProcess, startServerProcess } from "../../scripts/lib/server-process";
+import { type ServerProcess, startServerProcess, TSX_LOADER } from "../../scripts/lib/server-process";
 import { k8sNameFor } from "../../stacks/names";
 import { type TestDatabase, createTestDatabase } from "../fixtures/database";
 import { emulator } from "../fixtures/github-emulator";
@@ -17,17 +18,20 @@ const ref = { owner: "mesh-six-sandbox", repo: `http-${Date.now().toString(36)}`
 let stateDir: string;
 let db: TestDatabase;
 let server: ServerProcess;
+let SERVER_ENV: Record<string, string>;
 
 before(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), "mesh-six-http-"));
   db = await createTestDatabase("http_onboarding");
   assert.equal((await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" })).status, 201);
-  server = await startServerProcess({
-    env: { DATABASE_URL: db.url, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "http-test-passphrase", MESH_SIX_POLL_MS: "200",
-      // GitHub must reach the webhook: the policy pack refuses one that is neither https nor loopback.
-      MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test",
-    },
-  });
+  SERVER_ENV = {
+    DATABASE_URL: db.url,
+    PULUMI_BACKEND_URL: `file://${stateDir}`,
+    PULUMI_CONFIG_PASSPHRASE: "http-test-passphrase",
+    // GitHub must reach the webhook: the policy pack refuses one that is neither https nor loopback.
+    MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test",
+  };
+  server = await startServerProcess({ env: { ...SERVER_ENV, MESH_SIX_POLL_MS: "200" } });
 });
 
 after(async () => {
@@ -59,6 +63,21 @@ test("an onboarding over HTTP brings the stack up under the policy pack and keep
   assert.deepEqual(run.policy?.violations, []);
   const sts = await kubeApi("GET", `/apis/apps/v1/namespaces/mesh-six/statefulsets/${k8sNameFor(ref)}`);
   assert.equal(sts.status, 200);
+});
+
+test("a preview from the CLI of the repo the server onboarded shows no changes: both build the same stack input", { timeout: 4 * 60_000 }, async () => {
+  // The CLI as a user runs it against the server's database and state backend, with the server's public URL.
+  const cli = spawnSync(process.execPath, ["--import", TSX_LOADER, path.resolve(__dirname, "../../server/cli/onboard.ts"), `${ref.owner}/${ref.repo}`, "--preview"], {
+    env: { ...process.env, ...SERVER_ENV },
+    encoding: "utf8",
+    timeout: 3 * 60_000,
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  const result = JSON.parse(cli.stdout) as { kind: string; changeSummary: Record<string, number> };
+  assert.equal(result.kind, "preview");
+  const changes = Object.fromEntries(Object.entries(result.changeSummary).filter(([op, n]) => op !== "same" && n > 0));
+  assert.deepEqual(changes, {}, `the CLI's preview proposes changes:\n${cli.stderr}`);
+  assert.ok((result.changeSummary.same ?? 0) > 0);
 });
 
 test("a drift check finds an object deleted behind the stack's back, and the registry says so", { timeout: 4 * 60_000 }, async () => {

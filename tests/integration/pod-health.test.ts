@@ -95,3 +95,65 @@ test("an onboarding run checks the env pod named by its outputs: Ready succeeds,
     await srv.close();
   }
 });
+
+const createdSets: string[] = [];
+
+after(async () => {
+  for (const name of createdSets) await kubeApi("DELETE", `/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets/${name}`);
+});
+
+/** A StatefulSet of `replicas` (0: its controller never creates the pod). */
+async function createStatefulSet(name: string, replicas: number): Promise<void> {
+  const labels = { "app.kubernetes.io/name": name };
+  const res = await kubeApi("POST", `/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets`, {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name, labels: { "app.kubernetes.io/part-of": "pod-health-test" } },
+    spec: {
+      replicas,
+      serviceName: name,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: "envbuilder", image: "ghcr.io/coder/envbuilder:1.1.0" }] } },
+    },
+  });
+  assert.equal(res.status, 201, `creating StatefulSet ${name}: ${JSON.stringify(res.body)}`);
+  createdSets.push(name);
+}
+
+test("a StatefulSet that does not exist fails the wait at once, naming it (it was deleted: no pod will come)", async () => {
+  const sts = `env-gone-${suffix}`;
+  const started = Date.now();
+  await assert.rejects(
+    waitForPodReady({ namespace: NAMESPACE, podName: `${sts}-0`, statefulSetName: sts, timeoutMs: 60_000, kube: loadKubeCredentials() }),
+    new RegExp(`StatefulSet ${NAMESPACE}/${sts} does not exist`),
+  );
+  assert.ok(Date.now() - started < 5000, `failed after ${Date.now() - started} ms, not at the 60 s timeout`);
+});
+
+test("a pod missing while its StatefulSet exists is waited for a short bounded time, then fails naming both", async () => {
+  const sts = `env-nopod-${suffix}`;
+  await createStatefulSet(sts, 0);
+  const started = Date.now();
+  await assert.rejects(
+    waitForPodReady({ namespace: NAMESPACE, podName: `${sts}-0`, statefulSetName: sts, timeoutMs: 60_000, missingPodTimeoutMs: 2000, kube: loadKubeCredentials() }),
+    new RegExp(`pod ${NAMESPACE}/${sts}-0 does not exist .*StatefulSet ${NAMESPACE}/${sts}`),
+  );
+  const took = Date.now() - started;
+  assert.ok(took >= 2000 && took < 8000, `failed after ${took} ms: the short wait for a missing pod, not the 60 s timeout`);
+});
+
+test("an onboarding run whose StatefulSet is gone fails at pod-health at once, naming it", async () => {
+  const ghost = `env-run-gone-${suffix}`;
+  const outputs = { namespace: { value: NAMESPACE, secret: false }, envPodName: { value: `${ghost}-0`, secret: false }, envStatefulSet: { value: ghost, secret: false } };
+  const srv = await startTestServer({ runner: new ScriptedRunner().on("acme.gone", { outputs }), config: { podReadyTimeoutMs: 60_000 } });
+  try {
+    const started = Date.now();
+    const { runId } = await onboard(srv, { owner: "acme", repo: "gone" });
+    const failed = await waitForStatus(srv, runId, "failed", 20_000);
+    assert.equal(failed.failedStep, "pod-health");
+    assert.match(failed.failureReason ?? "", new RegExp(`StatefulSet ${NAMESPACE}/${ghost} does not exist`));
+    assert.ok(Date.now() - started < 15_000);
+  } finally {
+    await srv.close();
+  }
+});

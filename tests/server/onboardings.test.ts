@@ -49,7 +49,7 @@ test("the run is stored, queued, before the 202 leaves", async () => {
     assert.equal(rows[0].status, "queued");
     assert.equal(rows[0].stack_name, "acme.widgets");
     // The request as the client wrote it: defaults stay the stack's, not pinned into the record.
-    assert.deepEqual(rows[0].request, { owner: "Acme", repo: "widgets", displayName: "Widgets" });
+    assert.deepEqual(rows[0].request, { owner: "Acme", repo: "widgets", displayName: "Widgets", serverUrl: srv.config.publicUrl });
     const events = await srv.db.pool.query("SELECT seq, type, data FROM run_events WHERE run_id = $1", [body.runId]);
     assert.deepEqual(events.rows, [{ seq: 1, type: "status", data: { status: "queued", kind: "onboard" } }]);
   } finally {

@@ -12,7 +12,7 @@ test("a preview applies the body's changes to the settings last applied", async 
     const { runId: previewId, kind } = (await res.json()) as { runId: string; kind: string };
     assert.equal(kind, "preview");
     const run = await waitForStatus(srv, previewId, "succeeded");
-    assert.deepEqual(run.request, { owner: "acme", repo: "widgets", displayName: "Widgets 2", labels: ["agents"] });
+    assert.deepEqual(run.request, { owner: "acme", repo: "widgets", displayName: "Widgets 2", labels: ["agents"], serverUrl: srv.config.publicUrl });
     assert.equal(srv.runner.calls.at(-1)?.kind, "preview");
   } finally {
     await srv.close();

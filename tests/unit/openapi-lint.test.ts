@@ -17,7 +17,7 @@ async function servedDocument(config: Partial<ServerConfig> = {}): Promise<strin
   const app = createApp({
     db: pool,
     runner: new ScriptedRunner(),
-    config: { port: 0, apiTokens: [TOKEN], runConcurrency: 1, runLeaseMs: 1000, runShutdownGraceMs: 10, pollMs: 100, stateBackendUrl: "file:///nonexistent", ...config },
+    config: { port: 0, apiTokens: [TOKEN], runConcurrency: 1, runLeaseMs: 1000, runShutdownGraceMs: 10, pollMs: 100, stateBackendUrl: "file:///nonexistent", publicUrl: "http://127.0.0.1:8080", ...config },
     log: () => undefined,
   });
   const server: Server = await new Promise((resolve) => {

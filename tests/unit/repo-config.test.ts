@@ -12,8 +12,8 @@ function keysOf(fn: () => unknown): string[] {
   assert.fail("expected the config to be refused");
 }
 
-test("defaults fill everything but owner and repo", () => {
-  const cfg = parseRepoStackConfig({ owner: "acme", repo: "widgets" });
+test("defaults fill everything but owner, repo and serverUrl", () => {
+  const cfg = parseRepoStackConfig({ owner: "acme", repo: "widgets", serverUrl: "https://m.example" });
   assert.equal(cfg.namespace, "mesh-six");
   assert.equal(cfg.pullSecretName, "gitea-registry-secret");
   assert.equal(cfg.defaultBranch, "main");
@@ -22,7 +22,7 @@ test("defaults fill everything but owner and repo", () => {
 });
 
 test("each invalid value is refused with an error naming its config key", () => {
-  const base = { owner: "acme", repo: "widgets" };
+  const base = { owner: "acme", repo: "widgets", serverUrl: "https://m.example" };
   const cases: [Record<string, unknown>, string][] = [
     [{ ...base, owner: "-bad" }, "mesh-six:owner"],
     [{ ...base, repo: "a b" }, "mesh-six:repo"],
@@ -33,7 +33,7 @@ test("each invalid value is refused with an error naming its config key", () => 
     [{ ...base, webhookEvents: [] }, "mesh-six:webhookEvents"],
     [{ ...base, pullSecretName: "UPPER" }, "mesh-six:pullSecretName"],
     [{ ...base, envSecretKeys: ["1BAD"] }, "mesh-six:envSecretKeys.0"],
-    [{ owner: "acme" }, "mesh-six:repo"],
+    [{ owner: "acme", serverUrl: "https://m.example" }, "mesh-six:repo"],
   ];
   for (const [input, key] of cases) {
     assert.deepEqual(keysOf(() => parseRepoStackConfig(input)), [key], JSON.stringify(input));
@@ -41,13 +41,13 @@ test("each invalid value is refused with an error naming its config key", () => 
 });
 
 test("an unknown key is refused rather than ignored", () => {
-  const keys = keysOf(() => parseRepoStackConfig({ owner: "acme", repo: "widgets", namespce: "x" }));
+  const keys = keysOf(() => parseRepoStackConfig({ owner: "acme", repo: "widgets", serverUrl: "https://m.example", namespce: "x" }));
   assert.deepEqual(keys, ["mesh-six:(root)"]);
 });
 
 test("structured keys that are not JSON are refused with the key named", () => {
   assert.deepEqual(
-    keysOf(() => readRepoStackConfig((k) => ({ owner: "acme", repo: "w", labels: "[oops" })[k])),
+    keysOf(() => readRepoStackConfig((k) => ({ owner: "acme", repo: "w", serverUrl: "https://m.example", labels: "[oops" })[k])),
     ["mesh-six:labels"],
   );
 });
@@ -56,6 +56,7 @@ test("toStackConfig round-trips through readRepoStackConfig", () => {
   const input = {
     owner: "acme",
     repo: "widgets",
+    serverUrl: "https://m.example",
     displayName: "Widgets",
     resources: { limits: { cpu: "4" } },
     labels: ["agent-ready"],

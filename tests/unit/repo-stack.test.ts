@@ -38,7 +38,7 @@ before(async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { repoResources }: typeof import("../../stacks/repo") = require("../../stacks/repo");
   const result = repoResources(
-    parseRepoStackConfig({ owner: "acme", repo: "widgets", displayName: "Widgets", authProjectId: "proj-1" }),
+    parseRepoStackConfig({ owner: "acme", repo: "widgets", serverUrl: "https://mesh-six.example.com", displayName: "Widgets", authProjectId: "proj-1" }),
   );
   outputs = await new Promise((resolve) => pulumi.output(result).apply((v) => resolve(v as Record<string, unknown>)));
   // The registration is not among the outputs: wait for its (output-dependent) registration too.
@@ -122,7 +122,7 @@ test("the webhook secret goes to Vault at the repo's path and the hook posts JSO
   assert.equal(vault.inputs.path, "mesh-six/webhooks/repos/acme/widgets");
   const hook = dynamic.find((d) => "events" in d.inputs);
   assert.ok(hook);
-  assert.equal(hook.inputs.url, "http://mesh-six-onboarding.mesh-six.svc:8080/webhooks/github/acme/widgets");
+  assert.equal(hook.inputs.url, "https://mesh-six.example.com/webhooks/github/acme/widgets");
   assert.deepEqual(hook.inputs.events, ["issues", "issue_comment", "pull_request"]);
   assert.deepEqual([hook.inputs.active, hook.inputs.contentType, hook.inputs.insecureSsl], [true, "json", false]);
 });

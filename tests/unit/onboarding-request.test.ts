@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { checkGitHubWebhook, GITHUB_WEBHOOK_TYPE } from "../../policies/rules/github-webhook";
+import { RepoConfigError, parseRepoStackConfig } from "../../stacks/repo-config";
+import { webhookUrlPath } from "../../stacks/names";
+
+// The CLI and the server must build one repo's stack input the same way, and no default may make a stack the policy
+// pack refuses (issue item 9).
+
+const ROOT = path.resolve(__dirname, "../..");
+const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
+
+function onboardCli(args: string[], env: Record<string, string | undefined>) {
+  const state = mkdtempSync(path.join(tmpdir(), "mesh-six-cli-config-"));
+  const tools = mkdtempSync(path.join(tmpdir(), "mesh-six-cli-tools-"));
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: "unit", MESH_SIX_TOOLS: tools, DATABASE_URL: undefined };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  try {
+    const res = spawnSync(process.execPath, ["--import", TSX, path.join(ROOT, "server/cli/onboard.ts"), ...args], { env: childEnv, encoding: "utf8", timeout: 60_000 });
+    // Nothing may have been started: no stack in the state backend.
+    return { status: res.status, stderr: res.stderr, stateEntries: readdirSync(state) };
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+    rmSync(tools, { recursive: true, force: true });
+  }
+}
+
+test("the onboard CLI without MESH_SIX_PUBLIC_URL is a configuration error naming it, before any run", () => {
+  const res = onboardCli(["acme/widgets", "--preview"], { MESH_SIX_PUBLIC_URL: undefined });
+  assert.equal(res.status, 2, res.stderr);
+  assert.match(res.stderr, /MESH_SIX_PUBLIC_URL/);
+  assert.doesNotMatch(res.stderr, /select-stack/, "no run was started");
+  assert.deepEqual(res.stateEntries, []);
+});
+
+test("the onboard CLI refuses a public URL the policy pack would refuse (plain http off loopback), naming it", () => {
+  const res = onboardCli(["acme/widgets"], { MESH_SIX_PUBLIC_URL: "http://mesh-six-onboarding.mesh-six.svc:8080" });
+  assert.equal(res.status, 2, res.stderr);
+  assert.match(res.stderr, /MESH_SIX_PUBLIC_URL.*https/);
+  assert.doesNotMatch(res.stderr, /select-stack/);
+});
+
+test("a repo config has no serverUrl default: left out it is refused naming mesh-six:serverUrl", () => {
+  assert.throws(
+    () => parseRepoStackConfig({ owner: "acme", repo: "widgets" }),
+    (err: unknown) => err instanceof RepoConfigError && err.issues.some((i) => i.key === "mesh-six:serverUrl"),
+  );
+});
+
+test("every serverUrl the repo config accepts makes a webhook the policy pack accepts, and the old default is refused", () => {
+  const ref = { owner: "acme", repo: "widgets" };
+  const webhook = (serverUrl: string) => ({ url: `${serverUrl}${webhookUrlPath(ref)}`, events: ["issues"], secret: "s", active: true, contentType: "json", insecureSsl: false });
+  for (const serverUrl of ["https://mesh-six.example.com", "http://127.0.0.1:8080", "http://localhost:3000"]) {
+    const cfg = parseRepoStackConfig({ ...ref, serverUrl });
+    assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, webhook(cfg.serverUrl)), [], serverUrl);
+  }
+  for (const serverUrl of ["http://mesh-six-onboarding.mesh-six.svc:8080", "http://10.0.0.1", "ftp://x"]) {
+    assert.ok(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, webhook(serverUrl)).length > 0, `the policy refuses ${serverUrl}`);
+    assert.throws(() => parseRepoStackConfig({ ...ref, serverUrl }), /mesh-six:serverUrl/, serverUrl);
+  }
+});
