@@ -146,7 +146,7 @@ test("reserved GitHub names are refused as owners and organizations, in any case
 });
 
 test("a reserved owner is refused by every entry point: onboarding, stack config, tasks, stack names", () => {
-  const config = (owner: string) => () => parseRepoStackConfig({ owner, repo: "widgets" });
+  const config = (owner: string) => () => parseRepoStackConfig({ owner, repo: "widgets", serverUrl: "https://mesh-six.example.com" });
   assert.throws(config("orgs"), (err: unknown) => err instanceof RepoConfigError && err.issues.some((i) => i.key === "mesh-six:owner"));
   assert.doesNotThrow(config("acme"));
   const onboarding = onboardingRequest.safeParse({ owner: "Settings", repo: "widgets" });
