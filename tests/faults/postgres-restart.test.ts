@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stackNameFor } from "../../stacks/names";
 import { createEmulatorRepo, firstLine, type FaultServer, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
@@ -12,7 +12,14 @@ const TIMEOUT_MS = 600_000;
 // through DATABASE_URL) stops for longer than a run lease while an onboarding's `up` is creating resources, then
 // comes back: every connection drops, every heartbeat fails until the lease has lapsed.
 
-test("PostgreSQL down for longer than a lease during up: the run ends recorded, the server stays up and ready, the next onboarding works", { timeout: TIMEOUT_MS }, async (t) => {
+for (const stateInDatabase of [false, true]) {
+  const where = stateInDatabase ? "Pulumi's state in the same PostgreSQL" : "Pulumi's state in a file backend";
+  test(`PostgreSQL down for longer than a lease during up (${where}): the run ends recorded, the server stays up and ready, the next onboarding works`, { timeout: TIMEOUT_MS }, (t) =>
+    restartDuringUp(t, stateInDatabase),
+  );
+}
+
+async function restartDuringUp(t: TestContext, stateInDatabase: boolean): Promise<void> {
   const started = Date.now();
   const left = timeBudget(TIMEOUT_MS);
   const ref = { owner: uniqueOwner("pg"), repo: "widgets" };
@@ -21,7 +28,7 @@ test("PostgreSQL down for longer than a lease during up: the run ends recorded, 
   let fs: FaultServer | undefined;
   try {
     pg = await startPostgresInstance();
-    fs = await startFaultServer({ databaseUrl: await pg.createDatabase("fault_pg") });
+    fs = await startFaultServer({ databaseUrl: await pg.createDatabase("fault_pg"), stateInDatabase });
     const server = fs.server;
     const first = await fs.onboard(ref);
     assert.equal(first.status, 202);
@@ -70,11 +77,16 @@ test("PostgreSQL down for longer than a lease during up: the run ends recorded, 
     const registry = await fs.pool.query("SELECT stack_name FROM repo_registry WHERE full_name = $1", [`${ref.owner}/${ref.repo}`]);
     assert.deepEqual(registry.rows, [{ stack_name: stackNameFor(ref) }]);
     assert.deepEqual(await fs.checkStack(ref), { changes: {}, pendingOperations: 0 });
+    if (stateInDatabase) {
+      // Neither locked nor half-written: no lock of the backend's left, and the checkpoint reads back (the preview above).
+      const locks = await fs.pool.query("SELECT key FROM pulumi_state WHERE key LIKE $1", [`%.pulumi/locks/%/${stackNameFor(ref)}/%`]);
+      assert.deepEqual(locks.rows, [], "the backend's update lock was released");
+    }
 
     const { ledger, leaks } = await fs.report(
       {
-        fault: "PostgreSQL restarted during up",
-        injected: "the server's own PostgreSQL stopped (pg_ctl -m fast: every connection terminated) for 4 s, longer than the 3 s run lease, while up was creating resources",
+        fault: stateInDatabase ? "PostgreSQL restarted during up, state in PostgreSQL" : "PostgreSQL restarted during up",
+        injected: `${stateInDatabase ? "with Pulumi's state in the same database, " : ""}the server's own PostgreSQL stopped (pg_ctl -m fast: every connection terminated) for 4 s, longer than the 3 s run lease, while up was creating resources`,
         outcome:
           `run ${statuses.join(" → ")}${run.status === "failed" ? ` at ${run.failedStep} (${firstLine(run.failureReason)})` : ""}; ` +
           `${heldEvents} progress events held while the database was down and recorded once it was back, none lost` +
@@ -94,4 +106,4 @@ test("PostgreSQL down for longer than a lease during up: the run ends recorded, 
     await fs?.cleanup([ref]);
     await pg?.destroy();
   }
-});
+}
