@@ -14,7 +14,9 @@ async function main(): Promise<unknown> {
     case "repo":
       return repoProgram();
     default:
-      throw new Error(`mesh-six:kind must be "platform" or "repo" (got ${JSON.stringify(kind ?? null)}); set it with pulumi config set mesh-six:kind repo`);
+      throw new Error(
+        `mesh-six:kind must be "platform" or "repo" (got ${JSON.stringify(kind ?? null)}); set it with pulumi config set mesh-six:kind repo`,
+      );
   }
 }
 

@@ -115,10 +115,16 @@ export async function fetchCredentialBundle(opts: FetchCredentialBundleOptions):
 const IDENTIFIER = /^[A-Za-z0-9._~-]{1,128}$/;
 
 function bundleUrl(opts: FetchCredentialBundleOptions): string {
-  for (const [field, value] of [["authProjectId", opts.authProjectId], ["bundleId", opts.bundleId]] as const) {
+  for (const [field, value] of [
+    ["authProjectId", opts.authProjectId],
+    ["bundleId", opts.bundleId],
+  ] as const) {
     if (typeof value !== "string" || !IDENTIFIER.test(value) || value === "." || value === "..") {
       const shown = typeof value === "string" ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
-      throw new CredentialBundleError("invalid_identifier", `${field} ${shown} must be 1-128 letters, digits, ".", "_", "~" or "-", and not "." or ".."`);
+      throw new CredentialBundleError(
+        "invalid_identifier",
+        `${field} ${shown} must be 1-128 letters, digits, ".", "_", "~" or "-", and not "." or ".."`,
+      );
     }
   }
   let base: URL;
@@ -170,7 +176,9 @@ async function receive(opts: FetchCredentialBundleOptions, url: string, limits: 
   if (!res.ok || !res.body) throw await refuseEarly(new CredentialBundleError("download_failed", `fetching ${what}: HTTP ${res.status}`));
   const announced = Number(res.headers.get("content-length") ?? NaN);
   if (announced > limits.maxBytes) {
-    throw await refuseEarly(new CredentialBundleError("too_large", `${what} announces ${announced} bytes, more than the ${limits.maxBytes} allowed`));
+    throw await refuseEarly(
+      new CredentialBundleError("too_large", `${what} announces ${announced} bytes, more than the ${limits.maxBytes} allowed`),
+    );
   }
   const archive = new ArchiveCollector(limits);
   const maxInflated = limits.maxBytes + limits.maxEntries * 2048 + 10240;
@@ -178,7 +186,10 @@ async function receive(opts: FetchCredentialBundleOptions, url: string, limits: 
     // Counted while streaming: a server that lies about (or omits) Content-Length gets no further.
     await pipeline(
       Readable.fromWeb(res.body as NodeReadableStream<Uint8Array>),
-      byteLimit(limits.maxBytes, () => new CredentialBundleError("too_large", `${what} is larger than ${limits.maxBytes} bytes compressed`)),
+      byteLimit(
+        limits.maxBytes,
+        () => new CredentialBundleError("too_large", `${what} is larger than ${limits.maxBytes} bytes compressed`),
+      ),
       createGunzip(),
       byteLimit(maxInflated, () => new CredentialBundleError("too_large", `credential bundle inflates to more than ${maxInflated} bytes`)),
       archive.sink(),
@@ -254,7 +265,13 @@ class ArchiveCollector {
 
   constructor(private readonly limits: BundleLimits) {
     // brotli and zstd off: the stream is already inflated (and gzip inside it is refused in write()).
-    this.parser = new tar.Parser({ strict: true, brotli: false, zstd: false, maxMetaEntrySize: 64 * 1024, onReadEntry: (entry) => this.onEntry(entry) });
+    this.parser = new tar.Parser({
+      strict: true,
+      brotli: false,
+      zstd: false,
+      maxMetaEntrySize: 64 * 1024,
+      onReadEntry: (entry) => this.onEntry(entry),
+    });
     this.parser.on("error", (err: Error) => this.fail(notReadable(err)));
     this.parser.on("eof", () => (this.atEnd = true));
   }
@@ -280,7 +297,10 @@ class ArchiveCollector {
       // node-tar would gunzip a gzip stream inside the gzip stream itself, past the byte counter.
       this.head = Buffer.concat([this.head, chunk]);
       if (this.head.length < 2) return done();
-      if (this.head[0] === 0x1f && this.head[1] === 0x8b) return done(this.fail(new CredentialBundleError("invalid_archive", "credential bundle is not a readable tar.gz: it is compressed twice")));
+      if (this.head[0] === 0x1f && this.head[1] === 0x8b)
+        return done(
+          this.fail(new CredentialBundleError("invalid_archive", "credential bundle is not a readable tar.gz: it is compressed twice")),
+        );
       chunk = this.head;
       this.head = undefined;
     }
@@ -318,17 +338,27 @@ class ArchiveCollector {
       throw new CredentialBundleError("too_many_entries", `credential bundle has more than ${this.limits.maxEntries} entries`);
     }
     const name = safeEntryPath(entry.path);
-    if (name === undefined) throw new CredentialBundleError("unsafe_path", `credential bundle entry ${JSON.stringify(entry.path)} is not a safe relative path`, entry.path);
+    if (name === undefined)
+      throw new CredentialBundleError(
+        "unsafe_path",
+        `credential bundle entry ${JSON.stringify(entry.path)} is not a safe relative path`,
+        entry.path,
+      );
     if (entry.type === "Directory") {
       if (name !== "") this.claim(name, "directory");
       return void entry.resume();
     }
     if (!FILE_TYPES.has(entry.type) || name === "") {
       const kind = entry.type === "SymbolicLink" ? "a symlink" : entry.type === "Link" ? "a hard link" : `of type ${entry.type}`;
-      throw new CredentialBundleError("unsupported_entry", `credential bundle entry ${JSON.stringify(entry.path)} is ${kind}; only files and directories are allowed`, entry.path);
+      throw new CredentialBundleError(
+        "unsupported_entry",
+        `credential bundle entry ${JSON.stringify(entry.path)} is ${kind}; only files and directories are allowed`,
+        entry.path,
+      );
     }
     this.bytes += entry.size;
-    if (this.bytes > this.limits.maxBytes) throw new CredentialBundleError("too_large", `credential bundle unpacks to more than ${this.limits.maxBytes} bytes`);
+    if (this.bytes > this.limits.maxBytes)
+      throw new CredentialBundleError("too_large", `credential bundle unpacks to more than ${this.limits.maxBytes} bytes`);
     this.claim(name, "file");
     const chunks: Buffer[] = [];
     this.files.set(name, chunks);
@@ -336,7 +366,8 @@ class ArchiveCollector {
   }
 
   private claim(name: string, kind: "file" | "directory"): void {
-    const conflict = (message: string) => new CredentialBundleError("conflicting_entry", `credential bundle entry ${JSON.stringify(name)} ${message}`, name);
+    const conflict = (message: string) =>
+      new CredentialBundleError("conflicting_entry", `credential bundle entry ${JSON.stringify(name)} ${message}`, name);
     if (kind === "file" && this.files.has(name)) throw conflict("appears more than once");
     if (kind === "file" ? this.dirs.has(name) : this.files.has(name)) throw conflict("is both a file and a directory");
     for (const parent of parentsOf(name)) {
@@ -512,7 +543,8 @@ async function lock(layout: Layout): Promise<() => Promise<void>> {
       }
       return () => unlink(layout.lock).catch(() => undefined);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new CredentialBundleError("write_failed", `locking the session dir: ${describe(err)}`);
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST")
+        throw new CredentialBundleError("write_failed", `locking the session dir: ${describe(err)}`);
     }
     const owner = await readOwner(layout.lock);
     const stale = owner ? owner.host === hostname() && !alive(owner.pid) : await olderThan(layout.lock, UNREADABLE_LOCK_GRACE_MS);

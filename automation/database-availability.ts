@@ -5,7 +5,8 @@ const UNAVAILABLE_STATES = /^(08|57P0[123]$|53300$)/;
 /** Node's socket errors for a server that is down or gone. */
 const UNAVAILABLE_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
 /** node-postgres reports a dropped or never-made connection by message only. */
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed/i;
 
 /**
  * True when `err` says the database cannot be reached right now (down, restarting, failing over), as opposed

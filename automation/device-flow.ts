@@ -66,7 +66,11 @@ export interface PollOptions {
   onWait?: (intervalS: number) => void;
 }
 
-async function postForm(url: string, form: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
+async function postForm(
+  url: string,
+  form: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
@@ -94,14 +98,21 @@ export async function requestDeviceAuthorization(cfg: DeviceFlowConfig, signal?:
   const form: Record<string, string> = { client_id: cfg.clientId };
   if (cfg.scope) form.scope = cfg.scope;
   const { status, body } = await postForm(cfg.deviceAuthorizationUrl, form, signal);
-  if (status !== 200) throw new DeviceFlowError(String(body.error ?? "device_authorization_failed"), `device authorization request failed (HTTP ${status}): ${describe(body, "no error given")}`);
+  if (status !== 200)
+    throw new DeviceFlowError(
+      String(body.error ?? "device_authorization_failed"),
+      `device authorization request failed (HTTP ${status}): ${describe(body, "no error given")}`,
+    );
   const str = (key: string) => (typeof body[key] === "string" && body[key] !== "" ? (body[key] as string) : undefined);
   const deviceCode = str("device_code");
   const userCode = str("user_code");
   const verificationUri = str("verification_uri");
   const expiresIn = body.expires_in;
   if (!deviceCode || !userCode || !verificationUri || typeof expiresIn !== "number" || expiresIn <= 0) {
-    throw new DeviceFlowError("invalid_response", "device authorization response lacks device_code, user_code, verification_uri or expires_in");
+    throw new DeviceFlowError(
+      "invalid_response",
+      "device authorization response lacks device_code, user_code, verification_uri or expires_in",
+    );
   }
   const interval = typeof body.interval === "number" && body.interval > 0 ? body.interval : DEFAULT_INTERVAL_S;
   return { deviceCode, userCode, verificationUri, verificationUriComplete: str("verification_uri_complete"), expiresIn, interval };
@@ -129,7 +140,11 @@ export async function pollForToken(cfg: DeviceFlowConfig, auth: DeviceAuthorizat
   for (;;) {
     opts.onWait?.(interval);
     await abortableSleep(interval * secondMs, opts.signal);
-    const { status, body } = await postForm(cfg.tokenUrl, { grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode, client_id: cfg.clientId }, opts.signal);
+    const { status, body } = await postForm(
+      cfg.tokenUrl,
+      { grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode, client_id: cfg.clientId },
+      opts.signal,
+    );
     if (status === 200) {
       if (typeof body.access_token !== "string" || typeof body.token_type !== "string") {
         throw new DeviceFlowError("invalid_response", "token response lacks access_token or token_type");
@@ -140,12 +155,17 @@ export async function pollForToken(cfg: DeviceFlowConfig, auth: DeviceAuthorizat
     if (error === "authorization_pending" || error === "slow_down") {
       if (error === "slow_down") interval += SLOW_DOWN_S;
       // A server that never says expired_token must not keep us waiting past the code's lifetime.
-      if (Date.now() >= deadline) throw new DeviceFlowError("expired_token", `the user code ${auth.userCode} expired before the user approved it`);
+      if (Date.now() >= deadline)
+        throw new DeviceFlowError("expired_token", `the user code ${auth.userCode} expired before the user approved it`);
       continue;
     }
-    if (error === "expired_token") throw new DeviceFlowError(error, `the user code ${auth.userCode} expired before the user approved it (${describe(body, error)})`);
+    if (error === "expired_token")
+      throw new DeviceFlowError(error, `the user code ${auth.userCode} expired before the user approved it (${describe(body, error)})`);
     if (error === "access_denied") throw new DeviceFlowError(error, `the user denied the authorization request (${describe(body, error)})`);
-    throw new DeviceFlowError(error ?? "token_request_failed", `token request failed (HTTP ${status}): ${describe(body, "no error given")}`);
+    throw new DeviceFlowError(
+      error ?? "token_request_failed",
+      `token request failed (HTTP ${status}): ${describe(body, "no error given")}`,
+    );
   }
 }
 
@@ -153,8 +173,16 @@ export async function pollForToken(cfg: DeviceFlowConfig, auth: DeviceAuthorizat
  * Hands the credentials to the auth service, which keeps them for the repo's agents. The token is in the
  * body only; the error never echoes what was sent.
  */
-export async function deliverCredentials(authServiceUrl: string, authProjectId: string, token: TokenResponse, signal?: AbortSignal): Promise<void> {
-  const url = new URL(`projects/${encodeURIComponent(authProjectId)}/credentials`, authServiceUrl.endsWith("/") ? authServiceUrl : `${authServiceUrl}/`);
+export async function deliverCredentials(
+  authServiceUrl: string,
+  authProjectId: string,
+  token: TokenResponse,
+  signal?: AbortSignal,
+): Promise<void> {
+  const url = new URL(
+    `projects/${encodeURIComponent(authProjectId)}/credentials`,
+    authServiceUrl.endsWith("/") ? authServiceUrl : `${authServiceUrl}/`,
+  );
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },

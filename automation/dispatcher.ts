@@ -56,7 +56,6 @@ export function pickAgent(list: readonly Candidate[]): Candidate | undefined {
   return [...pool].sort((a, b) => score(b) - score(a) || a.agent.registeredAt.getTime() - b.agent.registeredAt.getTime())[0];
 }
 
-
 /**
  * Delivers tasks to agents. A worker loop claims due tasks from Postgres under a lease (tasks whose lease
  * lapsed — a dispatcher died mid-delivery — or whose result is overdue are claimed too), picks the best
@@ -159,7 +158,12 @@ export class Dispatcher {
 
     const used = task.attempts - task.budgetStart;
     if (used >= task.maxAttempts) {
-      await exhaustTask(this.pool, task.id, this.workerId, `retry budget spent: ${used} of ${task.maxAttempts} attempts failed (last: ${lastError})`);
+      await exhaustTask(
+        this.pool,
+        task.id,
+        this.workerId,
+        `retry budget spent: ${used} of ${task.maxAttempts} attempts failed (last: ${lastError})`,
+      );
       return;
     }
     const choice = pickAgent(await candidates(this.pool, task.id, task.capability, this.agentStaleMs));
@@ -179,16 +183,27 @@ export class Dispatcher {
 
     // Exactly what was stored: the payload's own text, priority and timeout, read back from the row.
     const body = stringifyWithRaw(
-      { taskId: task.id, capability: task.capability, repo: `${task.owner}/${task.repo}`, authProjectId, payload: null, priority: task.priority, timeoutMs: task.timeoutMs },
+      {
+        taskId: task.id,
+        capability: task.capability,
+        repo: `${task.owner}/${task.repo}`,
+        authProjectId,
+        payload: null,
+        priority: task.priority,
+        timeoutMs: task.timeoutMs,
+      },
       { payload: task.payloadJson },
     );
-    const heartbeat = setInterval(() => {
-      renewTaskLease(this.pool, task.id, this.workerId, this.leaseMs)
-        .then((held) => {
-          if (!held) controller.abort(new LeaseLost("another dispatcher took the task over"));
-        })
-        .catch((err: Error) => this.log(`task ${task.id}: heartbeat failed: ${err.message}`));
-    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        renewTaskLease(this.pool, task.id, this.workerId, this.leaseMs)
+          .then((held) => {
+            if (!held) controller.abort(new LeaseLost("another dispatcher took the task over"));
+          })
+          .catch((err: Error) => this.log(`task ${task.id}: heartbeat failed: ${err.message}`));
+      },
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
     let failure: { outcome: "http_error" | "timeout"; error: string } | undefined;
     try {
       const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(task.timeoutMs)]);

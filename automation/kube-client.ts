@@ -84,7 +84,8 @@ function fromKubeconfig(file: string): KubeCredentials {
     if (typeof ref === "string" && ref) return readFileSync(path.resolve(dir, ref));
     return undefined;
   };
-  if (typeof cluster.server !== "string" || !cluster.server) throw new KubeCredentialsError(`${file}: cluster "${ctx.cluster}" has no server`);
+  if (typeof cluster.server !== "string" || !cluster.server)
+    throw new KubeCredentialsError(`${file}: cluster "${ctx.cluster}" has no server`);
   const tokenFile = typeof user.tokenFile === "string" ? readFileSync(path.resolve(dir, user.tokenFile), "utf8").trim() : undefined;
   const creds: KubeCredentials = {
     server: cluster.server,
@@ -96,7 +97,9 @@ function fromKubeconfig(file: string): KubeCredentials {
     source: `${file} (context ${current})`,
   };
   if (!creds.token && !(creds.cert && creds.key)) {
-    throw new KubeCredentialsError(`${file}: user "${ctx.user}" has neither a token nor a client certificate and key (exec and auth-provider plugins are not supported)`);
+    throw new KubeCredentialsError(
+      `${file}: user "${ctx.user}" has neither a token nor a client certificate and key (exec and auth-provider plugins are not supported)`,
+    );
   }
   return creds;
 }

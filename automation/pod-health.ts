@@ -97,7 +97,8 @@ export function describePodState(pod: Pod): string {
       parts.push(`container ${cs.name} waiting: ${[waiting.reason, waiting.message].filter(Boolean).join(": ")}`);
     }
     const terminated = cs.state?.terminated;
-    if (terminated && terminated.reason !== "Completed") parts.push(`container ${cs.name} terminated: ${terminated.reason ?? `exit ${terminated.exitCode}`}`);
+    if (terminated && terminated.reason !== "Completed")
+      parts.push(`container ${cs.name} terminated: ${terminated.reason ?? `exit ${terminated.exitCode}`}`);
   }
   if (parts.length === 0) parts.push(`phase ${pod.status?.phase ?? "unknown"}`);
   return parts.join("; ");
@@ -127,11 +128,18 @@ export async function waitForPodReady(opts: WaitForPodReadyOptions): Promise<voi
         if (opts.statefulSetName) {
           // Not yet created (the controller is about to), or never to be (its StatefulSet was deleted).
           const sts = `${namespace}/${opts.statefulSetName}`;
-          const owner = await kubeGet(kube, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/statefulsets/${encodeURIComponent(opts.statefulSetName)}`, signal);
-          if (owner.status === 404) throw new PodWaitFutile(`pod ${namespace}/${podName} cannot become Ready: its StatefulSet ${sts} does not exist`);
+          const owner = await kubeGet(
+            kube,
+            `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/statefulsets/${encodeURIComponent(opts.statefulSetName)}`,
+            signal,
+          );
+          if (owner.status === 404)
+            throw new PodWaitFutile(`pod ${namespace}/${podName} cannot become Ready: its StatefulSet ${sts} does not exist`);
           missingSince ??= Date.now();
           if (Date.now() - missingSince >= missingFor) {
-            throw new PodWaitFutile(`pod ${namespace}/${podName} does not exist ${Math.round(missingFor / 1000)}s after its StatefulSet ${sts} was found`);
+            throw new PodWaitFutile(
+              `pod ${namespace}/${podName} does not exist ${Math.round(missingFor / 1000)}s after its StatefulSet ${sts} was found`,
+            );
           }
         }
       } else if (status === 401 || status === 403) {

@@ -59,7 +59,12 @@ export async function runPostUpSteps(
   await authStep(run, signal, hooks, cfg);
 }
 
-async function podHealthStep(outputs: Record<string, RunOutput>, signal: AbortSignal, hooks: PostUpHooks, cfg: PostUpConfig): Promise<void> {
+async function podHealthStep(
+  outputs: Record<string, RunOutput>,
+  signal: AbortSignal,
+  hooks: PostUpHooks,
+  cfg: PostUpConfig,
+): Promise<void> {
   const namespace = outputs.namespace?.value;
   const podName = outputs.envPodName?.value;
   if (typeof namespace !== "string" || typeof podName !== "string" || !namespace || !podName) {
@@ -88,7 +93,10 @@ async function podHealthStep(outputs: Record<string, RunOutput>, signal: AbortSi
 async function authStep(run: RunRecord, signal: AbortSignal, hooks: PostUpHooks, cfg: PostUpConfig): Promise<void> {
   const skip = (reason: string) => hooks.emit({ type: "step", step: "auth", skipped: reason });
   if (run.options.skipAuth) return skip("the request set skipAuth");
-  if (!cfg.deviceFlow) return skip("no OAuth authorization server is configured (MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL, MESH_SIX_OAUTH_TOKEN_URL, MESH_SIX_OAUTH_CLIENT_ID)");
+  if (!cfg.deviceFlow)
+    return skip(
+      "no OAuth authorization server is configured (MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL, MESH_SIX_OAUTH_TOKEN_URL, MESH_SIX_OAUTH_CLIENT_ID)",
+    );
   const projectId = run.request.authProjectId;
   if (!projectId) return skip("the repo has no authProjectId to hand credentials to");
   if (!cfg.authServiceUrl) throw new RunStepError("auth", "no auth service is configured (MESH_SIX_AUTH_SERVICE_URL)");

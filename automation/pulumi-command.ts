@@ -26,7 +26,9 @@ type Run = (
   onError?: (data: string) => void,
   signal?: AbortSignal,
 ) => Promise<unknown>;
-const { CommandResult } = cmdModule as unknown as { CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => unknown };
+const { CommandResult } = cmdModule as unknown as {
+  CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => unknown;
+};
 const { createCommandError } = errorsModule as unknown as { createCommandError: (result: unknown) => Error };
 
 // Process groups of commands still running: a process that exits (even by process.exit) takes them with it.
@@ -56,7 +58,12 @@ export async function signalledCommand(root: string | undefined, signals: Comman
   }
   const base = await get;
   const run: Run = (args, cwd, additionalEnv, onOutput, onError, signal) =>
-    exec(base.command, args, cwd, additionalEnv, { onOutput, onError, stop: signal ? AbortSignal.any([signal, ...given(signals.stop)]) : signals.stop, kill: signals.kill });
+    exec(base.command, args, cwd, additionalEnv, {
+      onOutput,
+      onError,
+      stop: signal ? AbortSignal.any([signal, ...given(signals.stop)]) : signals.stop,
+      kill: signals.kill,
+    });
   return Object.assign(Object.create(base) as PulumiCommand, { run });
 }
 

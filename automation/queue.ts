@@ -52,7 +52,13 @@ const KILL_SETTLE_MS = 1_000;
 async function until(work: Promise<unknown> | undefined, deadline: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
-  await Promise.race([work?.then(() => undefined, () => undefined), timeout]);
+  await Promise.race([
+    work?.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]);
   clearTimeout(timer);
 }
 
@@ -145,7 +151,10 @@ export class RunQueue {
     const abandoned = [...this.active.keys()];
     if (abandoned.length === 0) return;
     this.log(`runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
-    await until(Promise.all(abandoned.map((id) => releaseLease(this.pool, id, this.workerId).catch(() => undefined))), Date.now() + KILL_SETTLE_MS);
+    await until(
+      Promise.all(abandoned.map((id) => releaseLease(this.pool, id, this.workerId).catch(() => undefined))),
+      Date.now() + KILL_SETTLE_MS,
+    );
   }
 
   async cancel(runId: string): Promise<CancelResult> {
@@ -192,7 +201,11 @@ export class RunQueue {
       outcome = { status: "cancelled", failedStep: at, reason: `cancelled while recovering from an interruption at step ${at}` };
     } else if (error) {
       const detail = error instanceof RunStepError ? `${error.step}: ${error.reason}` : (error as Error).message;
-      outcome = { status: "failed", failedStep: at, reason: `interrupted at step ${at} (its worker stopped); recovery failed at ${detail}` };
+      outcome = {
+        status: "failed",
+        failedStep: at,
+        reason: `interrupted at step ${at} (its worker stopped); recovery failed at ${detail}`,
+      };
     } else if (run.interruptions > 1) {
       outcome = { status: "failed", failedStep: at, reason: `interrupted again at step ${at} after being re-queued once; not retried` };
     } else {
@@ -268,7 +281,11 @@ export class RunQueue {
     } else if (error instanceof RunStepError) {
       outcome = { status: "failed", failedStep: error.step, failureReason: error.reason };
     } else {
-      outcome = { status: "failed", failedStep: step, failureReason: (error as Error | undefined)?.message ?? "the runner returned no result" };
+      outcome = {
+        status: "failed",
+        failedStep: step,
+        failureReason: (error as Error | undefined)?.message ?? "the runner returned no result",
+      };
     }
     const finished = await finishRun(this.pool, run.id, this.workerId, outcome);
     this.bus.notify(run.id);
@@ -285,21 +302,28 @@ export class RunQueue {
     const pushed = new AbortController();
     this.authPushes.set(run.id, pushed);
     try {
-      await runPostUpSteps(run, done.outputs, signal, {
-        emit,
-        pushed: pushed.signal,
-        waitForAuth: async (prompt) => {
-          if (!(await startWaitingForAuth(this.pool, run.id, this.workerId, prompt))) throw new Error("the run is no longer held by this worker");
-          this.waitingForAuth.add(run.id);
-          this.bus.notify(run.id);
-          this.kick(); // its concurrency slot is free while the user takes their time
+      await runPostUpSteps(
+        run,
+        done.outputs,
+        signal,
+        {
+          emit,
+          pushed: pushed.signal,
+          waitForAuth: async (prompt) => {
+            if (!(await startWaitingForAuth(this.pool, run.id, this.workerId, prompt)))
+              throw new Error("the run is no longer held by this worker");
+            this.waitingForAuth.add(run.id);
+            this.bus.notify(run.id);
+            this.kick(); // its concurrency slot is free while the user takes their time
+          },
+          authDone: async () => {
+            this.waitingForAuth.delete(run.id);
+            await stopWaitingForAuth(this.pool, run.id, this.workerId);
+            this.bus.notify(run.id);
+          },
         },
-        authDone: async () => {
-          this.waitingForAuth.delete(run.id);
-          await stopWaitingForAuth(this.pool, run.id, this.workerId);
-          this.bus.notify(run.id);
-        },
-      }, cfg);
+        cfg,
+      );
     } finally {
       this.waitingForAuth.delete(run.id);
       this.authPushes.delete(run.id);
@@ -327,18 +351,21 @@ export class RunQueue {
       this.bus.notify(run.id);
     };
     let beating = false;
-    const heartbeat = setInterval(() => {
-      if (beating) return;
-      beating = true;
-      renewLease(this.pool, run.id, this.workerId, this.leaseMs)
-        .then(({ held, cancelRequested, authReceived }) => {
-          if (!held) controller.abort(new LeaseLost("another worker took the run over"));
-          else if (cancelRequested) controller.abort(new CancelRequested("cancelled by request"));
-          else if (authReceived) this.authPushes.get(run.id)?.abort(); // pushed through another replica
-        })
-        .catch((err: Error) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`))
-        .finally(() => (beating = false));
-    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        if (beating) return;
+        beating = true;
+        renewLease(this.pool, run.id, this.workerId, this.leaseMs)
+          .then(({ held, cancelRequested, authReceived }) => {
+            if (!held) controller.abort(new LeaseLost("another worker took the run over"));
+            else if (cancelRequested) controller.abort(new CancelRequested("cancelled by request"));
+            else if (authReceived) this.authPushes.get(run.id)?.abort(); // pushed through another replica
+          })
+          .catch((err: Error) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`))
+          .finally(() => (beating = false));
+      },
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
     try {
       await work(controller.signal, emit, kill.signal);
       return { abortedBy: controller.signal.aborted ? controller.signal.reason : undefined };

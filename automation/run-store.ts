@@ -158,7 +158,9 @@ export async function createRun(pool: Pool, run: NewRun): Promise<{ run: RunReco
       ]);
       return { run: toRun(rows[0]), created: true };
     }
-    const existing = await client.query<RunRow & { request_hash: string }>("SELECT * FROM runs WHERE idempotency_key = $1", [run.idempotency?.key]);
+    const existing = await client.query<RunRow & { request_hash: string }>("SELECT * FROM runs WHERE idempotency_key = $1", [
+      run.idempotency?.key,
+    ]);
     const row = existing.rows[0];
     if (!row || row.request_hash !== run.idempotency?.hash) throw new IdempotencyKeyReusedError(run.idempotency?.key ?? "");
     return { run: toRun(row), created: false };
@@ -288,14 +290,23 @@ export async function renewLease(
      WHERE id = $1 AND lease_owner = $2 AND status IN ${ACTIVE} RETURNING cancel_requested_at, auth_received_at`,
     [runId, leaseOwner, leaseMs],
   );
-  return { held: rows.length === 1, cancelRequested: rows[0]?.cancel_requested_at != null, authReceived: rows[0]?.auth_received_at != null };
+  return {
+    held: rows.length === 1,
+    cancelRequested: rows[0]?.cancel_requested_at != null,
+    authReceived: rows[0]?.auth_received_at != null,
+  };
 }
 
 /**
  * A running run held by `leaseOwner` starts waiting for the user to approve the device: its status says
  * so and its row keeps the prompt (what GET /v1/runs/:id shows), which the status event repeats.
  */
-export async function startWaitingForAuth(db: Queryable, runId: string, leaseOwner: string, prompt: AuthPrompt): Promise<RunRecord | undefined> {
+export async function startWaitingForAuth(
+  db: Queryable,
+  runId: string,
+  leaseOwner: string,
+  prompt: AuthPrompt,
+): Promise<RunRecord | undefined> {
   const [run] = await transition(
     db,
     "status = 'waiting-for-auth', auth = $3::jsonb, auth_received_at = NULL",
@@ -308,7 +319,10 @@ export async function startWaitingForAuth(db: Queryable, runId: string, leaseOwn
 
 /** The wait is over (a token, or credentials pushed): the run is `running` again for its last steps. */
 export async function stopWaitingForAuth(db: Queryable, runId: string, leaseOwner: string): Promise<RunRecord | undefined> {
-  const [run] = await transition(db, "status = 'running'", "u.id = $1 AND u.lease_owner = $2 AND u.status = 'waiting-for-auth'", [runId, leaseOwner]);
+  const [run] = await transition(db, "status = 'running'", "u.id = $1 AND u.lease_owner = $2 AND u.status = 'waiting-for-auth'", [
+    runId,
+    leaseOwner,
+  ]);
   return run;
 }
 
@@ -404,7 +418,12 @@ export async function requestCancel(db: Queryable, runId: string): Promise<Cance
  * Takes over every run whose lease lapsed (its worker died or stopped): marks it `interrupted` under a new
  * lease held by `leaseOwner`, counting the interruption unless it was already being recovered.
  */
-export async function takeOverLapsedRuns(pool: Pool, leaseOwner: string, leaseMs: number, ownLiveRunIds: string[] = []): Promise<RunRecord[]> {
+export async function takeOverLapsedRuns(
+  pool: Pool,
+  leaseOwner: string,
+  leaseMs: number,
+  ownLiveRunIds: string[] = [],
+): Promise<RunRecord[]> {
   // A worker's own runs lapse too when the database was out longer than a lease (heartbeats failed), yet
   // they are alive and still executing: taking them over would recover a stack in the middle of its update.
   const { rows } = await pool.query<{ id: string; lease_owner: string | null }>(
@@ -428,11 +447,15 @@ export async function takeOverLapsedRuns(pool: Pool, leaseOwner: string, leaseMs
 }
 
 export type RecoveryOutcome =
-  | { status: "queued"; reason: string }
-  | { status: "failed" | "cancelled"; failedStep: string | null; reason: string };
+  { status: "queued"; reason: string } | { status: "failed" | "cancelled"; failedStep: string | null; reason: string };
 
 /** Ends the recovery of an interrupted run: back in the queue (keeping its place) or finished. */
-export async function settleRecovery(db: Queryable, runId: string, leaseOwner: string, outcome: RecoveryOutcome): Promise<RunRecord | undefined> {
+export async function settleRecovery(
+  db: Queryable,
+  runId: string,
+  leaseOwner: string,
+  outcome: RecoveryOutcome,
+): Promise<RunRecord | undefined> {
   const where = "u.id = $1 AND u.lease_owner = $2 AND u.status = 'interrupted'";
   if (outcome.status === "queued") {
     // A cancel that arrived during the recovery wins over the retry.
@@ -445,7 +468,11 @@ export async function settleRecovery(db: Queryable, runId: string, leaseOwner: s
     );
     if (run) return run;
     const step = (await getRun(db, runId))?.step ?? null;
-    return settleRecovery(db, runId, leaseOwner, { status: "cancelled", failedStep: step, reason: "cancelled while recovering from an interruption" });
+    return settleRecovery(db, runId, leaseOwner, {
+      status: "cancelled",
+      failedStep: step,
+      reason: "cancelled while recovering from an interruption",
+    });
   }
   const [run] = await transition(
     db,

@@ -137,7 +137,8 @@ export class PulumiStackRunner implements StackRunner {
 
   private async stackFor(run: RunRecord, signals: CommandSignals): Promise<Stack> {
     // Refresh, drift checks and destroy act on the stack as it is; only up and preview write the request's config.
-    if (run.kind === "refresh" || run.kind === "drift-check" || run.kind === "destroy") return selectStack(run.stackName, this.settings, signals);
+    if (run.kind === "refresh" || run.kind === "drift-check" || run.kind === "destroy")
+      return selectStack(run.stackName, this.settings, signals);
     // Validated as it is written: a request without a serverUrl is refused there, naming mesh-six:serverUrl.
     const stack = await selectRepoStack(run.request as RepoStackInput, this.settings, signals);
     if (stack.name !== run.stackName) throw new Error(`request names stack ${stack.name}, run is for ${run.stackName}`);
@@ -148,7 +149,11 @@ export class PulumiStackRunner implements StackRunner {
    * The signals of a run's commands: SIGINT on `signal`; SIGKILL on `kill`, or `cancelGraceMs` after `signal`
    * when the CLI did not stop on SIGINT (then `fired()`).
    */
-  private cancelBackstop(signal: AbortSignal, op: Operation, kill?: AbortSignal): { signals: CommandSignals; fired(): boolean; done(): void } {
+  private cancelBackstop(
+    signal: AbortSignal,
+    op: Operation,
+    kill?: AbortSignal,
+  ): { signals: CommandSignals; fired(): boolean; done(): void } {
     const own = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => {
@@ -244,7 +249,11 @@ class Operation {
 
 function lastLines(err: unknown, tail: string[]): string {
   const message = err instanceof Error ? err.message : String(err);
-  const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = (text: string) =>
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
   // A CommandError's message is the whole command result: "code: … stdout: … stderr: … err?: …".
   const parts = /\n stderr: ([\s\S]*?)\n err\?: ([\s\S]*)$/.exec(message);
   if (parts) {
@@ -259,10 +268,14 @@ function lastLines(err: unknown, tail: string[]): string {
 }
 
 function firstLine(text: string): string {
-  return text.split("\n").find((l) => l.trim())?.trim() ?? "";
+  return (
+    text
+      .split("\n")
+      .find((l) => l.trim())
+      ?.trim() ?? ""
+  );
 }
 
 function counts(map: Record<string, number | undefined> | undefined): Record<string, number> {
   return Object.fromEntries(Object.entries(map ?? {}).filter((e): e is [string, number] => typeof e[1] === "number"));
 }
-

@@ -34,7 +34,8 @@ const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function chooseStateBackend(env: NodeJS.ProcessEnv, embeddedFileUrl: () => string): StateBackendChoice {
   if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, kind: kindOf(env.PULUMI_BACKEND_URL), source: "PULUMI_BACKEND_URL" };
-  if (env.DATABASE_URL) return { url: postgresStateUrl(env.DATABASE_URL, env.MESH_SIX_STATE_TABLE), kind: "postgres", source: "DATABASE_URL" };
+  if (env.DATABASE_URL)
+    return { url: postgresStateUrl(env.DATABASE_URL, env.MESH_SIX_STATE_TABLE), kind: "postgres", source: "DATABASE_URL" };
   return { url: embeddedFileUrl(), kind: "file", source: "embedded" };
 }
 
@@ -64,7 +65,10 @@ export function chooseSecrets(env: NodeJS.ProcessEnv, backend: StateBackendChoic
   if (provider) {
     if (provider === "passphrase") {
       if (env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-        throw new ConfigError("PULUMI_CONFIG_PASSPHRASE", "required with MESH_SIX_SECRETS_PROVIDER=passphrase (or PULUMI_CONFIG_PASSPHRASE_FILE, e.g. a mounted Secret)");
+        throw new ConfigError(
+          "PULUMI_CONFIG_PASSPHRASE",
+          "required with MESH_SIX_SECRETS_PROVIDER=passphrase (or PULUMI_CONFIG_PASSPHRASE_FILE, e.g. a mounted Secret)",
+        );
       }
       return { provider, source: "MESH_SIX_SECRETS_PROVIDER", envVars: passphraseEnv(env) };
     }
@@ -94,7 +98,11 @@ function passphraseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 function vaultEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const url = env.VAULT_SERVER_URL ?? env.VAULT_ADDR;
   const token = env.VAULT_SERVER_TOKEN ?? env.VAULT_TOKEN;
-  if (!url) throw new ConfigError("VAULT_ADDR", "required with MESH_SIX_SECRETS_PROVIDER=hashivault://… (Vault's transit engine encrypts the stacks' secrets)");
+  if (!url)
+    throw new ConfigError(
+      "VAULT_ADDR",
+      "required with MESH_SIX_SECRETS_PROVIDER=hashivault://… (Vault's transit engine encrypts the stacks' secrets)",
+    );
   if (!token) throw new ConfigError("VAULT_TOKEN", "required with MESH_SIX_SECRETS_PROVIDER=hashivault://…");
   return { VAULT_SERVER_URL: url, VAULT_SERVER_TOKEN: token };
 }

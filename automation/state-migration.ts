@@ -56,7 +56,10 @@ export async function migrateStacks(from: StateBlobStore, to: StateBlobStore): P
   const meta = await from.read(".pulumi/meta.yaml");
   const targetMeta = await to.read(".pulumi/meta.yaml");
   if (meta && targetMeta && !meta.equals(targetMeta)) {
-    return { stacks: [], refusedWhole: `the stores' .pulumi/meta.yaml differ (${oneLine(meta)} vs ${oneLine(targetMeta)}): they use different backend layouts` };
+    return {
+      stacks: [],
+      refusedWhole: `the stores' .pulumi/meta.yaml differ (${oneLine(meta)} vs ${oneLine(targetMeta)}): they use different backend layouts`,
+    };
   }
 
   const byStack = new Map<string, { checkpoints: string[]; rest: string[]; locked: boolean }>();
@@ -68,7 +71,12 @@ export async function migrateStacks(from: StateBlobStore, to: StateBlobStore): P
     else if (k.kind === "lock") entry(k.id).locked = true;
     else entry(k.id).rest.push(key);
   }
-  const lockedAtTarget = new Set(targetKeys.map(classifyStateKey).filter((k) => k.kind === "lock").map((k) => k.id));
+  const lockedAtTarget = new Set(
+    targetKeys
+      .map(classifyStateKey)
+      .filter((k) => k.kind === "lock")
+      .map((k) => k.id),
+  );
 
   if (meta && !targetMeta) await to.write(".pulumi/meta.yaml", meta);
   const stacks: StackMigration[] = [];

@@ -39,10 +39,12 @@ class FileStateStore implements StateBlobStore {
   }
 
   async list(): Promise<string[]> {
-    const entries = await readdir(path.join(this.root, ".pulumi"), { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return [];
-      throw err;
-    });
+    const entries = await readdir(path.join(this.root, ".pulumi"), { recursive: true, withFileTypes: true }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return [];
+        throw err;
+      },
+    );
     return entries
       .filter((e) => e.isFile() && !e.name.endsWith(".attrs"))
       .map((e) => path.relative(this.root, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
@@ -102,12 +104,16 @@ class PostgresStateStore implements StateBlobStore {
   }
 
   async list(): Promise<string[]> {
-    const { rows } = await this.client.query<{ key: string }>(`SELECT key FROM ${this.table} WHERE starts_with(key, $1) ORDER BY key`, [`${this.prefix}.pulumi/`]);
+    const { rows } = await this.client.query<{ key: string }>(`SELECT key FROM ${this.table} WHERE starts_with(key, $1) ORDER BY key`, [
+      `${this.prefix}.pulumi/`,
+    ]);
     return rows.map((r) => r.key.slice(this.prefix.length));
   }
 
   async read(key: string): Promise<Buffer | undefined> {
-    const { rows } = await this.client.query<{ data: string }>(`SELECT data->>'data' AS data FROM ${this.table} WHERE key = $1`, [this.prefix + key]);
+    const { rows } = await this.client.query<{ data: string }>(`SELECT data->>'data' AS data FROM ${this.table} WHERE key = $1`, [
+      this.prefix + key,
+    ]);
     return rows[0] ? Buffer.from(rows[0].data, "base64") : undefined;
   }
 

@@ -94,7 +94,10 @@ export function toTask(r: Row): TaskRecord {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function registerAgent(pool: Pool, agent: { name: string; endpoint: string; capabilities: Record<string, number> }): Promise<AgentRecord> {
+export async function registerAgent(
+  pool: Pool,
+  agent: { name: string; endpoint: string; capabilities: Record<string, number> },
+): Promise<AgentRecord> {
   const { rows } = await pool.query("INSERT INTO agents (name, endpoint, capabilities) VALUES ($1, $2, $3) RETURNING *", [
     agent.name,
     agent.endpoint,
@@ -116,7 +119,10 @@ export async function listAgents(pool: Pool): Promise<AgentRecord[]> {
 
 /** The auth-service project of a registered repo (undefined: no registry row; null: none set). */
 export async function repoAuthProject(db: Pool | PoolClient, owner: string, repo: string): Promise<string | null | undefined> {
-  const { rows } = await db.query<{ auth_project_id: string | null }>("SELECT auth_project_id FROM repo_registry WHERE owner = $1 AND repo = $2", [owner, repo]);
+  const { rows } = await db.query<{ auth_project_id: string | null }>(
+    "SELECT auth_project_id FROM repo_registry WHERE owner = $1 AND repo = $2",
+    [owner, repo],
+  );
   return rows[0] ? rows[0].auth_project_id : undefined;
 }
 
@@ -125,12 +131,22 @@ export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
 export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
 
 /** `payloadJson`, when given, is stored instead of a serialisation of `payload` (the client's own text). */
-export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payload" | "priority" | "timeoutMs" | "maxAttempts"> & { payloadJson?: string };
+export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payload" | "priority" | "timeoutMs" | "maxAttempts"> & {
+  payloadJson?: string;
+};
 
 export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord> {
   const { rows } = await pool.query(
     `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [task.capability, task.owner, task.repo, task.payloadJson ?? JSON.stringify(task.payload), task.priority, task.timeoutMs, task.maxAttempts],
+    [
+      task.capability,
+      task.owner,
+      task.repo,
+      task.payloadJson ?? JSON.stringify(task.payload),
+      task.priority,
+      task.timeoutMs,
+      task.maxAttempts,
+    ],
   );
   return toTask(rows[0]);
 }
@@ -172,7 +188,11 @@ export async function setTaskState(pool: Pool, id: string, from: WorkflowState, 
     if (rows[0]) return toTask(rows[0]);
     // Its delivery is still under way (or it left FAILED meanwhile): only the state moves.
   }
-  const { rows } = await pool.query("UPDATE tasks SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING *", [id, from, to]);
+  const { rows } = await pool.query("UPDATE tasks SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING *", [
+    id,
+    from,
+    to,
+  ]);
   return rows[0] ? toTask(rows[0]) : undefined;
 }
 
@@ -192,7 +212,12 @@ export async function recordResult(
       `UPDATE tasks SET delivery_status = $2, result = $3, error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
          state = CASE WHEN $2 = 'failed' THEN 'FAILED' ELSE state END
        WHERE id = $1 AND delivery_status IN ('delivering', 'delivered') RETURNING *`,
-      [id, report.outcome, JSON.stringify(report.result ?? null), report.outcome === "failed" ? (report.error ?? "the agent reported a failure") : null],
+      [
+        id,
+        report.outcome,
+        JSON.stringify(report.result ?? null),
+        report.outcome === "failed" ? (report.error ?? "the agent reported a failure") : null,
+      ],
     );
     if (rows[0]) {
       await client.query(
@@ -214,7 +239,11 @@ export async function recordResult(
  * Claims one task to deliver under our lease: a pending one that is due, or one whose delivery lease
  * lapsed (its dispatcher died) or whose result is overdue. Returns what it was before the claim.
  */
-export async function claimTask(pool: Pool, owner: string, leaseMs: number): Promise<{ task: TaskRecord; previous: DeliveryStatus } | undefined> {
+export async function claimTask(
+  pool: Pool,
+  owner: string,
+  leaseMs: number,
+): Promise<{ task: TaskRecord; previous: DeliveryStatus } | undefined> {
   const { rows } = await pool.query(
     `UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
      FROM (
@@ -240,7 +269,11 @@ export async function renewTaskLease(pool: Pool, id: string, owner: string, leas
 
 /** Closes an attempt left open by a dispatcher that stopped, or by an agent that never reported. */
 export async function closeOpenAttempt(pool: Pool, taskId: string, outcome: AttemptOutcome, error: string): Promise<void> {
-  await pool.query(`UPDATE task_attempts SET outcome = $2, error = $3, finished_at = now() WHERE task_id = $1 AND finished_at IS NULL`, [taskId, outcome, error]);
+  await pool.query(`UPDATE task_attempts SET outcome = $2, error = $3, finished_at = now() WHERE task_id = $1 AND finished_at IS NULL`, [
+    taskId,
+    outcome,
+    error,
+  ]);
 }
 
 /** Healthy agents offering the capability, with their weight, recent success rate and current load. */
@@ -267,7 +300,14 @@ export async function candidates(pool: Pool, taskId: string, capability: string,
        AND g.last_heartbeat_at > now() - $3 * interval '1 millisecond'`,
     [taskId, capability, staleMs],
   );
-  return rows.map((r) => ({ agent: toAgent(r), weight: Number(r.weight), successes: r.successes, failures: r.failures, load: r.load, tried: r.tried }));
+  return rows.map((r) => ({
+    agent: toAgent(r),
+    weight: Number(r.weight),
+    successes: r.successes,
+    failures: r.failures,
+    load: r.load,
+    tried: r.tried,
+  }));
 }
 
 /** Records a new attempt at `agentId` for a task we hold; false when the lease is no longer ours. */

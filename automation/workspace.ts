@@ -155,7 +155,11 @@ export async function selectStack(stackName: string, settings = workspaceSetting
   await restoreStackSettings(settings, stackName);
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName, workDir: settings.workDir },
-    { envVars: settings.envVars, pulumiCommand: await signalledCommand(settings.pulumiRoot, signals), secretsProvider: settings.secrets.provider },
+    {
+      envVars: settings.envVars,
+      pulumiCommand: await signalledCommand(settings.pulumiRoot, signals),
+      secretsProvider: settings.secrets.provider,
+    },
   );
   // A new stack's settings file now holds its secrets provider's key: without it no replica could read its secrets.
   await saveStackSettings(settings, stackName);

@@ -78,13 +78,18 @@ interface Round {
 }
 
 /** Ours on a fresh database and server process with fresh agents; then, if asked, the baseline on that database. */
-async function onFreshDatabase(dispatchConcurrency: number, withBaseline: boolean): Promise<{ ours: Round["ours"]; baseline?: DispatchResult }> {
+async function onFreshDatabase(
+  dispatchConcurrency: number,
+  withBaseline: boolean,
+): Promise<{ ours: Round["ours"]; baseline?: DispatchResult }> {
   const db = await createEmptyDatabase(adminUrl(), "bench_dispatch");
   let server: ServerProcess | undefined;
   let pool: Pool | undefined;
   const agents: TestAgent[] = [];
   try {
-    server = await startServerProcess({ env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV, MESH_SIX_DISPATCH_CONCURRENCY: String(dispatchConcurrency) } });
+    server = await startServerProcess({
+      env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV, MESH_SIX_DISPATCH_CONCURRENCY: String(dispatchConcurrency) },
+    });
     // The server's own pool size, so that neither side has more connections to PostgreSQL.
     pool = new Pool({ connectionString: db.url, max: 10 });
     await registerRepo({ db: { ...db, pool } }, OWNER, REPO, AUTH_PROJECT);
@@ -124,7 +129,8 @@ async function main(): Promise<void> {
   for (let i = 1; i <= RUNS; i++) {
     const r = await round();
     rounds.push(r);
-    for (const [name, x] of Object.entries(r)) console.error(`run ${i} ${name}: ${x.rate.toFixed(0)} tasks/s, p50 ${fmtMs(x.p50)}, p99 ${fmtMs(x.p99)}`);
+    for (const [name, x] of Object.entries(r))
+      console.error(`run ${i} ${name}: ${x.rate.toFixed(0)} tasks/s, p50 ${fmtMs(x.p50)}, p99 ${fmtMs(x.p99)}`);
   }
   const med = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick));
   const row = (name: string, side: keyof Round) => [
@@ -144,11 +150,14 @@ async function main(): Promise<void> {
     `- **ours**: \`POST /v1/tasks\` to the server process (server/main.ts) on a fresh PostgreSQL database: validated, the repo looked up, the task stored (202), then claimed under a lease by the dispatcher (at most \`MESH_SIX_DISPATCH_CONCURRENCY\` deliveries in flight: the default ${DEFAULT_DISPATCH_CONCURRENCY}, and ${CONCURRENCY} in a second server process on its own fresh database), routed to the best healthy agent, its attempt recorded, POSTed with the repo's authProjectId, marked delivered.`,
     `- **baseline**: the same persistence and delivery I/O without the API or the dispatcher, from the benchmark's process: INSERT the task into a copy of the tasks table on the same database (a pool of the same size, 10), POST it straight to an agent (round-robin), UPDATE it to delivered.`,
     "",
-    table(["pipeline", "tasks/s", "p50", "p99", "tasks/s vs baseline", "p50 vs baseline", "p99 vs baseline"], [
-      row("baseline", "baseline"),
-      row(`ours, ${DEFAULT_DISPATCH_CONCURRENCY} deliveries in flight (the default)`, "ours"),
-      row(`ours, ${CONCURRENCY} in flight (MESH_SIX_DISPATCH_CONCURRENCY=${CONCURRENCY}, the baseline's concurrency)`, "oursMatched"),
-    ]),
+    table(
+      ["pipeline", "tasks/s", "p50", "p99", "tasks/s vs baseline", "p50 vs baseline", "p99 vs baseline"],
+      [
+        row("baseline", "baseline"),
+        row(`ours, ${DEFAULT_DISPATCH_CONCURRENCY} deliveries in flight (the default)`, "ours"),
+        row(`ours, ${CONCURRENCY} in flight (MESH_SIX_DISPATCH_CONCURRENCY=${CONCURRENCY}, the baseline's concurrency)`, "oursMatched"),
+      ],
+    ),
     "",
     `Ours (the default concurrency) accepted the tasks (every POST answered 202) at ${accepted.toFixed(0)} tasks/s and delivered them at ${delivered.toFixed(0)} tasks/s${accepted > 1.2 * delivered ? ": tasks queue in the database for one of the dispatcher's delivery slots, and that wait is most of their latency" : ""}.`,
     "",

@@ -237,7 +237,16 @@ function report(r: Results): string {
         mib(med(r.overhead.map((s) => s.cli.up.memory.totalBytes))),
         "—",
       ],
-      ["**server / CLI**", `**${ratio(serverTotal, cliTotal)}**`, "", ratio(med(srv.map((s) => s.selectMs)), cliConfig), ratio(serverUp, cliUpMs), "", "", ""],
+      [
+        "**server / CLI**",
+        `**${ratio(serverTotal, cliTotal)}**`,
+        "",
+        ratio(med(srv.map((s) => s.selectMs)), cliConfig),
+        ratio(serverUp, cliUpMs),
+        "",
+        "",
+        "",
+      ],
     ],
   );
 
@@ -245,14 +254,28 @@ function report(r: Results): string {
   const noopTable = table(
     ["measure", "first onboarding", "no-op re-onboard", "no-op / first"],
     [
-      ["server total (POST → succeeded)", ms(serverTotal), ms(med(noopServer.map((s) => s.totalMs))), ratio(med(noopServer.map((s) => s.totalMs)), serverTotal)],
+      [
+        "server total (POST → succeeded)",
+        ms(serverTotal),
+        ms(med(noopServer.map((s) => s.totalMs))),
+        ratio(med(noopServer.map((s) => s.totalMs)), serverTotal),
+      ],
       ["server `up` step", ms(serverUp), ms(med(noopServer.map((s) => s.upMs))), ratio(med(noopServer.map((s) => s.upMs)), serverUp)],
       ["CLI `pulumi up`", ms(cliUpMs), ms(med(r.noop.map((s) => s.cli.ms))), ratio(med(r.noop.map((s) => s.cli.ms)), cliUpMs)],
     ],
   );
 
   const gridTable = table(
-    ["repos", "concurrency", "wall", "wall / repo", "run, claimed → succeeded (median)", "`up` step (median)", "server process, peak RSS", "Pulumi processes, peak RSS (sum)"],
+    [
+      "repos",
+      "concurrency",
+      "wall",
+      "wall / repo",
+      "run, claimed → succeeded (median)",
+      "`up` step (median)",
+      "server process, peak RSS",
+      "Pulumi processes, peak RSS (sum)",
+    ],
     r.grid.map((c) => [
       c.repos,
       c.concurrency,
@@ -271,14 +294,32 @@ function report(r: Results): string {
   const manyNoop = med(many.noop.map((s) => s.ms));
   const platformRows: (string | number)[][] = [
     [`no-op \`up\` (median of ${n})`, ms(fewNoop), ms(manyNoop), `**${ratio(manyNoop, fewNoop)}**`],
-    [`no-op \`up\`, Pulumi processes peak RSS (median of ${n})`, mib(med(few.noop.map((s) => s.memory.totalBytes))), mib(med(many.noop.map((s) => s.memory.totalBytes))), ""],
+    [
+      `no-op \`up\`, Pulumi processes peak RSS (median of ${n})`,
+      mib(med(few.noop.map((s) => s.memory.totalBytes))),
+      mib(med(many.noop.map((s) => s.memory.totalBytes))),
+      "",
+    ],
   ];
   if (few.first && r.platformManyFirst) {
-    platformRows.unshift(["first `up` (1 run each, a new stack and namespace)", ms(few.first.ms), ms(r.platformManyFirst.ms), ratio(r.platformManyFirst.ms, few.first.ms)]);
+    platformRows.unshift([
+      "first `up` (1 run each, a new stack and namespace)",
+      ms(few.first.ms),
+      ms(r.platformManyFirst.ms),
+      ratio(r.platformManyFirst.ms, few.first.ms),
+    ]);
   } else if (few.first) {
     platformRows.unshift(["first `up` (1 run, a new stack and namespace)", ms(few.first.ms), "not measured (--quick)", ""]);
   }
-  const platformTable = table(["platform stack", `${few.repos} repo${few.repos === 1 ? "" : "s"} onboarded`, `${many.repos} repos onboarded`, `${many.repos} / ${few.repos}`], platformRows);
+  const platformTable = table(
+    [
+      "platform stack",
+      `${few.repos} repo${few.repos === 1 ? "" : "s"} onboarded`,
+      `${many.repos} repos onboarded`,
+      `${many.repos} / ${few.repos}`,
+    ],
+    platformRows,
+  );
 
   return `
 Real server process (scripts/lib/server-process.ts) on a fresh database of the sandbox's PostgreSQL that it

@@ -77,7 +77,8 @@ async function onboard(s: Setup, server: ServerProcess, ref: RepoRef, expect: "f
   const run = await onboardOverHttp(server, ref);
   if (run.status !== "succeeded") throw new Error(`${s.name}: onboarding ${ref.repo} ${run.status} at ${run.failure}`);
   const changed = Object.entries(run.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0);
-  if (expect === "no-op" && changed.length > 0) throw new Error(`${s.name}: re-onboarding ${ref.repo} changed ${JSON.stringify(run.changeSummary)}`);
+  if (expect === "no-op" && changed.length > 0)
+    throw new Error(`${s.name}: re-onboarding ${ref.repo} changed ${JSON.stringify(run.changeSummary)}`);
   if (expect === "first") s.repos.push(ref);
   return run;
 }
@@ -113,7 +114,8 @@ async function teardown(s: Setup, problems: string[]): Promise<void> {
 
 async function main(): Promise<number> {
   const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl || !process.env.MESH_SIX_SANDBOX_SECRETS_PROVIDER) throw new Error("the sandbox's settings are not in the environment: run bench/run state");
+  if (!adminUrl || !process.env.MESH_SIX_SANDBOX_SECRETS_PROVIDER)
+    throw new Error("the sandbox's settings are not in the environment: run bench/run state");
   const began = performance.now();
   const file = await setup("file backend", adminUrl, "file");
   const pg = await setup("PostgreSQL backend", adminUrl, "postgres");
@@ -129,7 +131,10 @@ async function main(): Promise<number> {
     const noop: Record<string, number[]> = { file: [], pg: [] };
     const up: Record<string, number[]> = { file: [], pg: [] };
     for (let i = 0; i < plan.samples; i++) {
-      for (const [key, s, server] of [["file", file, fileServer], ["pg", pg, pgServer]] as const) {
+      for (const [key, s, server] of [
+        ["file", file, fileServer],
+        ["pg", pg, pgServer],
+      ] as const) {
         const ref = await newRepo();
         const a = await onboard(s, server, ref, "first");
         const b = await onboard(s, server, ref, "no-op");
@@ -153,7 +158,10 @@ async function main(): Promise<number> {
     // 2. The same batch, the same total concurrency, one replica or three.
     const walls: Record<string, number> = {};
     const perReplica: Record<string, string> = {};
-    for (const [s, replicas] of [[fleet1, 1], [fleet3, 3]] as const) {
+    for (const [s, replicas] of [
+      [fleet1, 1],
+      [fleet3, 3],
+    ] as const) {
       for (let i = 0; i < replicas; i++) await startReplica(s);
       const refs = await Promise.all(Array.from({ length: plan.fleet }, () => newRepo()));
       const started = performance.now();
@@ -166,7 +174,13 @@ async function main(): Promise<number> {
     body += `\n### ${plan.fleet} repos at once, total run concurrency ${CONCURRENCY}: 3 replicas vs 1\n\n`;
     body += table(
       ["fleet", "wall", "per repo", "runs per replica", "wall vs 1 replica"],
-      [fleet1, fleet3].map((s) => [s.name, ms(walls[s.name]), ms(walls[s.name] / plan.fleet), perReplica[s.name], ratio(walls[s.name], walls[fleet1.name])]),
+      [fleet1, fleet3].map((s) => [
+        s.name,
+        ms(walls[s.name]),
+        ms(walls[s.name] / plan.fleet),
+        perReplica[s.name],
+        ratio(walls[s.name], walls[fleet1.name]),
+      ]),
     );
   } finally {
     const measured = performance.now();

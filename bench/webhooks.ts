@@ -41,14 +41,26 @@ function env(name: string): string {
 }
 
 const serverFor = (databaseUrl: string, ttlMs: number, vaultAddr?: string) =>
-  startServerProcess({ env: { DATABASE_URL: databaseUrl, ...BENCH_SERVER_ENV, MESH_SIX_WEBHOOK_SECRET_TTL_MS: String(ttlMs), ...(vaultAddr ? { VAULT_ADDR: vaultAddr } : {}) } });
+  startServerProcess({
+    env: {
+      DATABASE_URL: databaseUrl,
+      ...BENCH_SERVER_ENV,
+      MESH_SIX_WEBHOOK_SECRET_TTL_MS: String(ttlMs),
+      ...(vaultAddr ? { VAULT_ADDR: vaultAddr } : {}),
+    },
+  });
 
 /** One load run; for a server, checks that every 2xx is a stored delivery and that all were processed. */
-async function measure(target: Target, deliveries: ReturnType<typeof prepareDeliveries>, load: { amount: number } | { seconds: number }): Promise<LoadResult> {
+async function measure(
+  target: Target,
+  deliveries: ReturnType<typeof prepareDeliveries>,
+  load: { amount: number } | { seconds: number },
+): Promise<LoadResult> {
   const before = target.pool ? await deliveryCount(target.pool) : 0;
   const result = await loadWebhooks(target.url, deliveries, { connections: CONNECTIONS, ...load });
   const problems: string[] = [];
-  if (result.non2xx || result.errors || result.timeouts) problems.push(`${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+  if (result.non2xx || result.errors || result.timeouts)
+    problems.push(`${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
   if (target.pool) {
     const stored = (await deliveryCount(target.pool)) - before;
     if (stored !== result.ok) problems.push(`${result.ok} deliveries acknowledged but ${stored} new rows stored`);
@@ -69,7 +81,12 @@ async function startServers(into: ServerProcess[], starts: Promise<ServerProcess
 }
 
 /** Vault reads a server made for CACHE_CHECK_REQUESTS deliveries, counted by the proxy it reads Vault through. */
-async function vaultReads(server: ServerProcess, counter: VaultReadCounter, pool: Pool, deliveries: ReturnType<typeof prepareDeliveries>): Promise<number> {
+async function vaultReads(
+  server: ServerProcess,
+  counter: VaultReadCounter,
+  pool: Pool,
+  deliveries: ReturnType<typeof prepareDeliveries>,
+): Promise<number> {
   await measure({ name: "cache check", url: server.url, pool }, deliveries, { amount: CACHE_CHECK_REQUESTS });
   await server.stop();
   return counter.reads();
@@ -109,7 +126,8 @@ async function main(): Promise<void> {
     const warmReads = await vaultReads(warmCheck, counters[1], pool, deliveries);
     if (warmReads > REPOS) throw new Error(`warm cache: ${warmReads} Vault reads for ${REPOS} repos`);
     // Two deliveries of one repo in flight at once share a read; round-robin over 20 repos with 10 connections makes that rare.
-    if (coldReads < CACHE_CHECK_REQUESTS * 0.9) throw new Error(`cold cache: only ${coldReads} Vault reads for ${CACHE_CHECK_REQUESTS} deliveries`);
+    if (coldReads < CACHE_CHECK_REQUESTS * 0.9)
+      throw new Error(`cold cache: only ${coldReads} Vault reads for ${CACHE_CHECK_REQUESTS} deliveries`);
 
     const targets: Target[] = [
       { name: "reference", url: reference.url },
@@ -123,7 +141,9 @@ async function main(): Promise<void> {
       for (const t of targets) {
         const r = await measure(t, deliveries, { seconds: RUN_SECONDS });
         results.get(t.name)!.push(r);
-        console.error(`run ${run} ${t.name}: ${r.rate.toFixed(0)} deliveries/s, p50 ${fmtMs(r.p50)}, p99 ${fmtMs(r.p99)} (${r.ok} in ${r.durationS.toFixed(2)} s)`);
+        console.error(
+          `run ${run} ${t.name}: ${r.rate.toFixed(0)} deliveries/s, p50 ${fmtMs(r.p50)}, p99 ${fmtMs(r.p99)} (${r.ok} in ${r.durationS.toFixed(2)} s)`,
+        );
       }
     }
 
@@ -133,10 +153,15 @@ async function main(): Promise<void> {
     const rows = targets.map((t) => {
       const rs = results.get(t.name)!;
       const own = [`${median(rs.map((r) => r.rate)).toFixed(0)}`, fmtMs(median(rs.map((r) => r.p50))), fmtMs(median(rs.map((r) => r.p99)))];
-      const ratios = t.pool ? [fmtRatio(vsRef(rs, (r) => r.rate)), fmtRatio(vsRef(rs, (r) => r.p50)), fmtRatio(vsRef(rs, (r) => r.p99))] : [fmtRatio(1), fmtRatio(1), fmtRatio(1)];
+      const ratios = t.pool
+        ? [fmtRatio(vsRef(rs, (r) => r.rate)), fmtRatio(vsRef(rs, (r) => r.p50)), fmtRatio(vsRef(rs, (r) => r.p99))]
+        : [fmtRatio(1), fmtRatio(1), fmtRatio(1)];
       return [t.name, ...own, ...ratios];
     });
-    const stored = [...results.entries()].filter(([name]) => name !== "reference").flatMap(([, rs]) => rs).reduce((n, r) => n + r.ok, 0);
+    const stored = [...results.entries()]
+      .filter(([name]) => name !== "reference")
+      .flatMap(([, rs]) => rs)
+      .reduce((n, r) => n + r.ok, 0);
     const body = [
       `Deliveries of \`${WEBHOOK_EVENT}\` / \`opened\` (about ${(deliveries[0].body.length / 1024).toFixed(1)} KiB, shaped as GitHub sends them) over loopback by autocannon, ${CONNECTIONS} connections, round-robin over ${REPOS} registered repos, each signed (X-Hub-Signature-256) with its repo's own secret from Vault and carrying a unique X-GitHub-Delivery. The issue has none of the repos' configured labels, so the server verifies, stores, acknowledges (202) and then processes it to \`ignored\`.`,
       "",

@@ -71,10 +71,7 @@ const repositoryFileProvider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id: string, olds: FileOutputs, news: FileInputs) {
     const replaces = (["owner", "repo", "branch", "path"] as const).filter((k) => olds[k] !== news[k]);
-    const changes =
-      replaces.length > 0 ||
-      olds.overwrite !== news.overwrite ||
-      (olds.managed && olds.content !== news.content);
+    const changes = replaces.length > 0 || olds.overwrite !== news.overwrite || (olds.managed && olds.content !== news.content);
     return { changes, replaces, deleteBeforeReplace: true };
   },
 

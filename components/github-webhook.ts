@@ -58,9 +58,7 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: HookInputs) {
     const base = `/repos/${inputs.owner}/${inputs.repo}/hooks`;
     // A hook for our URL left behind (e.g. by a lost state) is taken over: GitHub refuses a second one.
-    const existing = (await githubRest<GitHubHook[]>("GET", `${base}?per_page=100`))!.find(
-      (h) => h.config.url === inputs.url,
-    );
+    const existing = (await githubRest<GitHubHook[]>("GET", `${base}?per_page=100`))!.find((h) => h.config.url === inputs.url);
     const hook = existing
       ? await githubRest<GitHubHook>("PATCH", `${base}/${existing.id}`, hookBody(inputs))
       : await githubRest<GitHubHook>("POST", base, { name: "web", ...hookBody(inputs) });
@@ -71,7 +69,11 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
     const replaces = (["owner", "repo"] as const).filter((k) => olds[k] !== news[k]);
     const settingChanged = (["active", "contentType", "insecureSsl"] as const).some((k) => (olds[k] ?? HOOK_DEFAULTS[k]) !== news[k]);
     const changes =
-      replaces.length > 0 || settingChanged || olds.url !== news.url || olds.secret !== news.secret || !sameEvents(olds.events, news.events);
+      replaces.length > 0 ||
+      settingChanged ||
+      olds.url !== news.url ||
+      olds.secret !== news.secret ||
+      !sameEvents(olds.events, news.events);
     return { changes, replaces, deleteBeforeReplace: true };
   },
 

@@ -43,9 +43,7 @@ export class MeshService extends pulumi.ComponentResource {
       : {};
 
     const probe = (initialDelaySeconds: number, periodSeconds: number) =>
-      svc.port !== undefined
-        ? { httpGet: { path: "/healthz", port: "http" }, initialDelaySeconds, periodSeconds }
-        : undefined;
+      svc.port !== undefined ? { httpGet: { path: "/healthz", port: "http" }, initialDelaySeconds, periodSeconds } : undefined;
 
     const deployment = new k8s.apps.v1.Deployment(
       name,

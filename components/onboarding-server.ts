@@ -151,7 +151,12 @@ export class OnboardingServer extends pulumi.ComponentResource {
               },
               // Spread replicas so one node's loss leaves the others running.
               topologySpreadConstraints: [
-                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podLabels } },
+                {
+                  maxSkew: 1,
+                  topologyKey: "kubernetes.io/hostname",
+                  whenUnsatisfiable: "ScheduleAnyway",
+                  labelSelector: { matchLabels: podLabels },
+                },
               ],
               // The root file system is read-only: each writable dir of the image is an emptyDir here.
               volumes: SERVER_WRITABLE_DIRS.map((dir) => ({ name: volumeName(dir), emptyDir: { sizeLimit: "2Gi" } })),

@@ -179,9 +179,7 @@ const projectBoardProvider: pulumi.dynamic.ResourceProvider = {
     const replaces = (["owner", "repo"] as const).filter((k) => olds[k] !== news[k]);
     const changes =
       replaces.length > 0 ||
-      (["title", "statusColumns", "priorities", "textFields"] as const).some(
-        (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
-      );
+      (["title", "statusColumns", "priorities", "textFields"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     return { changes, replaces, deleteBeforeReplace: true };
   },
 
@@ -241,8 +239,15 @@ export class ProjectBoard extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ProjectBoardArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = [
-      "projectId", "projectNumber", "url", "adopted", "statusFieldId", "statusOptions",
-      "priorityFieldId", "priorityOptions", "textFieldIds",
+      "projectId",
+      "projectNumber",
+      "url",
+      "adopted",
+      "statusFieldId",
+      "statusOptions",
+      "priorityFieldId",
+      "priorityOptions",
+      "textFieldIds",
     ];
     super(
       projectBoardProvider,

@@ -50,7 +50,12 @@ export class RepoEnvironment extends pulumi.ComponentResource {
     super("mesh-six:repo:RepoEnvironment", name, {}, opts);
     const secretName = args.platformSecretName ?? PLATFORM_SECRET_NAME;
     // The stack owns these objects: an update takes back fields edited by hand rather than failing on the conflict.
-    const metadata = { name: args.name, namespace: args.namespace, labels: args.labels, annotations: { ...args.annotations, ...PATCH_FORCE } };
+    const metadata = {
+      name: args.name,
+      namespace: args.namespace,
+      labels: args.labels,
+      annotations: { ...args.annotations, ...PATCH_FORCE },
+    };
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata }, { parent: this });
 

@@ -68,11 +68,28 @@ async function upsert(i: RegistrationInputs): Promise<void> {
          env_namespace = EXCLUDED.env_namespace, labels = EXCLUDED.labels,
          allowed_authors = EXCLUDED.allowed_authors, updated_at = now()`,
       [
-        `${i.owner}/${i.repo}`, i.owner, i.repo, i.stackName, i.displayName, i.defaultBranch, i.projectId,
-        i.projectNumber, i.statusFieldId, JSON.stringify(i.statusOptions), i.textFieldIds["Session ID"] ?? null,
-        i.textFieldIds["Pod Name"] ?? null, i.textFieldIds["Workflow ID"] ?? null, i.priorityFieldId,
-        JSON.stringify(i.priorityOptions), i.webhookSecretPath, i.webhookId, i.authProjectId || null,
-        i.envStatefulSet, i.envNamespace, JSON.stringify(i.labels), JSON.stringify(i.allowedAuthors),
+        `${i.owner}/${i.repo}`,
+        i.owner,
+        i.repo,
+        i.stackName,
+        i.displayName,
+        i.defaultBranch,
+        i.projectId,
+        i.projectNumber,
+        i.statusFieldId,
+        JSON.stringify(i.statusOptions),
+        i.textFieldIds["Session ID"] ?? null,
+        i.textFieldIds["Pod Name"] ?? null,
+        i.textFieldIds["Workflow ID"] ?? null,
+        i.priorityFieldId,
+        JSON.stringify(i.priorityOptions),
+        i.webhookSecretPath,
+        i.webhookId,
+        i.authProjectId || null,
+        i.envStatefulSet,
+        i.envNamespace,
+        JSON.stringify(i.labels),
+        JSON.stringify(i.allowedAuthors),
       ],
     ),
   );
@@ -103,13 +120,6 @@ const repoRegistrationProvider: pulumi.dynamic.ResourceProvider = {
 
 export class RepoRegistration extends pulumi.dynamic.Resource {
   constructor(name: string, args: RepoRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      repoRegistrationProvider,
-      name,
-      { authProjectId: "", ...args },
-      opts,
-      "registry",
-      "RepoRegistration",
-    );
+    super(repoRegistrationProvider, name, { authProjectId: "", ...args }, opts, "registry", "RepoRegistration");
   }
 }

@@ -26,11 +26,7 @@ export class RepoWebhook extends pulumi.ComponentResource {
   constructor(name: string, args: RepoWebhookArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh-six:repo:RepoWebhook", name, {}, opts);
     const secret = new WebhookSecret(name, { rotation: args.rotation }, { parent: this });
-    const stored = new VaultKvSecret(
-      name,
-      { path: args.vaultPath, data: { secret: secret.value } },
-      { parent: this },
-    );
+    const stored = new VaultKvSecret(name, { path: args.vaultPath, data: { secret: secret.value } }, { parent: this });
     const hook = new GitHubWebhook(
       name,
       { owner: args.owner, repo: args.repo, url: args.url, events: args.events, secret: secret.value },

@@ -73,9 +73,12 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider = {
     const addr = process.env.VAULT_ADDR;
     const token = process.env.VAULT_TOKEN;
     if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to read Vault secrets");
-    const res = await fetch(`${addr.replace(/\/$/, "")}/v1/${props.mount}/data/${props.path.split("/").map(encodeURIComponent).join("/")}`, {
-      headers: { "X-Vault-Token": token },
-    });
+    const res = await fetch(
+      `${addr.replace(/\/$/, "")}/v1/${props.mount}/data/${props.path.split("/").map(encodeURIComponent).join("/")}`,
+      {
+        headers: { "X-Vault-Token": token },
+      },
+    );
     if (res.status === 404) return { id: "", props: {} };
     if (!res.ok) throw new Error(`Vault refused reading ${props.mount}/${props.path}: HTTP ${res.status}`);
     const body = (await res.json()) as { data: { data: Record<string, string>; metadata: { version: number } } };
@@ -87,10 +90,13 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider = {
     const token = process.env.VAULT_TOKEN;
     if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to delete Vault secrets");
     // Deleting the metadata removes every version, so nothing of the secret is left behind.
-    const res = await fetch(`${addr.replace(/\/$/, "")}/v1/${props.mount}/metadata/${props.path.split("/").map(encodeURIComponent).join("/")}`, {
-      method: "DELETE",
-      headers: { "X-Vault-Token": token },
-    });
+    const res = await fetch(
+      `${addr.replace(/\/$/, "")}/v1/${props.mount}/metadata/${props.path.split("/").map(encodeURIComponent).join("/")}`,
+      {
+        method: "DELETE",
+        headers: { "X-Vault-Token": token },
+      },
+    );
     if (!res.ok && res.status !== 404) throw new Error(`Vault refused deleting ${props.mount}/${props.path}: HTTP ${res.status}`);
   },
 };
@@ -105,7 +111,8 @@ export class VaultKvSecret extends pulumi.dynamic.Resource {
     // outputs are checked when they resolve, before the provider can write anything.
     const path = typeof args.path === "string" ? checkedPath(name, args.path) : pulumi.output(args.path).apply((p) => checkedPath(name, p));
     const mountInput = args.mount ?? VAULT_KV_DEFAULT_MOUNT;
-    const mount = typeof mountInput === "string" ? checkedMount(name, mountInput) : pulumi.output(mountInput).apply((m) => checkedMount(name, m));
+    const mount =
+      typeof mountInput === "string" ? checkedMount(name, mountInput) : pulumi.output(mountInput).apply((m) => checkedMount(name, m));
     super(
       vaultKvProvider,
       name,

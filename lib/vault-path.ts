@@ -56,8 +56,10 @@ const MOUNT = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 
 /** Why a KV v2 mount could move the write elsewhere, or undefined. */
 export function vaultMountProblem(mount: unknown): string | undefined {
-  if (typeof mount !== "string" || !MOUNT.test(mount)) return `mount ${JSON.stringify(mount)} is not plain segments of letters, digits, _ and -`;
-  if (mount.split("/").some((s) => s === "data" || s === "metadata")) return `mount ${JSON.stringify(mount)} has a data or metadata segment`;
+  if (typeof mount !== "string" || !MOUNT.test(mount))
+    return `mount ${JSON.stringify(mount)} is not plain segments of letters, digits, _ and -`;
+  if (mount.split("/").some((s) => s === "data" || s === "metadata"))
+    return `mount ${JSON.stringify(mount)} has a data or metadata segment`;
   return undefined;
 }
 

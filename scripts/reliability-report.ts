@@ -47,7 +47,8 @@ export function judge(records: readonly FaultRecord[], tierExit = 0): Verdict {
   for (const r of records) {
     for (const kind of LEDGERS) {
       const l = r[kind];
-      if (l && l.accounted < l.accepted) problems.push(`${r.fault}: ${l.accepted - l.accounted} of ${l.accepted} accepted ${kind} not accounted for`);
+      if (l && l.accounted < l.accepted)
+        problems.push(`${r.fault}: ${l.accepted - l.accounted} of ${l.accepted} accepted ${kind} not accounted for`);
     }
     if (r.secretsInLogs > 0) problems.push(`${r.fault}: ${r.secretsInLogs} log line(s) held a secret`);
   }
@@ -72,7 +73,17 @@ export interface ReportMeta {
 export function renderReliability(records: readonly FaultRecord[], verdict: Verdict, meta: ReportMeta): string {
   const sorted = [...records].sort((a, b) => a.fault.localeCompare(b.fault));
   const faults = table(
-    ["fault", "injected", "outcome", "runs accepted / accounted", "deliveries accepted / accounted", "tasks accepted / accounted", "requests sent (by status)", "secrets in logs", "duration"],
+    [
+      "fault",
+      "injected",
+      "outcome",
+      "runs accepted / accounted",
+      "deliveries accepted / accounted",
+      "tasks accepted / accounted",
+      "requests sent (by status)",
+      "secrets in logs",
+      "duration",
+    ],
     sorted.map((r) => [
       cell(r.fault),
       cell(r.injected),
@@ -88,7 +99,10 @@ export function renderReliability(records: readonly FaultRecord[], verdict: Verd
   const withRequests = sorted.filter((r) => r.requests);
   const codes = [...new Set(withRequests.flatMap((r) => Object.keys(r.requests!.byStatus)))].sort((a, b) => Number(a) - Number(b));
   const answers = withRequests.length
-    ? table(["fault", "sent", ...codes], withRequests.map((r) => [cell(r.fault), r.requests!.sent, ...codes.map((c) => r.requests!.byStatus[c] ?? 0)]))
+    ? table(
+        ["fault", "sent", ...codes],
+        withRequests.map((r) => [cell(r.fault), r.requests!.sent, ...codes.map((c) => r.requests!.byStatus[c] ?? 0)]),
+      )
     : "No fault test sent requests of its own.";
   const verdictLine = verdict.ok
     ? "**Verdict: pass** — every accepted run, delivery and task is accounted for in the database, and no log line holds a secret."
@@ -121,7 +135,9 @@ ${answers}
 export function readRecords(dir: string): FaultRecord[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
   } catch {
     return [];
   }
@@ -137,7 +153,10 @@ function main(argv: string[]): number {
   const tierExit = at >= 0 ? Number(argv[at + 1]) : 0;
   const records = readRecords(RELIABILITY_DIR);
   const verdict = judge(records, Number.isInteger(tierExit) ? tierExit : 1);
-  writeFileSync(RELIABILITY_DOC, renderReliability(records, verdict, { date: `${new Date().toISOString().slice(0, 16)}Z`, machine: machine() }));
+  writeFileSync(
+    RELIABILITY_DOC,
+    renderReliability(records, verdict, { date: `${new Date().toISOString().slice(0, 16)}Z`, machine: machine() }),
+  );
   console.log(`${RELIABILITY_DOC}: ${records.length} fault(s) from ${RELIABILITY_DIR}`);
   if (!verdict.ok) {
     for (const p of verdict.problems) console.error(`FAIL: ${p}`);

@@ -151,5 +151,14 @@ export function createApp(deps: AppDeps): ServerApp {
   // Every server the app listens on answers the requests Node's parser refuses with JSON too.
   const listen = app.listen.bind(app) as (...args: unknown[]) => Server;
   const listenAnsweringClientErrors = (...args: unknown[]) => answerClientErrors(listen(...args));
-  return Object.assign(app, { queue, metrics, routes, webhooks, dispatcher, drift, drain, listen: listenAnsweringClientErrors as Express["listen"] });
+  return Object.assign(app, {
+    queue,
+    metrics,
+    routes,
+    webhooks,
+    dispatcher,
+    drift,
+    drain,
+    listen: listenAnsweringClientErrors as Express["listen"],
+  });
 }

@@ -73,7 +73,10 @@ export interface WebhookConfig {
 export const DEFAULT_POD_READY_TIMEOUT_MS = 10 * 60_000;
 
 const positiveInt = z.coerce.number().int().positive();
-const namespaceVariable = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name").optional();
+const namespaceVariable = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name")
+  .optional();
 
 /** What a repo's stack input takes from the server's environment, whoever builds it (the API or the CLI). */
 export interface OnboardingDefaults {
@@ -102,7 +105,12 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   MESH_SIX_API_TOKENS: z
     .string({ error: "must list at least one bearer token (comma-separated)" })
-    .transform((v) => v.split(",").map((t) => t.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
     .refine((tokens) => tokens.length > 0, "must list at least one bearer token (comma-separated)")
     .refine((tokens) => tokens.every((t) => t.length >= 16), "every token must have at least 16 characters"),
   MESH_SIX_RUN_CONCURRENCY: positiveInt.default(2),
@@ -121,15 +129,26 @@ const envSchema = z.object({
   MESH_SIX_AUTH_SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
   VAULT_ADDR: z.url({ protocol: /^https?$/ }).optional(),
   VAULT_TOKEN: z.string().min(1).optional(),
-  MESH_SIX_VAULT_KV_MOUNT: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/).default("secret"),
-  MESH_SIX_WEBHOOK_SECRET_TTL_MS: z.coerce.number().int().min(0).default(5 * 60_000),
+  MESH_SIX_VAULT_KV_MOUNT: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/)
+    .default("secret"),
+  MESH_SIX_WEBHOOK_SECRET_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5 * 60_000),
   MESH_SIX_WEBHOOK_MAX_BODY_BYTES: positiveInt.max(25 * 1024 * 1024).default(1024 * 1024),
   MESH_SIX_AGENT_STALE_MS: positiveInt.default(60_000),
   MESH_SIX_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   MESH_SIX_TASK_RETRY_BASE_MS: positiveInt.default(1000),
   MESH_SIX_TASK_RETRY_MAX_MS: positiveInt.default(60_000),
   MESH_SIX_DISPATCH_CONCURRENCY: positiveInt.max(256).default(8),
-  MESH_SIX_DRIFT_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 60 * 60_000),
+  MESH_SIX_DRIFT_CHECK_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(6 * 60 * 60_000),
   MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
 });
 
@@ -153,7 +172,8 @@ function deviceFlowOf(e: z.output<typeof envSchema>): DeviceFlowConfig | undefin
   if (given.length === 0) return undefined;
   const missing = OAUTH_VARIABLES.find((v) => e[v] === undefined);
   if (missing) throw new ConfigError(missing, `required with ${given.join(", ")}`);
-  if (!e.MESH_SIX_AUTH_SERVICE_URL) throw new ConfigError("MESH_SIX_AUTH_SERVICE_URL", "required with the OAuth device flow (credentials go there)");
+  if (!e.MESH_SIX_AUTH_SERVICE_URL)
+    throw new ConfigError("MESH_SIX_AUTH_SERVICE_URL", "required with the OAuth device flow (credentials go there)");
   return {
     deviceAuthorizationUrl: e.MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL!,
     tokenUrl: e.MESH_SIX_OAUTH_TOKEN_URL!,
@@ -166,7 +186,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
   // Inside a pod (the kubelet sets KUBERNETES_SERVICE_HOST) the embedded database and file backend would live on
   // the pod's ephemeral disk and be gone with it.
   if (env.KUBERNETES_SERVICE_HOST && !env.DATABASE_URL) {
-    throw new ConfigError("DATABASE_URL", "required in a cluster: without it the server would keep every run and stack on the pod's ephemeral disk");
+    throw new ConfigError(
+      "DATABASE_URL",
+      "required in a cluster: without it the server would keep every run and stack on the pod's ephemeral disk",
+    );
   }
   const e = parseEnv(envSchema, env);
   return {

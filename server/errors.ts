@@ -80,7 +80,10 @@ export class ForbiddenError extends Error {
 }
 
 export class RouteNotFoundError extends Error {
-  constructor(readonly method: string, readonly path: string) {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+  ) {
     super(`no route ${method} ${path}`);
     this.name = "RouteNotFoundError";
   }

@@ -53,8 +53,13 @@ export function createMetrics(pool: Pool): ServerMetrics {
     registers: [registry],
     async collect() {
       const rows = await pool
-        .query<{ stack_name: string; drift_status: string }>("SELECT stack_name, drift_status FROM repo_registry WHERE drift_status IN ('drifted', 'in-sync')")
-        .then((r) => r.rows, () => undefined);
+        .query<{ stack_name: string; drift_status: string }>(
+          "SELECT stack_name, drift_status FROM repo_registry WHERE drift_status IN ('drifted', 'in-sync')",
+        )
+        .then(
+          (r) => r.rows,
+          () => undefined,
+        );
       if (!rows) return;
       this.reset();
       for (const row of rows) this.set({ stack: row.stack_name }, row.drift_status === "drifted" ? 1 : 0);

@@ -11,7 +11,10 @@ export { loadOnboardingDefaults, type OnboardingDefaults } from "./config";
  * builders would sooner or later disagree, and the CLI's preview would propose to undo what the server applied.
  * Throws RequestValidationError naming the fields.
  */
-export function buildOnboardingRequest(body: unknown, defaults: OnboardingDefaults): { parsed: ReturnType<typeof onboardingRequest.parse>; request: RepoStackInput; options: RunOptions } {
+export function buildOnboardingRequest(
+  body: unknown,
+  defaults: OnboardingDefaults,
+): { parsed: ReturnType<typeof onboardingRequest.parse>; request: RepoStackInput; options: RunOptions } {
   const parsed = validate(onboardingRequest, body);
   // Stored as the client wrote it: a field left out keeps following the stack's default.
   const { skipAuth: _skipAuth, ...given } = body as Record<string, unknown>;

@@ -30,8 +30,14 @@ function schemaRef(schema: z.ZodType, io: "input" | "output"): JsonSchema {
 const EVERY_ROUTE: ErrorCode[] = ["bad_request", "request_timeout", "header_too_large", "internal_error"];
 
 const ERROR_HEADERS: Record<string, { codes: ErrorCode[]; headers: Record<string, unknown> } | undefined> = {
-  "401": { codes: ["unauthenticated"], headers: { "WWW-Authenticate": { description: 'Bearer realm="mesh-six"', schema: { type: "string" } } } },
-  "503": { codes: ["database_unavailable"], headers: { "Retry-After": { description: "Seconds to wait before sending the request again", schema: { type: "string" } } } },
+  "401": {
+    codes: ["unauthenticated"],
+    headers: { "WWW-Authenticate": { description: 'Bearer realm="mesh-six"', schema: { type: "string" } } },
+  },
+  "503": {
+    codes: ["database_unavailable"],
+    headers: { "Retry-After": { description: "Seconds to wait before sending the request again", schema: { type: "string" } } },
+  },
 };
 
 /** Every error code the route can be answered with, by status, in ERROR_CODES order. */
@@ -62,14 +68,24 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       required: true,
       schema: { type: "string" },
     }));
-    const headerParams = (route.headers ?? []).map((h) => ({ name: h.name, in: "header", required: false, description: h.description, schema: { type: "string" } }));
+    const headerParams = (route.headers ?? []).map((h) => ({
+      name: h.name,
+      in: "header",
+      required: false,
+      description: h.description,
+      schema: { type: "string" },
+    }));
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(route.responses)) {
       responses[status] = {
         description: spec.description,
         ...(spec.schema ? { content: { [spec.contentType ?? "application/json"]: { schema: schemaRef(spec.schema, "output") } } } : {}),
         ...(spec.headers
-          ? { headers: Object.fromEntries(Object.entries(spec.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) }
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(spec.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }]),
+              ),
+            }
           : {}),
       };
     }
@@ -79,7 +95,9 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       responses[status] = {
         description: codes.map((code) => `${code}: ${ERROR_CODES[code].description}`).join("; "),
         content: { "application/json": { schema: refs.length === 1 ? refs[0] : { anyOf: refs } } },
-        ...(ERROR_HEADERS[status] && codes.some((c) => ERROR_HEADERS[status]!.codes.includes(c)) ? { headers: ERROR_HEADERS[status]!.headers } : {}),
+        ...(ERROR_HEADERS[status] && codes.some((c) => ERROR_HEADERS[status]!.codes.includes(c))
+          ? { headers: ERROR_HEADERS[status]!.headers }
+          : {}),
       };
     }
     paths[path] ??= {};
@@ -89,7 +107,9 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       tags: [route.tag],
       ...(route.auth ? {} : { security: [] }),
       ...(pathParams.length + headerParams.length > 0 ? { parameters: [...pathParams, ...headerParams] } : {}),
-      ...(route.body ? { requestBody: { required: !route.bodyOptional, content: { "application/json": { schema: schemaRef(route.body, "input") } } } } : {}),
+      ...(route.body
+        ? { requestBody: { required: !route.bodyOptional, content: { "application/json": { schema: schemaRef(route.body, "input") } } } }
+        : {}),
       responses,
     };
   }
@@ -104,12 +124,16 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       title: "mesh-six onboarding server",
       version: info.version,
       description:
-        "Onboards GitHub repositories into mesh-six as runs, delivers tasks to agents, receives GitHub webhooks. Every error is JSON: `{\"error\": \"<code>\"}`, with the fields its code documents (components `Error_<code>`). A path no operation serves is answered 404 `{\"error\": \"not_found\"}` (under /v1, 401 first without a token).",
+        'Onboards GitHub repositories into mesh-six as runs, delivers tasks to agents, receives GitHub webhooks. Every error is JSON: `{"error": "<code>"}`, with the fields its code documents (components `Error_<code>`). A path no operation serves is answered 404 `{"error": "not_found"}` (under /v1, 401 first without a token).',
       contact: { name: "mesh-six infra" },
       license: { name: "UNLICENSED (proprietary; not licensed for use outside mesh-six)" },
     },
     // Where the document was fetched from, unless the server knows its public URL.
-    servers: [info.publicUrl ? { url: info.publicUrl, description: "This server's public URL" } : { url: "/", description: "The server that serves this document" }],
+    servers: [
+      info.publicUrl
+        ? { url: info.publicUrl, description: "This server's public URL" }
+        : { url: "/", description: "The server that serves this document" },
+    ],
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     security: [{ bearer: [] }],
     paths,

@@ -41,7 +41,9 @@ export interface ResponseSpec {
 
 // What body-parser's hasBody tests: a body is coming when it is chunked or has a non-zero length.
 function hasBody(req: Request): boolean {
-  return req.headers["transfer-encoding"] !== undefined || (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+  return (
+    req.headers["transfer-encoding"] !== undefined || (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0")
+  );
 }
 
 /**

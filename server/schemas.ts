@@ -58,7 +58,11 @@ export const runAccepted = z
     runId: z.uuid(),
     kind: z.enum(RUN_KINDS),
     status: z.enum(RUN_STATUSES),
-    position: z.number().int().nullable().describe("Runs of the same stack that finish before this one starts (0: next); null once started"),
+    position: z
+      .number()
+      .int()
+      .nullable()
+      .describe("Runs of the same stack that finish before this one starts (0: next); null once started"),
   })
   .register(apiSchemas, { id: "RunAccepted" });
 
@@ -120,7 +124,10 @@ export const authPushRequest = z
     scope: z.string().optional(),
   })
   .strict()
-  .register(apiSchemas, { id: "AuthPushRequest", description: "A token response for a run waiting for auth; it goes to the auth service, never into a run record" });
+  .register(apiSchemas, {
+    id: "AuthPushRequest",
+    description: "A token response for a run waiting for auth; it goes to the auth service, never into a run record",
+  });
 
 export const authPushAnswer = z
   .object({ runId: z.uuid(), status: z.enum(RUN_STATUSES), authReceived: z.literal(true) })
@@ -147,7 +154,11 @@ export const repoView = z
 export const repoList = z.object({ repos: z.array(repoView) }).register(apiSchemas, { id: "RepoList" });
 
 export const openApiDocumentBody = z
-  .looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) })
+  .looseObject({
+    openapi: z.string(),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.unknown()),
+  })
   .register(apiSchemas, { id: "OpenApiDocument", description: "This document (OpenAPI 3.1)" });
 
 export const metricsBody = z.string().describe("Prometheus text exposition format");
@@ -171,7 +182,11 @@ export const runEventBody = z
   })
   .register(apiSchemas, { id: "RunEvent", description: "The data of one Server-Sent Event; the event's id is `seq`, its name is `type`" });
 
-const capabilityName = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected letters, digits, '.', '_', ':' or '-'");
+const capabilityName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected letters, digits, '.', '_', ':' or '-'");
 
 export const agentRegistration = z
   .object({
@@ -206,9 +221,18 @@ export const taskRequest = z
     capability: capabilityName,
     owner: githubOwner,
     repo: githubRepo,
-    payload: z.unknown().refine((v) => v !== undefined, "required").describe("Delivered to the agent exactly as stored, on every attempt"),
+    payload: z
+      .unknown()
+      .refine((v) => v !== undefined, "required")
+      .describe("Delivered to the agent exactly as stored, on every attempt"),
     priority: z.number().int().min(-1000).max(1000).default(0).describe("Higher is delivered first"),
-    timeoutMs: z.number().int().min(1).max(24 * 3600_000).default(DEFAULT_TASK_TIMEOUT_MS).describe("How long the agent has to take the task and report"),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600_000)
+      .default(DEFAULT_TASK_TIMEOUT_MS)
+      .describe("How long the agent has to take the task and report"),
   })
   .strict()
   .register(apiSchemas, { id: "TaskRequest" });

@@ -126,12 +126,10 @@ export function memoryMi(quantity: string): number | undefined {
 
 const serverSchema = z
   .object({
-    publicUrl: z
-      .url({ protocol: /^https?$/, error: "must be the server's public https:// URL" })
-      .refine((v) => {
-        const u = new URL(v);
-        return u.protocol === "https:" || LOOPBACK.has(u.hostname);
-      }, "must be https:// (GitHub delivers signed webhooks there; plain http only on loopback, for a local sandbox)"),
+    publicUrl: z.url({ protocol: /^https?$/, error: "must be the server's public https:// URL" }).refine((v) => {
+      const u = new URL(v);
+      return u.protocol === "https:" || LOOPBACK.has(u.hostname);
+    }, "must be https:// (GitHub delivers signed webhooks there; plain http only on loopback, for a local sandbox)"),
     databaseUrl: z
       .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" })
       .refine((v) => !new URL(v).password, "must not carry a password: PG_USER and PG_PASSWORD come from Vault"),
@@ -141,10 +139,16 @@ const serverSchema = z
       .string()
       .regex(/^[a-z][a-z0-9+.-]*:\/\/./, "must be a secrets provider URL such as hashivault://mesh-six-state")
       .default("hashivault://mesh-six-state"),
-    vaultPath: z.string().regex(VAULT_PATH, "must be a path below the KV v2 mount, without leading or trailing '/'").default("mesh-six/onboarding-server"),
+    vaultPath: z
+      .string()
+      .regex(VAULT_PATH, "must be a path below the KV v2 mount, without leading or trailing '/'")
+      .default("mesh-six/onboarding-server"),
     replicas: z.number().int().min(2, "must be at least 2: one replica would stop onboarding on every node drain").max(20).default(2),
     runConcurrency: z.number().int().min(1).max(16).default(1),
-    memoryLimit: z.string().refine((v) => memoryMi(v) !== undefined, "must be a memory quantity such as 2Gi or 1536Mi").default("2Gi"),
+    memoryLimit: z
+      .string()
+      .refine((v) => memoryMi(v) !== undefined, "must be a memory quantity such as 2Gi or 1536Mi")
+      .default("2Gi"),
     shutdownGraceSeconds: z.number().int().min(5).max(3600).default(60),
   })
   .strict();
@@ -156,9 +160,7 @@ export type RawPlatformConfig = { [K in keyof z.input<typeof rawSchema>]?: unkno
 export function parsePlatformConfig(raw: RawPlatformConfig, stack: string): PlatformConfig {
   const parsed = rawSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new PlatformConfigError(
-      parsed.error.issues.map((i) => ({ key: configKey(...i.path.map(String)), message: i.message })),
-    );
+    throw new PlatformConfigError(parsed.error.issues.map((i) => ({ key: configKey(...i.path.map(String)), message: i.message })));
   }
   const cfg = parsed.data;
   const issues: ConfigIssue[] = [];
@@ -234,7 +236,15 @@ export function parsePlatformConfig(raw: RawPlatformConfig, stack: string): Plat
   }
 
   if (issues.length > 0 || serverImage === undefined || !server.success) throw new PlatformConfigError(issues);
-  return { environment, namespace: cfg.namespace, registry: cfg.registry, images, serverImage, vaultPath: cfg.vaultPath, server: server.data };
+  return {
+    environment,
+    namespace: cfg.namespace,
+    registry: cfg.registry,
+    images,
+    serverImage,
+    vaultPath: cfg.vaultPath,
+    server: server.data,
+  };
 }
 
 /** Reads `mesh-six:*` from the current stack's configuration and validates it. */
@@ -243,9 +253,7 @@ export function readPlatformConfig(): PlatformConfig {
   // never sees; in prod that would surface as a confusing "missing" error, so name the real mistake instead.
   const flat = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:images.`));
   if (flat.length > 0) {
-    throw new PlatformConfigError(
-      flat.map((key) => ({ key, message: "is a flat key; set image tags with `pulumi config set --path`" })),
-    );
+    throw new PlatformConfigError(flat.map((key) => ({ key, message: "is a flat key; set image tags with `pulumi config set --path`" })));
   }
   const config = new pulumi.Config(CONFIG_NAMESPACE);
   return parsePlatformConfig(

@@ -9,13 +9,21 @@ import { validateOwner, validateRepo } from "./names";
 
 const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "expected a Kubernetes quantity such as 500m or 2Gi");
 const dns1123 = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a DNS-1123 label (lower-case letters, digits, '-')");
-const gitRef = z.string().min(1).max(255).regex(/^(?!\/|.*\/\/|.*\.\.|.*\/$|.*\.lock$)[^\s~^:?*[\\]+$/, "expected a valid git branch name");
+const gitRef = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^(?!\/|.*\/\/|.*\.\.|.*\/$|.*\.lock$)[^\s~^:?*[\\]+$/, "expected a valid git branch name");
 
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
 
 /** A base URL GitHub delivers to safely, as the policy pack wants webhooks: https, or plain http on loopback (a sandbox). */
 export const publicBaseUrl = z
-  .url({ protocol: /^https?$/, error: "required: the server's public base URL (https://…), where GitHub delivers repo webhooks", abort: true })
+  .url({
+    protocol: /^https?$/,
+    error: "required: the server's public base URL (https://…), where GitHub delivers repo webhooks",
+    abort: true,
+  })
   .refine((v) => {
     const u = new URL(v);
     return u.protocol === "https:" || LOOPBACK.includes(u.hostname);
@@ -42,8 +50,12 @@ function githubName(validate: (v: string) => string) {
 }
 
 /** Owner and repo fields for every request schema: the same rules as onboarding, reserved names included. */
-export const githubOwner = githubName(validateOwner).describe("A GitHub user or organization: 1-39 letters, digits or single inner hyphens, not a name GitHub reserves (orgs, settings, …)");
-export const githubRepo = githubName(validateRepo).describe('A GitHub repository name: 1-100 letters, digits, ".", "-" or "_", not "." or ".." nor ending in ".git"');
+export const githubOwner = githubName(validateOwner).describe(
+  "A GitHub user or organization: 1-39 letters, digits or single inner hyphens, not a name GitHub reserves (orgs, settings, …)",
+);
+export const githubRepo = githubName(validateRepo).describe(
+  'A GitHub repository name: 1-100 letters, digits, ".", "-" or "_", not "." or ".." nor ending in ".git"',
+);
 
 export const repoStackConfigSchema = z
   .object({
@@ -69,9 +81,15 @@ export const repoStackConfigSchema = z
      * No default: the only URL that is right is the server's own (MESH_SIX_PUBLIC_URL), and GitHub must reach it.
      */
     serverUrl: publicBaseUrl,
-    webhookEvents: z.array(z.string().regex(/^[a-z_]+$/)).min(1).default(WEBHOOK_EVENTS_DEFAULT),
+    webhookEvents: z
+      .array(z.string().regex(/^[a-z_]+$/))
+      .min(1)
+      .default(WEBHOOK_EVENTS_DEFAULT),
     /** Keys of the repo's Vault secret (see vaultEnvPath) synced into its environment. */
-    envSecretKeys: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name")).min(1).default(["GITHUB_TOKEN"]),
+    envSecretKeys: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name"))
+      .min(1)
+      .default(["GITHUB_TOKEN"]),
     /** Issue labels that turn an issue into work for agents. */
     labels: z.array(z.string().min(1).max(50)).default(["mesh-six"]),
     /** Issue authors whose issues are processed; empty means anyone. */

@@ -38,17 +38,23 @@ export function taskPayload(i: number): Record<string, unknown> {
 /** Runs job(0..n-1) with at most `concurrency` of them at once. */
 export async function runConcurrently(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, async () => {
-    while (next < n) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      while (next < n) await job(next++);
+    }),
+  );
 }
 
 /** The agents' arrivals by task id, once `n` tasks arrived; a task arriving twice is an error. */
 export async function arrivals(agents: readonly TestAgent[], n: number, timeoutMs = 120_000): Promise<Map<string, number>> {
-  const all = await waitFor(() => {
-    const received = agents.flatMap((a) => a.received);
-    return received.length >= n && received;
-  }, `${n} tasks to reach an agent`, timeoutMs);
+  const all = await waitFor(
+    () => {
+      const received = agents.flatMap((a) => a.received);
+      return received.length >= n && received;
+    },
+    `${n} tasks to reach an agent`,
+    timeoutMs,
+  );
   const byTask = new Map(all.map((d) => [d.body.taskId, d.at]));
   if (byTask.size !== all.length) throw new Error(`${all.length - byTask.size} tasks were delivered more than once`);
   return byTask;
@@ -71,7 +77,14 @@ export async function createBaselineTable(pool: Pool): Promise<void> {
 }
 
 /** The baseline for one task; returns its id and when it started. */
-export async function deliverDirectly(pool: Pool, agent: TestAgent, owner: string, repo: string, authProjectId: string, payload: unknown): Promise<[string, number]> {
+export async function deliverDirectly(
+  pool: Pool,
+  agent: TestAgent,
+  owner: string,
+  repo: string,
+  authProjectId: string,
+  payload: unknown,
+): Promise<[string, number]> {
   const started = performance.now();
   const { rows } = await pool.query<{ id: string; priority: number; timeout_ms: number }>(
     `INSERT INTO ${BASELINE_TABLE} (capability, owner, repo, payload, timeout_ms, delivery_status, attempts) VALUES ($1, $2, $3, $4, 300000, 'delivering', 1)
@@ -79,7 +92,15 @@ export async function deliverDirectly(pool: Pool, agent: TestAgent, owner: strin
     [CAPABILITY, owner, repo, JSON.stringify(payload)],
   );
   const task = rows[0];
-  const body = JSON.stringify({ taskId: task.id, capability: CAPABILITY, repo: `${owner}/${repo}`, authProjectId, payload, priority: task.priority, timeoutMs: task.timeout_ms });
+  const body = JSON.stringify({
+    taskId: task.id,
+    capability: CAPABILITY,
+    repo: `${owner}/${repo}`,
+    authProjectId,
+    payload,
+    priority: task.priority,
+    timeoutMs: task.timeout_ms,
+  });
   const res = await fetch(agent.url, { method: "POST", headers: { "content-type": "application/json" }, body });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`baseline delivery of ${task.id}: HTTP ${res.status}`);
@@ -89,6 +110,7 @@ export async function deliverDirectly(pool: Pool, agent: TestAgent, owner: strin
 
 /** Whether every one of the `n` rows of `table` is recorded as delivered, given time to get there. */
 export async function allDelivered(pool: Pool, table: string, n: number, timeoutMs = 30_000): Promise<boolean> {
-  const count = async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE delivery_status = 'delivered'`)).rows[0].n;
+  const count = async () =>
+    (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE delivery_status = 'delivered'`)).rows[0].n;
   return waitFor(async () => (await count()) === n, `${n} ${table} rows to be delivered`, timeoutMs).catch(() => false);
 }

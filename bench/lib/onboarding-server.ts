@@ -57,7 +57,12 @@ export function startBenchServer(env: PulumiEnv, concurrency: number): Promise<S
   return startServerProcess({
     // No scheduled drift checks: each new server would queue one for every repo onboarded before it, and those
     // runs would share the run slots with the onboardings being measured.
-    env: { ...env, MESH_SIX_RUN_CONCURRENCY: String(concurrency), MESH_SIX_PUBLIC_URL: BENCH_PUBLIC_URL, MESH_SIX_DRIFT_CHECK_INTERVAL_MS: "0" },
+    env: {
+      ...env,
+      MESH_SIX_RUN_CONCURRENCY: String(concurrency),
+      MESH_SIX_PUBLIC_URL: BENCH_PUBLIC_URL,
+      MESH_SIX_DRIFT_CHECK_INTERVAL_MS: "0",
+    },
     readyTimeoutMs: 120_000,
   });
 }

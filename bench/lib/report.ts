@@ -52,6 +52,7 @@ export function writeSection(name: string, title: string, command: string, body:
   const section = `${open}\n## ${title}\n\nRegenerate: \`${command}\` · measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}\n\n${body.trim()}\n${close}`;
   const start = doc.indexOf(open);
   const end = doc.indexOf(close);
-  const next = start >= 0 && end > start ? doc.slice(0, start) + section + doc.slice(end + close.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  const next =
+    start >= 0 && end > start ? doc.slice(0, start) + section + doc.slice(end + close.length) : `${doc.trimEnd()}\n\n${section}\n`;
   writeFileSync(BENCHMARKS_DOC, next);
 }

@@ -15,7 +15,9 @@ export async function deliveryCount(pool: Pool): Promise<number> {
 export function drainDeliveries(pool: Pool, timeoutMs = 120_000): Promise<Record<string, number>> {
   return waitFor(
     async () => {
-      const { rows } = await pool.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status");
+      const { rows } = await pool.query<{ status: string; n: number }>(
+        "SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status",
+      );
       const byStatus: Record<string, number> = Object.fromEntries(rows.map((r) => [r.status, r.n]));
       return byStatus.received ? undefined : byStatus;
     },

@@ -95,7 +95,14 @@ async function batch(baseUrl: string, deliveries: readonly Prepared[], connectio
       if (status >= 200 && status < 300) latencies.push(responseTime);
     });
   });
-  return { ok: result["2xx"], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, latencies, spanMs: lastAnswer - started };
+  return {
+    ok: result["2xx"],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    latencies,
+    spanMs: lastAnswer - started,
+  };
 }
 
 export async function loadWebhooks(baseUrl: string, deliveries: readonly Prepared[], opts: LoadOptions): Promise<LoadResult> {
@@ -110,7 +117,8 @@ export async function loadWebhooks(baseUrl: string, deliveries: readonly Prepare
     }
   }
   const latencies = batches.flatMap((b) => b.latencies);
-  if (latencies.length === 0) throw new Error(`no 2xx answer from ${baseUrl} (${total((b) => b.non2xx)} non-2xx, ${total((b) => b.errors)} errors)`);
+  if (latencies.length === 0)
+    throw new Error(`no 2xx answer from ${baseUrl} (${total((b) => b.non2xx)} non-2xx, ${total((b) => b.errors)} errors)`);
   const durationS = total((b) => b.spanMs) / 1000;
   return {
     rate: total((b) => b.ok) / durationS,

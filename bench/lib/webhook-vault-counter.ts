@@ -19,10 +19,13 @@ export async function startVaultReadCounter(vaultAddr: string, mount = "secret")
   let reads = 0;
   const server = createServer((req, res) => {
     if (req.method === "GET" && req.url?.startsWith(prefix)) reads++;
-    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on("error", () => {
       res.statusCode = 502;
       res.end();

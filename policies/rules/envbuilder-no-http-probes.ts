@@ -37,7 +37,8 @@ export function checkEnvbuilderProbes(type: string, props: Record<string, unknow
 
 export const envbuilderNoHttpProbes: ResourceValidationPolicy = {
   name: "envbuilder-no-http-probes",
-  description: "Envbuilder containers (by image repository or ENVBUILDER_* env) have no HTTP liveness, readiness or startup probe, nor HTTP postStart hook.",
+  description:
+    "Envbuilder containers (by image repository or ENVBUILDER_* env) have no HTTP liveness, readiness or startup probe, nor HTTP postStart hook.",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) =>
     reportAll(

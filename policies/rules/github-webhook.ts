@@ -41,7 +41,8 @@ function urlProblem(url: unknown): string | undefined {
 
 export const githubWebhook: ResourceValidationPolicy = {
   name: "github-webhook",
-  description: "GitHub webhooks are active, send JSON over verified https (or to loopback), name their events and are signed with a secret.",
+  description:
+    "GitHub webhooks are active, send JSON over verified https (or to loopback), name their events and are signed with a secret.",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) =>
     reportAll(

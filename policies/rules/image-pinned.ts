@@ -33,7 +33,8 @@ export function isProdStack(resources: Pick<PolicyResource, "type" | "props" | "
   return declaresProd || (resources.length > 0 && prodStacks.includes(stackOfUrn(resources[0].urn)));
 }
 
-const FIX = "pin a version tag (e.g. v0.9.3) or a sha256: digest; for platform stacks set `pulumi config set --path mesh-six:images.<service> <tag>`";
+const FIX =
+  "pin a version tag (e.g. v0.9.3) or a sha256: digest; for platform stacks set `pulumi config set --path mesh-six:images.<service> <tag>`";
 
 const configSchema = {
   properties: { prodStacks: { type: "array" as const, items: { type: "string" as const }, default: [] as string[] } },

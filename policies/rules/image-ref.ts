@@ -23,7 +23,11 @@ const DOCKER_HUB_ALIASES = new Set([DOCKER_HUB, "index.docker.io", "registry-1.d
 
 /** A registry host as the runtime dials it; also accepts how people write one in config (`https://host/`). */
 export function normaliseRegistryHost(host: string): string {
-  const bare = host.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, "").split("/")[0];
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
+    .split("/")[0];
   const m = /^(.*?)(?::(\d+))?$/.exec(bare)!;
   const name = m[1].replace(/\.$/, "");
   const port = m[2] === undefined || m[2] === "443" ? "" : `:${m[2]}`;

@@ -53,7 +53,8 @@ export function checkLiteralSecretEnv(type: string, props: Record<string, unknow
 
 export const noLiteralSecretEnv: ResourceValidationPolicy = {
   name: "no-literal-secret-env",
-  description: "Secret-looking environment variables (see the rule file for the pattern) come from a Secret (valueFrom), never a literal value.",
+  description:
+    "Secret-looking environment variables (see the rule file for the pattern) come from a Secret (valueFrom), never a literal value.",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) =>
     reportAll(

@@ -38,7 +38,9 @@ export function checkRbacWildcards(type: string, props: Record<string, unknown>)
     if (clusterRoleRef(o) === CLUSTER_ADMIN) return [located(at, `binds the ClusterRole cluster-admin, which grants "*" on everything`)];
     const rules = Array.isArray(o.rules) ? o.rules : [];
     return rules.flatMap((rule, i) =>
-      ruleWildcards(rule ?? {}).map(([field, found]) => located(at, `rules[${i}].${field} contains ${found.map((f) => JSON.stringify(f)).join(", ")}`)),
+      ruleWildcards(rule ?? {}).map(([field, found]) =>
+        located(at, `rules[${i}].${field} contains ${found.map((f) => JSON.stringify(f)).join(", ")}`),
+      ),
     );
   });
 }
@@ -52,7 +54,8 @@ export function checkClusterRbac(type: string, props: Record<string, unknown>, s
   if (!isRepoStack(stack)) return [];
   return rbacObjectsOf(type, props).flatMap(({ at, value: o }) => {
     const problems: string[] = [];
-    if (o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding") problems.push(located(at, `the repo stack "${stack}" declares a ${type.split(":").pop()}`));
+    if (o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")
+      problems.push(located(at, `the repo stack "${stack}" declares a ${type.split(":").pop()}`));
     const role = clusterRoleRef(o);
     if (role !== undefined && BUILTIN_POWER_ROLES.includes(role)) {
       problems.push(located(at, `the repo stack "${stack}" binds the built-in ClusterRole ${role}`));
@@ -63,7 +66,8 @@ export function checkClusterRbac(type: string, props: Record<string, unknown>, s
 
 export const rbacNoWildcards: ResourceValidationPolicy = {
   name: "rbac-no-wildcards",
-  description: "Roles and ClusterRoles name their verbs, resources, subresources, API groups and URLs (no wildcard as Kubernetes matches them); no binding to cluster-admin.",
+  description:
+    "Roles and ClusterRoles name their verbs, resources, subresources, API groups and URLs (no wildcard as Kubernetes matches them); no binding to cluster-admin.",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) =>
     reportAll(

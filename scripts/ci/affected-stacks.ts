@@ -28,7 +28,10 @@ export function affectedStacks(changed: readonly string[], stacks: readonly stri
 function main(): void {
   const { values } = parseArgs({ options: { changed: { type: "string" }, stacks: { type: "string" } } });
   if (!values.changed || !values.stacks) throw new Error("usage: affected-stacks.ts --changed <file> --stacks <file>");
-  const changed = readFileSync(values.changed, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+  const changed = readFileSync(values.changed, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   // `pulumi stack ls --json` names DIY-backend stacks `organization/<project>/<stack>` on newer CLIs: keep the last part.
   const listed = (JSON.parse(readFileSync(values.stacks, "utf8")) as { name: string }[]).map((s) => s.name.split("/").at(-1)!);
   process.stdout.write(`${JSON.stringify({ stack: affectedStacks(changed, listed) })}\n`);

@@ -51,7 +51,10 @@ function fileLinks(repo: RepoRecord, api: string, path: string, sha: string, ref
     url: self,
     html_url: html,
     git_url: git,
-    download_url: type === "file" ? `https://raw.githubusercontent.com/${repo.owner}/${repo.name}/${encodeURIComponent(ref)}/${encodePath(path)}` : null,
+    download_url:
+      type === "file"
+        ? `https://raw.githubusercontent.com/${repo.owner}/${repo.name}/${encodeURIComponent(ref)}/${encodePath(path)}`
+        : null,
     _links: { self, git, html },
   };
 }
@@ -111,7 +114,11 @@ function parseSignature(v: unknown, field: string, fallback: Signature): Signatu
   if (v === undefined) return fallback;
   const s = v as Body;
   if (typeof s !== "object" || s === null || typeof s.name !== "string" || typeof s.email !== "string") {
-    throw unprocessable(`Invalid request.\n\n"name" and "email" are required in "${field}".`, { resource: "Contents", code: "invalid", field });
+    throw unprocessable(`Invalid request.\n\n"name" and "email" are required in "${field}".`, {
+      resource: "Contents",
+      code: "invalid",
+      field,
+    });
   }
   return { name: s.name, email: s.email, date: typeof s.date === "string" ? s.date : fallback.date };
 }

@@ -11,12 +11,7 @@ export interface ValidationErrorItem {
 }
 
 /** The `type` GitHub's GraphQL API puts on an error. */
-export type GraphQLErrorType =
-  | "NOT_FOUND"
-  | "UNPROCESSABLE"
-  | "FORBIDDEN"
-  | "MISSING_PAGINATION_BOUNDARIES"
-  | "EXCESSIVE_PAGINATION";
+export type GraphQLErrorType = "NOT_FOUND" | "UNPROCESSABLE" | "FORBIDDEN" | "MISSING_PAGINATION_BOUNDARIES" | "EXCESSIVE_PAGINATION";
 
 export class EmulatorError extends Error {
   constructor(

@@ -4,416 +4,453 @@
 import { GraphQLSchema, buildSchema } from "graphql";
 
 const SDL = /* GraphQL */ `
-scalar URI
-scalar DateTime
-scalar Date
-scalar HTML
+  scalar URI
+  scalar DateTime
+  scalar Date
+  scalar HTML
 
-interface Node {
-  id: ID!
-}
+  interface Node {
+    id: ID!
+  }
 
-enum OrderDirection { ASC DESC }
+  enum OrderDirection {
+    ASC
+    DESC
+  }
 
-type PageInfo {
-  endCursor: String
-  hasNextPage: Boolean!
-  hasPreviousPage: Boolean!
-  startCursor: String
-}
+  type PageInfo {
+    endCursor: String
+    hasNextPage: Boolean!
+    hasPreviousPage: Boolean!
+    startCursor: String
+  }
 
-interface RepositoryOwner {
-  id: ID!
-  login: String!
-  url: URI!
-  repository(name: String!, followRenames: Boolean = true): Repository
-}
+  interface RepositoryOwner {
+    id: ID!
+    login: String!
+    url: URI!
+    repository(name: String!, followRenames: Boolean = true): Repository
+  }
 
-enum ProjectV2PermissionLevel { ADMIN READ WRITE }
-enum ProjectV2OrderField { CREATED_AT NUMBER TITLE UPDATED_AT }
-input ProjectV2Order {
-  field: ProjectV2OrderField!
-  direction: OrderDirection!
-}
+  enum ProjectV2PermissionLevel {
+    ADMIN
+    READ
+    WRITE
+  }
+  enum ProjectV2OrderField {
+    CREATED_AT
+    NUMBER
+    TITLE
+    UPDATED_AT
+  }
+  input ProjectV2Order {
+    field: ProjectV2OrderField!
+    direction: OrderDirection!
+  }
 
-interface ProjectV2Owner {
-  id: ID!
-  projectV2(number: Int!): ProjectV2
-  projectsV2(
-    after: String
-    before: String
-    first: Int
-    last: Int
-    minPermissionLevel: ProjectV2PermissionLevel = READ
-    orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
-    query: String
-  ): ProjectV2Connection!
-}
+  interface ProjectV2Owner {
+    id: ID!
+    projectV2(number: Int!): ProjectV2
+    projectsV2(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      minPermissionLevel: ProjectV2PermissionLevel = READ
+      orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
+      query: String
+    ): ProjectV2Connection!
+  }
 
-type User implements Node & ProjectV2Owner & RepositoryOwner {
-  id: ID!
-  databaseId: Int
-  login: String!
-  name: String
-  url: URI!
-  createdAt: DateTime!
-  repository(name: String!, followRenames: Boolean = true): Repository
-  projectV2(number: Int!): ProjectV2
-  projectsV2(
-    after: String
-    before: String
-    first: Int
-    last: Int
-    minPermissionLevel: ProjectV2PermissionLevel = READ
-    orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
-    query: String
-  ): ProjectV2Connection!
-}
+  type User implements Node & ProjectV2Owner & RepositoryOwner {
+    id: ID!
+    databaseId: Int
+    login: String!
+    name: String
+    url: URI!
+    createdAt: DateTime!
+    repository(name: String!, followRenames: Boolean = true): Repository
+    projectV2(number: Int!): ProjectV2
+    projectsV2(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      minPermissionLevel: ProjectV2PermissionLevel = READ
+      orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
+      query: String
+    ): ProjectV2Connection!
+  }
 
-type Organization implements Node & ProjectV2Owner & RepositoryOwner {
-  id: ID!
-  databaseId: Int
-  login: String!
-  name: String
-  url: URI!
-  createdAt: DateTime!
-  repository(name: String!, followRenames: Boolean = true): Repository
-  projectV2(number: Int!): ProjectV2
-  projectsV2(
-    after: String
-    before: String
-    first: Int
-    last: Int
-    minPermissionLevel: ProjectV2PermissionLevel = READ
-    orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
-    query: String
-  ): ProjectV2Connection!
-}
+  type Organization implements Node & ProjectV2Owner & RepositoryOwner {
+    id: ID!
+    databaseId: Int
+    login: String!
+    name: String
+    url: URI!
+    createdAt: DateTime!
+    repository(name: String!, followRenames: Boolean = true): Repository
+    projectV2(number: Int!): ProjectV2
+    projectsV2(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      minPermissionLevel: ProjectV2PermissionLevel = READ
+      orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
+      query: String
+    ): ProjectV2Connection!
+  }
 
-type Repository implements Node {
-  id: ID!
-  databaseId: Int
-  name: String!
-  nameWithOwner: String!
-  owner: RepositoryOwner!
-  url: URI!
-  isPrivate: Boolean!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  projectV2(number: Int!): ProjectV2
-  projectsV2(
-    after: String
-    before: String
-    first: Int
-    last: Int
-    minPermissionLevel: ProjectV2PermissionLevel = READ
-    orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
-    query: String
-  ): ProjectV2Connection!
-}
+  type Repository implements Node {
+    id: ID!
+    databaseId: Int
+    name: String!
+    nameWithOwner: String!
+    owner: RepositoryOwner!
+    url: URI!
+    isPrivate: Boolean!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    projectV2(number: Int!): ProjectV2
+    projectsV2(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      minPermissionLevel: ProjectV2PermissionLevel = READ
+      orderBy: ProjectV2Order = { field: NUMBER, direction: DESC }
+      query: String
+    ): ProjectV2Connection!
+  }
 
-type RepositoryEdge {
-  cursor: String!
-  node: Repository
-}
+  type RepositoryEdge {
+    cursor: String!
+    node: Repository
+  }
 
-type RepositoryConnection {
-  edges: [RepositoryEdge]
-  nodes: [Repository]
-  pageInfo: PageInfo!
-  totalCount: Int!
-}
+  type RepositoryConnection {
+    edges: [RepositoryEdge]
+    nodes: [Repository]
+    pageInfo: PageInfo!
+    totalCount: Int!
+  }
 
-enum RepositoryOrderField { CREATED_AT NAME PUSHED_AT STARGAZERS UPDATED_AT }
-input RepositoryOrder {
-  field: RepositoryOrderField!
-  direction: OrderDirection!
-}
+  enum RepositoryOrderField {
+    CREATED_AT
+    NAME
+    PUSHED_AT
+    STARGAZERS
+    UPDATED_AT
+  }
+  input RepositoryOrder {
+    field: RepositoryOrderField!
+    direction: OrderDirection!
+  }
 
-type ProjectV2 implements Node {
-  id: ID!
-  databaseId: Int
-  number: Int!
-  title: String!
-  url: URI!
-  closed: Boolean!
-  closedAt: DateTime
-  public: Boolean!
-  shortDescription: String
-  readme: String
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  owner: ProjectV2Owner!
-  field(name: String!): ProjectV2FieldConfiguration
-  fields(
-    after: String
-    before: String
-    first: Int
-    last: Int
-    orderBy: ProjectV2FieldOrder = { field: POSITION, direction: ASC }
-  ): ProjectV2FieldConfigurationConnection!
-  repositories(
-    after: String
-    before: String
-    first: Int
-    last: Int
-    orderBy: RepositoryOrder = { field: CREATED_AT, direction: DESC }
-  ): RepositoryConnection!
-}
+  type ProjectV2 implements Node {
+    id: ID!
+    databaseId: Int
+    number: Int!
+    title: String!
+    url: URI!
+    closed: Boolean!
+    closedAt: DateTime
+    public: Boolean!
+    shortDescription: String
+    readme: String
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    owner: ProjectV2Owner!
+    field(name: String!): ProjectV2FieldConfiguration
+    fields(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      orderBy: ProjectV2FieldOrder = { field: POSITION, direction: ASC }
+    ): ProjectV2FieldConfigurationConnection!
+    repositories(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      orderBy: RepositoryOrder = { field: CREATED_AT, direction: DESC }
+    ): RepositoryConnection!
+  }
 
-type ProjectV2Edge {
-  cursor: String!
-  node: ProjectV2
-}
+  type ProjectV2Edge {
+    cursor: String!
+    node: ProjectV2
+  }
 
-type ProjectV2Connection {
-  edges: [ProjectV2Edge]
-  nodes: [ProjectV2]
-  pageInfo: PageInfo!
-  totalCount: Int!
-}
+  type ProjectV2Connection {
+    edges: [ProjectV2Edge]
+    nodes: [ProjectV2]
+    pageInfo: PageInfo!
+    totalCount: Int!
+  }
 
-enum ProjectV2FieldType {
-  ASSIGNEES
-  DATE
-  ISSUE_TYPE
-  ITERATION
-  LABELS
-  LINKED_PULL_REQUESTS
-  MILESTONE
-  NUMBER
-  PARENT_ISSUE
-  REPOSITORY
-  REVIEWERS
-  SINGLE_SELECT
-  SUB_ISSUES_PROGRESS
-  TEXT
-  TITLE
-  TRACKED_BY
-  TRACKS
-}
+  enum ProjectV2FieldType {
+    ASSIGNEES
+    DATE
+    ISSUE_TYPE
+    ITERATION
+    LABELS
+    LINKED_PULL_REQUESTS
+    MILESTONE
+    NUMBER
+    PARENT_ISSUE
+    REPOSITORY
+    REVIEWERS
+    SINGLE_SELECT
+    SUB_ISSUES_PROGRESS
+    TEXT
+    TITLE
+    TRACKED_BY
+    TRACKS
+  }
 
-enum ProjectV2CustomFieldType { DATE ITERATION NUMBER SINGLE_SELECT TEXT }
+  enum ProjectV2CustomFieldType {
+    DATE
+    ITERATION
+    NUMBER
+    SINGLE_SELECT
+    TEXT
+  }
 
-enum ProjectV2SingleSelectFieldOptionColor { BLUE GRAY GREEN ORANGE PINK PURPLE RED YELLOW }
+  enum ProjectV2SingleSelectFieldOptionColor {
+    BLUE
+    GRAY
+    GREEN
+    ORANGE
+    PINK
+    PURPLE
+    RED
+    YELLOW
+  }
 
-enum ProjectV2FieldOrderField { CREATED_AT NAME POSITION }
-input ProjectV2FieldOrder {
-  field: ProjectV2FieldOrderField!
-  direction: OrderDirection!
-}
+  enum ProjectV2FieldOrderField {
+    CREATED_AT
+    NAME
+    POSITION
+  }
+  input ProjectV2FieldOrder {
+    field: ProjectV2FieldOrderField!
+    direction: OrderDirection!
+  }
 
-interface ProjectV2FieldCommon {
-  id: ID!
-  databaseId: Int
-  name: String!
-  dataType: ProjectV2FieldType!
-  project: ProjectV2!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-}
+  interface ProjectV2FieldCommon {
+    id: ID!
+    databaseId: Int
+    name: String!
+    dataType: ProjectV2FieldType!
+    project: ProjectV2!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
 
-type ProjectV2Field implements Node & ProjectV2FieldCommon {
-  id: ID!
-  databaseId: Int
-  name: String!
-  dataType: ProjectV2FieldType!
-  project: ProjectV2!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-}
+  type ProjectV2Field implements Node & ProjectV2FieldCommon {
+    id: ID!
+    databaseId: Int
+    name: String!
+    dataType: ProjectV2FieldType!
+    project: ProjectV2!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
 
-type ProjectV2SingleSelectFieldOption {
-  id: String!
-  name: String!
-  nameHTML: String!
-  color: ProjectV2SingleSelectFieldOptionColor!
-  description: String!
-  descriptionHTML: String!
-}
+  type ProjectV2SingleSelectFieldOption {
+    id: String!
+    name: String!
+    nameHTML: String!
+    color: ProjectV2SingleSelectFieldOptionColor!
+    description: String!
+    descriptionHTML: String!
+  }
 
-type ProjectV2SingleSelectField implements Node & ProjectV2FieldCommon {
-  id: ID!
-  databaseId: Int
-  name: String!
-  dataType: ProjectV2FieldType!
-  project: ProjectV2!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  options(names: [String!]): [ProjectV2SingleSelectFieldOption!]!
-}
+  type ProjectV2SingleSelectField implements Node & ProjectV2FieldCommon {
+    id: ID!
+    databaseId: Int
+    name: String!
+    dataType: ProjectV2FieldType!
+    project: ProjectV2!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    options(names: [String!]): [ProjectV2SingleSelectFieldOption!]!
+  }
 
-# Declared so that queries with "... on ProjectV2IterationField" validate; the emulator never
-# creates one.
-type ProjectV2IterationFieldIteration {
-  id: String!
-  title: String!
-  titleHTML: String!
-  startDate: Date!
-  duration: Int!
-}
+  # Declared so that queries with "... on ProjectV2IterationField" validate; the emulator never
+  # creates one.
+  type ProjectV2IterationFieldIteration {
+    id: String!
+    title: String!
+    titleHTML: String!
+    startDate: Date!
+    duration: Int!
+  }
 
-type ProjectV2IterationFieldConfiguration {
-  duration: Int!
-  startDay: Int!
-  iterations: [ProjectV2IterationFieldIteration!]!
-  completedIterations: [ProjectV2IterationFieldIteration!]!
-}
+  type ProjectV2IterationFieldConfiguration {
+    duration: Int!
+    startDay: Int!
+    iterations: [ProjectV2IterationFieldIteration!]!
+    completedIterations: [ProjectV2IterationFieldIteration!]!
+  }
 
-type ProjectV2IterationField implements Node & ProjectV2FieldCommon {
-  id: ID!
-  databaseId: Int
-  name: String!
-  dataType: ProjectV2FieldType!
-  project: ProjectV2!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  configuration: ProjectV2IterationFieldConfiguration!
-}
+  type ProjectV2IterationField implements Node & ProjectV2FieldCommon {
+    id: ID!
+    databaseId: Int
+    name: String!
+    dataType: ProjectV2FieldType!
+    project: ProjectV2!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    configuration: ProjectV2IterationFieldConfiguration!
+  }
 
-union ProjectV2FieldConfiguration = ProjectV2Field | ProjectV2IterationField | ProjectV2SingleSelectField
+  union ProjectV2FieldConfiguration = ProjectV2Field | ProjectV2IterationField | ProjectV2SingleSelectField
 
-type ProjectV2FieldConfigurationEdge {
-  cursor: String!
-  node: ProjectV2FieldConfiguration
-}
+  type ProjectV2FieldConfigurationEdge {
+    cursor: String!
+    node: ProjectV2FieldConfiguration
+  }
 
-type ProjectV2FieldConfigurationConnection {
-  edges: [ProjectV2FieldConfigurationEdge]
-  nodes: [ProjectV2FieldConfiguration]
-  pageInfo: PageInfo!
-  totalCount: Int!
-}
+  type ProjectV2FieldConfigurationConnection {
+    edges: [ProjectV2FieldConfigurationEdge]
+    nodes: [ProjectV2FieldConfiguration]
+    pageInfo: PageInfo!
+    totalCount: Int!
+  }
 
-type Query {
-  viewer: User!
-  repository(owner: String!, name: String!, followRenames: Boolean = true): Repository
-  repositoryOwner(login: String!): RepositoryOwner
-  organization(login: String!): Organization
-  user(login: String!): User
-  node(id: ID!): Node
-  nodes(ids: [ID!]!): [Node]!
-}
+  type Query {
+    viewer: User!
+    repository(owner: String!, name: String!, followRenames: Boolean = true): Repository
+    repositoryOwner(login: String!): RepositoryOwner
+    organization(login: String!): Organization
+    user(login: String!): User
+    node(id: ID!): Node
+    nodes(ids: [ID!]!): [Node]!
+  }
 
-input CreateProjectV2Input {
-  clientMutationId: String
-  ownerId: ID!
-  title: String!
-  repositoryId: ID
-  teamId: ID
-}
+  input CreateProjectV2Input {
+    clientMutationId: String
+    ownerId: ID!
+    title: String!
+    repositoryId: ID
+    teamId: ID
+  }
 
-type CreateProjectV2Payload {
-  clientMutationId: String
-  projectV2: ProjectV2
-}
+  type CreateProjectV2Payload {
+    clientMutationId: String
+    projectV2: ProjectV2
+  }
 
-input UpdateProjectV2Input {
-  clientMutationId: String
-  projectId: ID!
-  title: String
-  closed: Boolean
-  public: Boolean
-  shortDescription: String
-  readme: String
-}
+  input UpdateProjectV2Input {
+    clientMutationId: String
+    projectId: ID!
+    title: String
+    closed: Boolean
+    public: Boolean
+    shortDescription: String
+    readme: String
+  }
 
-type UpdateProjectV2Payload {
-  clientMutationId: String
-  projectV2: ProjectV2
-}
+  type UpdateProjectV2Payload {
+    clientMutationId: String
+    projectV2: ProjectV2
+  }
 
-input DeleteProjectV2Input {
-  clientMutationId: String
-  projectId: ID!
-}
+  input DeleteProjectV2Input {
+    clientMutationId: String
+    projectId: ID!
+  }
 
-type DeleteProjectV2Payload {
-  clientMutationId: String
-  projectV2: ProjectV2
-}
+  type DeleteProjectV2Payload {
+    clientMutationId: String
+    projectV2: ProjectV2
+  }
 
-input ProjectV2SingleSelectFieldOptionInput {
-  id: String
-  name: String!
-  color: ProjectV2SingleSelectFieldOptionColor!
-  description: String!
-}
+  input ProjectV2SingleSelectFieldOptionInput {
+    id: String
+    name: String!
+    color: ProjectV2SingleSelectFieldOptionColor!
+    description: String!
+  }
 
-input ProjectV2IterationFieldConfigurationInput {
-  duration: Int!
-  startDate: Date!
-}
+  input ProjectV2IterationFieldConfigurationInput {
+    duration: Int!
+    startDate: Date!
+  }
 
-input CreateProjectV2FieldInput {
-  clientMutationId: String
-  projectId: ID!
-  dataType: ProjectV2CustomFieldType!
-  name: String!
-  singleSelectOptions: [ProjectV2SingleSelectFieldOptionInput!]
-  iterationConfiguration: ProjectV2IterationFieldConfigurationInput
-}
+  input CreateProjectV2FieldInput {
+    clientMutationId: String
+    projectId: ID!
+    dataType: ProjectV2CustomFieldType!
+    name: String!
+    singleSelectOptions: [ProjectV2SingleSelectFieldOptionInput!]
+    iterationConfiguration: ProjectV2IterationFieldConfigurationInput
+  }
 
-type CreateProjectV2FieldPayload {
-  clientMutationId: String
-  projectV2Field: ProjectV2FieldConfiguration
-}
+  type CreateProjectV2FieldPayload {
+    clientMutationId: String
+    projectV2Field: ProjectV2FieldConfiguration
+  }
 
-input UpdateProjectV2FieldInput {
-  clientMutationId: String
-  fieldId: ID!
-  name: String
-  singleSelectOptions: [ProjectV2SingleSelectFieldOptionInput!]
-  iterationConfiguration: ProjectV2IterationFieldConfigurationInput
-}
+  input UpdateProjectV2FieldInput {
+    clientMutationId: String
+    fieldId: ID!
+    name: String
+    singleSelectOptions: [ProjectV2SingleSelectFieldOptionInput!]
+    iterationConfiguration: ProjectV2IterationFieldConfigurationInput
+  }
 
-type UpdateProjectV2FieldPayload {
-  clientMutationId: String
-  projectV2Field: ProjectV2FieldConfiguration
-}
+  type UpdateProjectV2FieldPayload {
+    clientMutationId: String
+    projectV2Field: ProjectV2FieldConfiguration
+  }
 
-input DeleteProjectV2FieldInput {
-  clientMutationId: String
-  fieldId: ID!
-}
+  input DeleteProjectV2FieldInput {
+    clientMutationId: String
+    fieldId: ID!
+  }
 
-type DeleteProjectV2FieldPayload {
-  clientMutationId: String
-  projectV2Field: ProjectV2FieldConfiguration
-}
+  type DeleteProjectV2FieldPayload {
+    clientMutationId: String
+    projectV2Field: ProjectV2FieldConfiguration
+  }
 
-input LinkProjectV2ToRepositoryInput {
-  clientMutationId: String
-  projectId: ID!
-  repositoryId: ID!
-}
+  input LinkProjectV2ToRepositoryInput {
+    clientMutationId: String
+    projectId: ID!
+    repositoryId: ID!
+  }
 
-type LinkProjectV2ToRepositoryPayload {
-  clientMutationId: String
-  repository: Repository
-}
+  type LinkProjectV2ToRepositoryPayload {
+    clientMutationId: String
+    repository: Repository
+  }
 
-input UnlinkProjectV2FromRepositoryInput {
-  clientMutationId: String
-  projectId: ID!
-  repositoryId: ID!
-}
+  input UnlinkProjectV2FromRepositoryInput {
+    clientMutationId: String
+    projectId: ID!
+    repositoryId: ID!
+  }
 
-type UnlinkProjectV2FromRepositoryPayload {
-  clientMutationId: String
-  repository: Repository
-}
+  type UnlinkProjectV2FromRepositoryPayload {
+    clientMutationId: String
+    repository: Repository
+  }
 
-type Mutation {
-  createProjectV2(input: CreateProjectV2Input!): CreateProjectV2Payload
-  updateProjectV2(input: UpdateProjectV2Input!): UpdateProjectV2Payload
-  deleteProjectV2(input: DeleteProjectV2Input!): DeleteProjectV2Payload
-  createProjectV2Field(input: CreateProjectV2FieldInput!): CreateProjectV2FieldPayload
-  updateProjectV2Field(input: UpdateProjectV2FieldInput!): UpdateProjectV2FieldPayload
-  deleteProjectV2Field(input: DeleteProjectV2FieldInput!): DeleteProjectV2FieldPayload
-  linkProjectV2ToRepository(input: LinkProjectV2ToRepositoryInput!): LinkProjectV2ToRepositoryPayload
-  unlinkProjectV2FromRepository(input: UnlinkProjectV2FromRepositoryInput!): UnlinkProjectV2FromRepositoryPayload
-}
+  type Mutation {
+    createProjectV2(input: CreateProjectV2Input!): CreateProjectV2Payload
+    updateProjectV2(input: UpdateProjectV2Input!): UpdateProjectV2Payload
+    deleteProjectV2(input: DeleteProjectV2Input!): DeleteProjectV2Payload
+    createProjectV2Field(input: CreateProjectV2FieldInput!): CreateProjectV2FieldPayload
+    updateProjectV2Field(input: UpdateProjectV2FieldInput!): UpdateProjectV2FieldPayload
+    deleteProjectV2Field(input: DeleteProjectV2FieldInput!): DeleteProjectV2FieldPayload
+    linkProjectV2ToRepository(input: LinkProjectV2ToRepositoryInput!): LinkProjectV2ToRepositoryPayload
+    unlinkProjectV2FromRepository(input: UnlinkProjectV2FromRepositoryInput!): UnlinkProjectV2FromRepositoryPayload
+  }
 `;
 
 let cached: GraphQLSchema | undefined;

@@ -61,9 +61,15 @@ function indexOfCursor(cursor: string): number {
 /** GitHub's cursor connections, including its refusal to page without `first` or `last`. */
 function connection<T>(name: string, items: T[], args: PageArgs, view: (item: T) => View): View {
   if (args.first == null && args.last == null) {
-    throw gqlError("MISSING_PAGINATION_BOUNDARIES", `You must provide a \`first\` or \`last\` value to properly paginate the \`${name}\` connection.`);
+    throw gqlError(
+      "MISSING_PAGINATION_BOUNDARIES",
+      `You must provide a \`first\` or \`last\` value to properly paginate the \`${name}\` connection.`,
+    );
   }
-  for (const [arg, n] of [["first", args.first], ["last", args.last]] as const) {
+  for (const [arg, n] of [
+    ["first", args.first],
+    ["last", args.last],
+  ] as const) {
     if (n != null && (n < 0 || n > MAX_PAGE)) {
       throw gqlError(
         "EXCESSIVE_PAGINATION",
@@ -144,7 +150,8 @@ class Views {
         return this.owner(owner);
       },
       projectV2: ({ number }: { number: number }) => this.projectByNumber(linked(), number),
-      projectsV2: (args: PageArgs & ProjectListOptions) => connection("projectsV2", listProjects(linked(), args), args, (p) => this.project(p)),
+      projectsV2: (args: PageArgs & ProjectListOptions) =>
+        connection("projectsV2", listProjects(linked(), args), args, (p) => this.project(p)),
     };
   }
 

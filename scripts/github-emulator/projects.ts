@@ -1,7 +1,17 @@
 // Projects (v2) and their fields. GraphQL resolvers call these; they know nothing about GraphQL.
 import { EmulatorError } from "./errors";
 import { NodeKind, newNodeId, newOptionId } from "./ids";
-import { EmulatorState, EmulatorStore, FieldRecord, OptionRecord, OwnerRecord, ProjectRecord, RepoRecord, SingleSelectColor, timestamp } from "./state";
+import {
+  EmulatorState,
+  EmulatorStore,
+  FieldRecord,
+  OptionRecord,
+  OwnerRecord,
+  ProjectRecord,
+  RepoRecord,
+  SingleSelectColor,
+  timestamp,
+} from "./state";
 
 export const OPTION_COLORS: readonly SingleSelectColor[] = ["GRAY", "BLUE", "GREEN", "YELLOW", "ORANGE", "RED", "PINK", "PURPLE"];
 /** The types `createProjectV2Field` accepts (GitHub's `ProjectV2CustomFieldType`). */
@@ -88,7 +98,15 @@ function buildOptions(inputs: OptionInput[], previous: OptionRecord[] = []): Opt
 function newField(store: EmulatorStore, name: string, dataType: string, options?: OptionRecord[]): FieldRecord {
   const now = timestamp();
   const kind: NodeKind = dataType === "SINGLE_SELECT" ? "ProjectV2SingleSelectField" : "ProjectV2Field";
-  return { nodeId: newNodeId(kind), databaseId: store.nextDatabaseId(), name, dataType, ...(options ? { options } : {}), createdAt: now, updatedAt: now };
+  return {
+    nodeId: newNodeId(kind),
+    databaseId: store.nextDatabaseId(),
+    name,
+    dataType,
+    ...(options ? { options } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 /** The fields GitHub puts on every new project, in GitHub's order. */
@@ -287,7 +305,13 @@ export function listProjects(projects: ProjectRecord[], opts: ProjectListOptions
   );
   const order = opts.orderBy ?? { field: "NUMBER", direction: "DESC" };
   const key = (p: ProjectRecord): string | number =>
-    order.field === "TITLE" ? p.title.toLowerCase() : order.field === "CREATED_AT" ? p.createdAt : order.field === "UPDATED_AT" ? p.updatedAt : p.number;
+    order.field === "TITLE"
+      ? p.title.toLowerCase()
+      : order.field === "CREATED_AT"
+        ? p.createdAt
+        : order.field === "UPDATED_AT"
+          ? p.updatedAt
+          : p.number;
   const sign = order.direction === "ASC" ? 1 : -1;
   return filtered.sort((a, b) => (key(a) < key(b) ? -sign : key(a) > key(b) ? sign : a.number - b.number));
 }

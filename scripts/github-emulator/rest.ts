@@ -37,7 +37,10 @@ export function restRoutes(store: EmulatorStore): Router {
   r.post("/repos/:owner/:repo/hooks", (req, res) => {
     const repo = repoOf(req);
     const hook = store.mutate(() => createHook(store, repo, req.body));
-    res.status(201).location(`${apiBase(req)}/repos/${repo.owner}/${repo.name}/hooks/${hook.id}`).json(hookJson(repo, hook, apiBase(req)));
+    res
+      .status(201)
+      .location(`${apiBase(req)}/repos/${repo.owner}/${repo.name}/hooks/${hook.id}`)
+      .json(hookJson(repo, hook, apiBase(req)));
   });
 
   r.get("/repos/:owner/:repo/hooks/:hook_id", (req, res) => {

@@ -92,7 +92,10 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
   for (;;) {
     if (gone) throw new Error(`the server exited before it was ready:\n${logs.slice(-20).join("\n")}`);
     if (port !== undefined) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) break;
     }
     if (Date.now() > deadline) {

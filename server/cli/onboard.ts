@@ -65,7 +65,12 @@ function parse(argv: string[]): { kind: RunKind; body: Record<string, unknown> }
  * preview's is the input last applied (by the server or the CLI, as the database records it) with the flags' changes,
  * as POST /v1/repos/<owner>/<repo>/preview does, so that a preview of an unchanged repo shows no changes.
  */
-async function requestFor(kind: RunKind, body: Record<string, unknown>, defaults: OnboardingDefaults, pool: Pool | undefined): Promise<RunRequest> {
+async function requestFor(
+  kind: RunKind,
+  body: Record<string, unknown>,
+  defaults: OnboardingDefaults,
+  pool: Pool | undefined,
+): Promise<RunRequest> {
   let built;
   try {
     built = buildOnboardingRequest(body, defaults);
@@ -157,7 +162,9 @@ async function execute(kind: RunKind, request: RunRequest, settings: WorkspaceSe
       const line = progressLine(event);
       if (line) console.error(line);
     });
-    console.log(JSON.stringify({ kind, stack: run.stackName, changeSummary: result.changeSummary, outputs: redactOutputs(result.outputs) }, null, 2));
+    console.log(
+      JSON.stringify({ kind, stack: run.stackName, changeSummary: result.changeSummary, outputs: redactOutputs(result.outputs) }, null, 2),
+    );
     return 0;
   } catch (err) {
     console.error(err instanceof RunStepError ? `failed at step ${err.step}: ${err.reason}` : `failed: ${(err as Error).message}`);

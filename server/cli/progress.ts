@@ -15,7 +15,11 @@ export function progressLine(event: RunEvent): string | undefined {
     case "policy":
       return `   policy ${event.enforcement} ${event.policyPack}/${event.policy}: ${event.message}`;
     case "summary":
-      return `   changes: ${Object.entries(event.changes).map(([op, n]) => `${op}=${n}`).join(" ") || "none"}`;
+      return `   changes: ${
+        Object.entries(event.changes)
+          .map(([op, n]) => `${op}=${n}`)
+          .join(" ") || "none"
+      }`;
     case "log":
       return `   ${event.message}`;
   }

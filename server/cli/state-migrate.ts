@@ -21,7 +21,8 @@ import { POLICY_PACK_DIR, PROJECT_DIR, selectStack, workspaceSettings, type Work
 import { migrate } from "../db/migrate";
 import { DatabaseStackSettings } from "../db/stack-settings";
 
-const USAGE = "usage: npm run state:migrate -- --from <file://…|postgres://…> --to <file://…|postgres://…> [--settings-dir DIR] [--database URL] [--no-verify]";
+const USAGE =
+  "usage: npm run state:migrate -- --from <file://…|postgres://…> --to <file://…|postgres://…> [--settings-dir DIR] [--database URL] [--no-verify]";
 
 class UsageError extends Error {}
 
@@ -63,7 +64,13 @@ function parse(argv: string[]): Args {
     u.searchParams.delete("table");
     database = u.toString();
   }
-  return { from: values.from!, to, settingsDir: path.resolve(values["settings-dir"] ?? PROJECT_DIR), database, verify: !values["no-verify"] };
+  return {
+    from: values.from!,
+    to,
+    settingsDir: path.resolve(values["settings-dir"] ?? PROJECT_DIR),
+    database,
+    verify: !values["no-verify"],
+  };
 }
 
 async function main(): Promise<number> {
@@ -101,7 +108,9 @@ async function main(): Promise<number> {
       if (!check.ok) failures++;
       console.log(`${stack.stackName}: ${moved}${settingsNote}; ${check.ok ? "verified" : "CHECK FAILED"}: ${check.detail}`);
     }
-    console.log(`${result.stacks.length} stacks: ${result.stacks.length - failures} migrated and ${args.verify ? "verified" : "not verified"}, ${failures} refused or failed`);
+    console.log(
+      `${result.stacks.length} stacks: ${result.stacks.length - failures} migrated and ${args.verify ? "verified" : "not verified"}, ${failures} refused or failed`,
+    );
   } finally {
     await Promise.all([from.close(), to.close(), pool?.end()]);
   }
@@ -130,7 +139,10 @@ async function verify(stackName: string, args: Args, store: DatabaseStackSetting
   const preview = await target.preview({ policyPacks: [POLICY_PACK_DIR] });
   const changes = Object.entries(preview.changeSummary ?? {}).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
   if (changes.length > 0) return { ok: false, detail: `preview proposes ${changes.map(([op, n]) => `${n} ${op}`).join(", ")}` };
-  return { ok: true, detail: `${before.length} resources with the same outputs; preview: ${preview.changeSummary?.same ?? 0} same, no changes` };
+  return {
+    ok: true,
+    detail: `${before.length} resources with the same outputs; preview: ${preview.changeSummary?.same ?? 0} same, no changes`,
+  };
 }
 
 // Pulumi's marker of an encrypted value in an exported state.
@@ -162,7 +174,11 @@ function firstDifference(a: unknown, b: unknown, at = ""): string | undefined {
   if (a && b && typeof a === "object" && typeof b === "object") {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     for (const k of keys) {
-      const found = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`);
+      const found = firstDifference(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`,
+      );
       if (found) return found;
     }
   }
@@ -170,7 +186,12 @@ function firstDifference(a: unknown, b: unknown, at = ""): string | undefined {
 }
 
 function firstLine(text: string): string {
-  return text.split("\n").find((l) => l.trim())?.trim() ?? text;
+  return (
+    text
+      .split("\n")
+      .find((l) => l.trim())
+      ?.trim() ?? text
+  );
 }
 
 main().then(

@@ -36,12 +36,22 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
   }
 
   /** Queues a run of `kind` for the repo and answers 202 with it (200 for an idempotent repeat). */
-  function stackRun(kind: RunKind, build: (req: Request, ref: RepoRef) => Promise<{ request: RunRequest; payload: unknown }>): RouteSpec["handler"] {
+  function stackRun(
+    kind: RunKind,
+    build: (req: Request, ref: RepoRef) => Promise<{ request: RunRequest; payload: unknown }>,
+  ): RouteSpec["handler"] {
     return async (req, res) => {
       const ref = repoRef(req);
       const { request, payload } = await build(req, ref);
       const idempotency = idempotencyOf(req, `${req.method} /v1/repos/${ref.owner}/${ref.repo}/${kind}`, payload);
-      const { run, created, position } = await submitRun(ctx, { kind, owner: ref.owner, repo: ref.repo, stackName: stackNameFor(ref), request, idempotency });
+      const { run, created, position } = await submitRun(ctx, {
+        kind,
+        owner: ref.owner,
+        repo: ref.repo,
+        stackName: stackNameFor(ref),
+        request,
+        idempotency,
+      });
       res
         .status(created ? 202 : 200)
         .location(runLocation(run))
@@ -70,7 +80,10 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       responses: { 200: { description: "The repositories", schema: repoList } },
       async handler(_req, res) {
         const known = await listKnownRepos(ctx.pool);
-        const last = await latestRunsByStack(ctx.pool, known.map((k) => k.stackName));
+        const last = await latestRunsByStack(
+          ctx.pool,
+          known.map((k) => k.stackName),
+        );
         res.json({ repos: await Promise.all(known.map((k) => view(k, last.get(k.stackName)))) });
       },
     },

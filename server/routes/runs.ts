@@ -14,12 +14,12 @@ const BATCH = 500;
 function lastEventId(req: Request): number {
   const raw = req.get("last-event-id") ?? (typeof req.query.lastEventId === "string" ? req.query.lastEventId : undefined);
   if (raw === undefined || raw === "") return 0;
-  if (!/^\d{1,9}$/.test(raw)) throw new RequestValidationError([{ field: "Last-Event-ID", message: "expected an event id (a non-negative integer)" }]);
+  if (!/^\d{1,9}$/.test(raw))
+    throw new RequestValidationError([{ field: "Last-Event-ID", message: "expected an event id (a non-negative integer)" }]);
   return Number(raw);
 }
 
 export function runRoutes(ctx: AppContext): RouteSpec[] {
-
   /**
    * Replays the run's events after Last-Event-ID, then follows it until it is terminal. Wakes on the
    * in-process bus for runs executed here and polls for runs executed by another worker.
@@ -49,7 +49,11 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
         const current = await getRun(ctx.pool, id);
         const events = await listEvents(ctx.pool, id, last, BATCH);
         for (const e of events) {
-          stream.send({ id: e.seq, event: e.type, data: JSON.stringify({ seq: e.seq, type: e.type, data: e.data, at: e.createdAt.toISOString() }) });
+          stream.send({
+            id: e.seq,
+            event: e.type,
+            data: JSON.stringify({ seq: e.seq, type: e.type, data: e.data, at: e.createdAt.toISOString() }),
+          });
           last = e.seq;
         }
         if (events.length === BATCH) continue;

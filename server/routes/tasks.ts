@@ -143,10 +143,15 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       errors: ["unknown_repository"],
       async handler(req, res) {
         const body = validate(taskRequest, req.body ?? {});
-        if ((await repoAuthProject(ctx.pool, body.owner, body.repo)) === undefined) throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
+        if ((await repoAuthProject(ctx.pool, body.owner, body.repo)) === undefined)
+          throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
         // The body parsed as JSON, so its text holds the payload member exactly as the client wrote it.
         const payloadJson = memberText(rawBodyText(req) ?? "", "payload") ?? JSON.stringify(body.payload);
-        const task = await createTask(ctx.pool, { ...body, payloadJson, maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS });
+        const task = await createTask(ctx.pool, {
+          ...body,
+          payloadJson,
+          maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS,
+        });
         dispatcher.kick();
         res.status(202).location(`/v1/tasks/${task.id}`).json({ taskId: task.id });
       },
@@ -168,7 +173,8 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       method: "post",
       path: "/v1/tasks/:id/transition",
       operationId: "transitionTask",
-      summary: "Move a task along the workflow (stacks/workflow.ts TRANSITIONS); FAILED → INTAKE delivers it again with a fresh retry budget",
+      summary:
+        "Move a task along the workflow (stacks/workflow.ts TRANSITIONS); FAILED → INTAKE delivers it again with a fresh retry budget",
       tag: "tasks",
       auth: true,
       body: taskTransitionRequest,

@@ -1,5 +1,14 @@
 import express, { type Request, type RequestHandler } from "express";
-import { legacyVaultWebhookPath, ORG_WEBHOOK_ROUTE, type RepoRef, REPO_WEBHOOK_ROUTE, repoRefOf, validateOrg, vaultOrgWebhookPath, vaultWebhookPath } from "../../stacks/names";
+import {
+  legacyVaultWebhookPath,
+  ORG_WEBHOOK_ROUTE,
+  type RepoRef,
+  REPO_WEBHOOK_ROUTE,
+  repoRefOf,
+  validateOrg,
+  vaultOrgWebhookPath,
+  vaultWebhookPath,
+} from "../../stacks/names";
 import type { AppContext } from "../context";
 import { type ErrorCode, WebhookRejectedError } from "../errors";
 import type { RouteSpec } from "../route-table";
@@ -115,7 +124,14 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
     return payload as Record<string, unknown>;
   }
 
-  async function receive(req: Request, res: express.Response, resolve: (req: Request) => Promise<Source>, event: string, deliveryId: string, signature: string) {
+  async function receive(
+    req: Request,
+    res: express.Response,
+    resolve: (req: Request) => Promise<Source>,
+    event: string,
+    deliveryId: string,
+    signature: string,
+  ) {
     const source = await resolve(req);
     const body: unknown = req.body;
     if (!Buffer.isBuffer(body)) reject(req, "unsupported_content_type", "the body could not be read");
@@ -152,7 +168,12 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
   function handler(resolve: (req: Request) => Promise<Source>): RequestHandler {
     return (req, res, next) => {
       const fail = (err: unknown) => {
-        const code = err instanceof WebhookRejectedError ? err.code : (err as { type?: string })?.type === "entity.too.large" ? "payload_too_large" : "error";
+        const code =
+          err instanceof WebhookRejectedError
+            ? err.code
+            : (err as { type?: string })?.type === "entity.too.large"
+              ? "payload_too_large"
+              : "error";
         ctx.metrics.webhookDeliveries.inc({ event: metricEvent(req.get("x-github-event")), outcome: code });
         if ((err as { type?: string })?.type === "entity.too.large") log(`webhook ${req.path} rejected (payload_too_large)`);
         next(err);
@@ -162,7 +183,8 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
         const event = req.get("x-github-event");
         if (!event || !EVENT_PATTERN.test(event)) reject(req, "event_header_missing", "X-GitHub-Event is missing or invalid");
         const deliveryId = req.get("x-github-delivery");
-        if (!deliveryId || !DELIVERY_PATTERN.test(deliveryId)) reject(req, "delivery_header_missing", "X-GitHub-Delivery is missing or invalid");
+        if (!deliveryId || !DELIVERY_PATTERN.test(deliveryId))
+          reject(req, "delivery_header_missing", "X-GitHub-Delivery is missing or invalid");
         const signature = req.get("x-hub-signature-256");
         if (!signature) reject(req, "signature_missing", "X-Hub-Signature-256 is missing");
         if (!req.is(CONTENT_TYPES)) reject(req, "unsupported_content_type", "send application/json or application/x-www-form-urlencoded");

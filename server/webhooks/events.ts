@@ -79,7 +79,16 @@ function authorAllowed(login: string, rules: RepoRules): boolean {
 }
 
 function issueView(i: z.output<typeof issue>, labels: string[]) {
-  return { number: i.number, title: i.title, body: i.body ?? "", state: i.state, url: i.html_url, author: i.user.login, labels, isPullRequest: i.pull_request !== undefined };
+  return {
+    number: i.number,
+    title: i.title,
+    body: i.body ?? "",
+    state: i.state,
+    url: i.html_url,
+    author: i.user.login,
+    labels,
+    isPullRequest: i.pull_request !== undefined,
+  };
 }
 
 /** A delivery on a repo's route (`/webhooks/github/<owner>/<repo>`). */
@@ -98,7 +107,10 @@ export function decideRepoEvent(event: string, payload: unknown, rules: RepoRule
       }
       // The issue's author wrote what an agent will read, whoever added the label.
       if (!authorAllowed(p.issue.user.login, rules)) return { outcome: "ignored", reason: "the issue's author is not allowed" };
-      return { outcome: "work", item: { kind: "issue", issueNumber: p.issue.number, payload: { action: p.action, issue: issueView(p.issue, labels) } } };
+      return {
+        outcome: "work",
+        item: { kind: "issue", issueNumber: p.issue.number, payload: { action: p.action, issue: issueView(p.issue, labels) } },
+      };
     }
     case "issue_comment": {
       const p = commentEvent.parse(payload);
@@ -107,7 +119,14 @@ export function decideRepoEvent(event: string, payload: unknown, rules: RepoRule
       if (labels.length === 0) return { outcome: "ignored", reason: "the issue has none of the repo's labels" };
       if (!authorAllowed(p.comment.user.login, rules)) return { outcome: "ignored", reason: "the comment's author is not allowed" };
       const comment = { id: p.comment.id, body: p.comment.body ?? "", author: p.comment.user.login, url: p.comment.html_url };
-      return { outcome: "work", item: { kind: "issue-comment", issueNumber: p.issue.number, payload: { action: p.action, issue: issueView(p.issue, labels), comment } } };
+      return {
+        outcome: "work",
+        item: {
+          kind: "issue-comment",
+          issueNumber: p.issue.number,
+          payload: { action: p.action, issue: issueView(p.issue, labels), comment },
+        },
+      };
     }
     case "pull_request": {
       const p = pullRequestEvent.parse(payload);
@@ -152,7 +171,12 @@ const projectItemEvent = z.looseObject({
   changes: z
     .looseObject({
       field_value: z
-        .looseObject({ field_node_id: z.string().optional(), field_type: z.string().optional(), from: z.unknown().optional(), to: z.unknown().optional() })
+        .looseObject({
+          field_node_id: z.string().optional(),
+          field_type: z.string().optional(),
+          from: z.unknown().optional(),
+          to: z.unknown().optional(),
+        })
         .optional(),
     })
     .optional(),
@@ -179,7 +203,13 @@ export function decideBoardEvent(payload: unknown, board: BoardRules): Decision 
   const p = projectItemEvent.parse(payload);
   if (!BOARD_ACTIONS.has(p.action)) return { outcome: "ignored", reason: `projects_v2_item action ${p.action} is not handled` };
   const item = p.projects_v2_item;
-  const base = { action: p.action, projectNodeId: item.project_node_id, itemNodeId: item.node_id, contentNodeId: item.content_node_id ?? null, contentType: item.content_type ?? null };
+  const base = {
+    action: p.action,
+    projectNodeId: item.project_node_id,
+    itemNodeId: item.node_id,
+    contentNodeId: item.content_node_id ?? null,
+    contentType: item.content_type ?? null,
+  };
   if (p.action !== "edited") return { outcome: "work", item: { kind: "board-update", issueNumber: null, payload: base } };
   const change = p.changes?.field_value;
   // Without the field's id in the registry (a board made before it was recorded), its name has to do.

@@ -63,7 +63,10 @@ export class WebhookProcessor {
     if (d.event !== "projects_v2_item") return { status: "ignored", reason: `organization event ${d.event} is not handled` };
     const boards = await findBoards(this.pool, projectNodeIdOf(d.payload));
     if (boards.length === 0) return { status: "ignored", reason: "the project is no registered repository's board" };
-    return this.record(d, boards.map((b) => [b, decideBoardEvent(d.payload, b)] as const));
+    return this.record(
+      d,
+      boards.map((b) => [b, decideBoardEvent(d.payload, b)] as const),
+    );
   }
 
   private async record(d: PendingDelivery, decisions: (readonly [{ owner: string; repo: string }, Decision])[]) {

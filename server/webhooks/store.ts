@@ -15,28 +15,42 @@ interface RulesRow {
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
 /** The registry row of `owner/repo`, compared as GitHub does: without regard to case. */
-export async function findRepoRules(pool: Pool, owner: string, repo: string): Promise<(RepoRules & { webhookSecretPath: string }) | undefined> {
+export async function findRepoRules(
+  pool: Pool,
+  owner: string,
+  repo: string,
+): Promise<(RepoRules & { webhookSecretPath: string }) | undefined> {
   const { rows } = await pool.query<RulesRow>(
     "SELECT owner, repo, labels, allowed_authors, webhook_secret_path FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
     [owner, repo],
   );
   const row = rows[0];
   return row
-    ? { owner: row.owner, repo: row.repo, labels: strings(row.labels), allowedAuthors: strings(row.allowed_authors), webhookSecretPath: row.webhook_secret_path }
+    ? {
+        owner: row.owner,
+        repo: row.repo,
+        labels: strings(row.labels),
+        allowedAuthors: strings(row.allowed_authors),
+        webhookSecretPath: row.webhook_secret_path,
+      }
     : undefined;
 }
 
 /** Every registered repo whose board is the project `projectNodeId`. */
 export async function findBoards(pool: Pool, projectNodeId: string): Promise<BoardRules[]> {
-  const { rows } = await pool.query<{ owner: string; repo: string; status_field_id: string | null; status_options: Record<string, unknown> | null }>(
-    "SELECT owner, repo, status_field_id, status_options FROM repo_registry WHERE project_id = $1 ORDER BY full_name",
-    [projectNodeId],
-  );
+  const { rows } = await pool.query<{
+    owner: string;
+    repo: string;
+    status_field_id: string | null;
+    status_options: Record<string, unknown> | null;
+  }>("SELECT owner, repo, status_field_id, status_options FROM repo_registry WHERE project_id = $1 ORDER BY full_name", [projectNodeId]);
   return rows.map((r) => ({
     owner: r.owner,
     repo: r.repo,
     statusFieldId: r.status_field_id,
-    statusOptions: Object.fromEntries(Object.entries(r.status_options ?? {}).filter((e): e is [string, string] => typeof e[1] === "string")),
+    statusOptions: Object.fromEntries(
+      Object.entries(r.status_options ?? {}).filter((e): e is [string, string] => typeof e[1] === "string"),
+    ),
   }));
 }
 

@@ -4,7 +4,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
-import { createEmulatorRepo, firstLine, type FaultServer, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
+import {
+  createEmulatorRepo,
+  firstLine,
+  type FaultServer,
+  startFaultServer,
+  TERMINAL,
+  timeBudget,
+  uniqueOwner,
+} from "../fixtures/fault-server";
 import { startTcpProxy, type TcpProxy } from "../fixtures/tcp-proxy";
 
 const TIMEOUT_MS = 600_000;
@@ -26,59 +34,64 @@ async function proxiedKubeconfig(dir: string): Promise<{ file: string; proxy: Tc
   return { file, proxy };
 }
 
-test("the API server unreachable during up: the run fails naming the step, and onboarding again converges", { timeout: TIMEOUT_MS }, async () => {
-  const started = Date.now();
-  const left = timeBudget(TIMEOUT_MS);
-  const ref = { owner: uniqueOwner("kube"), repo: "widgets" };
-  await createEmulatorRepo(ref);
-  const dir = await mkdtemp(path.join(tmpdir(), "mesh-six-fault-kube-"));
-  let proxy: TcpProxy | undefined;
-  let fs: FaultServer | undefined;
-  try {
-    const proxied = await proxiedKubeconfig(dir);
-    proxy = proxied.proxy;
-    fs = await startFaultServer({ env: { KUBECONFIG: proxied.file } });
+test(
+  "the API server unreachable during up: the run fails naming the step, and onboarding again converges",
+  { timeout: TIMEOUT_MS },
+  async () => {
+    const started = Date.now();
+    const left = timeBudget(TIMEOUT_MS);
+    const ref = { owner: uniqueOwner("kube"), repo: "widgets" };
+    await createEmulatorRepo(ref);
+    const dir = await mkdtemp(path.join(tmpdir(), "mesh-six-fault-kube-"));
+    let proxy: TcpProxy | undefined;
+    let fs: FaultServer | undefined;
+    try {
+      const proxied = await proxiedKubeconfig(dir);
+      proxy = proxied.proxy;
+      fs = await startFaultServer({ env: { KUBECONFIG: proxied.file } });
 
-    const first = await fs.onboard(ref);
-    assert.equal(first.status, 202);
-    const runId = first.runId!;
-    await fs.waitForEvent(
-      runId,
-      "up to start creating a Kubernetes object",
-      (e) => e.type === "resource" && e.data.phase === "pre" && String(e.data.resourceType).startsWith("kubernetes:"),
-      left(),
-    );
-    const through = proxy.connections();
-    proxy.cut();
+      const first = await fs.onboard(ref);
+      assert.equal(first.status, 202);
+      const runId = first.runId!;
+      await fs.waitForEvent(
+        runId,
+        "up to start creating a Kubernetes object",
+        (e) => e.type === "resource" && e.data.phase === "pre" && String(e.data.resourceType).startsWith("kubernetes:"),
+        left(),
+      );
+      const through = proxy.connections();
+      proxy.cut();
 
-    const failed = await fs.waitForRun(runId, TERMINAL, left());
-    assert.equal(failed.status, "failed");
-    assert.equal(failed.failedStep, "up");
-    assert.match(failed.failureReason ?? "", /kubernetes/i, "the reason names what could not be reached");
-    assert.ok(through > 0, "the run did reach the API server through the proxy before the cut");
+      const failed = await fs.waitForRun(runId, TERMINAL, left());
+      assert.equal(failed.status, "failed");
+      assert.equal(failed.failedStep, "up");
+      assert.match(failed.failureReason ?? "", /kubernetes/i, "the reason names what could not be reached");
+      assert.ok(through > 0, "the run did reach the API server through the proxy before the cut");
 
-    proxy.restore();
-    const second = await fs.onboard(ref);
-    assert.equal(second.status, 202);
-    const again = await fs.waitForRun(second.runId!, TERMINAL, left());
-    assert.equal(again.status, "succeeded", `${again.failedStep}: ${again.failureReason}`);
-    assert.deepEqual(await fs.checkStack(ref), { changes: {}, pendingOperations: 0 });
+      proxy.restore();
+      const second = await fs.onboard(ref);
+      assert.equal(second.status, 202);
+      const again = await fs.waitForRun(second.runId!, TERMINAL, left());
+      assert.equal(again.status, "succeeded", `${again.failedStep}: ${again.failureReason}`);
+      assert.deepEqual(await fs.checkStack(ref), { changes: {}, pendingOperations: 0 });
 
-    const { ledger, leaks } = await fs.report(
-      {
-        fault: "Kubernetes API server unreachable during up",
-        injected: "every connection to the kube-apiserver (through a loopback proxy) dropped and new ones refused once up started creating Kubernetes objects",
-        outcome: `run failed at ${failed.failedStep} (${firstLine(failed.failureReason)}); after the API server came back, onboarding again succeeded with a consistent stack`,
-        durationMs: Date.now() - started,
-      },
-      [ref],
-    );
-    assert.deepEqual(ledger, { accepted: 2, accounted: 2 });
-    assert.deepEqual(leaks, []);
-  } finally {
-    proxy?.restore();
-    await fs?.cleanup([ref]);
-    await proxy?.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+      const { ledger, leaks } = await fs.report(
+        {
+          fault: "Kubernetes API server unreachable during up",
+          injected:
+            "every connection to the kube-apiserver (through a loopback proxy) dropped and new ones refused once up started creating Kubernetes objects",
+          outcome: `run failed at ${failed.failedStep} (${firstLine(failed.failureReason)}); after the API server came back, onboarding again succeeded with a consistent stack`,
+          durationMs: Date.now() - started,
+        },
+        [ref],
+      );
+      assert.deepEqual(ledger, { accepted: 2, accounted: 2 });
+      assert.deepEqual(leaks, []);
+    } finally {
+      proxy?.restore();
+      await fs?.cleanup([ref]);
+      await proxy?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

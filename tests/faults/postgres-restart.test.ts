@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stackNameFor } from "../../stacks/names";
-import { createEmulatorRepo, firstLine, type FaultServer, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
+import {
+  createEmulatorRepo,
+  firstLine,
+  type FaultServer,
+  startFaultServer,
+  TERMINAL,
+  timeBudget,
+  uniqueOwner,
+} from "../fixtures/fault-server";
 import { type PostgresInstance, startPostgresInstance } from "../fixtures/postgres-instance";
 import { waitFor } from "../fixtures/server";
 
@@ -14,8 +22,10 @@ const TIMEOUT_MS = 600_000;
 
 for (const stateInDatabase of [false, true]) {
   const where = stateInDatabase ? "Pulumi's state in the same PostgreSQL" : "Pulumi's state in a file backend";
-  test(`PostgreSQL down for longer than a lease during up (${where}): the run ends recorded, the server stays up and ready, the next onboarding works`, { timeout: TIMEOUT_MS }, (t) =>
-    restartDuringUp(t, stateInDatabase),
+  test(
+    `PostgreSQL down for longer than a lease during up (${where}): the run ends recorded, the server stays up and ready, the next onboarding works`,
+    { timeout: TIMEOUT_MS },
+    (t) => restartDuringUp(t, stateInDatabase),
   );
 }
 
@@ -40,7 +50,15 @@ async function restartDuringUp(t: TestContext, stateInDatabase: boolean): Promis
     await sleep(4_000);
     await pg.start();
 
-    await waitFor(() => fetch(`${server.url}/readyz`).then((r) => r.status === 200, () => false), "/readyz to answer 200 again", left());
+    await waitFor(
+      () =>
+        fetch(`${server.url}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      "/readyz to answer 200 again",
+      left(),
+    );
     const run = await fs.waitForRun(runId, TERMINAL, left());
     t.diagnostic(`first run ${run.status} after ${Date.now() - started} ms`);
     // Either the update rode out the outage, or it failed at the step that lost the database, saying so.

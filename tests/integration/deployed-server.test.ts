@@ -12,7 +12,13 @@ import { PROJECT_DIR, removeStack, selectStack, type WorkspaceSettings, workspac
 import { DatabaseStackSettings } from "../../server/db/stack-settings";
 import { k8sNameFor, stackNameFor } from "../../stacks/names";
 import { createTestDatabase, type TestDatabase } from "../fixtures/database";
-import { type DeclaredContainer, type DeclaredPod, readDeclaredServer, serviceAccountKubeconfig, startDeclaredPod } from "../fixtures/declared-server";
+import {
+  type DeclaredContainer,
+  type DeclaredPod,
+  readDeclaredServer,
+  serviceAccountKubeconfig,
+  startDeclaredPod,
+} from "../fixtures/declared-server";
 import { emulator } from "../fixtures/github-emulator";
 import { kubeApi } from "../fixtures/kube-api";
 import { type RunBody, waitFor } from "../fixtures/server";
@@ -75,7 +81,13 @@ before(async () => {
 
   // The platform stack's own state goes to the test database too: nothing is written into the project.
   platformSettings = workspaceSettings(
-    { ...process.env, PULUMI_BACKEND_URL: undefined, DATABASE_URL: db.url, MESH_SIX_SECRETS_PROVIDER: "passphrase", PULUMI_CONFIG_PASSPHRASE: "it" },
+    {
+      ...process.env,
+      PULUMI_BACKEND_URL: undefined,
+      DATABASE_URL: db.url,
+      MESH_SIX_SECRETS_PROVIDER: "passphrase",
+      PULUMI_CONFIG_PASSPHRASE: "it",
+    },
     { stackSettings: new DatabaseStackSettings(db.pool) },
   );
   platform = await selectStack("platform-dev", platformSettings);
@@ -109,56 +121,78 @@ after(async () => {
     await pod.server.kill();
     for (const dir of pod.dirs) rmSync(dir, { recursive: true, force: true });
   }
-  if (platform) await platform.destroy({ onOutput: () => undefined }).then(() => removeStack(platform!, platformSettings)).catch(() => undefined);
+  if (platform)
+    await platform
+      .destroy({ onOutput: () => undefined })
+      .then(() => removeStack(platform!, platformSettings))
+      .catch(() => undefined);
   await deleteVaultSecret(`${vaultBase}/platform`).catch(() => undefined);
   await deleteVaultSecret(`${vaultBase}/onboarding-server`).catch(() => undefined);
   if (kubeconfigDir) rmSync(kubeconfigDir, { recursive: true, force: true });
   await db?.drop();
 });
 
-test("the server's container, started as declared, onboards a repo with its own ServiceAccount and keeps nothing on its disk", { timeout: 8 * 60_000 }, async (t) => {
-  const env = declared.container.env as { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
-  t.diagnostic(
-    `declared env: ${env.map((e) => (e.valueFrom?.secretKeyRef ? `${e.name}=<secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}>` : e.valueFrom ? `${e.name}=<fieldRef>` : e.name)).join(" ")}`,
-  );
-  const first = await startDeclaredPod(declared, kubeconfig);
-  pods.push(first);
-  const stateLine = first.server.logs.find((l) => l.startsWith("state: "));
-  t.diagnostic(`first pod: ${stateLine}`);
-  assert.match(stateLine ?? "", /^state: postgres:\/\/.*table=pulumi_state.* \(from DATABASE_URL\); secrets: hashivault:\/\/mesh-six-state \(from MESH_SIX_SECRETS_PROVIDER\)/);
+test(
+  "the server's container, started as declared, onboards a repo with its own ServiceAccount and keeps nothing on its disk",
+  { timeout: 8 * 60_000 },
+  async (t) => {
+    const env = declared.container.env as { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+    t.diagnostic(
+      `declared env: ${env.map((e) => (e.valueFrom?.secretKeyRef ? `${e.name}=<secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}>` : e.valueFrom ? `${e.name}=<fieldRef>` : e.name)).join(" ")}`,
+    );
+    const first = await startDeclaredPod(declared, kubeconfig);
+    pods.push(first);
+    const stateLine = first.server.logs.find((l) => l.startsWith("state: "));
+    t.diagnostic(`first pod: ${stateLine}`);
+    assert.match(
+      stateLine ?? "",
+      /^state: postgres:\/\/.*table=pulumi_state.* \(from DATABASE_URL\); secrets: hashivault:\/\/mesh-six-state \(from MESH_SIX_SECRETS_PROVIDER\)/,
+    );
 
-  const run = await onboard(first);
-  assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
-  assert.equal(run.kind, "onboard");
-  assert.equal((await kubeApi("GET", `/apis/apps/v1/namespaces/${namespace}/statefulsets/${k8sNameFor(ref)}`)).status, 200, "the repo's environment is in the server's namespace");
-  const events = await eventIds(first, run.id);
-  assert.ok(events.length > 10, `${events.length} events`);
+    const run = await onboard(first);
+    assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
+    assert.equal(run.kind, "onboard");
+    assert.equal(
+      (await kubeApi("GET", `/apis/apps/v1/namespaces/${namespace}/statefulsets/${k8sNameFor(ref)}`)).status,
+      200,
+      "the repo's environment is in the server's namespace",
+    );
+    const events = await eventIds(first, run.id);
+    assert.ok(events.length > 10, `${events.length} events`);
 
-  assert.equal(first.server.logs.some((l) => l.includes(first.env.PGPASSWORD) || l.includes(first.env.MESH_SIX_API_TOKENS)), false, "no secret in the log");
-  assert.equal(existsSync(path.join(PROJECT_DIR, `Pulumi.${stackName}.yaml`)), false, "nothing written into the project");
-  const { rows } = await db.pool.query<{ settings: string }>("SELECT settings FROM stack_settings WHERE stack_name = $1", [stackName]);
-  assert.match(rows[0]?.settings ?? "", /secretsprovider: hashivault:\/\/mesh-six-state/);
-  assert.match(rows[0].settings, /encryptedkey: /);
+    assert.equal(
+      first.server.logs.some((l) => l.includes(first.env.PGPASSWORD) || l.includes(first.env.MESH_SIX_API_TOKENS)),
+      false,
+      "no secret in the log",
+    );
+    assert.equal(existsSync(path.join(PROJECT_DIR, `Pulumi.${stackName}.yaml`)), false, "nothing written into the project");
+    const { rows } = await db.pool.query<{ settings: string }>("SELECT settings FROM stack_settings WHERE stack_name = $1", [stackName]);
+    assert.match(rows[0]?.settings ?? "", /secretsprovider: hashivault:\/\/mesh-six-state/);
+    assert.match(rows[0].settings, /encryptedkey: /);
 
-  // A pod dies where it stands; its directories go with it.
-  await first.server.kill();
-  for (const dir of first.dirs) rmSync(dir, { recursive: true, force: true });
+    // A pod dies where it stands; its directories go with it.
+    await first.server.kill();
+    for (const dir of first.dirs) rmSync(dir, { recursive: true, force: true });
 
-  const second = await startDeclaredPod(declared, kubeconfig);
-  pods.push(second);
-  t.diagnostic(`second pod: ${second.server.logs.find((l) => l.startsWith("state: "))}`);
-  const repo = (await (await second.server.request(`/v1/repos/${ref.owner}/${ref.repo}`)).json()) as { registry: unknown; lastRun: { id: string } };
-  assert.ok(repo.registry, "the repo is still onboarded");
-  const again = (await (await second.server.request(`/v1/runs/${run.id}`)).json()) as RunBody;
-  assert.equal(again.status, "succeeded", "its history is intact");
-  assert.deepEqual(await eventIds(second, run.id), events, "every event of the first pod's run is still there");
+    const second = await startDeclaredPod(declared, kubeconfig);
+    pods.push(second);
+    t.diagnostic(`second pod: ${second.server.logs.find((l) => l.startsWith("state: "))}`);
+    const repo = (await (await second.server.request(`/v1/repos/${ref.owner}/${ref.repo}`)).json()) as {
+      registry: unknown;
+      lastRun: { id: string };
+    };
+    assert.ok(repo.registry, "the repo is still onboarded");
+    const again = (await (await second.server.request(`/v1/runs/${run.id}`)).json()) as RunBody;
+    assert.equal(again.status, "succeeded", "its history is intact");
+    assert.deepEqual(await eventIds(second, run.id), events, "every event of the first pod's run is still there");
 
-  const update = await onboard(second);
-  assert.equal(update.status, "succeeded", `${update.failedStep}: ${update.failureReason}`);
-  assert.equal(update.kind, "update");
-  const changed = Object.entries(update.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0);
-  assert.deepEqual(changed, [], `a no-op update changes nothing: ${JSON.stringify(update.changeSummary)}`);
-});
+    const update = await onboard(second);
+    assert.equal(update.status, "succeeded", `${update.failedStep}: ${update.failureReason}`);
+    assert.equal(update.kind, "update");
+    const changed = Object.entries(update.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0);
+    assert.deepEqual(changed, [], `a no-op update changes nothing: ${JSON.stringify(update.changeSummary)}`);
+  },
+);
 
 test("the CLI sees the same stack, its history and its outputs, with the same URL", { timeout: 2 * 60_000 }, async (t) => {
   const admin = new URL(process.env.DATABASE_URL!);
@@ -174,11 +208,23 @@ test("the CLI sees the same stack, its history and its outputs, with the same UR
     const ls = await exec("pulumi", ["stack", "ls", "--all", "--json"], { env: cliEnv, cwd });
     t.diagnostic(`pulumi stack ls --all: ${ls.stdout.replace(/\s+/g, " ")}`);
     const stacks = JSON.parse(ls.stdout) as { name: string }[];
-    assert.ok(stacks.some((s) => s.name.endsWith(stackName)), ls.stdout);
+    assert.ok(
+      stacks.some((s) => s.name.endsWith(stackName)),
+      ls.stdout,
+    );
     const fq = `organization/mesh-six/${stackName}`;
-    const history = JSON.parse((await exec("pulumi", ["stack", "history", "--json", "-s", fq], { env: cliEnv, cwd })).stdout) as { kind: string; result: string }[];
-    assert.deepEqual(history.map((h) => `${h.kind}:${h.result}`), ["update:succeeded", "update:succeeded"]);
-    const outputs = JSON.parse((await exec("pulumi", ["stack", "output", "--json", "-s", fq], { env: cliEnv, cwd })).stdout) as Record<string, unknown>;
+    const history = JSON.parse((await exec("pulumi", ["stack", "history", "--json", "-s", fq], { env: cliEnv, cwd })).stdout) as {
+      kind: string;
+      result: string;
+    }[];
+    assert.deepEqual(
+      history.map((h) => `${h.kind}:${h.result}`),
+      ["update:succeeded", "update:succeeded"],
+    );
+    const outputs = JSON.parse((await exec("pulumi", ["stack", "output", "--json", "-s", fq], { env: cliEnv, cwd })).stdout) as Record<
+      string,
+      unknown
+    >;
     assert.equal(outputs.namespace, namespace);
   } finally {
     rmSync(cwd, { recursive: true, force: true });

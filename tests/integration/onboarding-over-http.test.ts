@@ -52,33 +52,48 @@ function finished(runId: string): Promise<RunBody> {
   );
 }
 
-test("an onboarding over HTTP brings the stack up under the policy pack and keeps what it found on the run", { timeout: 6 * 60_000 }, async () => {
-  const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true } });
-  assert.equal(res.status, 202);
-  const run = await finished(((await res.json()) as { runId: string }).runId);
-  assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason} ${JSON.stringify(run.policy)}`);
-  assert.ok((run.changeSummary?.create ?? 0) > 0, "resources were created");
-  // The CLI keys a local pack as "<name>|local|<path>".
-  assert.ok(Object.keys(run.policy?.packs ?? {}).some((k) => k.split("|")[0] === "mesh-six"), `the mesh-six pack ran: ${JSON.stringify(run.policy)}`);
-  assert.deepEqual(run.policy?.violations, []);
-  const sts = await kubeApi("GET", `/apis/apps/v1/namespaces/mesh-six/statefulsets/${k8sNameFor(ref)}`);
-  assert.equal(sts.status, 200);
-});
+test(
+  "an onboarding over HTTP brings the stack up under the policy pack and keeps what it found on the run",
+  { timeout: 6 * 60_000 },
+  async () => {
+    const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true } });
+    assert.equal(res.status, 202);
+    const run = await finished(((await res.json()) as { runId: string }).runId);
+    assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason} ${JSON.stringify(run.policy)}`);
+    assert.ok((run.changeSummary?.create ?? 0) > 0, "resources were created");
+    // The CLI keys a local pack as "<name>|local|<path>".
+    assert.ok(
+      Object.keys(run.policy?.packs ?? {}).some((k) => k.split("|")[0] === "mesh-six"),
+      `the mesh-six pack ran: ${JSON.stringify(run.policy)}`,
+    );
+    assert.deepEqual(run.policy?.violations, []);
+    const sts = await kubeApi("GET", `/apis/apps/v1/namespaces/mesh-six/statefulsets/${k8sNameFor(ref)}`);
+    assert.equal(sts.status, 200);
+  },
+);
 
-test("a preview from the CLI of the repo the server onboarded shows no changes: both build the same stack input", { timeout: 4 * 60_000 }, async () => {
-  // The CLI as a user runs it against the server's database and state backend, with the server's public URL.
-  const cli = spawnSync(process.execPath, ["--import", TSX_LOADER, path.resolve(__dirname, "../../server/cli/onboard.ts"), `${ref.owner}/${ref.repo}`, "--preview"], {
-    env: { ...process.env, ...SERVER_ENV },
-    encoding: "utf8",
-    timeout: 3 * 60_000,
-  });
-  assert.equal(cli.status, 0, cli.stderr);
-  const result = JSON.parse(cli.stdout) as { kind: string; changeSummary: Record<string, number> };
-  assert.equal(result.kind, "preview");
-  const changes = Object.fromEntries(Object.entries(result.changeSummary).filter(([op, n]) => op !== "same" && n > 0));
-  assert.deepEqual(changes, {}, `the CLI's preview proposes changes:\n${cli.stderr}`);
-  assert.ok((result.changeSummary.same ?? 0) > 0);
-});
+test(
+  "a preview from the CLI of the repo the server onboarded shows no changes: both build the same stack input",
+  { timeout: 4 * 60_000 },
+  async () => {
+    // The CLI as a user runs it against the server's database and state backend, with the server's public URL.
+    const cli = spawnSync(
+      process.execPath,
+      ["--import", TSX_LOADER, path.resolve(__dirname, "../../server/cli/onboard.ts"), `${ref.owner}/${ref.repo}`, "--preview"],
+      {
+        env: { ...process.env, ...SERVER_ENV },
+        encoding: "utf8",
+        timeout: 3 * 60_000,
+      },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    const result = JSON.parse(cli.stdout) as { kind: string; changeSummary: Record<string, number> };
+    assert.equal(result.kind, "preview");
+    const changes = Object.fromEntries(Object.entries(result.changeSummary).filter(([op, n]) => op !== "same" && n > 0));
+    assert.deepEqual(changes, {}, `the CLI's preview proposes changes:\n${cli.stderr}`);
+    assert.ok((result.changeSummary.same ?? 0) > 0);
+  },
+);
 
 test("a drift check finds an object deleted behind the stack's back, and the registry says so", { timeout: 4 * 60_000 }, async () => {
   const name = k8sNameFor(ref);

@@ -36,7 +36,10 @@ test("the platform-prod preview creates every catalog service with its pinned im
     const step = event.resourcePreEvent?.metadata;
     if (step?.type !== "kubernetes:apps/v1:Deployment") return;
     const containers = (step.new?.inputs?.spec?.template?.spec?.containers ?? []) as { image: string }[];
-    images.set(step.new?.inputs?.metadata?.name ?? step.urn, containers.map((c) => c.image));
+    images.set(
+      step.new?.inputs?.metadata?.name ?? step.urn,
+      containers.map((c) => c.image),
+    );
   };
   const result = await stack.preview({ onEvent, onOutput: () => undefined });
   assert.ok((result.changeSummary.create ?? 0) > serviceNames().length, JSON.stringify(result.changeSummary));

@@ -33,7 +33,9 @@ test("waitForPodReady resolves once kwok makes the pod Ready (credentials from K
   const started = Date.now();
   await waitForPodReady({ namespace: NAMESPACE, podName: name, timeoutMs: 60_000, kube: loadKubeCredentials() });
   assert.ok(Date.now() - started < 60_000);
-  const pod = (await kubeApi("GET", `/api/v1/namespaces/${NAMESPACE}/pods/${name}`)).body as { status: { conditions: { type: string; status: string }[] } };
+  const pod = (await kubeApi("GET", `/api/v1/namespaces/${NAMESPACE}/pods/${name}`)).body as {
+    status: { conditions: { type: string; status: string }[] };
+  };
   assert.ok(pod.status.conditions.some((c) => c.type === "Ready" && c.status === "True"));
 });
 
@@ -41,11 +43,14 @@ test("a pod that can never be scheduled times out naming its PodScheduled condit
   const name = `env-unschedulable-${suffix}`;
   await createPod(name, { nodeSelector: { "mesh-six.test/no-such-node": "true" } });
   // Long enough for the scheduler to have tried and said why.
-  await assert.rejects(waitForPodReady({ namespace: NAMESPACE, podName: name, timeoutMs: 4000, kube: loadKubeCredentials() }), (err: unknown) => {
-    assert.ok(err instanceof PodNotReadyError, String(err));
-    assert.match(err.message, new RegExp(`^pod ${NAMESPACE}/${name} not Ready after 4s: PodScheduled=False Unschedulable: .*node`));
-    return true;
-  });
+  await assert.rejects(
+    waitForPodReady({ namespace: NAMESPACE, podName: name, timeoutMs: 4000, kube: loadKubeCredentials() }),
+    (err: unknown) => {
+      assert.ok(err instanceof PodNotReadyError, String(err));
+      assert.match(err.message, new RegExp(`^pod ${NAMESPACE}/${name} not Ready after 4s: PodScheduled=False Unschedulable: .*node`));
+      return true;
+    },
+  );
 });
 
 test("a pod that does not exist times out saying so", async () => {
@@ -71,7 +76,10 @@ test("an abort stops the wait at once with the signal's reason", async () => {
 test("credentials the API server rejects fail at once rather than waiting out the timeout", async () => {
   const kube = { ...loadKubeCredentials(), token: "not-a-valid-token", cert: undefined, key: undefined };
   const started = Date.now();
-  await assert.rejects(waitForPodReady({ namespace: NAMESPACE, podName: "anything", timeoutMs: 30_000, kube }), /refused to show pod default\/anything \(HTTP 401\)/);
+  await assert.rejects(
+    waitForPodReady({ namespace: NAMESPACE, podName: "anything", timeoutMs: 30_000, kube }),
+    /refused to show pod default\/anything \(HTTP 401\)/,
+  );
   assert.ok(Date.now() - started < 5000);
 });
 
@@ -135,7 +143,14 @@ test("a pod missing while its StatefulSet exists is waited for a short bounded t
   await createStatefulSet(sts, 0);
   const started = Date.now();
   await assert.rejects(
-    waitForPodReady({ namespace: NAMESPACE, podName: `${sts}-0`, statefulSetName: sts, timeoutMs: 60_000, missingPodTimeoutMs: 2000, kube: loadKubeCredentials() }),
+    waitForPodReady({
+      namespace: NAMESPACE,
+      podName: `${sts}-0`,
+      statefulSetName: sts,
+      timeoutMs: 60_000,
+      missingPodTimeoutMs: 2000,
+      kube: loadKubeCredentials(),
+    }),
     new RegExp(`pod ${NAMESPACE}/${sts}-0 does not exist .*StatefulSet ${NAMESPACE}/${sts}`),
   );
   const took = Date.now() - started;
@@ -144,7 +159,11 @@ test("a pod missing while its StatefulSet exists is waited for a short bounded t
 
 test("an onboarding run whose StatefulSet is gone fails at pod-health at once, naming it", async () => {
   const ghost = `env-run-gone-${suffix}`;
-  const outputs = { namespace: { value: NAMESPACE, secret: false }, envPodName: { value: `${ghost}-0`, secret: false }, envStatefulSet: { value: ghost, secret: false } };
+  const outputs = {
+    namespace: { value: NAMESPACE, secret: false },
+    envPodName: { value: `${ghost}-0`, secret: false },
+    envStatefulSet: { value: ghost, secret: false },
+  };
   const srv = await startTestServer({ runner: new ScriptedRunner().on("acme.gone", { outputs }), config: { podReadyTimeoutMs: 60_000 } });
   try {
     const started = Date.now();

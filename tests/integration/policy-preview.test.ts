@@ -53,19 +53,19 @@ async function failingPreview(stackName: string, program: () => Promise<void>, s
   cleanups.push(() => stack.workspace.removeStack(stackName, { force: true }));
   const { seen, onEvent } = policyRecorder();
   let output = "";
-  await assert.rejects(
-    stack.preview({ policyPacks: [POLICY_PACK], onEvent, onOutput: (o) => (output += o) }),
-    (err: Error) => {
-      output += err.message;
-      return true;
-    },
-  );
+  await assert.rejects(stack.preview({ policyPacks: [POLICY_PACK], onEvent, onOutput: (o) => (output += o) }), (err: Error) => {
+    output += err.message;
+    return true;
+  });
   return { seen, output };
 }
 
 function assertReported(seen: string[], expected: [string, RegExp][]) {
   for (const [policy, message] of expected) {
-    assert.ok(seen.some((s) => s.startsWith(`${policy}:`) && message.test(s)), `${policy} ${message}; saw:\n${seen.join("\n")}`);
+    assert.ok(
+      seen.some((s) => s.startsWith(`${policy}:`) && message.test(s)),
+      `${policy} ${message}; saw:\n${seen.join("\n")}`,
+    );
   }
 }
 
@@ -147,7 +147,13 @@ test("a prod stack with an unpinned ReplicationController, a literal DB_PASSWD a
         template: {
           metadata: { labels: { app: "bad-rc" } },
           spec: {
-            initContainers: [{ name: "init", image: "busybox:", resources: { requests: { cpu: "10m", memory: "8Mi" }, limits: { cpu: "10m", memory: "8Mi" } } }],
+            initContainers: [
+              {
+                name: "init",
+                image: "busybox:",
+                resources: { requests: { cpu: "10m", memory: "8Mi" }, limits: { cpu: "10m", memory: "8Mi" } },
+              },
+            ],
             containers: [
               {
                 name: "web",
@@ -169,7 +175,10 @@ test("a prod stack with an unpinned ReplicationController, a literal DB_PASSWD a
   const { seen, output } = await failingPreview(stackName, program, settings);
 
   assertReported(seen, [
-    ["mandatory image-pinned-in-prod", /bad-rc \(urn:pulumi:policy-test-prod::.*ReplicationController::bad-rc\).*"busybox:" has an empty tag/],
+    [
+      "mandatory image-pinned-in-prod",
+      /bad-rc \(urn:pulumi:policy-test-prod::.*ReplicationController::bad-rc\).*"busybox:" has an empty tag/,
+    ],
     ["mandatory no-literal-secret-env", /bad-rc .*"web" sets DB_PASSWD to a literal value/],
     ["mandatory rbac-no-wildcards", /bad-binding .*binds the ClusterRole cluster-admin/],
   ]);

@@ -54,7 +54,9 @@ test("an existing board with the same title is adopted, not duplicated", async (
   const result = await stack.up({ onOutput: () => undefined });
   assert.equal(result.outputs.projectId.value, existingId);
   assert.deepEqual(await boardsTitled(), [existingId]);
-  const row = (await db.pool.query("SELECT project_id, status_options FROM repo_registry WHERE full_name = $1", [`${ref.owner}/${ref.repo}`])).rows[0];
+  const row = (
+    await db.pool.query("SELECT project_id, status_options FROM repo_registry WHERE full_name = $1", [`${ref.owner}/${ref.repo}`])
+  ).rows[0];
   assert.equal(row.project_id, existingId);
   assert.ok("Planning" in row.status_options, "the adopted board got mesh-six's Status columns");
 });

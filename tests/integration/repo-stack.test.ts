@@ -84,7 +84,10 @@ test("up creates the environment, its access, secrets, webhook, board and regist
   assert.equal((svc.body as { spec: { clusterIP: string } }).spec.clusterIP, "None");
   const role = await kubeApi("GET", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${envName}-pod-reader`);
   assert.equal(role.status, 200);
-  assert.equal((await kubeApi("GET", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${envName}-pod-reader`)).status, 200);
+  assert.equal(
+    (await kubeApi("GET", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${envName}-pod-reader`)).status,
+    200,
+  );
   assert.equal((await kubeApi("GET", `/api/v1/namespaces/${ns}/serviceaccounts/${envName}-pod-reader`)).status, 200);
   const es = await kubeApi("GET", `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/${envName}-secrets`);
   assert.equal(es.status, 200);
@@ -166,6 +169,9 @@ test("destroy removes everything, the registry row, webhook and board included",
     query: `query($id: ID!) { node(id: $id) { id } }`,
     variables: { id: projectId },
   });
-  assert.ok(gone.body.errors?.some((e) => e.type === "NOT_FOUND"), "the board is deleted");
+  assert.ok(
+    gone.body.errors?.some((e) => e.type === "NOT_FOUND"),
+    "the board is deleted",
+  );
   assert.equal((await emulator("GET", `/repos/${fullName}/contents/.devcontainer/devcontainer.json`)).status, 404);
 });

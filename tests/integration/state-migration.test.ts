@@ -39,7 +39,12 @@ function finished(s: ServerProcess, runId: string): Promise<RunBody> {
   );
 }
 
-async function runAll(s: ServerProcess, method: string, pathFor: (ref: RepoRef) => string, json?: (ref: RepoRef) => unknown): Promise<RunBody[]> {
+async function runAll(
+  s: ServerProcess,
+  method: string,
+  pathFor: (ref: RepoRef) => string,
+  json?: (ref: RepoRef) => unknown,
+): Promise<RunBody[]> {
   const ids = [];
   for (const ref of refs) {
     const res = await s.request(pathFor(ref), { method, ...(json ? { json: json(ref) } : {}) });
@@ -75,70 +80,114 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-test("three stacks of a file backend move into PostgreSQL with their history, verified, and a second run copies nothing", { timeout: 12 * 60_000 }, async (t) => {
-  const common = { DATABASE_URL: db.url, MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test", MESH_SIX_DRIFT_CHECK_INTERVAL_MS: "0", MESH_SIX_POLL_MS: "200" };
-  const fileServer = await startServerProcess({ env: { ...common, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: passphrase } });
-  try {
-    const onboarded = await runAll(fileServer, "POST", () => "/v1/onboardings", (ref) => ({ ...ref, skipAuth: true }));
-    for (const run of onboarded) assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
-  } finally {
-    await fileServer.stop();
-  }
-
-  const first = await migrateCommand();
-  t.diagnostic(`first migration (exit ${first.code}):\n${first.stdout}`);
-  assert.equal(first.code, 0, first.stderr);
-  for (const ref of refs) {
-    assert.match(first.stdout, new RegExp(`^${stackNameFor(ref).replace(".", "\\.")}: copied \\d+ of \\d+ blobs; settings moved to the database; verified: \\d+ resources with the same outputs; preview: \\d+ same, no changes$`, "m"));
-  }
-  const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pulumi_state WHERE key LIKE '%.pulumi/history/%'");
-  assert.ok(rows[0].n >= refs.length * 2, `the stacks' history came along (${rows[0].n} history blobs)`);
-
-  const second = await migrateCommand();
-  t.diagnostic(`second migration (exit ${second.code}):\n${second.stdout}`);
-  assert.equal(second.code, 0, second.stderr);
-  for (const ref of refs) assert.match(second.stdout, new RegExp(`^${stackNameFor(ref).replace(".", "\\.")}: already there`, "m"));
-});
-
-test("a stack the target already holds with different state is refused, and nothing of it is overwritten", { timeout: 5 * 60_000 }, async (t) => {
-  // The backend prefixes each key with the database's name (the URL's path).
-  const key = `${new URL(db.url).pathname.slice(1)}/.pulumi/stacks/mesh-six/${stackNameFor(refs[1])}.json`;
-  const before = await db.pool.query<{ data: string }>("SELECT data::text AS data FROM pulumi_state WHERE key = $1", [key]);
-  const tampered = JSON.stringify({ data: Buffer.from('{"version":3,"checkpoint":{}}').toString("base64") });
-  await db.pool.query("UPDATE pulumi_state SET data = $2::json WHERE key = $1", [key, tampered]);
-  const result = await migrateCommand();
-  t.diagnostic(`migration onto a changed target (exit ${result.code}):\n${result.stdout}`);
-  assert.equal(result.code, 1);
-  assert.match(result.stdout, new RegExp(`^${stackNameFor(refs[1]).replace(".", "\\.")}: refused: the target already has ${key.split("/").slice(1).join("/").replaceAll(".", "\\.")} with different contents$`, "m"));
-  const now = await db.pool.query<{ data: string }>("SELECT data::text AS data FROM pulumi_state WHERE key = $1", [key]);
-  assert.equal(JSON.parse(now.rows[0].data).data, JSON.parse(tampered).data, "the target's state is left as it was");
-  await db.pool.query("UPDATE pulumi_state SET data = $2::json WHERE key = $1", [key, before.rows[0].data]);
-});
-
-test("a server on the database finds the migrated stacks, updates them without change and offboards them", { timeout: 8 * 60_000 }, async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), "mesh-six-migrated-"));
-  try {
-    server = await startServerProcess({
-      cwd: dir,
-      env: {
-        DATABASE_URL: db.url,
-        PULUMI_BACKEND_URL: undefined,
-        MESH_SIX_SECRETS_PROVIDER: "passphrase",
-        PULUMI_CONFIG_PASSPHRASE: passphrase,
-        MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test",
-        MESH_SIX_DRIFT_CHECK_INTERVAL_MS: "0",
-        MESH_SIX_POLL_MS: "200",
-      },
+test(
+  "three stacks of a file backend move into PostgreSQL with their history, verified, and a second run copies nothing",
+  { timeout: 12 * 60_000 },
+  async (t) => {
+    const common = {
+      DATABASE_URL: db.url,
+      MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test",
+      MESH_SIX_DRIFT_CHECK_INTERVAL_MS: "0",
+      MESH_SIX_POLL_MS: "200",
+    };
+    const fileServer = await startServerProcess({
+      env: { ...common, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: passphrase },
     });
-    const updates = await runAll(server, "POST", () => "/v1/onboardings", (ref) => ({ ...ref, skipAuth: true }));
-    for (const run of updates) {
-      assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
-      assert.equal(run.kind, "update");
-      assert.deepEqual(Object.entries(run.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0), []);
+    try {
+      const onboarded = await runAll(
+        fileServer,
+        "POST",
+        () => "/v1/onboardings",
+        (ref) => ({ ...ref, skipAuth: true }),
+      );
+      for (const run of onboarded) assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
+    } finally {
+      await fileServer.stop();
     }
-    const offboarded = await runAll(server, "DELETE", (ref) => `/v1/repos/${ref.owner}/${ref.repo}`);
-    for (const run of offboarded) assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+
+    const first = await migrateCommand();
+    t.diagnostic(`first migration (exit ${first.code}):\n${first.stdout}`);
+    assert.equal(first.code, 0, first.stderr);
+    for (const ref of refs) {
+      assert.match(
+        first.stdout,
+        new RegExp(
+          `^${stackNameFor(ref).replace(".", "\\.")}: copied \\d+ of \\d+ blobs; settings moved to the database; verified: \\d+ resources with the same outputs; preview: \\d+ same, no changes$`,
+          "m",
+        ),
+      );
+    }
+    const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pulumi_state WHERE key LIKE '%.pulumi/history/%'");
+    assert.ok(rows[0].n >= refs.length * 2, `the stacks' history came along (${rows[0].n} history blobs)`);
+
+    const second = await migrateCommand();
+    t.diagnostic(`second migration (exit ${second.code}):\n${second.stdout}`);
+    assert.equal(second.code, 0, second.stderr);
+    for (const ref of refs) assert.match(second.stdout, new RegExp(`^${stackNameFor(ref).replace(".", "\\.")}: already there`, "m"));
+  },
+);
+
+test(
+  "a stack the target already holds with different state is refused, and nothing of it is overwritten",
+  { timeout: 5 * 60_000 },
+  async (t) => {
+    // The backend prefixes each key with the database's name (the URL's path).
+    const key = `${new URL(db.url).pathname.slice(1)}/.pulumi/stacks/mesh-six/${stackNameFor(refs[1])}.json`;
+    const before = await db.pool.query<{ data: string }>("SELECT data::text AS data FROM pulumi_state WHERE key = $1", [key]);
+    const tampered = JSON.stringify({ data: Buffer.from('{"version":3,"checkpoint":{}}').toString("base64") });
+    await db.pool.query("UPDATE pulumi_state SET data = $2::json WHERE key = $1", [key, tampered]);
+    const result = await migrateCommand();
+    t.diagnostic(`migration onto a changed target (exit ${result.code}):\n${result.stdout}`);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `^${stackNameFor(refs[1]).replace(".", "\\.")}: refused: the target already has ${key.split("/").slice(1).join("/").replaceAll(".", "\\.")} with different contents$`,
+        "m",
+      ),
+    );
+    const now = await db.pool.query<{ data: string }>("SELECT data::text AS data FROM pulumi_state WHERE key = $1", [key]);
+    assert.equal(JSON.parse(now.rows[0].data).data, JSON.parse(tampered).data, "the target's state is left as it was");
+    await db.pool.query("UPDATE pulumi_state SET data = $2::json WHERE key = $1", [key, before.rows[0].data]);
+  },
+);
+
+test(
+  "a server on the database finds the migrated stacks, updates them without change and offboards them",
+  { timeout: 8 * 60_000 },
+  async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "mesh-six-migrated-"));
+    try {
+      server = await startServerProcess({
+        cwd: dir,
+        env: {
+          DATABASE_URL: db.url,
+          PULUMI_BACKEND_URL: undefined,
+          MESH_SIX_SECRETS_PROVIDER: "passphrase",
+          PULUMI_CONFIG_PASSPHRASE: passphrase,
+          MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test",
+          MESH_SIX_DRIFT_CHECK_INTERVAL_MS: "0",
+          MESH_SIX_POLL_MS: "200",
+        },
+      });
+      const updates = await runAll(
+        server,
+        "POST",
+        () => "/v1/onboardings",
+        (ref) => ({ ...ref, skipAuth: true }),
+      );
+      for (const run of updates) {
+        assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
+        assert.equal(run.kind, "update");
+        assert.deepEqual(
+          Object.entries(run.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0),
+          [],
+        );
+      }
+      const offboarded = await runAll(server, "DELETE", (ref) => `/v1/repos/${ref.owner}/${ref.repo}`);
+      for (const run of offboarded) assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

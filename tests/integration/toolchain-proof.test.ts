@@ -23,10 +23,10 @@ let stack: Stack;
 function program() {
   return async () => {
     const ns = new k8s.core.v1.Namespace("proof", { metadata: { name: namespace } });
-    const cm = new k8s.core.v1.ConfigMap(
-      "proof",
-      { metadata: { name: "proof", namespace: ns.metadata.name }, data: { greeting: "hello from pulumi" } },
-    );
+    const cm = new k8s.core.v1.ConfigMap("proof", {
+      metadata: { name: "proof", namespace: ns.metadata.name },
+      data: { greeting: "hello from pulumi" },
+    });
     const secret = new VaultKvSecret("proof", { path: vaultPath, data: pulumi.secret({ token: "proof-value" }) });
     return { configMap: cm.metadata.name, vaultVersion: secret.version };
   };

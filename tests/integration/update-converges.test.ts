@@ -49,7 +49,7 @@ test("one update brings back what was deleted and undoes what was edited by hand
     const hookPath = `/repos/${ref.owner}/${ref.repo}/hooks/${hookId}`;
     const serverUrl = "http://127.0.0.1:8080"; // the fault server's MESH_SIX_PUBLIC_URL
     const webhookUrl = `${serverUrl}${webhookUrlPath(ref)}`;
-    assert.equal(((await emulator<{ config: { url: string } }>("GET", hookPath)).body).config.url, webhookUrl);
+    assert.equal((await emulator<{ config: { url: string } }>("GET", hookPath)).body.config.url, webhookUrl);
 
     // By hand, behind the stack's back.
     assert.equal((await kubeApi("DELETE", `${paths.sts}?propagationPolicy=Background`)).status, 200);
@@ -59,7 +59,12 @@ test("one update brings back what was deleted and undoes what was edited by hand
     // server-side apply, which the provider uses: an apply keeps it. Not what this test is about.)
     const repoKey = "mesh-six.dev/repo";
     assert.ok(selector[repoKey], JSON.stringify(selector));
-    const hijacked = await kubeApi("PATCH", paths.svc, { spec: { selector: { ...selector, [repoKey]: "hijacked" } } }, "application/merge-patch+json");
+    const hijacked = await kubeApi(
+      "PATCH",
+      paths.svc,
+      { spec: { selector: { ...selector, [repoKey]: "hijacked" } } },
+      "application/merge-patch+json",
+    );
     assert.equal(hijacked.status, 200, JSON.stringify(hijacked.body));
     const edited = await emulator("PATCH", `${hookPath}/config`, { url: "https://hijacked.example/hook", secret: "a-secret-set-by-hand" });
     assert.equal(edited.status, 200, JSON.stringify(edited.body));
@@ -72,7 +77,9 @@ test("one update brings back what was deleted and undoes what was edited by hand
     const run = await fs.waitForRun(update.runId!, TERMINAL, left());
     t.diagnostic(`the update took ${Date.now() - started} ms: ${JSON.stringify(run.changeSummary)}`);
     assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
-    const changed = Object.entries(run.changeSummary ?? {}).filter(([op]) => op !== "same").reduce((n, [, c]) => n + c, 0);
+    const changed = Object.entries(run.changeSummary ?? {})
+      .filter(([op]) => op !== "same")
+      .reduce((n, [, c]) => n + c, 0);
     assert.ok(changed >= 4, `the update changed what was changed by hand: ${JSON.stringify(run.changeSummary)}`);
 
     const now = { sts: await get(paths.sts), svc: await get(paths.svc), rb: await get(paths.rb) };

@@ -1,9 +1,4 @@
-import type {
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-  StackValidationArgs,
-  StackValidationPolicy,
-} from "@pulumi/policy";
+import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
 // Runs rules the way the policy SDK does, with a fake reportViolation: the tests judge what a rule reports, not
 // how it is built, so they hold across rewrites of the rules' internals.

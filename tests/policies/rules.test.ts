@@ -96,13 +96,21 @@ test("private-registry-pull-secrets: the registry comes from the policy config",
 
 // (3) Envbuilder probes
 test("envbuilder-no-http-probes: an Envbuilder container without HTTP probes passes; other images may have them", () => {
-  const envbuilder = workload({ name: "envbuilder", image: "ghcr.io/coder/envbuilder:1.1.0", livenessProbe: { exec: { command: ["true"] } } });
+  const envbuilder = workload({
+    name: "envbuilder",
+    image: "ghcr.io/coder/envbuilder:1.1.0",
+    livenessProbe: { exec: { command: ["true"] } },
+  });
   assert.deepEqual(violations(envbuilderNoHttpProbes, STATEFULSET, envbuilder), []);
   assert.deepEqual(checkEnvbuilderProbes(DEPLOYMENT, goodDeployment), []);
 });
 
 test("envbuilder-no-http-probes: an HTTP readiness probe on Envbuilder is rejected", () => {
-  const bad = workload({ name: "envbuilder", image: "ghcr.io/coder/envbuilder:1.1.0", readinessProbe: { httpGet: { path: "/", port: 80 } } });
+  const bad = workload({
+    name: "envbuilder",
+    image: "ghcr.io/coder/envbuilder:1.1.0",
+    readinessProbe: { httpGet: { path: "/", port: 80 } },
+  });
   assert.match(violations(envbuilderNoHttpProbes, STATEFULSET, bad)[0], /"envbuilder" has an HTTP readinessProbe\. Fix: remove/);
 });
 
@@ -116,7 +124,10 @@ test("container-resources: a container without cpu limit or any requests is reje
     checkResources(DEPLOYMENT, workload({ resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "1Gi" } } }))[0],
     /"app" has no resources limits\.cpu$/,
   );
-  assert.match(violations(containerResources, DEPLOYMENT, workload({ image: "x:v1" }))[0], /requests\.cpu, requests\.memory, limits\.cpu, limits\.memory\. Fix: set/);
+  assert.match(
+    violations(containerResources, DEPLOYMENT, workload({ image: "x:v1" }))[0],
+    /requests\.cpu, requests\.memory, limits\.cpu, limits\.memory\. Fix: set/,
+  );
 });
 
 // (5) RBAC
@@ -180,7 +191,10 @@ test("github-webhook: plain http, no events or no secret is rejected", () => {
     "events is empty",
     "has no secret",
   ]);
-  assert.match(violations(githubWebhook, GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "not a url" })[0], /is not a URL\. Fix: make the webhook/);
+  assert.match(
+    violations(githubWebhook, GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "not a url" })[0],
+    /is not a URL\. Fix: make the webhook/,
+  );
 });
 
 test("github-webhook: an inactive hook, form payloads or insecure_ssl on is rejected", () => {
@@ -206,12 +220,18 @@ test("github-webhook: a secret still unknown during preview is not reported, the
 
 // (8) webhook secret path
 test("webhook-secret-path: a secret under mesh-six/webhooks/repos/ passes", () => {
-  assert.deepEqual(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/repos/acme/widgets", mount: "secret" }), []);
+  assert.deepEqual(
+    violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/repos/acme/widgets", mount: "secret" }),
+    [],
+  );
 });
 
 test("webhook-secret-path: a secret elsewhere is rejected", () => {
   assert.deepEqual(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/repos/" }).length, 1);
-  assert.match(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "acme/widgets" })[0], /"acme\/widgets", outside mesh-six\/webhooks\/repos\/\. Fix: write/);
+  assert.match(
+    violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "acme/widgets" })[0],
+    /"acme\/widgets", outside mesh-six\/webhooks\/repos\/\. Fix: write/,
+  );
 });
 
 test("webhook-secret-path: a repo stack may not write an organization's secret, nor the old unprefixed repo path", () => {
@@ -226,7 +246,12 @@ test("no-literal-secret-env: secret-looking variables from valueFrom, and plain 
 });
 
 test("no-literal-secret-env: PASSWORD with a literal value is rejected", () => {
-  const bad = workload({ env: [{ name: "DB_PASSWORD", value: "hunter2" }, { name: "API_KEY", value: "k" }] });
+  const bad = workload({
+    env: [
+      { name: "DB_PASSWORD", value: "hunter2" },
+      { name: "API_KEY", value: "k" },
+    ],
+  });
   const messages = violations(noLiteralSecretEnv, DEPLOYMENT, bad);
   assert.equal(messages.length, 2);
   assert.match(messages[0], /"app" sets DB_PASSWORD to a literal value\. Fix: use valueFrom\.secretKeyRef/);

@@ -70,11 +70,17 @@ for (const [type, wrap] of POD_KINDS) {
 }
 for (const where of ["containers", "initContainers"]) {
   test(`container-resources: a container in ${where} without resources is refused`, () => {
-    assert.match(violations(containerResources, "kubernetes:core/v1:Pod", atSpec(pod({ name: "x", image: "x:v1" }, where))).join(), /"x" has no resources/);
+    assert.match(
+      violations(containerResources, "kubernetes:core/v1:Pod", atSpec(pod({ name: "x", image: "x:v1" }, where))).join(),
+      /"x" has no resources/,
+    );
   });
 }
 test("container-resources: an ephemeral container is not asked for resources (the API server refuses them there)", () => {
-  assert.deepEqual(violations(containerResources, "kubernetes:core/v1:Pod", atSpec(pod({ name: "x", image: "x:v1" }, "ephemeralContainers"))), []);
+  assert.deepEqual(
+    violations(containerResources, "kubernetes:core/v1:Pod", atSpec(pod({ name: "x", image: "x:v1" }, "ephemeralContainers"))),
+    [],
+  );
 });
 
 // ---- image pinning (stack rules)
@@ -92,14 +98,29 @@ for (const where of CONTAINER_LISTS) {
     assert.match(stackViolations(imagePinnedInProd, "platform-prod", [prodNamespace, bad]).join(), /"busybox"/);
   });
 }
-const UNPINNED = ["nginx", "nginx:", "nginx:latest", "nginx:LATEST", "docker.io/library/nginx:Latest", "registry.example.com:5000/x", "registry.example.com:5000/x:", `nginx@sha256:${"a".repeat(12)}`];
+const UNPINNED = [
+  "nginx",
+  "nginx:",
+  "nginx:latest",
+  "nginx:LATEST",
+  "docker.io/library/nginx:Latest",
+  "registry.example.com:5000/x",
+  "registry.example.com:5000/x:",
+  `nginx@sha256:${"a".repeat(12)}`,
+];
 for (const image of UNPINNED) {
   test(`image-pinned-in-prod: ${JSON.stringify(image)} is unpinned`, () => {
     const bad = { type: "kubernetes:apps/v1:Deployment", props: atTemplate(pod({ ...good, image })) };
     assert.equal(stackViolations(imagePinnedInProd, "platform-prod", [prodNamespace, bad]).length, 1);
   });
 }
-const PINNED = ["nginx:1.27", "registry.example.com:5000/x:v1", `nginx@${DIGEST}`, `nginx:latest@${DIGEST}`, `registry.example.com:443/x@${DIGEST}`];
+const PINNED = [
+  "nginx:1.27",
+  "registry.example.com:5000/x:v1",
+  `nginx@${DIGEST}`,
+  `nginx:latest@${DIGEST}`,
+  `registry.example.com:443/x@${DIGEST}`,
+];
 for (const image of PINNED) {
   test(`image-pinned-in-prod: ${JSON.stringify(image)} is pinned`, () => {
     const ok = { type: "kubernetes:apps/v1:Deployment", props: atTemplate(pod({ ...good, image })) };
@@ -160,7 +181,10 @@ const HTTP = { httpGet: { path: "/", port: 80 } };
 for (const [type, wrap] of POD_KINDS) {
   test(`envbuilder-no-http-probes: ${type} with an HTTP probe on Envbuilder is refused, an exec probe passes`, () => {
     assert.equal(violations(envbuilderNoHttpProbes, type, wrap(pod({ ...ENVBUILDER, livenessProbe: HTTP }))).length, 1);
-    assert.deepEqual(violations(envbuilderNoHttpProbes, type, wrap(pod({ ...ENVBUILDER, livenessProbe: { exec: { command: ["true"] } } }))), []);
+    assert.deepEqual(
+      violations(envbuilderNoHttpProbes, type, wrap(pod({ ...ENVBUILDER, livenessProbe: { exec: { command: ["true"] } } }))),
+      [],
+    );
   });
 }
 for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
@@ -189,7 +213,14 @@ for (const image of ENVBUILDER_IMAGES) {
   });
 }
 test("envbuilder-no-http-probes: a container configured by ENVBUILDER_* variables is Envbuilder whatever its image is called", () => {
-  const props = atTemplate(pod({ ...good, image: "registry.bto.bar/mirror/devenv:1.1.0", env: [{ name: "ENVBUILDER_GIT_URL", value: "https://x" }], startupProbe: HTTP }));
+  const props = atTemplate(
+    pod({
+      ...good,
+      image: "registry.bto.bar/mirror/devenv:1.1.0",
+      env: [{ name: "ENVBUILDER_GIT_URL", value: "https://x" }],
+      startupProbe: HTTP,
+    }),
+  );
   assert.equal(violations(envbuilderNoHttpProbes, "kubernetes:apps/v1:StatefulSet", props).length, 1);
 });
 test("envbuilder-no-http-probes: an image that only mentions envbuilder in its name may have HTTP probes", () => {
@@ -216,9 +247,30 @@ for (const where of CONTAINER_LISTS) {
   });
 }
 const SECRET_NAMES = [
-  "DB_PASSWORD", "db-password", "dbPassword", "DB_PASSWD", "DB_PWD", "DB_PASS", "db.password", "API_KEY", "apiKey", "APIKEY",
-  "PRIVATE_KEY", "ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "githubToken", "ClientSecret", "DB_CREDENTIALS",
-  "GOOGLE_CREDENTIAL", "BASIC_AUTH", "TLS_CERT", "SSH_PRIVATE", "SENTRY_DSN", "DATABASE_CONNECTION_STRING", "connectionString",
+  "DB_PASSWORD",
+  "db-password",
+  "dbPassword",
+  "DB_PASSWD",
+  "DB_PWD",
+  "DB_PASS",
+  "db.password",
+  "API_KEY",
+  "apiKey",
+  "APIKEY",
+  "PRIVATE_KEY",
+  "ACCESS_KEY",
+  "AWS_SECRET_ACCESS_KEY",
+  "GITHUB_TOKEN",
+  "githubToken",
+  "ClientSecret",
+  "DB_CREDENTIALS",
+  "GOOGLE_CREDENTIAL",
+  "BASIC_AUTH",
+  "TLS_CERT",
+  "SSH_PRIVATE",
+  "SENTRY_DSN",
+  "DATABASE_CONNECTION_STRING",
+  "connectionString",
 ];
 for (const name of SECRET_NAMES) {
   test(`no-literal-secret-env: ${name} is a secret-looking name`, () => {
@@ -256,10 +308,15 @@ for (const type of ROLE_KINDS) {
   });
 }
 test("rbac-no-wildcards: a wildcard in any rule of a RoleList item is refused", () => {
-  assert.equal(violations(rbacNoWildcards, `${RBAC}/v1:RoleList`, { items: [{ rules: [NAMED] }, { rules: [{ ...NAMED, verbs: ["*"] }] }] }).length, 1);
+  assert.equal(
+    violations(rbacNoWildcards, `${RBAC}/v1:RoleList`, { items: [{ rules: [NAMED] }, { rules: [{ ...NAMED, verbs: ["*"] }] }] }).length,
+    1,
+  );
 });
 
-const BINDING_KINDS = ["v1:RoleBinding", "v1:ClusterRoleBinding", "v1:RoleBindingPatch", "v1:ClusterRoleBindingPatch"].map((k) => `${RBAC}/${k}`);
+const BINDING_KINDS = ["v1:RoleBinding", "v1:ClusterRoleBinding", "v1:RoleBindingPatch", "v1:ClusterRoleBindingPatch"].map(
+  (k) => `${RBAC}/${k}`,
+);
 const subjects = [{ kind: "ServiceAccount", name: "app", namespace: "acme" }];
 const bindingTo = (kind: string, name: string) => ({ roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name }, subjects });
 for (const type of BINDING_KINDS) {
@@ -290,7 +347,12 @@ for (const kind of ["v1:ClusterRole", "v1:ClusterRolePatch", "v1:ClusterRoleBind
 
 // ---- external-secret-store
 const STORE = { kind: "ClusterSecretStore", name: "vault-backend" };
-const esSpec = (extra: Props = {}): Props => ({ refreshInterval: "1h", secretStoreRef: STORE, data: [{ secretKey: "k", remoteRef: { key: "p" } }], ...extra });
+const esSpec = (extra: Props = {}): Props => ({
+  refreshInterval: "1h",
+  secretStoreRef: STORE,
+  data: [{ secretKey: "k", remoteRef: { key: "p" } }],
+  ...extra,
+});
 const ES_KINDS: [string, (spec: Props) => Props][] = [
   ["kubernetes:external-secrets.io/v1:ExternalSecret", (spec) => ({ spec })],
   ["kubernetes:external-secrets.io/v1beta1:ExternalSecret", (spec) => ({ spec })],
@@ -303,9 +365,20 @@ const BAD_ES: [string, Props][] = [
   ["another store", esSpec({ secretStoreRef: { kind: "SecretStore", name: "local" } })],
   ["a store without kind (ESO reads it as a SecretStore)", esSpec({ secretStoreRef: { name: "vault-backend" } })],
   ["no refreshInterval", esSpec({ refreshInterval: undefined })],
-  ["a data[] entry from another store", esSpec({ data: [{ secretKey: "k", remoteRef: { key: "p" }, sourceRef: { storeRef: { kind: "ClusterSecretStore", name: "aws" } } }] })],
-  ["a dataFrom[] entry from another store", esSpec({ dataFrom: [{ extract: { key: "p" }, sourceRef: { storeRef: { kind: "SecretStore", name: "vault-backend" } } }] })],
-  ["a dataFrom[] entry from a generator", esSpec({ dataFrom: [{ sourceRef: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Webhook", name: "g" } } }] })],
+  [
+    "a data[] entry from another store",
+    esSpec({ data: [{ secretKey: "k", remoteRef: { key: "p" }, sourceRef: { storeRef: { kind: "ClusterSecretStore", name: "aws" } } }] }),
+  ],
+  [
+    "a dataFrom[] entry from another store",
+    esSpec({ dataFrom: [{ extract: { key: "p" }, sourceRef: { storeRef: { kind: "SecretStore", name: "vault-backend" } } }] }),
+  ],
+  [
+    "a dataFrom[] entry from a generator",
+    esSpec({
+      dataFrom: [{ sourceRef: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Webhook", name: "g" } } }],
+    }),
+  ],
 ];
 for (const [type, wrap] of ES_KINDS) {
   test(`external-secret-store: ${type} refuses every way of reading outside the store, and passes the store`, () => {
@@ -321,7 +394,9 @@ for (const [type, wrap] of ES_KINDS) {
 test("a List's violation names the item it is in", () => {
   const props = { items: [atTemplate(pod(good)), atTemplate(pod({ ...good, resources: {} }))] };
   assert.deepEqual(
-    violations(containerResources, "kubernetes:apps/v1:DeploymentList", props).map((m) => m.replace(/^.*?\): /, "").replace(/\. Fix:.*$/, "")),
+    violations(containerResources, "kubernetes:apps/v1:DeploymentList", props).map((m) =>
+      m.replace(/^.*?\): /, "").replace(/\. Fix:.*$/, ""),
+    ),
     ['items[1]: container "app" has no resources requests.cpu, requests.memory, limits.cpu, limits.memory'],
   );
 });

@@ -53,7 +53,13 @@ test("/metrics exposes the run, queue and webhook metrics", async () => {
     const res = await srv.request("/metrics", { token: null });
     assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
     const text = await res.text();
-    for (const name of ["mesh_six_runs", "mesh_six_run_queue_depth", "mesh_six_runs_finished_total", "mesh_six_run_duration_seconds", "mesh_six_webhook_deliveries_total"]) {
+    for (const name of [
+      "mesh_six_runs",
+      "mesh_six_run_queue_depth",
+      "mesh_six_runs_finished_total",
+      "mesh_six_run_duration_seconds",
+      "mesh_six_webhook_deliveries_total",
+    ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, "m"), name);
     }
     assert.match(text, /^mesh_six_runs\{status="succeeded"\} 1$/m);
@@ -68,14 +74,21 @@ test("/metrics exposes the run, queue and webhook metrics", async () => {
 test("/readyz fails when the database is unreachable or the state directory is missing; requests that need the database get a 503 to retry", async () => {
   const unreachable = new Pool({ connectionString: "postgresql://nobody@127.0.0.1:1/none", connectionTimeoutMillis: 500 });
   unreachable.on("error", () => undefined);
-  const srv = await startTestServer({ startQueue: false, pool: unreachable, config: { stateBackendUrl: "file:///nonexistent/mesh-six-state" } });
+  const srv = await startTestServer({
+    startQueue: false,
+    pool: unreachable,
+    config: { stateBackendUrl: "file:///nonexistent/mesh-six-state" },
+  });
   try {
     const res = await srv.request("/readyz", { token: null });
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { status: "not_ready", checks: { database: "failed", stateBackend: "failed" } });
     assert.equal((await srv.request("/healthz", { token: null })).status, 200, "the process itself is up");
     // A request that needs the database is told to come again, not that the server broke.
-    for (const [pathname, init] of [["/v1/repos", {}], ["/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "widgets" } }]] as const) {
+    for (const [pathname, init] of [
+      ["/v1/repos", {}],
+      ["/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "widgets" } }],
+    ] as const) {
       const res = await srv.request(pathname, init);
       assert.equal(res.status, 503, pathname);
       assert.equal(res.headers.get("retry-after"), "5");
@@ -100,12 +113,21 @@ test("the OpenAPI document is served and lists every route the app serves", asyn
       components: { schemas: Record<string, unknown> };
     };
     assert.equal(doc.openapi, "3.1.0");
-    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
+      .sort();
 
     // What Express actually routes, read from its router.
-    const stack = (srv.app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
+    const stack = (srv.app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router
+      .stack;
     const served = stack
-      .flatMap((layer) => (layer.route ? Object.keys(layer.route.methods).filter((m) => m !== "_all").map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, "{$1}")}`) : []))
+      .flatMap((layer) =>
+        layer.route
+          ? Object.keys(layer.route.methods)
+              .filter((m) => m !== "_all")
+              .map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, "{$1}")}`)
+          : [],
+      )
       .sort();
     assert.deepEqual(documented, served);
     for (const route of [

@@ -26,7 +26,10 @@ function assertJsonError(res: RawResponse, status: number, code: string): void {
 }
 
 test("headers larger than 16 KiB get 431 header_too_large", async () => {
-  const res = await rawRequest(srv.url, `GET /v1/repos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nX-Padding: ${"p".repeat(17 * 1024)}\r\n\r\n`);
+  const res = await rawRequest(
+    srv.url,
+    `GET /v1/repos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nX-Padding: ${"p".repeat(17 * 1024)}\r\n\r\n`,
+  );
   assertJsonError(res, 431, "header_too_large");
 });
 
@@ -49,11 +52,18 @@ test("a bad chunked encoding gets 400 bad_request, and nothing is stored", async
   const head = `POST /v1/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
   assertJsonError(await rawRequest(srv.url, `${head}ZZ\r\n{}\r\n0\r\n\r\n`), 400, "bad_request");
   assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM agents")).rows[0].n, 0);
-  assert.deepEqual(srv.logs.filter((l) => l.startsWith("POST /v1/agents")), [], "the half-read request is not logged as a fault");
+  assert.deepEqual(
+    srv.logs.filter((l) => l.startsWith("POST /v1/agents")),
+    [],
+    "the half-read request is not logged as a fault",
+  );
 });
 
 test("Content-Length together with Transfer-Encoding (a smuggling attempt) gets 400 bad_request", async () => {
-  const res = await rawRequest(srv.url, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  const res = await rawRequest(
+    srv.url,
+    "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  );
   assertJsonError(res, 400, "bad_request");
 });
 

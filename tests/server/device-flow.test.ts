@@ -31,7 +31,10 @@ test("the device authorization response is exposed, and an approved device gets 
     const device = await requestDeviceAuthorization(as.config);
     assert.match(device.userCode, /^[A-Z]{4}-[A-Z]{4}$/);
     assert.ok(device.verificationUri.endsWith("/device"));
-    assert.ok(device.verificationUriComplete?.includes(encodeURIComponent(device.userCode)) || device.verificationUriComplete?.includes(device.userCode));
+    assert.ok(
+      device.verificationUriComplete?.includes(encodeURIComponent(device.userCode)) ||
+        device.verificationUriComplete?.includes(device.userCode),
+    );
     assert.equal(device.interval, 5, "the RFC's default when the server names none");
     const prompt = promptFor(device, Date.parse("2026-01-01T00:00:00Z"));
     assert.equal(prompt.expiresAt, new Date(Date.parse("2026-01-01T00:00:00Z") + device.expiresIn * 1000).toISOString());
@@ -64,7 +67,10 @@ test("authorization_pending keeps polling at the interval until the user approve
     });
     await approving;
     assert.ok(waits.length >= 3, `polled ${waits.length} times`);
-    assert.ok(waits.every((s) => s === 5), "pending never changes the interval");
+    assert.ok(
+      waits.every((s) => s === 5),
+      "pending never changes the interval",
+    );
     assert.equal(token.token_type, "Bearer");
   } finally {
     await as.close();
@@ -80,7 +86,15 @@ test("slow_down adds 5 seconds to the interval for every later request", async (
       const body = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
       res.setHeader("content-type", "application/json");
       if (req.url === "/device") {
-        res.end(JSON.stringify({ device_code: "dc-1", user_code: "ABCD-EFGH", verification_uri: "https://as.example/device", expires_in: 60, interval: 1 }));
+        res.end(
+          JSON.stringify({
+            device_code: "dc-1",
+            user_code: "ABCD-EFGH",
+            verification_uri: "https://as.example/device",
+            expires_in: 60,
+            interval: 1,
+          }),
+        );
         return;
       }
       requests.push({ at: Date.now(), body });
@@ -179,7 +193,10 @@ test("credentials are delivered to the auth service under the project; a refusal
     assert.equal(service.received[0].path, "POST /projects/proj%2F1/credentials");
     assert.deepEqual(service.received[0].body.token, token);
     service.failWith = 500;
-    await assert.rejects(deliverCredentials(service.url, "p", token), (err: Error) => /HTTP 500/.test(err.message) && !err.message.includes("secret-"));
+    await assert.rejects(
+      deliverCredentials(service.url, "p", token),
+      (err: Error) => /HTTP 500/.test(err.message) && !err.message.includes("secret-"),
+    );
   } finally {
     await service.close();
   }

@@ -34,7 +34,10 @@ test("a drift check that would change something marks the repo drifted, in the r
     assert.equal(view.registry.driftStatus, "drifted");
     const metrics = await (await srv.request("/metrics")).text();
     assert.match(metrics, new RegExp(`mesh_six_repo_drifted\\{stack="${stack}"\\} 1`));
-    assert.deepEqual(runner.calls.map((c) => c.kind), ["drift-check"]);
+    assert.deepEqual(
+      runner.calls.map((c) => c.kind),
+      ["drift-check"],
+    );
   } finally {
     await srv.close();
   }
@@ -70,7 +73,10 @@ test("the schedule queues one drift check per repo and interval, however many re
     const { rows } = await srv.db.pool.query("SELECT stack_name FROM runs WHERE kind = 'drift-check' ORDER BY stack_name");
     assert.deepEqual(
       rows.map((r) => r.stack_name),
-      repos.slice(0, 2).map((r) => `${r.owner}.${r.repo}`.toLowerCase()).sort(),
+      repos
+        .slice(0, 2)
+        .map((r) => `${r.owner}.${r.repo}`.toLowerCase())
+        .sort(),
     );
     assert.ok(!rows.some((r) => r.stack_name === busy));
   } finally {

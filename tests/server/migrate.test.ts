@@ -18,7 +18,10 @@ test("the database itself refuses a second active run on one stack", async () =>
   const db = await createTestDatabase("migrate");
   try {
     const insert = (status: string) =>
-      db.pool.query("INSERT INTO runs (kind, owner, repo, stack_name, status, request) VALUES ('onboard', 'acme', 'widgets', 'acme.widgets', $1, '{}')", [status]);
+      db.pool.query(
+        "INSERT INTO runs (kind, owner, repo, stack_name, status, request) VALUES ('onboard', 'acme', 'widgets', 'acme.widgets', $1, '{}')",
+        [status],
+      );
     await insert("running");
     await insert("queued");
     await insert("succeeded");

@@ -51,18 +51,29 @@ async function observe(res: Response): Promise<ObservedResponse> {
 const sign = (body: string) => `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`;
 
 /** A request through `srv.request` (test token unless `token` says otherwise). */
-function call(which: "srv" | "down", path: string | ((env: Env) => string), init: RequestInit & { token?: string | null; json?: unknown } = {}) {
+function call(
+  which: "srv" | "down",
+  path: string | ((env: Env) => string),
+  init: RequestInit & { token?: string | null; json?: unknown } = {},
+) {
   return async (env: Env) => observe(await env[which].request(typeof path === "string" ? path : path(env), init));
 }
 
 function webhook(path: string, body: string, headers: Record<string, string | undefined> = {}, which: "srv" | "down" = "srv") {
   const h: Record<string, string> = {};
-  const all = { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": randomUUID(), "x-hub-signature-256": sign(body), ...headers };
+  const all = {
+    "content-type": "application/json",
+    "x-github-event": "ping",
+    "x-github-delivery": randomUUID(),
+    "x-hub-signature-256": sign(body),
+    ...headers,
+  };
   for (const [k, v] of Object.entries(all)) if (v !== undefined) h[k] = v;
   return call(which, path, { method: "POST", token: null, headers: h, body });
 }
 
-const repoHook = (fullName = "acme/widgets", extra: Record<string, unknown> = {}) => JSON.stringify({ zen: "hi", repository: { full_name: fullName }, ...extra });
+const repoHook = (fullName = "acme/widgets", extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ zen: "hi", repository: { full_name: fullName }, ...extra });
 const orgHook = (login = "acme") => JSON.stringify({ zen: "hi", organization: { login } });
 
 // A valid request per operation, sent to the server whose database is down (and, for the generic probes,
@@ -116,16 +127,32 @@ function genericProbes(op: Operation): Probe[] {
   if (hasBody) {
     const path = fillPath(op);
     probes.push(
-      { name: "malformed JSON", status: 400, send: call("srv", path, { method, headers: { "content-type": "application/json" }, body: '{"owner": ' }) },
-      { name: "a JSON body sent as text/plain", status: 415, send: call("srv", path, { method, headers: { "content-type": "text/plain" }, body: JSON.stringify(body) }) },
-      { name: "a body in a charset other than UTF-8", status: 415, send: call("srv", path, { method, headers: { "content-type": "application/json; charset=latin1" }, body: JSON.stringify(body) }) },
+      {
+        name: "malformed JSON",
+        status: 400,
+        send: call("srv", path, { method, headers: { "content-type": "application/json" }, body: '{"owner": ' }),
+      },
+      {
+        name: "a JSON body sent as text/plain",
+        status: 415,
+        send: call("srv", path, { method, headers: { "content-type": "text/plain" }, body: JSON.stringify(body) }),
+      },
+      {
+        name: "a body in a charset other than UTF-8",
+        status: 415,
+        send: call("srv", path, { method, headers: { "content-type": "application/json; charset=latin1" }, body: JSON.stringify(body) }),
+      },
       { name: "a body larger than 64 KiB", status: 413, send: call("srv", path, { method, json: { owner: "a".repeat(70_000) } }) },
       { name: "a JSON body that is not an object", status: 400, send: call("srv", path, { method, json: [1, 2] }) },
     );
   }
   if (pathParams.length > 0) {
     for (const param of pathParams) {
-      probes.push({ name: `a malformed percent-encoding in {${param}}`, status: 400, send: call("srv", fillPath(op, { [param]: BAD_PATH }), { method, ...(body ? { json: body } : {}) }) });
+      probes.push({
+        name: `a malformed percent-encoding in {${param}}`,
+        status: 400,
+        send: call("srv", fillPath(op, { [param]: BAD_PATH }), { method, ...(body ? { json: body } : {}) }),
+      });
     }
   }
   return probes;
@@ -144,11 +171,43 @@ const PROBES: Record<string, Probe[]> = {
   ],
   openapi: [{ name: "the document", status: 200, send: call("srv", "/v1/openapi.json") }],
   createOnboarding: [
-    { name: "accepted", status: 202, send: call("srv", "/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "gizmos", skipAuth: true }, headers: { "idempotency-key": "contract-1" } }) },
-    { name: "the same Idempotency-Key again", status: 200, send: call("srv", "/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "gizmos", skipAuth: true }, headers: { "idempotency-key": "contract-1" } }) },
-    { name: "the key with another request", status: 422, send: call("srv", "/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "other" }, headers: { "idempotency-key": "contract-1" } }) },
-    { name: "an invalid Idempotency-Key", status: 400, send: call("srv", "/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "gizmos" }, headers: { "idempotency-key": "" } }) },
-    { name: "an unknown field", status: 400, send: call("srv", "/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "gizmos", image: "evil" } }) },
+    {
+      name: "accepted",
+      status: 202,
+      send: call("srv", "/v1/onboardings", {
+        method: "POST",
+        json: { owner: "acme", repo: "gizmos", skipAuth: true },
+        headers: { "idempotency-key": "contract-1" },
+      }),
+    },
+    {
+      name: "the same Idempotency-Key again",
+      status: 200,
+      send: call("srv", "/v1/onboardings", {
+        method: "POST",
+        json: { owner: "acme", repo: "gizmos", skipAuth: true },
+        headers: { "idempotency-key": "contract-1" },
+      }),
+    },
+    {
+      name: "the key with another request",
+      status: 422,
+      send: call("srv", "/v1/onboardings", {
+        method: "POST",
+        json: { owner: "acme", repo: "other" },
+        headers: { "idempotency-key": "contract-1" },
+      }),
+    },
+    {
+      name: "an invalid Idempotency-Key",
+      status: 400,
+      send: call("srv", "/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "gizmos" }, headers: { "idempotency-key": "" } }),
+    },
+    {
+      name: "an unknown field",
+      status: 400,
+      send: call("srv", "/v1/onboardings", { method: "POST", json: { owner: "acme", repo: "gizmos", image: "evil" } }),
+    },
     { name: "database down", status: 503, send: call("down", "/v1/onboardings", { method: "POST", json: VALID_BODY.createOnboarding }) },
   ],
   listRepos: [
@@ -162,13 +221,45 @@ const PROBES: Record<string, Probe[]> = {
     { name: "database down", status: 503, send: call("down", "/v1/repos/acme/widgets") },
   ],
   previewRepo: [
-    { name: "accepted", status: 202, send: call("srv", "/v1/repos/acme/widgets/preview", { method: "POST", json: { displayName: "W" }, headers: { "idempotency-key": "contract-p" } }) },
+    {
+      name: "accepted",
+      status: 202,
+      send: call("srv", "/v1/repos/acme/widgets/preview", {
+        method: "POST",
+        json: { displayName: "W" },
+        headers: { "idempotency-key": "contract-p" },
+      }),
+    },
     { name: "no body at all", status: 202, send: call("srv", "/v1/repos/acme/widgets/preview", { method: "POST" }) },
-    { name: "the same Idempotency-Key again", status: 200, send: call("srv", "/v1/repos/acme/widgets/preview", { method: "POST", json: { displayName: "W" }, headers: { "idempotency-key": "contract-p" } }) },
-    { name: "the key with another request", status: 422, send: call("srv", "/v1/repos/acme/widgets/preview", { method: "POST", json: { displayName: "X" }, headers: { "idempotency-key": "contract-p" } }) },
-    { name: "an invalid setting", status: 400, send: call("srv", "/v1/repos/acme/widgets/preview", { method: "POST", json: { displayName: 5 } }) },
+    {
+      name: "the same Idempotency-Key again",
+      status: 200,
+      send: call("srv", "/v1/repos/acme/widgets/preview", {
+        method: "POST",
+        json: { displayName: "W" },
+        headers: { "idempotency-key": "contract-p" },
+      }),
+    },
+    {
+      name: "the key with another request",
+      status: 422,
+      send: call("srv", "/v1/repos/acme/widgets/preview", {
+        method: "POST",
+        json: { displayName: "X" },
+        headers: { "idempotency-key": "contract-p" },
+      }),
+    },
+    {
+      name: "an invalid setting",
+      status: 400,
+      send: call("srv", "/v1/repos/acme/widgets/preview", { method: "POST", json: { displayName: 5 } }),
+    },
     { name: "an invalid repo name", status: 400, send: call("srv", "/v1/repos/acme/widgets.git/preview", { method: "POST", json: {} }) },
-    { name: "database down", status: 503, send: call("down", "/v1/repos/acme/widgets/preview", { method: "POST", json: VALID_BODY.previewRepo }) },
+    {
+      name: "database down",
+      status: 503,
+      send: call("down", "/v1/repos/acme/widgets/preview", { method: "POST", json: VALID_BODY.previewRepo }),
+    },
   ],
   ...Object.fromEntries(
     (
@@ -184,11 +275,23 @@ const PROBES: Record<string, Probe[]> = {
         op,
         [
           { name: "accepted", status: 202, send: call("srv", at("acme", "widgets"), { method, headers: { "idempotency-key": key } }) },
-          { name: "the same Idempotency-Key again", status: 200, send: call("srv", at("acme", "widgets"), { method, headers: { "idempotency-key": key } }) },
-          { name: "the key on another repo", status: 422, send: call("srv", at("acme", "gizmos"), { method, headers: { "idempotency-key": key } }) },
+          {
+            name: "the same Idempotency-Key again",
+            status: 200,
+            send: call("srv", at("acme", "widgets"), { method, headers: { "idempotency-key": key } }),
+          },
+          {
+            name: "the key on another repo",
+            status: 422,
+            send: call("srv", at("acme", "gizmos"), { method, headers: { "idempotency-key": key } }),
+          },
           { name: "unknown repo", status: 404, send: call("srv", at("acme", "nothing-here"), { method }) },
           { name: "an invalid owner", status: 400, send: call("srv", at("-bad-", "widgets"), { method }) },
-          { name: "an invalid Idempotency-Key", status: 400, send: call("srv", at("acme", "widgets"), { method, headers: { "idempotency-key": "has space" } }) },
+          {
+            name: "an invalid Idempotency-Key",
+            status: 400,
+            send: call("srv", at("acme", "widgets"), { method, headers: { "idempotency-key": "has space" } }),
+          },
           { name: "database down", status: 503, send: call("down", at("acme", "widgets"), { method }) },
         ] satisfies Probe[],
       ];
@@ -202,13 +305,25 @@ const PROBES: Record<string, Probe[]> = {
   ],
   streamRunEvents: [
     { name: "the events of a finished run", status: 200, send: call("srv", (e) => `/v1/runs/${e.finishedRun}/events`) },
-    { name: "nothing after Last-Event-ID", status: 204, send: call("srv", (e) => `/v1/runs/${e.finishedRun}/events`, { headers: { "last-event-id": "999999" } }) },
-    { name: "a malformed Last-Event-ID", status: 400, send: call("srv", (e) => `/v1/runs/${e.finishedRun}/events`, { headers: { "last-event-id": "abc" } }) },
+    {
+      name: "nothing after Last-Event-ID",
+      status: 204,
+      send: call("srv", (e) => `/v1/runs/${e.finishedRun}/events`, { headers: { "last-event-id": "999999" } }),
+    },
+    {
+      name: "a malformed Last-Event-ID",
+      status: 400,
+      send: call("srv", (e) => `/v1/runs/${e.finishedRun}/events`, { headers: { "last-event-id": "abc" } }),
+    },
     { name: "no such run", status: 404, send: call("srv", `/v1/runs/${randomUUID()}/events`) },
     { name: "database down", status: 503, send: call("down", `/v1/runs/${randomUUID()}/events`) },
   ],
   pushRunAuth: [
-    { name: "an invalid token response", status: 400, send: call("srv", (e) => `/v1/runs/${e.waitingRun}/auth`, { method: "POST", json: { token_type: "Bearer" } }) },
+    {
+      name: "an invalid token response",
+      status: 400,
+      send: call("srv", (e) => `/v1/runs/${e.waitingRun}/auth`, { method: "POST", json: { token_type: "Bearer" } }),
+    },
     {
       name: "the auth service refuses",
       status: 502,
@@ -221,10 +336,26 @@ const PROBES: Record<string, Probe[]> = {
         }
       },
     },
-    { name: "delivered", status: 202, send: call("srv", (e) => `/v1/runs/${e.waitingRun}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }) },
-    { name: "a run not waiting", status: 409, send: call("srv", (e) => `/v1/runs/${e.finishedRun}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }) },
-    { name: "no such run", status: 404, send: call("srv", `/v1/runs/${randomUUID()}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }) },
-    { name: "database down", status: 503, send: call("down", `/v1/runs/${randomUUID()}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }) },
+    {
+      name: "delivered",
+      status: 202,
+      send: call("srv", (e) => `/v1/runs/${e.waitingRun}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }),
+    },
+    {
+      name: "a run not waiting",
+      status: 409,
+      send: call("srv", (e) => `/v1/runs/${e.finishedRun}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }),
+    },
+    {
+      name: "no such run",
+      status: 404,
+      send: call("srv", `/v1/runs/${randomUUID()}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }),
+    },
+    {
+      name: "database down",
+      status: 503,
+      send: call("down", `/v1/runs/${randomUUID()}/auth`, { method: "POST", json: VALID_BODY.pushRunAuth }),
+    },
   ],
   cancelRun: [
     {
@@ -246,7 +377,11 @@ const PROBES: Record<string, Probe[]> = {
   ],
   registerAgent: [
     { name: "registered", status: 201, send: call("srv", "/v1/agents", { method: "POST", json: VALID_BODY.registerAgent }) },
-    { name: "no capability", status: 400, send: call("srv", "/v1/agents", { method: "POST", json: { name: "a", endpoint: "http://127.0.0.1:1/", capabilities: {} } }) },
+    {
+      name: "no capability",
+      status: 400,
+      send: call("srv", "/v1/agents", { method: "POST", json: { name: "a", endpoint: "http://127.0.0.1:1/", capabilities: {} } }),
+    },
     { name: "database down", status: 503, send: call("down", "/v1/agents", { method: "POST", json: VALID_BODY.registerAgent }) },
   ],
   agentHeartbeat: [
@@ -260,8 +395,16 @@ const PROBES: Record<string, Probe[]> = {
   ],
   createTask: [
     { name: "accepted", status: 202, send: call("srv", "/v1/tasks", { method: "POST", json: VALID_BODY.createTask }) },
-    { name: "an unregistered repository", status: 404, send: call("srv", "/v1/tasks", { method: "POST", json: { ...(VALID_BODY.createTask as object), repo: "unregistered" } }) },
-    { name: "no payload", status: 400, send: call("srv", "/v1/tasks", { method: "POST", json: { capability: "implement", owner: "acme", repo: "widgets" } }) },
+    {
+      name: "an unregistered repository",
+      status: 404,
+      send: call("srv", "/v1/tasks", { method: "POST", json: { ...(VALID_BODY.createTask as object), repo: "unregistered" } }),
+    },
+    {
+      name: "no payload",
+      status: 400,
+      send: call("srv", "/v1/tasks", { method: "POST", json: { capability: "implement", owner: "acme", repo: "widgets" } }),
+    },
     { name: "database down", status: 503, send: call("down", "/v1/tasks", { method: "POST", json: VALID_BODY.createTask }) },
   ],
   getTask: [
@@ -270,18 +413,61 @@ const PROBES: Record<string, Probe[]> = {
     { name: "database down", status: 503, send: call("down", `/v1/tasks/${randomUUID()}`) },
   ],
   transitionTask: [
-    { name: "moved", status: 200, send: call("srv", () => `/v1/tasks/${taskIds.plain}/transition`, { method: "POST", json: { to: "PLANNING" } }) },
-    { name: "not allowed", status: 409, send: call("srv", () => `/v1/tasks/${taskIds.plain}/transition`, { method: "POST", json: { to: "ACCEPTED" } }) },
-    { name: "an unknown state", status: 400, send: call("srv", () => `/v1/tasks/${taskIds.plain}/transition`, { method: "POST", json: { to: "DONE" } }) },
-    { name: "no such task", status: 404, send: call("srv", `/v1/tasks/${randomUUID()}/transition`, { method: "POST", json: { to: "PLANNING" } }) },
-    { name: "database down", status: 503, send: call("down", `/v1/tasks/${randomUUID()}/transition`, { method: "POST", json: { to: "PLANNING" } }) },
+    {
+      name: "moved",
+      status: 200,
+      send: call("srv", () => `/v1/tasks/${taskIds.plain}/transition`, { method: "POST", json: { to: "PLANNING" } }),
+    },
+    {
+      name: "not allowed",
+      status: 409,
+      send: call("srv", () => `/v1/tasks/${taskIds.plain}/transition`, { method: "POST", json: { to: "ACCEPTED" } }),
+    },
+    {
+      name: "an unknown state",
+      status: 400,
+      send: call("srv", () => `/v1/tasks/${taskIds.plain}/transition`, { method: "POST", json: { to: "DONE" } }),
+    },
+    {
+      name: "no such task",
+      status: 404,
+      send: call("srv", `/v1/tasks/${randomUUID()}/transition`, { method: "POST", json: { to: "PLANNING" } }),
+    },
+    {
+      name: "database down",
+      status: 503,
+      send: call("down", `/v1/tasks/${randomUUID()}/transition`, { method: "POST", json: { to: "PLANNING" } }),
+    },
   ],
   reportTaskResult: [
-    { name: "recorded", status: 200, send: call("srv", () => `/v1/tasks/${taskIds.plain}/result`, { method: "POST", json: { outcome: "succeeded", result: { ok: true } } }) },
-    { name: "reported again", status: 409, send: call("srv", () => `/v1/tasks/${taskIds.plain}/result`, { method: "POST", json: { outcome: "succeeded" } }) },
-    { name: "an unknown outcome", status: 400, send: call("srv", () => `/v1/tasks/${taskIds.plain}/result`, { method: "POST", json: { outcome: "meh" } }) },
-    { name: "no such task", status: 404, send: call("srv", `/v1/tasks/${randomUUID()}/result`, { method: "POST", json: { outcome: "succeeded" } }) },
-    { name: "database down", status: 503, send: call("down", `/v1/tasks/${randomUUID()}/result`, { method: "POST", json: { outcome: "succeeded" } }) },
+    {
+      name: "recorded",
+      status: 200,
+      send: call("srv", () => `/v1/tasks/${taskIds.plain}/result`, {
+        method: "POST",
+        json: { outcome: "succeeded", result: { ok: true } },
+      }),
+    },
+    {
+      name: "reported again",
+      status: 409,
+      send: call("srv", () => `/v1/tasks/${taskIds.plain}/result`, { method: "POST", json: { outcome: "succeeded" } }),
+    },
+    {
+      name: "an unknown outcome",
+      status: 400,
+      send: call("srv", () => `/v1/tasks/${taskIds.plain}/result`, { method: "POST", json: { outcome: "meh" } }),
+    },
+    {
+      name: "no such task",
+      status: 404,
+      send: call("srv", `/v1/tasks/${randomUUID()}/result`, { method: "POST", json: { outcome: "succeeded" } }),
+    },
+    {
+      name: "database down",
+      status: 503,
+      send: call("down", `/v1/tasks/${randomUUID()}/result`, { method: "POST", json: { outcome: "succeeded" } }),
+    },
   ],
   receiveRepoWebhook: (() => {
     const url = "/webhooks/github/acme/widgets";
@@ -303,10 +489,22 @@ const PROBES: Record<string, Probe[]> = {
     { name: "accepted", status: 202, send: webhook("/webhooks/github-org/acme", orgHook(), { "x-github-delivery": "contract-org-1" }) },
     { name: "a duplicate", status: 200, send: webhook("/webhooks/github-org/acme", orgHook(), { "x-github-delivery": "contract-org-1" }) },
     { name: "another organization in the payload", status: 400, send: webhook("/webhooks/github-org/acme", orgHook("other")) },
-    { name: "a wrong signature", status: 401, send: webhook("/webhooks/github-org/acme", orgHook(), { "x-hub-signature-256": `sha256=${"0".repeat(64)}` }) },
+    {
+      name: "a wrong signature",
+      status: 401,
+      send: webhook("/webhooks/github-org/acme", orgHook(), { "x-hub-signature-256": `sha256=${"0".repeat(64)}` }),
+    },
     { name: "no secret for the organization", status: 404, send: webhook("/webhooks/github-org/nobody", orgHook("nobody")) },
-    { name: "a body over the limit", status: 413, send: webhook("/webhooks/github-org/acme", JSON.stringify({ organization: { login: "acme" }, pad: "x".repeat(1_100_000) })) },
-    { name: "form encoding without a payload field", status: 400, send: webhook("/webhooks/github-org/acme", "x=1", { "content-type": "application/x-www-form-urlencoded" }) },
+    {
+      name: "a body over the limit",
+      status: 413,
+      send: webhook("/webhooks/github-org/acme", JSON.stringify({ organization: { login: "acme" }, pad: "x".repeat(1_100_000) })),
+    },
+    {
+      name: "form encoding without a payload field",
+      status: 400,
+      send: webhook("/webhooks/github-org/acme", "x=1", { "content-type": "application/x-www-form-urlencoded" }),
+    },
     { name: "text/plain", status: 415, send: webhook("/webhooks/github-org/acme", orgHook(), { "content-type": "text/plain" }) },
     { name: "not configured", status: 503, send: webhook("/webhooks/github-org/acme", orgHook(), {}, "down") },
   ],
@@ -316,8 +514,10 @@ const PROBES: Record<string, Probe[]> = {
 const NOT_PROVOKED: Record<string, Record<string, string>> = {};
 // The same, for every operation.
 const NOT_PROVOKED_ANYWHERE: Record<string, string> = {
-  "408": "request_timeout needs a request left unfinished for the server's request timeout (Node checks every 30 s); tests/unit/client-errors.test.ts checks its answer",
-  "500": "internal_error answers a fault nobody foresaw, so no request is known to provoke one; tests/unit/client-errors.test.ts checks the answer",
+  "408":
+    "request_timeout needs a request left unfinished for the server's request timeout (Node checks every 30 s); tests/unit/client-errors.test.ts checks its answer",
+  "500":
+    "internal_error answers a fault nobody foresaw, so no request is known to provoke one; tests/unit/client-errors.test.ts checks the answer",
 };
 
 const gate = new Gate();
@@ -353,14 +553,27 @@ describe("the OpenAPI document is what the server does", () => {
     env.finishedRun = (await waitForStatus(env.srv, finished.runId, "succeeded")).id;
     const waiting = await onboard(env.srv, { owner: "acme", repo: "waiting", authProjectId: "proj-2" });
     env.waitingRun = (await waitForStatus(env.srv, waiting.runId, "waiting-for-auth")).id;
-    const task = await env.srv.request("/v1/tasks", { method: "POST", json: { capability: "implement", owner: "acme", repo: "widgets", payload: { n: 1 } } });
+    const task = await env.srv.request("/v1/tasks", {
+      method: "POST",
+      json: { capability: "implement", owner: "acme", repo: "widgets", payload: { n: 1 } },
+    });
     taskIds.plain = ((await task.json()) as { taskId: string }).taskId;
-    await waitFor(async () => ((await (await env.srv.request(`/v1/tasks/${taskIds.plain}`)).json()) as { deliveryStatus: string }).deliveryStatus === "delivered", "the task to be delivered");
+    await waitFor(
+      async () =>
+        ((await (await env.srv.request(`/v1/tasks/${taskIds.plain}`)).json()) as { deliveryStatus: string }).deliveryStatus === "delivered",
+      "the task to be delivered",
+    );
 
     for (const op of env.validator.operations) {
       for (const probe of [...(PROBES[op.operationId] ?? []), ...genericProbes(op)]) {
         const got = await probe.send(env);
-        results.push({ op: op.operationId, probe: probe.name, expected: probe.status, got, problems: env.validator.check(op.operationId, got) });
+        results.push({
+          op: op.operationId,
+          probe: probe.name,
+          expected: probe.status,
+          got,
+          problems: env.validator.check(op.operationId, got),
+        });
       }
     }
   });
@@ -382,7 +595,9 @@ describe("the OpenAPI document is what the server does", () => {
   });
 
   test("every probe gets the status it is written for", () => {
-    const wrong = results.filter((r) => r.got.status !== r.expected).map((r) => `${r.op} / ${r.probe}: expected ${r.expected}, got ${r.got.status} ${r.got.body.slice(0, 200)}`);
+    const wrong = results
+      .filter((r) => r.got.status !== r.expected)
+      .map((r) => `${r.op} / ${r.probe}: expected ${r.expected}, got ${r.got.status} ${r.got.body.slice(0, 200)}`);
     assert.deepEqual(wrong, []);
   });
 
@@ -404,8 +619,11 @@ describe("the OpenAPI document is what the server does", () => {
 
   test("error bodies name their error with a code, and never carry a token", () => {
     const errors = results.filter((r) => r.got.status >= 400 && r.op !== "ready");
-    const uncoded = errors.filter((r) => !/^\s*\{"error":"[a-z_]+"/.test(r.got.body)).map((r) => `${r.op} / ${r.probe}: ${r.got.status} ${r.got.body.slice(0, 120)}`);
+    const uncoded = errors
+      .filter((r) => !/^\s*\{"error":"[a-z_]+"/.test(r.got.body))
+      .map((r) => `${r.op} / ${r.probe}: ${r.got.status} ${r.got.body.slice(0, 120)}`);
     assert.deepEqual(uncoded, []);
-    for (const r of results) assert.doesNotMatch(r.got.body, /a-token|wrong-token|test-token|contract-webhook-secret/, `${r.op} / ${r.probe}`);
+    for (const r of results)
+      assert.doesNotMatch(r.got.body, /a-token|wrong-token|test-token|contract-webhook-secret/, `${r.op} / ${r.probe}`);
   });
 });

@@ -12,7 +12,13 @@ test("a preview applies the body's changes to the settings last applied", async 
     const { runId: previewId, kind } = (await res.json()) as { runId: string; kind: string };
     assert.equal(kind, "preview");
     const run = await waitForStatus(srv, previewId, "succeeded");
-    assert.deepEqual(run.request, { owner: "acme", repo: "widgets", displayName: "Widgets 2", labels: ["agents"], serverUrl: srv.config.publicUrl });
+    assert.deepEqual(run.request, {
+      owner: "acme",
+      repo: "widgets",
+      displayName: "Widgets 2",
+      labels: ["agents"],
+      serverUrl: srv.config.publicUrl,
+    });
     assert.equal(srv.runner.calls.at(-1)?.kind, "preview");
   } finally {
     await srv.close();
@@ -37,7 +43,10 @@ test("a preview with invalid settings or repo names is a 400 naming the field", 
 test("refresh and offboarding need a known repo, then queue runs of their kind", async () => {
   const srv = await startTestServer();
   try {
-    for (const [method, path] of [["POST", "/v1/repos/acme/widgets/refresh"], ["DELETE", "/v1/repos/acme/widgets"]]) {
+    for (const [method, path] of [
+      ["POST", "/v1/repos/acme/widgets/refresh"],
+      ["DELETE", "/v1/repos/acme/widgets"],
+    ]) {
       const res = await srv.request(path, { method });
       assert.equal(res.status, 404);
       assert.deepEqual(await res.json(), { error: "repo_not_found" });
@@ -55,7 +64,10 @@ test("refresh and offboarding need a known repo, then queue runs of their kind",
     const destroyRun = (await destroy.json()) as { runId: string; kind: string };
     assert.equal(destroyRun.kind, "destroy");
     await waitForStatus(srv, destroyRun.runId, "succeeded");
-    assert.deepEqual(srv.runner.calls.map((c) => c.kind), ["onboard", "refresh", "destroy"]);
+    assert.deepEqual(
+      srv.runner.calls.map((c) => c.kind),
+      ["onboard", "refresh", "destroy"],
+    );
     // Offboarded: onboarding it again is an onboarding, not an update.
     assert.equal((await onboard(srv, { owner: "acme", repo: "widgets" })).body.kind, "onboard");
   } finally {
@@ -72,7 +84,9 @@ test("repos are listed with their registry row and last run; an unknown repo is 
       `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace)
        VALUES ('acme/widgets', 'acme', 'widgets', 'acme.widgets', 'Widgets', 'main', 'mesh-six/webhooks/repos/acme/widgets', 'env-acme-widgets', 'mesh-six')`,
     );
-    const list = (await (await srv.request("/v1/repos")).json()) as { repos: { fullName: string; registry: Record<string, unknown> | null; lastRun: { id: string } | null }[] };
+    const list = (await (await srv.request("/v1/repos")).json()) as {
+      repos: { fullName: string; registry: Record<string, unknown> | null; lastRun: { id: string } | null }[];
+    };
     assert.equal(list.repos.length, 1);
     assert.equal(list.repos[0].fullName, "acme/widgets");
     assert.equal(list.repos[0].registry?.displayName, "Widgets");

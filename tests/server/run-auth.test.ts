@@ -5,7 +5,13 @@ import { type AuthorizationServer, type AuthService, startAuthorizationServer, s
 import { getRunBody, onboard, readEventStream, startTestServer, type TestServer, waitForStatus } from "../fixtures/server";
 
 const REPO = { owner: "acme", repo: "widgets", authProjectId: "proj-1" };
-const PUSHED = { access_token: "pushed-access-token", token_type: "Bearer", expires_in: 3600, refresh_token: "pushed-refresh-token", scope: "repo" };
+const PUSHED = {
+  access_token: "pushed-access-token",
+  token_type: "Bearer",
+  expires_in: 3600,
+  refresh_token: "pushed-refresh-token",
+  scope: "repo",
+};
 
 interface AuthRunView {
   status: string;

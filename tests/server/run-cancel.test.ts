@@ -16,7 +16,10 @@ test("cancelling a queued run cancels it at once, and it never runs", async () =
     assert.deepEqual(await res.json(), { runId: second.runId, status: "cancelled", cancelRequested: true });
     gate.release();
     await waitForStatus(srv, first.runId, "succeeded");
-    assert.deepEqual(runner.calls.map((c) => c.runId), [first.runId]);
+    assert.deepEqual(
+      runner.calls.map((c) => c.runId),
+      [first.runId],
+    );
     const run = await waitForStatus(srv, second.runId, "cancelled");
     assert.equal(run.startedAt, null);
   } finally {

@@ -4,7 +4,13 @@ import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
 import { onboard, readEventStream, startTestServer, waitForStatus } from "../fixtures/server";
 
 const ENGINE_EVENTS = [
-  { type: "resource" as const, phase: "pre" as const, op: "create", urn: "urn:pulumi:acme.widgets::mesh-six::mesh-six:repo:RepoEnvironment::env", resourceType: "mesh-six:repo:RepoEnvironment" },
+  {
+    type: "resource" as const,
+    phase: "pre" as const,
+    op: "create",
+    urn: "urn:pulumi:acme.widgets::mesh-six::mesh-six:repo:RepoEnvironment::env",
+    resourceType: "mesh-six:repo:RepoEnvironment",
+  },
   { type: "diagnostic" as const, severity: "warning", message: "devcontainer.json not found; using the fallback image" },
 ];
 
@@ -31,7 +37,17 @@ test("the event stream replays the run's events, follows it live and ends when i
       assert.equal(data.type, e.event);
       return e.event === "status" ? `status:${data.data.status}` : e.event === "step" ? `step:${data.data.step}` : e.event;
     });
-    assert.deepEqual(summary, ["status:queued", "status:running", "step:select-stack", "step:up", "resource", "diagnostic", "step:pod-health", "step:auth", "status:succeeded"]);
+    assert.deepEqual(summary, [
+      "status:queued",
+      "status:running",
+      "step:select-stack",
+      "step:up",
+      "resource",
+      "diagnostic",
+      "step:pod-health",
+      "step:auth",
+      "status:succeeded",
+    ]);
   } finally {
     await srv.close();
   }
@@ -69,10 +85,25 @@ test("a malformed Last-Event-ID is a 400 naming the header; an unknown run a 404
 });
 
 test("a run's policy violations are kept on its record, a failed run's included", async () => {
-  const advisory = { type: "policy", policyPack: "mesh-six", policy: "resource-limits", enforcement: "advisory", message: "set limits", urn: "urn:a" } as const;
-  const mandatory = { type: "policy", policyPack: "mesh-six", policy: "image-pinned", enforcement: "mandatory", message: "pin the image" } as const;
+  const advisory = {
+    type: "policy",
+    policyPack: "mesh-six",
+    policy: "resource-limits",
+    enforcement: "advisory",
+    message: "set limits",
+    urn: "urn:a",
+  } as const;
+  const mandatory = {
+    type: "policy",
+    policyPack: "mesh-six",
+    policy: "image-pinned",
+    enforcement: "mandatory",
+    message: "pin the image",
+  } as const;
   const runner = new ScriptedRunner()
-    .on("acme.widgets", { events: [{ type: "log", message: "x" }, advisory, { type: "summary", changes: { create: 1 }, policyPacks: { "mesh-six": "0.1.0" } }] })
+    .on("acme.widgets", {
+      events: [{ type: "log", message: "x" }, advisory, { type: "summary", changes: { create: 1 }, policyPacks: { "mesh-six": "0.1.0" } }],
+    })
     .on("acme.gadgets", { events: [mandatory], failAt: { step: "up", message: "mandatory policy violation" } });
   const srv = await startTestServer({ runner });
   try {

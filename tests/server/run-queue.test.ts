@@ -19,11 +19,21 @@ test("two simultaneous requests for one repo both succeed, one after the other, 
     // While the first runs, the others wait their turn (no 409, no concurrent update).
     const queued = await Promise.all([a, b, c].map((r) => getRunBody(srv, r.runId)));
     assert.deepEqual(queued.map((r) => r.status).sort(), ["queued", "queued", "running"]);
-    assert.deepEqual(queued.filter((r) => r.status === "queued").map((r) => r.position).sort(), [1, 2]);
+    assert.deepEqual(
+      queued
+        .filter((r) => r.status === "queued")
+        .map((r) => r.position)
+        .sort(),
+      [1, 2],
+    );
     gate.release();
     for (const r of [a, b, c]) await waitForStatus(srv, r.runId, "succeeded");
     const { rows } = await srv.db.pool.query("SELECT id FROM runs ORDER BY seq");
-    assert.deepEqual(runner.calls.map((call) => call.runId), rows.map((r) => r.id), "FIFO: executed in the order stored");
+    assert.deepEqual(
+      runner.calls.map((call) => call.runId),
+      rows.map((r) => r.id),
+      "FIFO: executed in the order stored",
+    );
     assert.equal(runner.maxConcurrentPerStack, 1);
     for (let i = 1; i < runner.calls.length; i++) assert.ok(runner.calls[i].startedAt >= runner.calls[i - 1].endedAt!);
   } finally {

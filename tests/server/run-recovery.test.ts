@@ -13,7 +13,10 @@ async function strand(srv: TestServer, runId: string, interruptions = 0): Promis
 }
 
 async function statusTrail(srv: TestServer, runId: string): Promise<string[]> {
-  const { rows } = await srv.db.pool.query("SELECT data->>'status' AS status FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY seq", [runId]);
+  const { rows } = await srv.db.pool.query(
+    "SELECT data->>'status' AS status FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY seq",
+    [runId],
+  );
   return rows.map((r) => r.status as string);
 }
 
@@ -25,9 +28,15 @@ test("a running run whose lease lapsed is interrupted, its stack recovered, and 
     await srv.app.queue.start();
     const run = await waitForStatus(srv, runId, "succeeded");
     assert.equal(run.interruptions, 1);
-    assert.deepEqual(srv.runner.recoveries.map((r) => r.id), [runId]);
+    assert.deepEqual(
+      srv.runner.recoveries.map((r) => r.id),
+      [runId],
+    );
     assert.deepEqual(await statusTrail(srv, runId), ["queued", "interrupted", "queued", "running", "succeeded"]);
-    const { rows } = await srv.db.pool.query("SELECT data FROM run_events WHERE run_id = $1 AND type = 'status' AND data->>'status' = 'interrupted'", [runId]);
+    const { rows } = await srv.db.pool.query(
+      "SELECT data FROM run_events WHERE run_id = $1 AND type = 'status' AND data->>'status' = 'interrupted'",
+      [runId],
+    );
     assert.match(rows[0].data.reason, /lease of worker dead-worker lapsed/);
   } finally {
     await srv.close();
@@ -89,7 +98,10 @@ test("a recovered run keeps its place ahead of later runs of its stack", async (
     const later = await onboard(srv, { owner: "acme", repo: "widgets", displayName: "second" });
     await srv.app.queue.start();
     await waitForStatus(srv, later.runId, "succeeded");
-    assert.deepEqual(srv.runner.calls.map((c) => c.runId), [stranded.runId, later.runId]);
+    assert.deepEqual(
+      srv.runner.calls.map((c) => c.runId),
+      [stranded.runId, later.runId],
+    );
   } finally {
     await srv.close();
   }

@@ -51,7 +51,11 @@ test("a payload that is not JSON is refused; nothing is stored", async () => {
   const srv = await startTestServer({ startQueue: false, startDispatcher: false });
   try {
     await registerRepo(srv, "acme", "widgets", "proj-widgets");
-    const res = await srv.request("/v1/tasks", { method: "POST", headers: { "content-type": "application/json" }, body: `{"capability":"implement","owner":"acme","repo":"widgets","payload":NaN}` });
+    const res = await srv.request("/v1/tasks", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `{"capability":"implement","owner":"acme","repo":"widgets","payload":NaN}`,
+    });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: string }).error, "invalid_request");
     assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM tasks")).rows[0].n, 0);

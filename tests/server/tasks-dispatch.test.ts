@@ -7,7 +7,11 @@ import { startTestServer, type TestServer, waitFor } from "../fixtures/server";
 // Fast retries for tests: full-jitter waits of at most 10, 20, 40… ms.
 const CONFIG = { taskRetryBaseMs: 10, taskRetryMaxMs: 50 };
 
-async function withServer(agents: TestAgent[], body: (srv: TestServer) => Promise<void>, config: Record<string, unknown> = {}): Promise<void> {
+async function withServer(
+  agents: TestAgent[],
+  body: (srv: TestServer) => Promise<void>,
+  config: Record<string, unknown> = {},
+): Promise<void> {
   const srv = await startTestServer({ startQueue: false, config: { ...CONFIG, ...config } });
   try {
     await registerRepo(srv, "acme", "widgets", "proj-widgets");
@@ -19,10 +23,13 @@ async function withServer(agents: TestAgent[], body: (srv: TestServer) => Promis
 }
 
 function finished(srv: TestServer, id: string, statuses: string[] = ["delivered", "succeeded", "failed", "exhausted"]) {
-  return waitFor(async () => {
-    const t = await getTask(srv, id);
-    return statuses.includes(t.deliveryStatus) ? t : undefined;
-  }, `task ${id} to be ${statuses.join("|")}`);
+  return waitFor(
+    async () => {
+      const t = await getTask(srv, id);
+      return statuses.includes(t.deliveryStatus) ? t : undefined;
+    },
+    `task ${id} to be ${statuses.join("|")}`,
+  );
 }
 
 test("capability routing picks the healthy agent with the higher weight", async () => {
@@ -50,7 +57,13 @@ test("an agent whose heartbeat is older than the staleness window is skipped", a
     await registerAgent(srv, "fresh", fresh.url, { implement: 1 });
     await srv.db.pool.query("UPDATE agents SET last_heartbeat_at = now() - interval '61 seconds' WHERE id = $1", [staleId]);
     const listed = (await (await srv.request("/v1/agents")).json()) as { agents: { name: string; healthy: boolean }[] };
-    assert.deepEqual(listed.agents.map((a) => [a.name, a.healthy]), [["stale", false], ["fresh", true]]);
+    assert.deepEqual(
+      listed.agents.map((a) => [a.name, a.healthy]),
+      [
+        ["stale", false],
+        ["fresh", true],
+      ],
+    );
     const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: {} });
     await finished(srv, id);
     assert.equal(stale.received.length, 0);
@@ -93,7 +106,13 @@ test("a failing agent's task is retried at another agent with the byte-identical
     assert.deepEqual(second.body.payload, payload);
     assert.equal(second.body.priority, 7);
     assert.equal(second.body.timeoutMs, 4321);
-    assert.deepEqual(task.attempts.map((a) => [a.agentName, a.outcome]), [["failing", "http_error"], ["good", "delivered"]]);
+    assert.deepEqual(
+      task.attempts.map((a) => [a.agentName, a.outcome]),
+      [
+        ["failing", "http_error"],
+        ["good", "delivered"],
+      ],
+    );
     assert.match(task.attempts[0].error ?? "", /HTTP 500/);
   });
 });
@@ -106,7 +125,13 @@ test("an agent that does not answer within the task's timeout is timed out and t
     await registerAgent(srv, "good", good.url, { implement: 1 });
     const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { x: 1 }, timeoutMs: 200 });
     const task = await finished(srv, id, ["delivered"]);
-    assert.deepEqual(task.attempts.map((a) => [a.agentName, a.outcome]), [["hanging", "timeout"], ["good", "delivered"]]);
+    assert.deepEqual(
+      task.attempts.map((a) => [a.agentName, a.outcome]),
+      [
+        ["hanging", "timeout"],
+        ["good", "delivered"],
+      ],
+    );
     assert.match(task.attempts[0].error ?? "", /within 200 ms/);
     assert.equal(good.received[0].raw, hanging.received[0].raw);
   });
@@ -123,8 +148,15 @@ test("when the retry budget is spent the task is FAILED with the reason and ever
     assert.equal(task.state, "FAILED");
     assert.match(task.error ?? "", /retry budget spent: 4 of 4 attempts failed \(last: agent \w answered HTTP 500\)/);
     assert.equal(task.attempts.length, 4);
-    assert.deepEqual(task.attempts.map((x) => x.outcome), ["http_error", "http_error", "http_error", "http_error"]);
-    assert.deepEqual(task.attempts.slice(0, 2).map((x) => x.agentName), ["a", "b"], "an untried agent is preferred");
+    assert.deepEqual(
+      task.attempts.map((x) => x.outcome),
+      ["http_error", "http_error", "http_error", "http_error"],
+    );
+    assert.deepEqual(
+      task.attempts.slice(0, 2).map((x) => x.agentName),
+      ["a", "b"],
+      "an untried agent is preferred",
+    );
     assert.ok(task.attempts.every((x) => x.finishedAt !== null));
     assert.equal(a.received.length + b.received.length, 4);
   });
@@ -150,7 +182,14 @@ test("a task left delivering under a lapsed lease is delivered by a new dispatch
   try {
     await registerRepo(srv, "acme", "widgets", "proj-widgets");
     const agentId = await registerAgent(srv, "impl", agent.url, { implement: 1 });
-    const lapsed = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { p: "lapsed" }, priority: 3, timeoutMs: 999 });
+    const lapsed = await createTask(srv, {
+      capability: "implement",
+      owner: "acme",
+      repo: "widgets",
+      payload: { p: "lapsed" },
+      priority: 3,
+      timeoutMs: 999,
+    });
     const live = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { p: "live" } });
     // What a dispatcher that died mid-delivery leaves behind, and one that is still delivering elsewhere.
     await srv.db.pool.query(
@@ -164,7 +203,13 @@ test("a task left delivering under a lapsed lease is delivered by a new dispatch
     );
     dispatcher.start();
     const task = await finished(srv, lapsed, ["delivered"]);
-    assert.deepEqual(task.attempts.map((a) => [a.attempt, a.outcome]), [[1, "interrupted"], [2, "delivered"]]);
+    assert.deepEqual(
+      task.attempts.map((a) => [a.attempt, a.outcome]),
+      [
+        [1, "interrupted"],
+        [2, "delivered"],
+      ],
+    );
     assert.equal(agent.received.length, 1);
     assert.deepEqual(agent.received[0].body.payload, { p: "lapsed" });
     assert.equal(agent.received[0].body.priority, 3);
@@ -191,7 +236,13 @@ test("a delivered task whose result does not arrive within its timeout is retrie
       const t = await getTask(srv, id);
       return t.attempts.length === 2 && t.deliveryStatus === "delivered" ? t : undefined;
     }, "a second delivery");
-    assert.deepEqual(task.attempts.map((a) => [a.agentName, a.outcome]), [["silent", "timeout"], ["other", "delivered"]]);
+    assert.deepEqual(
+      task.attempts.map((a) => [a.agentName, a.outcome]),
+      [
+        ["silent", "timeout"],
+        ["other", "delivered"],
+      ],
+    );
     assert.equal(other.received[0].raw, silent.received[0].raw);
   });
 });
@@ -204,7 +255,8 @@ test("two dispatchers on one database deliver each task exactly once", async () 
     await registerRepo(srv, "acme", "widgets", "proj-widgets");
     await registerAgent(srv, "impl", agent.url, { implement: 1 });
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push(await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i } }));
+    for (let i = 0; i < 20; i++)
+      ids.push(await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i } }));
     for (const d of dispatchers) d.start();
     await waitFor(async () => {
       const { rows } = await srv.db.pool.query("SELECT count(*)::int AS n FROM tasks WHERE delivery_status = 'delivered'");
@@ -227,7 +279,8 @@ test("a server delivers at most its dispatch concurrency of tasks at once; the r
     async (srv) => {
       await registerAgent(srv, "hanging", hanging.url, { implement: 1 });
       const ids: string[] = [];
-      for (let i = 0; i < 6; i++) ids.push(await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i }, timeoutMs: 60_000 }));
+      for (let i = 0; i < 6; i++)
+        ids.push(await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i }, timeoutMs: 60_000 }));
       await waitFor(() => hanging.received.length >= 2, "two deliveries in flight");
       // Long enough for the dispatcher to claim more if it would (it polls every 50 ms here).
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -245,7 +298,14 @@ test("a FAILED task moved back to INTAKE is delivered again, as stored, with a f
     [agent],
     async (srv) => {
       await registerAgent(srv, "flaky", agent.url, { implement: 1 });
-      const id = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { issue: 7 }, priority: 3, timeoutMs: 5_000 });
+      const id = await createTask(srv, {
+        capability: "implement",
+        owner: "acme",
+        repo: "widgets",
+        payload: { issue: 7 },
+        priority: 3,
+        timeoutMs: 5_000,
+      });
       const retry = () => srv.request(`/v1/tasks/${id}/transition`, { method: "POST", json: { to: "INTAKE" } });
 
       const spent = await finished(srv, id, ["exhausted"]);
@@ -259,15 +319,28 @@ test("a FAILED task moved back to INTAKE is delivered again, as stored, with a f
       assert.deepEqual([moved.state, moved.deliveryStatus, moved.error], ["INTAKE", "pending", null]);
       const again = await finished(srv, id, ["exhausted"]);
       assert.match(again.error ?? "", /retry budget spent: 2 of 2 attempts failed/);
-      assert.deepEqual(again.attempts.map((a) => a.attempt), [1, 2, 3, 4], "earlier attempts stay listed, numbers stay unique");
+      assert.deepEqual(
+        again.attempts.map((a) => a.attempt),
+        [1, 2, 3, 4],
+        "earlier attempts stay listed, numbers stay unique",
+      );
 
       agent.behaviour = "accept";
       assert.equal((await retry()).status, 200);
       const delivered = await finished(srv, id, ["delivered"]);
-      assert.deepEqual(delivered.attempts.map((a) => a.outcome), ["http_error", "http_error", "http_error", "http_error", "delivered"]);
+      assert.deepEqual(
+        delivered.attempts.map((a) => a.outcome),
+        ["http_error", "http_error", "http_error", "http_error", "delivered"],
+      );
       assert.equal(agent.received.length, 5);
-      assert.ok(agent.received.every((d) => d.raw === agent.received[0].raw), "every round delivers the task exactly as stored");
-      assert.deepEqual([agent.received[4].body.payload, agent.received[4].body.priority, agent.received[4].body.timeoutMs], [{ issue: 7 }, 3, 5_000]);
+      assert.ok(
+        agent.received.every((d) => d.raw === agent.received[0].raw),
+        "every round delivers the task exactly as stored",
+      );
+      assert.deepEqual(
+        [agent.received[4].body.payload, agent.received[4].body.priority, agent.received[4].body.timeoutMs],
+        [{ issue: 7 }, 3, 5_000],
+      );
 
       // A task whose delivery is still under way is only moved, not delivered twice.
       const other = await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { issue: 8 } });

@@ -14,11 +14,16 @@ test("agents register (201 with an id), heartbeat (204) and are listed with thei
     const missing = await srv.request("/v1/agents/7d444840-9dc0-11d1-b245-5ffdce74fad2/heartbeat", { method: "POST" });
     assert.equal(missing.status, 404);
     assert.deepEqual(await missing.json(), { error: "agent_not_found" });
-    const list = (await (await srv.request("/v1/agents")).json()) as { agents: { id: string; capabilities: Record<string, number>; healthy: boolean }[] };
+    const list = (await (await srv.request("/v1/agents")).json()) as {
+      agents: { id: string; capabilities: Record<string, number>; healthy: boolean }[];
+    };
     assert.equal(list.agents.length, 1);
     assert.deepEqual(list.agents[0].capabilities, { implement: 2, qa: 1 });
     assert.equal(list.agents[0].healthy, true);
-    const bad = await srv.request("/v1/agents", { method: "POST", json: { name: "x", endpoint: "ftp://nope", capabilities: { implement: 1 } } });
+    const bad = await srv.request("/v1/agents", {
+      method: "POST",
+      json: { name: "x", endpoint: "ftp://nope", capabilities: { implement: 1 } },
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { issues: { field: string }[] }).issues[0].field, "endpoint");
   } finally {
@@ -81,12 +86,18 @@ test("the agent's reported result is kept and returned by GET after completion",
     await registerAgent(srv, "impl", agent.url, { implement: 1 });
     const id = await createTask(srv, TASK);
     await waitFor(async () => (await getTask(srv, id)).deliveryStatus === "delivered", "the task to be delivered");
-    const res = await srv.request(`/v1/tasks/${id}/result`, { method: "POST", json: { outcome: "succeeded", result: { pr: 42, branch: "fix-7" } } });
+    const res = await srv.request(`/v1/tasks/${id}/result`, {
+      method: "POST",
+      json: { outcome: "succeeded", result: { pr: 42, branch: "fix-7" } },
+    });
     assert.equal(res.status, 200);
     const task = await getTask(srv, id);
     assert.equal(task.deliveryStatus, "succeeded");
     assert.deepEqual(task.result, { pr: 42, branch: "fix-7" });
-    assert.deepEqual(task.attempts.map((a) => [a.attempt, a.agentName, a.outcome]), [[1, "impl", "succeeded"]]);
+    assert.deepEqual(
+      task.attempts.map((a) => [a.attempt, a.agentName, a.outcome]),
+      [[1, "impl", "succeeded"]],
+    );
     const again = await srv.request(`/v1/tasks/${id}/result`, { method: "POST", json: { outcome: "failed" } });
     assert.equal(again.status, 409);
     assert.deepEqual(await again.json(), { error: "task_not_in_flight", deliveryStatus: "succeeded" });
@@ -104,14 +115,20 @@ test("a failure the agent reports fails the task, with its error and result kept
     await registerAgent(srv, "impl", agent.url, { implement: 1 });
     const id = await createTask(srv, TASK);
     await waitFor(async () => (await getTask(srv, id)).deliveryStatus === "delivered", "the task to be delivered");
-    const res = await srv.request(`/v1/tasks/${id}/result`, { method: "POST", json: { outcome: "failed", error: "tests do not compile", result: { log: "tsc: 3 errors" } } });
+    const res = await srv.request(`/v1/tasks/${id}/result`, {
+      method: "POST",
+      json: { outcome: "failed", error: "tests do not compile", result: { log: "tsc: 3 errors" } },
+    });
     assert.equal(res.status, 200);
     const task = await getTask(srv, id);
     assert.equal(task.deliveryStatus, "failed");
     assert.equal(task.state, "FAILED");
     assert.equal(task.error, "tests do not compile");
     assert.deepEqual(task.result, { log: "tsc: 3 errors" });
-    assert.deepEqual(task.attempts.map((a) => [a.outcome, a.error]), [["failed", "tests do not compile"]]);
+    assert.deepEqual(
+      task.attempts.map((a) => [a.outcome, a.error]),
+      [["failed", "tests do not compile"]],
+    );
   } finally {
     await srv.close();
     await agent.close();

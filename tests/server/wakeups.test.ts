@@ -29,7 +29,13 @@ test("a run stored by one process wakes another's listener at once, without wait
     await wake.promise; // the listener wakes once when it starts listening, for work stored while nobody listened
     wake = nextCall();
     const before = woke.length;
-    await createRun(db.pool, { kind: "onboard", owner: "acme", repo: "widgets", stackName: "acme.widgets", request: { owner: "acme", repo: "widgets" } });
+    await createRun(db.pool, {
+      kind: "onboard",
+      owner: "acme",
+      repo: "widgets",
+      stackName: "acme.widgets",
+      request: { owner: "acme", repo: "widgets" },
+    });
     assert.equal(await Promise.race([wake.promise, new Promise((r) => setTimeout(() => r("timeout"), 5000))]), "runs");
     assert.equal(woke.length, before + 1);
   } finally {
@@ -45,11 +51,19 @@ test("a listener whose connection is cut listens again and wakes for what came m
   try {
     await wake.promise;
     wake = nextCall();
-    await db.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+    await db.pool.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    );
     // Back within its backoff; on reconnecting it wakes its workers once, and later notifications arrive again.
     assert.equal(await Promise.race([wake.promise, new Promise((r) => setTimeout(() => r("timeout"), 10_000))]), "runs");
     wake = nextCall();
-    await createRun(db.pool, { kind: "onboard", owner: "acme", repo: "gadgets", stackName: "acme.gadgets", request: { owner: "acme", repo: "gadgets" } });
+    await createRun(db.pool, {
+      kind: "onboard",
+      owner: "acme",
+      repo: "gadgets",
+      stackName: "acme.gadgets",
+      request: { owner: "acme", repo: "gadgets" },
+    });
     assert.equal(await Promise.race([wake.promise, new Promise((r) => setTimeout(() => r("timeout"), 5000))]), "runs");
   } finally {
     await listener.stop();

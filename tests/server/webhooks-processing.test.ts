@@ -98,14 +98,20 @@ test("an issue without one of the repo's labels makes no work item; with one it 
   const srv = await startWebhookServer();
   try {
     const repo = await registerRepo(srv, { labels: ["agents", "mesh-six"] });
-    const unlabeled = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["bug"] }), { secret: repo.secret, event: "issues" });
+    const unlabeled = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["bug"] }), {
+      secret: repo.secret,
+      event: "issues",
+    });
     assert.equal(unlabeled.status, 202);
     const ignored = await processedRow(srv, unlabeled.deliveryId);
     assert.equal(ignored.status, "ignored");
     assert.match(ignored.reason ?? "", /none of the repo's labels/);
     assert.deepEqual(await workItems(srv, unlabeled.deliveryId), []);
 
-    const labeled = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["bug", "Agents"], number: 12 }), { secret: repo.secret, event: "issues" });
+    const labeled = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["bug", "Agents"], number: 12 }), {
+      secret: repo.secret,
+      event: "issues",
+    });
     assert.equal((await processedRow(srv, labeled.deliveryId)).status, "processed");
     const [item, ...rest] = await workItems(srv, labeled.deliveryId);
     assert.equal(rest.length, 0);
@@ -130,9 +136,17 @@ test("adding a label makes work only when the added label is one of the repo's",
   const srv = await startWebhookServer();
   try {
     const repo = await registerRepo(srv, { labels: ["agents"] });
-    const other = await deliver(srv, repo.url, issuePayload(repo.fullName, { action: "labeled", labels: ["agents", "bug"], added: "bug" }), { secret: repo.secret, event: "issues" });
+    const other = await deliver(
+      srv,
+      repo.url,
+      issuePayload(repo.fullName, { action: "labeled", labels: ["agents", "bug"], added: "bug" }),
+      { secret: repo.secret, event: "issues" },
+    );
     assert.equal((await processedRow(srv, other.deliveryId)).status, "ignored");
-    const ours = await deliver(srv, repo.url, issuePayload(repo.fullName, { action: "labeled", labels: ["agents"], added: "agents" }), { secret: repo.secret, event: "issues" });
+    const ours = await deliver(srv, repo.url, issuePayload(repo.fullName, { action: "labeled", labels: ["agents"], added: "agents" }), {
+      secret: repo.secret,
+      event: "issues",
+    });
     assert.equal((await workItems(srv, (await processedRow(srv, ours.deliveryId)).delivery_id)).length, 1);
   } finally {
     await srv.close();
@@ -143,16 +157,23 @@ test("with allowed authors configured, only their issues and comments make work 
   const srv = await startWebhookServer();
   try {
     const repo = await registerRepo(srv, { labels: ["agents"], allowedAuthors: ["Alice"] });
-    const bob = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["agents"], author: "bob" }), { secret: repo.secret, event: "issues" });
+    const bob = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["agents"], author: "bob" }), {
+      secret: repo.secret,
+      event: "issues",
+    });
     const bobRow = await processedRow(srv, bob.deliveryId);
     assert.equal(bobRow.status, "ignored");
     assert.match(bobRow.reason ?? "", /author is not allowed/);
-    const alice = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["agents"], author: "alice" }), { secret: repo.secret, event: "issues" });
+    const alice = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["agents"], author: "alice" }), {
+      secret: repo.secret,
+      event: "issues",
+    });
     await processedRow(srv, alice.deliveryId);
     assert.equal((await workItems(srv, alice.deliveryId)).length, 1);
 
     const issue = JSON.parse(issuePayload(repo.fullName, { labels: ["agents"], author: "bob" })).issue;
-    const comment = (login: string) => repoPayload(repo.fullName, { action: "created", issue, comment: { id: 1, body: "go", user: { login } } });
+    const comment = (login: string) =>
+      repoPayload(repo.fullName, { action: "created", issue, comment: { id: 1, body: "go", user: { login } } });
     const byBob = await deliver(srv, repo.url, comment("bob"), { secret: repo.secret, event: "issue_comment" });
     assert.equal((await processedRow(srv, byBob.deliveryId)).status, "ignored");
     const byAlice = await deliver(srv, repo.url, comment("ALICE"), { secret: repo.secret, event: "issue_comment" });
@@ -173,7 +194,13 @@ test("pull request events make pull-request work items and review tasks; other a
       repoPayload(repo.fullName, {
         action,
         number: 3,
-        pull_request: { title: "Faster widgets", state: "open", user: { login: "agent" }, head: { ref: "feat", sha: "abc" }, base: { ref: "main", sha: "def" } },
+        pull_request: {
+          title: "Faster widgets",
+          state: "open",
+          user: { login: "agent" },
+          head: { ref: "feat", sha: "abc" },
+          base: { ref: "main", sha: "def" },
+        },
       });
     const opened = await deliver(srv, repo.url, pr("opened"), { secret: repo.secret, event: "pull_request" });
     await processedRow(srv, opened.deliveryId);
@@ -201,7 +228,11 @@ test("a delivery whose processing fails is kept on its row as failed, and GitHub
     assert.match(row.error ?? "", /issue\.number/);
     const metrics = await (await srv.request("/metrics", { token: null })).text();
     assert.match(metrics, /mesh_six_webhook_deliveries_total\{event="issues",outcome="failed"\} 1/);
-    const redelivered = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["mesh-six"] }), { secret: repo.secret, event: "issues", deliveryId: first.deliveryId });
+    const redelivered = await deliver(srv, repo.url, issuePayload(repo.fullName, { labels: ["mesh-six"] }), {
+      secret: repo.secret,
+      event: "issues",
+      deliveryId: first.deliveryId,
+    });
     assert.equal(redelivered.status, 202);
     assert.equal((await processedRow(srv, first.deliveryId)).status, "processed");
   } finally {
@@ -216,12 +247,24 @@ test("projects_v2_item events on the organization route update the board of the 
     const orgSecret = newSecret();
     await writeVaultSecret(vaultOrgWebhookPath(org), { secret: orgSecret });
     const projectId = `PVT_${newSecret().slice(0, 10)}`;
-    const repo = await registerRepo(srv, { projectId, statusFieldId: "PVTSSF_status", statusOptions: { Todo: "opt-todo", "In Progress": "opt-prog" } }, undefined, org);
+    const repo = await registerRepo(
+      srv,
+      { projectId, statusFieldId: "PVTSSF_status", statusOptions: { Todo: "opt-todo", "In Progress": "opt-prog" } },
+      undefined,
+      org,
+    );
     const item = { id: 1, node_id: "PVTI_1", project_node_id: projectId, content_node_id: "I_1", content_type: "Issue" };
     const moved = JSON.stringify({
       action: "edited",
       projects_v2_item: item,
-      changes: { field_value: { field_node_id: "PVTSSF_status", field_type: "single_select", from: { id: "opt-todo", name: "Todo" }, to: { id: "opt-prog", name: "In Progress" } } },
+      changes: {
+        field_value: {
+          field_node_id: "PVTSSF_status",
+          field_type: "single_select",
+          from: { id: "opt-todo", name: "Todo" },
+          to: { id: "opt-prog", name: "In Progress" },
+        },
+      },
       organization: { login: org.toUpperCase() },
       sender: { login: "octocat" },
     });
@@ -238,13 +281,25 @@ test("projects_v2_item events on the organization route update the board of the 
     });
 
     // Another project's items are recorded as ignored; a repo's secret does not open the org route.
-    const foreign = JSON.stringify({ action: "created", projects_v2_item: { ...item, project_node_id: "PVT_other" }, organization: { login: org } });
+    const foreign = JSON.stringify({
+      action: "created",
+      projects_v2_item: { ...item, project_node_id: "PVT_other" },
+      organization: { login: org },
+    });
     const other = await deliver(srv, url, foreign, { secret: orgSecret, event: "projects_v2_item" });
     assert.equal((await processedRow(srv, other.deliveryId)).status, "ignored");
     assert.equal((await deliver(srv, url, moved, { secret: repo.secret, event: "projects_v2_item" })).status, 401);
-    const mismatch = await deliver(srv, url, JSON.stringify({ action: "created", projects_v2_item: item, organization: { login: "someone-else" } }), { secret: orgSecret, event: "projects_v2_item" });
+    const mismatch = await deliver(
+      srv,
+      url,
+      JSON.stringify({ action: "created", projects_v2_item: item, organization: { login: "someone-else" } }),
+      { secret: orgSecret, event: "projects_v2_item" },
+    );
     assert.deepEqual([mismatch.status, mismatch.json], [400, { error: "organization_mismatch" }]);
-    const unknown = await deliver(srv, `/webhooks/github-org/${uniqueOwner("org")}`, moved, { secret: orgSecret, event: "projects_v2_item" });
+    const unknown = await deliver(srv, `/webhooks/github-org/${uniqueOwner("org")}`, moved, {
+      secret: orgSecret,
+      event: "projects_v2_item",
+    });
     assert.deepEqual([unknown.status, unknown.json], [404, { error: "unknown_organization" }]);
   } finally {
     await srv.close();

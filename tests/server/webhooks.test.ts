@@ -23,7 +23,9 @@ test("a delivery signed with the repo's secret is accepted with 202 and persiste
   try {
     const repo = await registerRepo(srv);
     // The URL may spell the repo in any case, as GitHub compares names.
-    const res = await deliver(srv, repo.url.toLowerCase(), repoPayload(repo.fullName, { zen: "Keep it logically awesome." }), { secret: repo.secret });
+    const res = await deliver(srv, repo.url.toLowerCase(), repoPayload(repo.fullName, { zen: "Keep it logically awesome." }), {
+      secret: repo.secret,
+    });
     assert.equal(res.status, 202);
     assert.deepEqual(res.json, { status: "accepted", deliveryId: res.deliveryId });
     const row = await processedRow(srv, res.deliveryId);
@@ -157,7 +159,9 @@ test("a repeated delivery id is answered 200 duplicate and stored once", async (
     await processedRow(srv, first.deliveryId);
     const again = await deliver(srv, repo.url, body, { secret: repo.secret, event: "issues", deliveryId: first.deliveryId });
     assert.deepEqual([again.status, again.json], [200, { status: "duplicate", deliveryId: first.deliveryId }]);
-    const { rows } = await srv.db.pool.query("SELECT count(*)::int AS n FROM webhook_work_items WHERE delivery_id = $1", [first.deliveryId]);
+    const { rows } = await srv.db.pool.query("SELECT count(*)::int AS n FROM webhook_work_items WHERE delivery_id = $1", [
+      first.deliveryId,
+    ]);
     assert.equal(rows[0].n, 1);
   } finally {
     await srv.close();
@@ -207,12 +211,18 @@ test("a repo registered with the old secret path is verified with the secret the
     const ref = { owner: repo.owner, repo: repo.repo };
     const oldSecret = newSecret();
     await writeVaultSecret(legacyVaultWebhookPath(ref), { secret: oldSecret });
-    await srv.db.pool.query("UPDATE repo_registry SET webhook_secret_path = $1 WHERE full_name = $2", [legacyVaultWebhookPath(ref), repo.fullName]);
+    await srv.db.pool.query("UPDATE repo_registry SET webhook_secret_path = $1 WHERE full_name = $2", [
+      legacyVaultWebhookPath(ref),
+      repo.fullName,
+    ]);
     const before = await deliver(srv, repo.url, repoPayload(repo.fullName), { secret: oldSecret });
     assert.equal(before.status, 202, "the old path is read while the row names it");
     const newSecretValue = newSecret();
     await writeVaultSecret(vaultWebhookPath(ref), { secret: newSecretValue });
-    await srv.db.pool.query("UPDATE repo_registry SET webhook_secret_path = $1 WHERE full_name = $2", [vaultWebhookPath(ref), repo.fullName]);
+    await srv.db.pool.query("UPDATE repo_registry SET webhook_secret_path = $1 WHERE full_name = $2", [
+      vaultWebhookPath(ref),
+      repo.fullName,
+    ]);
     const after = await deliver(srv, repo.url, repoPayload(repo.fullName), { secret: newSecretValue });
     assert.equal(after.status, 202, "the new path is read once the row names it");
   } finally {
@@ -245,9 +255,15 @@ test("the body of a rejected delivery never reaches the logs", async () => {
     ].map((r) => r.status);
     assert.deepEqual(answers, [401, 401, 400, 400, 404, 413, 415]);
     // An accepted delivery whose processing fails logs the failure, not the payload.
-    const failing = await deliver(srv, repo.url, repoPayload(repo.fullName, { action: "opened", issue: { marker } }), { secret: repo.secret, event: "issues" });
+    const failing = await deliver(srv, repo.url, repoPayload(repo.fullName, { action: "opened", issue: { marker } }), {
+      secret: repo.secret,
+      event: "issues",
+    });
     assert.equal((await processedRow(srv, failing.deliveryId)).status, "failed");
-    assert.ok(srv.logs.some((l) => l.includes("rejected (signature_mismatch)")), "rejections are logged");
+    assert.ok(
+      srv.logs.some((l) => l.includes("rejected (signature_mismatch)")),
+      "rejections are logged",
+    );
     for (const line of [...srv.logs, ...captured]) assert.ok(!line.includes(marker), `logged a body: ${line}`);
   } finally {
     Object.assign(console, originals);

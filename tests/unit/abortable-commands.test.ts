@@ -66,7 +66,9 @@ test("an abort reaches `pulumi stack select`: it gets SIGINT and the selection f
 test("an abort reaches the config writes of a repo stack (`pulumi config set-all`)", async () => {
   const { root, log } = slowPulumi("config", "config set-all", "exit");
   const controller = new AbortController();
-  const selecting = selectRepoStack({ owner: "acme", repo: "slow-config", serverUrl: "https://m.example" }, settingsWith(root), { stop: controller.signal });
+  const selecting = selectRepoStack({ owner: "acme", repo: "slow-config", serverUrl: "https://m.example" }, settingsWith(root), {
+    stop: controller.signal,
+  });
   await waitForFile(log);
   const aborted = Date.now();
   controller.abort(new Error("cancelled by request"));

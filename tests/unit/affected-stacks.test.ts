@@ -19,7 +19,8 @@ test("a change to a module both programs import previews every stack", () => {
 });
 
 test("a change to the entry, the packages or the policy pack previews every stack", () => {
-  for (const file of ["index.ts", "package-lock.json", "policies/rules/image-pinned.ts"]) assert.deepEqual(affectedStacks([file], STACKS), [...STACKS].sort(), file);
+  for (const file of ["index.ts", "package-lock.json", "policies/rules/image-pinned.ts"])
+    assert.deepEqual(affectedStacks([file], STACKS), [...STACKS].sort(), file);
 });
 
 test("a stack's own settings file previews that stack alone", () => {

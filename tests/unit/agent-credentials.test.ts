@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
@@ -80,7 +91,13 @@ function assertNothingBeside(dir: string): void {
 }
 
 /** Asserts the fetch failed with `reason` and left neither the session dir nor scratch dirs behind. */
-async function assertRefused(id: string, reason: CredentialBundleError["reason"], message: RegExp, limits?: { maxBytes?: number; maxEntries?: number }, signal?: AbortSignal) {
+async function assertRefused(
+  id: string,
+  reason: CredentialBundleError["reason"],
+  message: RegExp,
+  limits?: { maxBytes?: number; maxEntries?: number },
+  signal?: AbortSignal,
+) {
   const dir = sessionDir();
   await assert.rejects(
     fetchCredentialBundle({ authServiceUrl: baseUrl, authProjectId: PROJECT, bundleId: id, sessionDir: dir, limits, signal }),
@@ -98,7 +115,13 @@ async function assertRefused(id: string, reason: CredentialBundleError["reason"]
 test("a good bundle lands in the session dir with files 0600 and directories 0700", async () => {
   serveBundle("good", bundleTree({ "notes/readme.txt": "hi" }), ["."]);
   const dir = sessionDir();
-  const result = await fetchCredentialBundle({ authServiceUrl: `${baseUrl}/`, authProjectId: PROJECT, bundleId: "good", sessionDir: dir, token: "tok-123" });
+  const result = await fetchCredentialBundle({
+    authServiceUrl: `${baseUrl}/`,
+    authProjectId: PROJECT,
+    bundleId: "good",
+    sessionDir: dir,
+    token: "tok-123",
+  });
   assert.equal(seenAuth.at(-1), "Bearer tok-123");
   assert.deepEqual([...result.files].sort(), [...EXPECTED_FILES, "notes/readme.txt"].sort());
   for (const file of EXPECTED_FILES) {
@@ -129,7 +152,10 @@ test("a refused bundle leaves an existing session dir unchanged", async () => {
   const dir = sessionDir();
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "stale.txt"), "old");
-  await assert.rejects(fetchCredentialBundle({ authServiceUrl: baseUrl, authProjectId: PROJECT, bundleId: "keep-old", sessionDir: dir }), CredentialBundleError);
+  await assert.rejects(
+    fetchCredentialBundle({ authServiceUrl: baseUrl, authProjectId: PROJECT, bundleId: "keep-old", sessionDir: dir }),
+    CredentialBundleError,
+  );
   assert.deepEqual(readdirSync(dir), ["stale.txt"]);
   assertNoDebris(dir);
 });
@@ -209,7 +235,15 @@ interface RawEntry {
 /** One tar entry, header and padded body, built by hand so a test can say exactly what the archive holds. */
 function tarEntry({ name, body = "", type = "File", size }: RawEntry): Buffer {
   const data = Buffer.from(body);
-  const header = new tar.Header({ path: name, type, size: size ?? (type === "File" ? data.length : 0), mode: type === "Directory" ? 0o755 : 0o644, mtime: new Date(0), uid: 0, gid: 0 });
+  const header = new tar.Header({
+    path: name,
+    type,
+    size: size ?? (type === "File" ? data.length : 0),
+    mode: type === "Directory" ? 0o755 : 0o644,
+    mtime: new Date(0),
+    uid: 0,
+    gid: 0,
+  });
   header.encode();
   const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
   return Buffer.concat([header.block!, data, padding]);
@@ -227,7 +261,9 @@ function serveEntries(id: string, entries: RawEntry[]): void {
 }
 
 function fetchInto(dir: string, bundleId: string, extra: Record<string, unknown> = {}) {
-  return fetchCredentialBundle({ authServiceUrl: baseUrl, authProjectId: PROJECT, bundleId, sessionDir: dir, ...extra } as Parameters<typeof fetchCredentialBundle>[0]);
+  return fetchCredentialBundle({ authServiceUrl: baseUrl, authProjectId: PROJECT, bundleId, sessionDir: dir, ...extra } as Parameters<
+    typeof fetchCredentialBundle
+  >[0]);
 }
 
 /** The version every expected file of the session dir names; throws when they disagree or one is missing. */
@@ -469,7 +505,9 @@ async function assertBodyFailure(id: string, message: RegExp, extra: Record<stri
 }
 
 function goodBundle(): Buffer {
-  return gzipSync(Buffer.concat([...expectedEntries("x").map(tarEntry), tarEntry({ name: "noise.bin", body: randomBytes(32 * 1024) }), END_OF_ARCHIVE]));
+  return gzipSync(
+    Buffer.concat([...expectedEntries("x").map(tarEntry), tarEntry({ name: "noise.bin", body: randomBytes(32 * 1024) }), END_OF_ARCHIVE]),
+  );
 }
 
 test("a body that stalls is a download_failed error once the signal aborts", async () => {
@@ -504,7 +542,13 @@ test("identifiers a URL parser treats specially are refused before any request",
     for (const value of hostile) {
       const seen = requests.length;
       await assert.rejects(
-        fetchCredentialBundle({ authServiceUrl: baseUrl, authProjectId: PROJECT, bundleId: "good", sessionDir: sessionDir(), [field]: value }),
+        fetchCredentialBundle({
+          authServiceUrl: baseUrl,
+          authProjectId: PROJECT,
+          bundleId: "good",
+          sessionDir: sessionDir(),
+          [field]: value,
+        }),
         (err: unknown) => {
           assert.ok(err instanceof CredentialBundleError, `${field}=${JSON.stringify(value)}: ${String(err)}`);
           assert.equal(err.reason, "invalid_identifier", `${field}=${JSON.stringify(value)}: ${err.message}`);
@@ -537,7 +581,10 @@ test("the file list is exactly the regular files written, each once", async () =
   const dir = sessionDir();
   const { files } = await fetchInto(dir, "listed");
   const written = walk(dir);
-  assert.ok(written.every((w) => w.file), `only regular files: ${JSON.stringify(written)}`);
+  assert.ok(
+    written.every((w) => w.file),
+    `only regular files: ${JSON.stringify(written)}`,
+  );
   assert.deepEqual([...files].sort(), written.map((w) => w.name).sort());
   assert.equal(new Set(files).size, files.length, `no duplicates: ${files.join(", ")}`);
   assert.deepEqual([...files].sort(), [...EXPECTED_FILES, "notes/deep/a.txt"].sort());
@@ -547,8 +594,20 @@ test("an archive naming one path twice, or a file and a directory at one path, i
   const cases: [string, RawEntry[]][] = [
     ["twice", [{ name: ".claude.json", body: "{}" }]],
     ["twice-spelled-apart", [{ name: "./.claude//settings.json", body: "{}" }]],
-    ["file-then-dir", [{ name: "notes", body: "x" }, { name: "notes/a.txt", body: "y" }]],
-    ["dir-then-file", [{ name: "notes/", type: "Directory" }, { name: "notes", body: "y" }]],
+    [
+      "file-then-dir",
+      [
+        { name: "notes", body: "x" },
+        { name: "notes/a.txt", body: "y" },
+      ],
+    ],
+    [
+      "dir-then-file",
+      [
+        { name: "notes/", type: "Directory" },
+        { name: "notes", body: "y" },
+      ],
+    ],
   ];
   for (const [id, extra] of cases) {
     serveEntries(`conflict-${id}`, [...expectedEntries(id), ...extra]);
@@ -579,12 +638,15 @@ test("an auth service URL carrying credentials is refused without echoing them",
   url.username = "agent";
   url.password = "hunter2-secret";
   const seen = requests.length;
-  await assert.rejects(fetchCredentialBundle({ authServiceUrl: url.href, authProjectId: PROJECT, bundleId: "good", sessionDir: sessionDir() }), (err: unknown) => {
-    assert.ok(err instanceof CredentialBundleError, String(err));
-    assert.equal(err.reason, "invalid_url");
-    assert.match(err.message, /authServiceUrl/);
-    assert.ok(!err.message.includes("hunter2-secret"), err.message);
-    return true;
-  });
+  await assert.rejects(
+    fetchCredentialBundle({ authServiceUrl: url.href, authProjectId: PROJECT, bundleId: "good", sessionDir: sessionDir() }),
+    (err: unknown) => {
+      assert.ok(err instanceof CredentialBundleError, String(err));
+      assert.equal(err.reason, "invalid_url");
+      assert.match(err.message, /authServiceUrl/);
+      assert.ok(!err.message.includes("hunter2-secret"), err.message);
+      return true;
+    },
+  );
   assert.equal(requests.length, seen);
 });

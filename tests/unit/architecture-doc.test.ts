@@ -96,7 +96,7 @@ test("every repo path the document names in backticks exists", () => {
   const checked: string[] = [];
   const absent: string[] = [];
   for (const span of new Set(backticked(prose(text)))) {
-    if (!PATH_LIKE.test(span) || span.startsWith("..") || /^\.[a-z0-9]+$/.test(span) && !rootEntries.has(span)) continue;
+    if (!PATH_LIKE.test(span) || span.startsWith("..") || (/^\.[a-z0-9]+$/.test(span) && !rootEntries.has(span))) continue;
     const first = span.split("/")[0];
     if (isSkipped(first)) continue;
     const nested = span.replace(/\/$/, "").includes("/");

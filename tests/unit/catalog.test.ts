@@ -3,15 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import {
-  ONBOARDING_SERVER,
-  builtServices,
-  getService,
-  imageRef,
-  serviceNames,
-  services,
-  testedServices,
-} from "../../stacks/catalog";
+import { ONBOARDING_SERVER, builtServices, getService, imageRef, serviceNames, services, testedServices } from "../../stacks/catalog";
 
 const root = path.join(__dirname, "../..");
 
@@ -42,12 +34,18 @@ test("the onboarding server's image key collides with no catalog service", () =>
 });
 
 test("the build matrix lists exactly the services flagged built, in catalog order", () => {
-  assert.deepEqual(builtServices(), services.filter((s) => s.built).map((s) => s.name));
+  assert.deepEqual(
+    builtServices(),
+    services.filter((s) => s.built).map((s) => s.name),
+  );
   assert.ok(builtServices().includes("dashboard"));
 });
 
 test("the test matrix lists exactly the services flagged tested, in catalog order", () => {
-  assert.deepEqual(testedServices(), services.filter((s) => s.tested).map((s) => s.name));
+  assert.deepEqual(
+    testedServices(),
+    services.filter((s) => s.tested).map((s) => s.name),
+  );
   assert.ok(testedServices().includes("project-manager"));
   assert.ok(!testedServices().includes("dashboard"));
 });
@@ -75,7 +73,10 @@ test("Pulumi.platform-prod.yaml pins every catalog service and the onboarding se
 
 test("Pulumi.platform-prod.yaml pins nothing the catalog no longer has", () => {
   const known = new Set([...serviceNames(), ONBOARDING_SERVER.name]);
-  assert.deepEqual(Object.keys(pinnedImages("Pulumi.platform-prod.yaml")).filter((name) => !known.has(name)), []);
+  assert.deepEqual(
+    Object.keys(pinnedImages("Pulumi.platform-prod.yaml")).filter((name) => !known.has(name)),
+    [],
+  );
 });
 
 test("Pulumi.platform-prod.yaml pins no image to latest", () => {

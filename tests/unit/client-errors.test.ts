@@ -30,7 +30,10 @@ test("a request timeout is answered 408 request_timeout with a JSON body", () =>
 });
 
 test("nothing is written after a response already under way, nor to a reset connection: the socket is destroyed", () => {
-  for (const [code, opts] of [["HPE_INVALID_CHUNK_SIZE", { headersSent: true }], ["ECONNRESET", {}]] as const) {
+  for (const [code, opts] of [
+    ["HPE_INVALID_CHUNK_SIZE", { headersSent: true }],
+    ["ECONNRESET", {}],
+  ] as const) {
     const { socket, written } = fakeSocket(opts);
     answerClientError(err(code), socket);
     assert.deepEqual(written, [], code);
@@ -43,7 +46,12 @@ test("an error nobody foresaw is answered 500 internal_error; the log has its me
   let status = 0;
   let body: unknown;
   const res = { headersSent: false, setHeader() {}, status: (s: number) => ((status = s), res), json: (b: unknown) => (body = b) };
-  errorHandler((l) => logs.push(l))(new TypeError("secret-ish detail"), { method: "GET", path: "/v1/x" } as never, res as never, () => undefined);
+  errorHandler((l) => logs.push(l))(
+    new TypeError("secret-ish detail"),
+    { method: "GET", path: "/v1/x" } as never,
+    res as never,
+    () => undefined,
+  );
   assert.equal(status, 500);
   assert.deepEqual(body, { error: "internal_error" });
   assert.deepEqual(logs, ["GET /v1/x: TypeError: secret-ish detail"]);

@@ -11,13 +11,14 @@ function databaseError(code: string): DatabaseError {
 }
 
 test("connection exceptions, shutdown and too many connections mean unavailable; refused statements do not", () => {
-  for (const code of ["08006", "08001", "57P01", "57P02", "57P03", "53300"]) assert.equal(isDatabaseUnavailable(databaseError(code)), true, code);
+  for (const code of ["08006", "08001", "57P01", "57P02", "57P03", "53300"])
+    assert.equal(isDatabaseUnavailable(databaseError(code)), true, code);
   for (const code of ["22P05", "23505", "40001", "42P01", "57014"]) assert.equal(isDatabaseUnavailable(databaseError(code)), false, code);
   assert.equal(isDatabaseUnavailable(new Error("Connection terminated unexpectedly")), true);
   assert.equal(isDatabaseUnavailable(new Error("timeout exceeded when trying to connect")), true);
   assert.equal(isDatabaseUnavailable(new AggregateError([Object.assign(new Error("a"), { code: "ECONNREFUSED" })])), true);
   assert.equal(isDatabaseUnavailable(new AggregateError([])), false);
-  assert.equal(isDatabaseUnavailable(new Error("relation \"runs\" does not exist")), false);
+  assert.equal(isDatabaseUnavailable(new Error('relation "runs" does not exist')), false);
   assert.equal(isDatabaseUnavailable(undefined), false);
   assert.equal(isDatabaseUnavailable("ECONNREFUSED"), false);
 });
@@ -30,7 +31,10 @@ test("what node-postgres really throws for a closed port and for a server that h
       s.close(() => resolve(port));
     });
   });
-  const refusedErr = await new Client({ host: "127.0.0.1", port: closed, user: "x", database: "x" }).connect().then(() => undefined, (e: unknown) => e);
+  const refusedErr = await new Client({ host: "127.0.0.1", port: closed, user: "x", database: "x" }).connect().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(refusedErr, "connecting to a closed port fails");
   assert.equal(isDatabaseUnavailable(refusedErr), true, String(refusedErr));
 
@@ -38,7 +42,10 @@ test("what node-postgres really throws for a closed port and for a server that h
   await new Promise<void>((resolve) => hangUp.listen(0, "127.0.0.1", resolve));
   try {
     const { port } = hangUp.address() as { port: number };
-    const droppedErr = await new Client({ host: "127.0.0.1", port, user: "x", database: "x" }).connect().then(() => undefined, (e: unknown) => e);
+    const droppedErr = await new Client({ host: "127.0.0.1", port, user: "x", database: "x" }).connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(droppedErr, "a server that hangs up fails the connect");
     assert.equal(isDatabaseUnavailable(droppedErr), true, String(droppedErr));
   } finally {
@@ -59,10 +66,13 @@ test("retryWhileDatabaseUnavailable retries until the deadline, and not at all f
 
   calls = 0;
   await assert.rejects(
-    retryWhileDatabaseUnavailable(async () => {
-      calls++;
-      throw databaseError("23505");
-    }, { deadline: () => Date.now() + 10_000, startingDelayMs: 1 }),
+    retryWhileDatabaseUnavailable(
+      async () => {
+        calls++;
+        throw databaseError("23505");
+      },
+      { deadline: () => Date.now() + 10_000, startingDelayMs: 1 },
+    ),
     { code: "23505" },
   );
   assert.equal(calls, 1);
@@ -70,10 +80,13 @@ test("retryWhileDatabaseUnavailable retries until the deadline, and not at all f
   calls = 0;
   const deadline = Date.now() + 40;
   await assert.rejects(
-    retryWhileDatabaseUnavailable(async () => {
-      calls++;
-      throw databaseError("08006");
-    }, { deadline: () => deadline, startingDelayMs: 1, maxDelayMs: 5 }),
+    retryWhileDatabaseUnavailable(
+      async () => {
+        calls++;
+        throw databaseError("08006");
+      },
+      { deadline: () => deadline, startingDelayMs: 1, maxDelayMs: 5 },
+    ),
     { code: "08006" },
   );
   assert.ok(calls > 1 && Date.now() >= deadline, `retried until the deadline (${calls} calls)`);

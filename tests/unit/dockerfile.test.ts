@@ -36,7 +36,8 @@ function globalArgs(): Record<string, string> {
 
 /** Expands ${ARG} references with the global ARG defaults, repeatedly (a default may name another ARG). */
 function expand(s: string): string {
-  for (let i = 0; i < 5 && s.includes("${"); i++) s = s.replace(/\$\{(\w+)\}/g, (_, name: string) => globalArgs()[name] ?? `<unset ${name}>`);
+  for (let i = 0; i < 5 && s.includes("${"); i++)
+    s = s.replace(/\$\{(\w+)\}/g, (_, name: string) => globalArgs()[name] ?? `<unset ${name}>`);
   return s;
 }
 
@@ -109,7 +110,16 @@ test("the build context holds every module the server and the stack programs loa
   const needed = [...files, "Pulumi.yaml", "Pulumi.platform-prod.yaml", "package-lock.json"];
   assert.ok(needed.length > 30, `the module graph was followed (${needed.length} files)`);
   for (const file of needed) assert.ok(!ignore.ignores(file), `${file} is needed at run time but .dockerignore leaves it out`);
-  for (const local of [".pulumi-state/.passphrase", ".sandbox/env", ".data/pglite/PG_VERSION", "node_modules/tsx/package.json", ".tools/bin/pulumi", "Pulumi.acme.widgets.yaml", ".git/config", "tests/unit/names.test.ts"]) {
+  for (const local of [
+    ".pulumi-state/.passphrase",
+    ".sandbox/env",
+    ".data/pglite/PG_VERSION",
+    "node_modules/tsx/package.json",
+    ".tools/bin/pulumi",
+    "Pulumi.acme.widgets.yaml",
+    ".git/config",
+    "tests/unit/names.test.ts",
+  ]) {
     assert.ok(ignore.ignores(local), `${local} must stay out of the image`);
   }
 });
@@ -139,13 +149,19 @@ test("the pulumi stage reads the CLI and the plugins from the fixed paths both b
   const all = dockerfile.getInstructions();
   const line = (i: Instruction) => text.split("\n")[i.getRange().start.line];
   const copies = finalStage().filter((i) => i.getKeyword() === "COPY" && line(i).startsWith("COPY --from=pulumi "));
-  assert.deepEqual(copies.map((c) => line(c).split(/\s+/)[2]), ["/pulumi/bin"]);
+  assert.deepEqual(
+    copies.map((c) => line(c).split(/\s+/)[2]),
+    ["/pulumi/bin"],
+  );
   const pulumiStage = all.slice(0, all.indexOf(dockerfile.getFROMs()[1]));
   assert.ok(pulumiStage.some((i) => i.getKeyword() === "ENV" && /PULUMI_HOME=\/pulumi\/home\b/.test(i.getArgumentsContent()!)));
   // Next to the CLI, the plugin is bundled (the pod's PULUMI_HOME is an empty volume), and readable by the runtime's
   // user (the CLI makes plugin directories 0700: the smoke failed so before).
   const run = pulumiStage.find((i) => i.getKeyword() === "RUN")!.getArgumentsContent()!;
-  assert.match(run, /pulumi plugin install resource kubernetes "v\$\{KUBERNETES_PLUGIN_VERSION\}"[\s\S]*&& install -m 0755 "\/pulumi\/home\/plugins\/resource-kubernetes-v\$\{KUBERNETES_PLUGIN_VERSION\}\/pulumi-resource-kubernetes" \/pulumi\/bin\/$/);
+  assert.match(
+    run,
+    /pulumi plugin install resource kubernetes "v\$\{KUBERNETES_PLUGIN_VERSION\}"[\s\S]*&& install -m 0755 "\/pulumi\/home\/plugins\/resource-kubernetes-v\$\{KUBERNETES_PLUGIN_VERSION\}\/pulumi-resource-kubernetes" \/pulumi\/bin\/$/,
+  );
   assert.match(finalEnv().PATH, /^\/pulumi\/bin:/);
   // The local pulumi base (scripts/image) puts the same things at the same paths.
   assert.match(imageScript, /cp -pL "\$dist"\/\* "\$mnt\/pulumi\/bin\/"/);
@@ -163,14 +179,22 @@ function finalEnv(): Record<string, string> {
 
 test("with a read-only root, everything the server writes is under the writable dirs the image declares", () => {
   const label = finalStage().find((i) => i.getKeyword() === "LABEL" && i.getArgumentsContent()!.includes("dev.mesh-six.writable-dirs"));
-  const writable = JSON.parse(/dev\.mesh-six\.writable-dirs=(".*")/.exec(label?.getArgumentsContent() ?? "")?.[1] ?? '""').split(" ") as string[];
+  const writable = JSON.parse(/dev\.mesh-six\.writable-dirs=(".*")/.exec(label?.getArgumentsContent() ?? "")?.[1] ?? '""').split(
+    " ",
+  ) as string[];
   const env = finalEnv();
   assert.deepEqual(writable.sort(), [env.HOME, env.TMPDIR].sort());
   const under = (p: string) => writable.some((d) => p === d || p.startsWith(`${d}/`));
   assert.ok(under(env.PULUMI_HOME), `PULUMI_HOME=${env.PULUMI_HOME} is in a writable dir`);
-  const workdir = finalStage().find((i) => i.getKeyword() === "WORKDIR")?.getArgumentsContent() ?? "/";
+  const workdir =
+    finalStage()
+      .find((i) => i.getKeyword() === "WORKDIR")
+      ?.getArgumentsContent() ?? "/";
   assert.ok(!under(workdir), "the code stays on the read-only root");
-  const entrypoint = JSON.parse(finalStage().find((i) => i.getKeyword() === "ENTRYPOINT")!.getArgumentsContent()!);
+  const entrypoint = JSON.parse(
+    finalStage()
+      .find((i) => i.getKeyword() === "ENTRYPOINT")!
+      .getArgumentsContent()!,
+  );
   assert.deepEqual(entrypoint, ["/usr/bin/tini", "--"]);
 });
-

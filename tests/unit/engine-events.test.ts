@@ -28,7 +28,11 @@ test("a resource event is summarised to urn, type and op, never its property bag
 
 test("diagnostics lose their colour codes; ephemeral, debug and empty ones are dropped", () => {
   const diag = (message: string, extra = {}) =>
-    summariseEngineEvent({ sequence: 1, timestamp: 0, diagnosticEvent: { message, color: "raw", severity: "error", ...extra } } as EngineEvent);
+    summariseEngineEvent({
+      sequence: 1,
+      timestamp: 0,
+      diagnosticEvent: { message, color: "raw", severity: "error", ...extra },
+    } as EngineEvent);
   assert.deepEqual(diag("\u001b[31mboom\u001b[0m\n", { urn: URN }), { type: "diagnostic", severity: "error", message: "boom", urn: URN });
   assert.equal(diag("progress", { ephemeral: true }), undefined);
   assert.equal(diag("  \n"), undefined);
@@ -37,13 +41,19 @@ test("diagnostics lose their colour codes; ephemeral, debug and empty ones are d
 });
 
 test("secret outputs are redacted, others kept as they are", () => {
-  assert.deepEqual(redactOutputs({ a: { value: { n: 1 }, secret: false }, b: { value: "x", secret: true } }), { a: { n: 1 }, b: "[secret]" });
+  assert.deepEqual(redactOutputs({ a: { value: { n: 1 }, secret: false }, b: { value: "x", secret: true } }), {
+    a: { n: 1 },
+    b: "[secret]",
+  });
 });
 
 test("the CLI prints changes and failures, not resources left as they were", () => {
   assert.equal(progressLine({ type: "step", step: "up" }), "== up");
   assert.equal(progressLine({ type: "resource", phase: "pre", op: "same", urn: URN, resourceType: "t" }), undefined);
-  assert.equal(progressLine({ type: "resource", phase: "pre", op: "create", urn: URN, resourceType: "mesh-six:repo:WebhookSecret" }), "   create   mesh-six:repo:WebhookSecret hook");
+  assert.equal(
+    progressLine({ type: "resource", phase: "pre", op: "create", urn: URN, resourceType: "mesh-six:repo:WebhookSecret" }),
+    "   create   mesh-six:repo:WebhookSecret hook",
+  );
   assert.match(progressLine({ type: "resource", phase: "failed", op: "update", urn: URN, resourceType: "t" }) ?? "", /FAILED update/);
   assert.equal(progressLine({ type: "summary", changes: { create: 2, same: 5 } }), "   changes: create=2 same=5");
 });
@@ -54,5 +64,10 @@ test("the summary names the policy packs that ran, under the key the CLI really 
     timestamp: 0,
     summaryEvent: { maybeCorrupt: false, durationSeconds: 4, resourceChanges: { create: 2 }, PolicyPacks: { "mesh-six": "v0.1.0" } },
   } as unknown as EngineEvent;
-  assert.deepEqual(summariseEngineEvent(event), { type: "summary", changes: { create: 2 }, durationSeconds: 4, policyPacks: { "mesh-six": "v0.1.0" } });
+  assert.deepEqual(summariseEngineEvent(event), {
+    type: "summary",
+    changes: { create: 2 },
+    durationSeconds: 4,
+    policyPacks: { "mesh-six": "v0.1.0" },
+  });
 });

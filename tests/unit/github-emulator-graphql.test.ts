@@ -69,7 +69,9 @@ async function createProject(gql: Gql, ownerId: string, title: string): Promise<
   return res.createProjectV2.projectV2;
 }
 
-async function graphqlErrorsOf(call: Promise<unknown>): Promise<{ errors: { type?: string; message: string; path?: unknown[] }[]; data: unknown }> {
+async function graphqlErrorsOf(
+  call: Promise<unknown>,
+): Promise<{ errors: { type?: string; message: string; path?: unknown[] }[]; data: unknown }> {
   try {
     await call;
   } catch (err) {
@@ -334,7 +336,9 @@ test("a custom field can be deleted but a built-in one cannot", async (t) => {
     input: { projectId: project.id, dataType: "NUMBER", name: "Points" },
   });
   const del = `mutation($id: ID!) { deleteProjectV2Field(input: { fieldId: $id }) { projectV2Field { ... on ProjectV2Field { id name } } } }`;
-  const deleted = await gql<{ deleteProjectV2Field: { projectV2Field: Field } }>(del, { id: created.createProjectV2Field.projectV2Field.id });
+  const deleted = await gql<{ deleteProjectV2Field: { projectV2Field: Field } }>(del, {
+    id: created.createProjectV2Field.projectV2Field.id,
+  });
   assert.equal(deleted.deleteProjectV2Field.projectV2Field.name, "Points");
   const gone = await graphqlErrorsOf(gql(del, { id: created.createProjectV2Field.projectV2Field.id }));
   assert.equal(gone.errors[0].type, "NOT_FOUND");
@@ -380,7 +384,9 @@ test("a deleted project no longer resolves", async (t) => {
   assert.deepEqual(data, { node: null });
   assert.equal(errors[0].type, "NOT_FOUND");
   assert.deepEqual(errors[0].path, ["node"]);
-  const list = await gql<{ organization: { projectsV2: { totalCount: number } } }>(`{ organization(login: "acme") { projectsV2(first: 5) { totalCount } } }`);
+  const list = await gql<{ organization: { projectsV2: { totalCount: number } } }>(
+    `{ organization(login: "acme") { projectsV2(first: 5) { totalCount } } }`,
+  );
   assert.equal(list.organization.projectsV2.totalCount, 0);
   // The next project does not reuse the number.
   assert.equal((await createProject(gql, orgId, "again")).number, 2);

@@ -29,9 +29,7 @@ interface Description {
 }
 
 // The non-dereferenced description: a fifth of the size of the deref'd one, and $refs are cheap to follow.
-const description = JSON.parse(
-  readFileSync(require.resolve("@octokit/openapi/generated/api.github.com.json"), "utf8"),
-) as Description;
+const description = JSON.parse(readFileSync(require.resolve("@octokit/openapi/generated/api.github.com.json"), "utf8")) as Description;
 
 function resolve<T>(ref: string): T {
   const parts = ref.replace(/^#\//, "").split("/");
@@ -90,7 +88,10 @@ function conformanceErrors(schema: Schema, value: unknown, at = "$"): string[] {
   for (const part of schema.allOf ?? []) errors.push(...conformanceErrors(part, value, at));
   const alternatives = schema.oneOf ?? schema.anyOf;
   if (alternatives) {
-    const tag = schema.discriminator && typeOf(value) === "object" ? (value as Record<string, unknown>)[schema.discriminator.propertyName] : undefined;
+    const tag =
+      schema.discriminator && typeOf(value) === "object"
+        ? (value as Record<string, unknown>)[schema.discriminator.propertyName]
+        : undefined;
     const mapped = typeof tag === "string" ? schema.discriminator?.mapping?.[tag] : undefined;
     if (mapped) {
       errors.push(...conformanceErrors({ $ref: mapped }, value, at));
@@ -102,7 +103,8 @@ function conformanceErrors(schema: Schema, value: unknown, at = "$"): string[] {
     }
   }
   if (schema.type && !hasType(value, schema.type)) return [...errors, `${at}: expected ${schema.type}, got ${typeOf(value)}`];
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+  if (schema.enum && !schema.enum.includes(value))
+    errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
   if (typeof value === "string" && schema.format === "uri" && !URL.canParse(value)) errors.push(`${at}: ${value} is not a URI`);
   if (typeof value === "string" && schema.format === "date-time" && Number.isNaN(Date.parse(value))) {
     errors.push(`${at}: ${value} is not a date-time`);
@@ -114,7 +116,8 @@ function conformanceErrors(schema: Schema, value: unknown, at = "$"): string[] {
       if (key in obj) errors.push(...conformanceErrors(sub, obj[key], `${at}.${key}`));
     }
   }
-  if (Array.isArray(value) && schema.items) value.forEach((item, i) => errors.push(...conformanceErrors(schema.items as Schema, item, `${at}[${i}]`)));
+  if (Array.isArray(value) && schema.items)
+    value.forEach((item, i) => errors.push(...conformanceErrors(schema.items as Schema, item, `${at}[${i}]`)));
   return errors;
 }
 

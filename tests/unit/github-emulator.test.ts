@@ -161,7 +161,13 @@ test("a webhook can be created, listed, read, updated and deleted, and its secre
   const got = await octokit.rest.repos.getWebhook({ ...repo, hook_id: hookId });
   assert.equal(got.data.config.url, "https://mesh-six.example/webhooks/github/acme/widgets");
 
-  const patched = await octokit.rest.repos.updateWebhook({ ...repo, hook_id: hookId, add_events: ["push"], remove_events: ["issues"], active: false });
+  const patched = await octokit.rest.repos.updateWebhook({
+    ...repo,
+    hook_id: hookId,
+    add_events: ["push"],
+    remove_events: ["issues"],
+    active: false,
+  });
   assert.deepEqual(patched.data.events, ["pull_request", "push"]);
   assert.equal(patched.data.active, false);
 
@@ -297,7 +303,10 @@ test("writing to a branch that does not exist is a 404; branches are kept apart"
   const file = { owner: "acme", repo: "widgets", path: "x.txt", message: "m", content: b64("x") };
   assert.equal((await failureOf(octokit.rest.repos.createOrUpdateFileContents({ ...file, branch: "feature" }))).status, 404);
   await octokit.rest.repos.createOrUpdateFileContents({ ...file, branch: "main" });
-  assert.equal((await failureOf(octokit.rest.repos.getContent({ owner: "acme", repo: "widgets", path: "x.txt", ref: "nope" }))).status, 404);
+  assert.equal(
+    (await failureOf(octokit.rest.repos.getContent({ owner: "acme", repo: "widgets", path: "x.txt", ref: "nope" }))).status,
+    404,
+  );
 });
 
 test("a rejected request leaves the state exactly as it was", async (t) => {
@@ -305,7 +314,9 @@ test("a rejected request leaves the state exactly as it was", async (t) => {
   await octokit.rest.repos.createWebhook({ owner: "acme", repo: "widgets", config: { url: "https://a.example/h" } });
   const before = (await control("GET", "/_emulator/state")).body;
   await failureOf(octokit.rest.repos.createWebhook({ owner: "acme", repo: "widgets", config: { url: "https://a.example/h" } }));
-  await failureOf(octokit.rest.repos.createOrUpdateFileContents({ owner: "acme", repo: "widgets", path: "a", message: "m", content: "!!!" }));
+  await failureOf(
+    octokit.rest.repos.createOrUpdateFileContents({ owner: "acme", repo: "widgets", path: "a", message: "m", content: "!!!" }),
+  );
   assert.deepEqual((await control("GET", "/_emulator/state")).body, before);
 });
 
@@ -331,7 +342,13 @@ test("state is saved to the file after each change and reloaded by a new instanc
     config: { url: "https://a.example/h", secret: "kept" },
   });
   assert.ok(readFileSync(stateFile, "utf8").includes(`"id":${hook.id}`), "the hook is on disk as soon as it is acknowledged");
-  await first.octokit.rest.repos.createOrUpdateFileContents({ owner: "acme", repo: "widgets", path: "f.txt", message: "m", content: b64("persisted") });
+  await first.octokit.rest.repos.createOrUpdateFileContents({
+    owner: "acme",
+    repo: "widgets",
+    path: "f.txt",
+    message: "m",
+    content: b64("persisted"),
+  });
   const gql = graphql.defaults({ baseUrl: first.emu.url, headers: { authorization: `token ${TOKEN}` } });
   const org = await gql<{ organization: { id: string } }>(`{ organization(login: "acme") { id } }`);
   const created = await gql<{ createProjectV2: { projectV2: { id: string } } }>(
@@ -353,7 +370,11 @@ test("state is saved to the file after each change and reloaded by a new instanc
   });
   assert.equal(node.node.title, "Board");
   // Ids keep counting from where the first instance stopped.
-  const { data: hook2 } = await second.octokit.rest.repos.createWebhook({ owner: "acme", repo: "widgets", config: { url: "https://b.example/h" } });
+  const { data: hook2 } = await second.octokit.rest.repos.createWebhook({
+    owner: "acme",
+    repo: "widgets",
+    config: { url: "https://b.example/h" },
+  });
   assert.ok(hook2.id > hook.id);
 });
 

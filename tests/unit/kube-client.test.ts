@@ -27,7 +27,10 @@ function kubeconfig(name: string, user: Record<string, unknown>, cluster: Record
       ],
       clusters: [
         { name: "other", cluster: { server: "https://wrong.example:6443" } },
-        { name: "kube", cluster: { server: "https://127.0.0.1:6443", "certificate-authority-data": Buffer.from(CA).toString("base64"), ...cluster } },
+        {
+          name: "kube",
+          cluster: { server: "https://127.0.0.1:6443", "certificate-authority-data": Buffer.from(CA).toString("base64"), ...cluster },
+        },
       ],
       users: [
         { name: "other", user: { token: "wrong" } },
@@ -44,7 +47,11 @@ test("in-cluster: the service-account token and CA with KUBERNETES_SERVICE_HOST/
   writeFileSync(path.join(sa, "token"), "sa-token\n");
   writeFileSync(path.join(sa, "ca.crt"), CA);
   writeFileSync(path.join(sa, "namespace"), "mesh-six");
-  const env = { KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "8443", KUBECONFIG: kubeconfig("ignored.yaml", { token: "t" }) };
+  const env = {
+    KUBERNETES_SERVICE_HOST: "10.96.0.1",
+    KUBERNETES_SERVICE_PORT: "8443",
+    KUBECONFIG: kubeconfig("ignored.yaml", { token: "t" }),
+  };
   const creds = loadKubeCredentials({ env, serviceAccountDir: sa });
   assert.equal(creds.server, "https://10.96.0.1:8443");
   assert.equal(creds.token, "sa-token");
@@ -77,10 +84,14 @@ test("kubeconfig: client certificate auth from files relative to the kubeconfig,
   writeFileSync(path.join(sub, "client.crt"), "CERT");
   writeFileSync(path.join(sub, "client.key"), "KEY");
   writeFileSync(path.join(sub, "ca.crt"), "FILE-CA");
-  const certFile = kubeconfig("cert.yaml", { "client-certificate": "certs/client.crt", "client-key": "certs/client.key" }, {
-    "certificate-authority-data": undefined,
-    "certificate-authority": "certs/ca.crt",
-  });
+  const certFile = kubeconfig(
+    "cert.yaml",
+    { "client-certificate": "certs/client.crt", "client-key": "certs/client.key" },
+    {
+      "certificate-authority-data": undefined,
+      "certificate-authority": "certs/ca.crt",
+    },
+  );
   const creds = loadKubeCredentials({ env: { KUBECONFIG: certFile }, serviceAccountDir: NO_SA });
   assert.equal(creds.cert?.toString(), "CERT");
   assert.equal(creds.key?.toString(), "KEY");
@@ -103,16 +114,22 @@ test("kubeconfig: inline client certificate data", () => {
 });
 
 test("no service account and no KUBECONFIG is a clear error", () => {
-  assert.throws(() => loadKubeCredentials({ env: {}, serviceAccountDir: NO_SA }), (err: unknown) => {
-    assert.ok(err instanceof KubeCredentialsError);
-    assert.match(err.message, /not in a cluster and KUBECONFIG is not set/);
-    return true;
-  });
+  assert.throws(
+    () => loadKubeCredentials({ env: {}, serviceAccountDir: NO_SA }),
+    (err: unknown) => {
+      assert.ok(err instanceof KubeCredentialsError);
+      assert.match(err.message, /not in a cluster and KUBECONFIG is not set/);
+      return true;
+    },
+  );
 });
 
 test("a user without a token or client certificate, or a missing context, is refused by name", () => {
   const exec = kubeconfig("exec.yaml", { exec: { command: "aws" } });
-  assert.throws(() => loadKubeCredentials({ env: { KUBECONFIG: exec }, serviceAccountDir: NO_SA }), /user "admin" has neither a token nor a client certificate/);
+  assert.throws(
+    () => loadKubeCredentials({ env: { KUBECONFIG: exec }, serviceAccountDir: NO_SA }),
+    /user "admin" has neither a token nor a client certificate/,
+  );
   const file = path.join(dir, "nocontext.yaml");
   writeFileSync(file, YAML.stringify({ "current-context": "gone", contexts: [], clusters: [], users: [] }));
   assert.throws(() => loadKubeCredentials({ env: { KUBECONFIG: file }, serviceAccountDir: NO_SA }), /no context named "gone"/);

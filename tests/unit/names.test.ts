@@ -130,7 +130,33 @@ test("invalid owner and repo names are refused with the field named", () => {
 // ---- Reserved names, disjoint namespaces, and injectivity over generated names ----
 
 // Names GitHub keeps for its own routes (github.com/<name>), so no user or organization can have them.
-const RESERVED_SAMPLE = ["orgs", "organizations", "settings", "login", "logout", "about", "api", "apps", "enterprise", "marketplace", "new", "notifications", "pulls", "issues", "search", "site", "sponsors", "topics", "explore", "features", "pricing", "security", "team", "teams", "users"];
+const RESERVED_SAMPLE = [
+  "orgs",
+  "organizations",
+  "settings",
+  "login",
+  "logout",
+  "about",
+  "api",
+  "apps",
+  "enterprise",
+  "marketplace",
+  "new",
+  "notifications",
+  "pulls",
+  "issues",
+  "search",
+  "site",
+  "sponsors",
+  "topics",
+  "explore",
+  "features",
+  "pricing",
+  "security",
+  "team",
+  "teams",
+  "users",
+];
 
 test("reserved GitHub names are refused as owners and organizations, in any case, naming the field", () => {
   for (const name of RESERVED_SAMPLE) {
@@ -140,7 +166,11 @@ test("reserved GitHub names are refused as owners and organizations, in any case
         (err: unknown) => err instanceof InvalidRepoNameError && err.field === "owner" && /reserved/.test(err.message),
         `owner ${spelled}`,
       );
-      assert.throws(() => vaultOrgWebhookPath(spelled), (err: unknown) => err instanceof InvalidRepoNameError && /reserved/.test(err.message), `org ${spelled}`);
+      assert.throws(
+        () => vaultOrgWebhookPath(spelled),
+        (err: unknown) => err instanceof InvalidRepoNameError && /reserved/.test(err.message),
+        `org ${spelled}`,
+      );
     }
   }
 });
@@ -151,12 +181,22 @@ test("a reserved owner is refused by every entry point: onboarding, stack config
   assert.doesNotThrow(config("acme"));
   const onboarding = onboardingRequest.safeParse({ owner: "Settings", repo: "widgets" });
   assert.equal(onboarding.success, false);
-  assert.deepEqual(onboarding.error?.issues.map((i) => i.path.join(".")), ["owner"]);
+  assert.deepEqual(
+    onboarding.error?.issues.map((i) => i.path.join(".")),
+    ["owner"],
+  );
   const task = taskRequest.safeParse({ capability: "implement", owner: "orgs", repo: "widgets", payload: {} });
   assert.equal(task.success, false, "a task for a reserved owner is refused");
-  assert.deepEqual(task.error?.issues.map((i) => i.path.join(".")), ["owner"]);
+  assert.deepEqual(
+    task.error?.issues.map((i) => i.path.join(".")),
+    ["owner"],
+  );
   const badRepo = taskRequest.safeParse({ capability: "implement", owner: "acme", repo: "..", payload: {} });
-  assert.deepEqual(badRepo.error?.issues.map((i) => i.path.join(".")), ["repo"], "a task's repo is validated as GitHub does");
+  assert.deepEqual(
+    badRepo.error?.issues.map((i) => i.path.join(".")),
+    ["repo"],
+    "a task's repo is validated as GitHub does",
+  );
   assert.equal(repoRefFromStackName("orgs.widgets"), undefined);
 });
 
@@ -187,16 +227,53 @@ test("no two distinct repositories or organizations share a stack, Kubernetes na
   const random = prng(20260601);
   const pick = (chars: string, n: number) => Array.from({ length: n }, () => chars[Math.floor(random() * chars.length)]).join("");
   const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  const owners = new Set(["a", "b", "a-b", "ab", "a1", "orgs", "Orgs", "repos", "settings", "x".repeat(39), `${"y".repeat(19)}-${"z".repeat(19)}`, "A-B", "0", ...RESERVED_SAMPLE]);
+  const owners = new Set([
+    "a",
+    "b",
+    "a-b",
+    "ab",
+    "a1",
+    "orgs",
+    "Orgs",
+    "repos",
+    "settings",
+    "x".repeat(39),
+    `${"y".repeat(19)}-${"z".repeat(19)}`,
+    "A-B",
+    "0",
+    ...RESERVED_SAMPLE,
+  ]);
   while (owners.size < 200) {
     const length = 1 + Math.floor(random() * 39);
     owners.add(pick(alnum, length).replace(/(?<=.)(.)(?=.)/g, (c) => (random() < 0.15 ? "-" : c)));
   }
-  const repos = new Set(["x", ".github", "_", "-", "a.b", "a_b", "a-b", "a..b", "a.git.b", "..a", "A.B", "r".repeat(100), `${"r".repeat(99)}.`, "widgets", "orgs", "acme"]);
+  const repos = new Set([
+    "x",
+    ".github",
+    "_",
+    "-",
+    "a.b",
+    "a_b",
+    "a-b",
+    "a..b",
+    "a.git.b",
+    "..a",
+    "A.B",
+    "r".repeat(100),
+    `${"r".repeat(99)}.`,
+    "widgets",
+    "orgs",
+    "acme",
+  ]);
   while (repos.size < 300) repos.add(pick(`${alnum}._-`, 1 + Math.floor(random() * (random() < 0.1 ? 100 : 12))));
 
   // Every derived name, by the namespace it lives in; each must belong to exactly one identity.
-  const spaces = { stack: new Map<string, string>(), k8s: new Map<string, string>(), vault: new Map<string, string>(), url: new Map<string, string>() };
+  const spaces = {
+    stack: new Map<string, string>(),
+    k8s: new Map<string, string>(),
+    vault: new Map<string, string>(),
+    url: new Map<string, string>(),
+  };
   const claim = (space: keyof typeof spaces, name: string, identity: string) => {
     const other = spaces[space].get(name);
     assert.ok(other === undefined || other === identity, `${space} name ${name} is produced by both ${other} and ${identity}`);
@@ -215,7 +292,10 @@ test("no two distinct repositories or organizations share a stack, Kubernetes na
     }
     for (const repo of repos) {
       if (random() > 0.1 && repo.length < 90) continue; // every long name, a sample of the rest
-      for (const [o, r] of [[owner, repo], [randomCase(owner, random), randomCase(repo, random)]]) {
+      for (const [o, r] of [
+        [owner, repo],
+        [randomCase(owner, random), randomCase(repo, random)],
+      ]) {
         let ref;
         try {
           ref = parseRepoRef(`${o}/${r}`);

@@ -32,14 +32,24 @@ test("an invalid request is refused with the same field issues the API answers",
       return true;
     },
   );
-  assert.throws(() => buildOnboardingRequest({ repo: "widgets" }, DEFAULTS), (err: unknown) => err instanceof RequestValidationError && err.issues[0].field === "owner");
+  assert.throws(
+    () => buildOnboardingRequest({ repo: "widgets" }, DEFAULTS),
+    (err: unknown) => err instanceof RequestValidationError && err.issues[0].field === "owner",
+  );
 });
 
 test("the defaults come from the environment as the server reads it: MESH_SIX_PUBLIC_URL required, https or loopback", () => {
-  assert.deepEqual(loadOnboardingDefaults({ MESH_SIX_PUBLIC_URL: "https://m.example", MESH_SIX_NAMESPACE: "team-a" }), { publicUrl: "https://m.example", namespace: "team-a" });
+  assert.deepEqual(loadOnboardingDefaults({ MESH_SIX_PUBLIC_URL: "https://m.example", MESH_SIX_NAMESPACE: "team-a" }), {
+    publicUrl: "https://m.example",
+    namespace: "team-a",
+  });
   assert.deepEqual(loadOnboardingDefaults({ MESH_SIX_PUBLIC_URL: "http://127.0.0.1:8080" }), { publicUrl: "http://127.0.0.1:8080" });
   const refused = (env: NodeJS.ProcessEnv, variable: string, message: RegExp) =>
-    assert.throws(() => loadOnboardingDefaults(env), (err: unknown) => err instanceof ConfigError && err.variable === variable && message.test(err.message), JSON.stringify(env));
+    assert.throws(
+      () => loadOnboardingDefaults(env),
+      (err: unknown) => err instanceof ConfigError && err.variable === variable && message.test(err.message),
+      JSON.stringify(env),
+    );
   refused({}, "MESH_SIX_PUBLIC_URL", /required/);
   refused({ MESH_SIX_PUBLIC_URL: "http://mesh-six.example.com" }, "MESH_SIX_PUBLIC_URL", /https/);
   refused({ MESH_SIX_PUBLIC_URL: "https://m.example", MESH_SIX_NAMESPACE: "Not_A_Namespace" }, "MESH_SIX_NAMESPACE", /namespace/);

@@ -17,13 +17,23 @@ const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
 function onboardCli(args: string[], env: Record<string, string | undefined>) {
   const state = mkdtempSync(path.join(tmpdir(), "mesh-six-cli-config-"));
   const tools = mkdtempSync(path.join(tmpdir(), "mesh-six-cli-tools-"));
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: "unit", MESH_SIX_TOOLS: tools, DATABASE_URL: undefined };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${state}`,
+    PULUMI_CONFIG_PASSPHRASE: "unit",
+    MESH_SIX_TOOLS: tools,
+    DATABASE_URL: undefined,
+  };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
   try {
-    const res = spawnSync(process.execPath, ["--import", TSX, path.join(ROOT, "server/cli/onboard.ts"), ...args], { env: childEnv, encoding: "utf8", timeout: 60_000 });
+    const res = spawnSync(process.execPath, ["--import", TSX, path.join(ROOT, "server/cli/onboard.ts"), ...args], {
+      env: childEnv,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     // Nothing may have been started: no stack in the state backend.
     return { status: res.status, stderr: res.stderr, stateEntries: readdirSync(state) };
   } finally {
@@ -56,7 +66,14 @@ test("a repo config has no serverUrl default: left out it is refused naming mesh
 
 test("every serverUrl the repo config accepts makes a webhook the policy pack accepts, and the old default is refused", () => {
   const ref = { owner: "acme", repo: "widgets" };
-  const webhook = (serverUrl: string) => ({ url: `${serverUrl}${webhookUrlPath(ref)}`, events: ["issues"], secret: "s", active: true, contentType: "json", insecureSsl: false });
+  const webhook = (serverUrl: string) => ({
+    url: `${serverUrl}${webhookUrlPath(ref)}`,
+    events: ["issues"],
+    secret: "s",
+    active: true,
+    contentType: "json",
+    insecureSsl: false,
+  });
   for (const serverUrl of ["https://mesh-six.example.com", "http://127.0.0.1:8080", "http://localhost:3000"]) {
     const cfg = parseRepoStackConfig({ ...ref, serverUrl });
     assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, webhook(cfg.serverUrl)), [], serverUrl);

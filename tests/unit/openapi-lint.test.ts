@@ -17,14 +17,26 @@ async function servedDocument(config: Partial<ServerConfig> = {}): Promise<strin
   const app = createApp({
     db: pool,
     runner: new ScriptedRunner(),
-    config: { port: 0, apiTokens: [TOKEN], runConcurrency: 1, runLeaseMs: 1000, runShutdownGraceMs: 10, pollMs: 100, stateBackendUrl: "file:///nonexistent", publicUrl: "http://127.0.0.1:8080", ...config },
+    config: {
+      port: 0,
+      apiTokens: [TOKEN],
+      runConcurrency: 1,
+      runLeaseMs: 1000,
+      runShutdownGraceMs: 10,
+      pollMs: 100,
+      stateBackendUrl: "file:///nonexistent",
+      publicUrl: "http://127.0.0.1:8080",
+      ...config,
+    },
     log: () => undefined,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
   try {
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/openapi.json`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/openapi.json`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     assert.equal(res.status, 200);
     return await res.text();
   } finally {
@@ -50,7 +62,10 @@ test("the served OpenAPI document lints clean with Redocly's recommended rules: 
 test("with a public URL configured, the document's server is that URL and it still lints clean", async () => {
   const source = await servedDocument({ publicUrl: "https://mesh-six.example.org" });
   const doc = JSON.parse(source) as { servers?: { url: string }[] };
-  assert.deepEqual(doc.servers?.map((s) => s.url), ["https://mesh-six.example.org"]);
+  assert.deepEqual(
+    doc.servers?.map((s) => s.url),
+    ["https://mesh-six.example.org"],
+  );
   const { report } = await lint(source);
   assert.deepEqual(report, []);
 });
@@ -59,5 +74,8 @@ test("the linter does catch a broken document (the lint test can fail)", async (
   const doc = JSON.parse(await servedDocument()) as { paths: Record<string, Record<string, { operationId?: string }>> };
   delete doc.paths["/healthz"].get.operationId;
   const { report } = await lint(JSON.stringify(doc));
-  assert.ok(report.some((line) => line.includes("operation-operationId")), report.join("\n"));
+  assert.ok(
+    report.some((line) => line.includes("operation-operationId")),
+    report.join("\n"),
+  );
 });

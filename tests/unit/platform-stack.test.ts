@@ -17,9 +17,7 @@ const root = path.join(__dirname, "../..");
 /** A stack file's config as the language host hands it to the program: structured values become JSON strings. */
 function stackConfig(stackFile: string): Record<string, string> {
   const doc = parse(readFileSync(path.join(root, stackFile), "utf8")) as { config: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-  );
+  return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
 const prodConfig = stackConfig("Pulumi.platform-prod.yaml");
@@ -43,8 +41,12 @@ void pulumi.runtime.setMocks(
 // Loaded only after setMocks and the stack's config are in place.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { platformProgram, PLATFORM_SECRET_NAME }: typeof import("../../stacks/platform") = require("../../stacks/platform");
-const { services, ONBOARDING_SERVER, DEV_DEFAULT_TAG, DEFAULT_REGISTRY }: typeof import("../../stacks/catalog") =
-  require("../../stacks/catalog");
+const {
+  services,
+  ONBOARDING_SERVER,
+  DEV_DEFAULT_TAG,
+  DEFAULT_REGISTRY,
+}: typeof import("../../stacks/catalog") = require("../../stacks/catalog");
 const config: typeof import("../../stacks/platform-config") = require("../../stacks/platform-config");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -112,10 +114,7 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
       assert.equal(d.inputs.metadata.namespace, "mesh-six", s.name);
       assert.equal(d.inputs.spec.replicas, s.replicas ?? 1, s.name);
     }
-    assert.deepEqual(
-      deployments.map((d) => d.name).sort(),
-      [...services.map((s) => s.name), ONBOARDING_SERVER.name].sort(),
-    );
+    assert.deepEqual(deployments.map((d) => d.name).sort(), [...services.map((s) => s.name), ONBOARDING_SERVER.name].sort());
   });
 
   test("a service with a port gets a Service; one without gets none", () => {
@@ -175,7 +174,10 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     const clusterScoped = ["namespaces", "nodes", "persistentvolumes", "clusterroles", "clusterrolebindings", "customresourcedefinitions"];
     for (const rule of role.inputs.rules) {
       for (const field of ["apiGroups", "resources", "verbs"]) assert.ok(!rule[field].includes("*"), `wildcard in ${field}`);
-      assert.deepEqual(rule.resources.filter((r: string) => clusterScoped.includes(r)), []);
+      assert.deepEqual(
+        rule.resources.filter((r: string) => clusterScoped.includes(r)),
+        [],
+      );
       assert.ok(!rule.verbs.includes("escalate") && !rule.verbs.includes("bind") && !rule.verbs.includes("impersonate"));
       assert.equal(rule.nonResourceURLs, undefined);
     }
@@ -209,7 +211,9 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     assert.equal(container.startupProbe.httpGet.path, "/healthz");
     assert.equal(container.envFrom, undefined, "the server takes only the keys it needs, not the whole platform Secret");
     const refs = Object.fromEntries(
-      container.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => [e.name, `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`]),
+      container.env
+        .filter((e: any) => e.valueFrom?.secretKeyRef)
+        .map((e: any) => [e.name, `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`]),
     );
     assert.deepEqual(refs, {
       MESH_SIX_API_TOKENS: "onboarding-server-secrets/MESH_SIX_API_TOKENS",
@@ -241,13 +245,18 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     assert.deepEqual(container.volumeMounts.map((m: any) => m.mountPath).sort(), ["/home/mesh-six", "/tmp"]);
     for (const v of pod.volumes) assert.ok(v.emptyDir, `${v.name} is an emptyDir`);
     const grace = Number(container.env.find((e: any) => e.name === "MESH_SIX_RUN_SHUTDOWN_GRACE_MS").value) / 1000;
-    assert.ok(pod.terminationGracePeriodSeconds > grace + 5, `${pod.terminationGracePeriodSeconds}s covers the ${grace}s grace and the drain`);
+    assert.ok(
+      pod.terminationGracePeriodSeconds > grace + 5,
+      `${pod.terminationGracePeriodSeconds}s covers the ${grace}s grace and the drain`,
+    );
     assert.equal(container.resources.limits.memory, "2Gi");
     const pdb = one("kubernetes:policy/v1:PodDisruptionBudget", ONBOARDING_SERVER.name).inputs;
     assert.equal(pdb.spec.maxUnavailable, 1);
     assert.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
     const secret = one("kubernetes:external-secrets.io/v1:ExternalSecret", "onboarding-server-secrets").inputs;
-    assert.deepEqual(secret.spec.data, [{ secretKey: "MESH_SIX_API_TOKENS", remoteRef: { key: "mesh-six/onboarding-server", property: "MESH_SIX_API_TOKENS" } }]);
+    assert.deepEqual(secret.spec.data, [
+      { secretKey: "MESH_SIX_API_TOKENS", remoteRef: { key: "mesh-six/onboarding-server", property: "MESH_SIX_API_TOKENS" } },
+    ]);
   });
 
   test("the server's user and writable dirs are the image's own (its USER and dev.mesh-six.writable-dirs label)", () => {
@@ -259,7 +268,10 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     assert.equal(pod.securityContext.runAsGroup, Number(user[2]));
     const writable = /dev\.mesh-six\.writable-dirs="([^"]*)"/.exec(dockerfile)![1].split(" ");
     const mounts = container.volumeMounts.map((m: any) => [m.mountPath, pod.volumes.find((v: any) => v.name === m.name)]);
-    assert.deepEqual(mounts.map(([p]: any) => p), writable);
+    assert.deepEqual(
+      mounts.map(([p]: any) => p),
+      writable,
+    );
     for (const [p, volume] of mounts) assert.ok(volume.emptyDir, `${p} is an emptyDir`);
   });
 
@@ -313,10 +325,7 @@ describe("platform config", () => {
   test("a prod serverImage override must itself be pinned, and excludes the server's images entry", () => {
     const raw = prodRaw();
     delete raw.images[ONBOARDING_SERVER.name];
-    assertConfigError(
-      () => parsePlatformConfig({ ...raw, serverImage: "ghcr.io/acme/server" }, "platform-prod"),
-      ["mesh-six:serverImage"],
-    );
+    assertConfigError(() => parsePlatformConfig({ ...raw, serverImage: "ghcr.io/acme/server" }, "platform-prod"), ["mesh-six:serverImage"]);
     assertConfigError(
       () => parsePlatformConfig({ ...raw, serverImage: "ghcr.io/acme/server:latest" }, "platform-prod"),
       ["mesh-six:serverImage"],
@@ -351,17 +360,26 @@ describe("platform config", () => {
 
   test("the server's memory limit must hold its run concurrency, and the check names both keys", () => {
     const raw = { ...prodRaw(), server: { ...server, runConcurrency: 2, memoryLimit: "2Gi" } };
-    assert.throws(() => parsePlatformConfig(raw, "platform-prod"), (err: Error) => {
-      assert.ok(err instanceof PlatformConfigError);
-      assert.deepEqual(err.keys, ["mesh-six:server.memoryLimit"]);
-      assert.match(err.message, /runConcurrency=2/);
-      return true;
-    });
-    assert.equal(parsePlatformConfig({ ...raw, server: { ...raw.server, memoryLimit: "2560Mi" } }, "platform-prod").server.runConcurrency, 2);
+    assert.throws(
+      () => parsePlatformConfig(raw, "platform-prod"),
+      (err: Error) => {
+        assert.ok(err instanceof PlatformConfigError);
+        assert.deepEqual(err.keys, ["mesh-six:server.memoryLimit"]);
+        assert.match(err.message, /runConcurrency=2/);
+        return true;
+      },
+    );
+    assert.equal(
+      parsePlatformConfig({ ...raw, server: { ...raw.server, memoryLimit: "2560Mi" } }, "platform-prod").server.runConcurrency,
+      2,
+    );
   });
 
   test("the server needs an https public URL, a credential-free database URL and two replicas", () => {
-    assertConfigError(() => parsePlatformConfig({ ...prodRaw(), server: {} }, "platform-prod"), ["mesh-six:server.publicUrl", "mesh-six:server.databaseUrl"]);
+    assertConfigError(
+      () => parsePlatformConfig({ ...prodRaw(), server: {} }, "platform-prod"),
+      ["mesh-six:server.publicUrl", "mesh-six:server.databaseUrl"],
+    );
     assertConfigError(
       () => parsePlatformConfig({ ...prodRaw(), server: { ...server, publicUrl: "http://mesh-six.example.com" } }, "platform-prod"),
       ["mesh-six:server.publicUrl"],
@@ -374,7 +392,10 @@ describe("platform config", () => {
       () => parsePlatformConfig({ ...prodRaw(), server: { ...server, databaseUrl: "postgres://u:hunter2@db/x" } }, "platform-prod"),
       ["mesh-six:server.databaseUrl"],
     );
-    assertConfigError(() => parsePlatformConfig({ ...prodRaw(), server: { ...server, replicas: 1 } }, "platform-prod"), ["mesh-six:server.replicas"]);
+    assertConfigError(
+      () => parsePlatformConfig({ ...prodRaw(), server: { ...server, replicas: 1 } }, "platform-prod"),
+      ["mesh-six:server.replicas"],
+    );
   });
 
   test("a stack not named platform-<env> needs mesh-six:environment", () => {

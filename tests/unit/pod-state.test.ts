@@ -10,7 +10,10 @@ test("a pod is Ready only by its Ready condition", () => {
 
 test("an unscheduled pod is described by its PodScheduled condition", () => {
   const state = describePodState({
-    status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available" }] },
+    status: {
+      phase: "Pending",
+      conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available" }],
+    },
   });
   assert.equal(state, "PodScheduled=False Unschedulable: 0/1 nodes are available");
 });

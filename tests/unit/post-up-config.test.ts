@@ -18,7 +18,10 @@ test("the pod-ready timeout defaults to 10 minutes and is read from MESH_SIX_POD
 
 test("without OAuth variables there is no device flow; with all of them and an auth service there is", () => {
   assert.equal(loadServerConfig(BASE, "file:///x").deviceFlow, undefined);
-  const cfg = loadServerConfig({ ...BASE, ...OAUTH, MESH_SIX_OAUTH_SCOPE: "repo", MESH_SIX_AUTH_SERVICE_URL: "http://auth.mesh-six.svc" }, "file:///x");
+  const cfg = loadServerConfig(
+    { ...BASE, ...OAUTH, MESH_SIX_OAUTH_SCOPE: "repo", MESH_SIX_AUTH_SERVICE_URL: "http://auth.mesh-six.svc" },
+    "file:///x",
+  );
   assert.deepEqual(cfg.deviceFlow, {
     deviceAuthorizationUrl: "https://as.example/device/auth",
     tokenUrl: "https://as.example/token",
@@ -30,9 +33,15 @@ test("without OAuth variables there is no device flow; with all of them and an a
 
 test("half an OAuth configuration, or one without an auth service, is refused naming the variable", () => {
   const missing = (env: Record<string, string>, variable: string) =>
-    assert.throws(() => loadServerConfig({ ...BASE, ...env }, "file:///x"), (err: unknown) => err instanceof ConfigError && err.variable === variable);
+    assert.throws(
+      () => loadServerConfig({ ...BASE, ...env }, "file:///x"),
+      (err: unknown) => err instanceof ConfigError && err.variable === variable,
+    );
   missing({ MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL: OAUTH.MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL }, "MESH_SIX_OAUTH_TOKEN_URL");
-  missing({ MESH_SIX_OAUTH_TOKEN_URL: OAUTH.MESH_SIX_OAUTH_TOKEN_URL, MESH_SIX_OAUTH_CLIENT_ID: "c" }, "MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL");
+  missing(
+    { MESH_SIX_OAUTH_TOKEN_URL: OAUTH.MESH_SIX_OAUTH_TOKEN_URL, MESH_SIX_OAUTH_CLIENT_ID: "c" },
+    "MESH_SIX_OAUTH_DEVICE_AUTHORIZATION_URL",
+  );
   missing(OAUTH, "MESH_SIX_AUTH_SERVICE_URL");
 });
 
@@ -40,18 +49,34 @@ test("the dispatch concurrency defaults to 8 and is read from MESH_SIX_DISPATCH_
   assert.equal(loadServerConfig(BASE, "file:///x").dispatchConcurrency, 8);
   assert.equal(loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: "32" }, "file:///x").dispatchConcurrency, 32);
   for (const bad of ["0", "1000", "many"]) {
-    assert.throws(() => loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: bad }, "file:///x"), (err: Error) => err instanceof ConfigError && /MESH_SIX_DISPATCH_CONCURRENCY/.test(err.message), bad);
+    assert.throws(
+      () => loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: bad }, "file:///x"),
+      (err: Error) => err instanceof ConfigError && /MESH_SIX_DISPATCH_CONCURRENCY/.test(err.message),
+      bad,
+    );
   }
 });
 
 test("the public URL is required and must be https (loopback excepted), naming MESH_SIX_PUBLIC_URL", () => {
   const { MESH_SIX_PUBLIC_URL: _, ...withoutUrl } = BASE;
-  assert.throws(() => loadServerConfig(withoutUrl, "file:///x"), (err: ConfigError) => err.variable === "MESH_SIX_PUBLIC_URL" && /required/.test(err.message));
-  assert.throws(() => loadServerConfig({ ...BASE, MESH_SIX_PUBLIC_URL: "http://mesh-six.example.com" }, "file:///x"), (err: ConfigError) => err.variable === "MESH_SIX_PUBLIC_URL");
+  assert.throws(
+    () => loadServerConfig(withoutUrl, "file:///x"),
+    (err: ConfigError) => err.variable === "MESH_SIX_PUBLIC_URL" && /required/.test(err.message),
+  );
+  assert.throws(
+    () => loadServerConfig({ ...BASE, MESH_SIX_PUBLIC_URL: "http://mesh-six.example.com" }, "file:///x"),
+    (err: ConfigError) => err.variable === "MESH_SIX_PUBLIC_URL",
+  );
   assert.equal(loadServerConfig({ ...BASE, MESH_SIX_PUBLIC_URL: "http://127.0.0.1:8080" }, "file:///x").publicUrl, "http://127.0.0.1:8080");
 });
 
 test("inside a pod the server refuses to run without DATABASE_URL rather than keep its state on the pod's disk", () => {
-  assert.throws(() => loadServerConfig({ ...BASE, KUBERNETES_SERVICE_HOST: "10.0.0.1" }, "file:///x"), (err: ConfigError) => err.variable === "DATABASE_URL");
-  assert.equal(loadServerConfig({ ...BASE, KUBERNETES_SERVICE_HOST: "10.0.0.1", DATABASE_URL: "postgres://db/x" }, "postgres://db/x").port, 8080);
+  assert.throws(
+    () => loadServerConfig({ ...BASE, KUBERNETES_SERVICE_HOST: "10.0.0.1" }, "file:///x"),
+    (err: ConfigError) => err.variable === "DATABASE_URL",
+  );
+  assert.equal(
+    loadServerConfig({ ...BASE, KUBERNETES_SERVICE_HOST: "10.0.0.1", DATABASE_URL: "postgres://db/x" }, "postgres://db/x").port,
+    8080,
+  );
 });

@@ -40,10 +40,16 @@ test("a clean run passes and shows both tables, the machine and the command that
   assert.ok(doc.includes(meta.machine) && doc.includes(meta.date));
   assert.match(doc, /\*\*Verdict: pass\*\*/);
   assert.match(doc, /## Faults\n\n\| fault \| injected \| outcome \| runs accepted \/ accounted/);
-  assert.match(doc, /\| server killed during up \| SIGKILL mid-up \| recovered, succeeded \| 3 \/ 3 \| — \| — \| — \| 0 in 120 lines \| 41\.5 s \|/);
+  assert.match(
+    doc,
+    /\| server killed during up \| SIGKILL mid-up \| recovered, succeeded \| 3 \/ 3 \| — \| — \| — \| 0 in 120 lines \| 41\.5 s \|/,
+  );
   assert.match(doc, /\| hostile requests \| .* \| 0 \/ 0 \| 1 \/ 1 \| 2 \/ 2 \| 1200 \(400: 700, 401: 400, 413: 100\) \|/);
   // The second table: one column per status, in order.
-  assert.match(doc, /## Answers by status[\s\S]*\| fault \| sent \| 400 \| 401 \| 413 \|\n[^\n]*\n\| hostile requests \| 1200 \| 700 \| 400 \| 100 \|/);
+  assert.match(
+    doc,
+    /## Answers by status[\s\S]*\| fault \| sent \| 400 \| 401 \| 413 \|\n[^\n]*\n\| hostile requests \| 1200 \| 700 \| 400 \| 100 \|/,
+  );
 });
 
 test("a run accepted but not found in the database fails the verdict, naming the fault", () => {
@@ -56,7 +62,10 @@ test("a run accepted but not found in the database fails the verdict, naming the
 
 test("a lost delivery or task fails the verdict too", () => {
   const verdict = judge([{ ...hostile, deliveries: { accepted: 5, accounted: 4 }, tasks: { accepted: 2, accounted: 0 } }]);
-  assert.deepEqual(verdict.problems, ["hostile requests: 1 of 5 accepted deliveries not accounted for", "hostile requests: 2 of 2 accepted tasks not accounted for"]);
+  assert.deepEqual(verdict.problems, [
+    "hostile requests: 1 of 5 accepted deliveries not accounted for",
+    "hostile requests: 2 of 2 accepted tasks not accounted for",
+  ]);
 });
 
 test("a secret in a log line fails the verdict", () => {
@@ -78,7 +87,10 @@ test("records are read from their directory, and a malformed one is refused", ()
   const dir = mkdtempSync(path.join(tmpdir(), "reliability-"));
   try {
     writeFileSync(path.join(dir, "server-killed.json"), JSON.stringify({ ...killed, recordedAt: "2026-11-26T10:00:00Z" }));
-    assert.deepEqual(readRecords(dir).map((r) => r.fault), ["server killed during up"]);
+    assert.deepEqual(
+      readRecords(dir).map((r) => r.fault),
+      ["server killed during up"],
+    );
     writeFileSync(path.join(dir, "broken.json"), JSON.stringify({ fault: "x", runs: { accepted: -1 } }));
     assert.throws(() => readRecords(dir), /broken\.json: not a fault record/);
     assert.deepEqual(readRecords(path.join(dir, "missing")), []);

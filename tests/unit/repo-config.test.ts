@@ -36,7 +36,11 @@ test("each invalid value is refused with an error naming its config key", () => 
     [{ owner: "acme", serverUrl: "https://m.example" }, "mesh-six:repo"],
   ];
   for (const [input, key] of cases) {
-    assert.deepEqual(keysOf(() => parseRepoStackConfig(input)), [key], JSON.stringify(input));
+    assert.deepEqual(
+      keysOf(() => parseRepoStackConfig(input)),
+      [key],
+      JSON.stringify(input),
+    );
   }
 });
 

@@ -38,7 +38,13 @@ before(async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { repoResources }: typeof import("../../stacks/repo") = require("../../stacks/repo");
   const result = repoResources(
-    parseRepoStackConfig({ owner: "acme", repo: "widgets", serverUrl: "https://mesh-six.example.com", displayName: "Widgets", authProjectId: "proj-1" }),
+    parseRepoStackConfig({
+      owner: "acme",
+      repo: "widgets",
+      serverUrl: "https://mesh-six.example.com",
+      displayName: "Widgets",
+      authProjectId: "proj-1",
+    }),
   );
   outputs = await new Promise((resolve) => pulumi.output(result).apply((v) => resolve(v as Record<string, unknown>)));
   // The registration is not among the outputs: wait for its (output-dependent) registration too.
@@ -82,7 +88,10 @@ test("git and database credentials come from mesh-six-secrets", () => {
 
 test("the StatefulSet claims a workspace and a session volume and carries Dapr annotations", () => {
   const sts = one("kubernetes:apps/v1:StatefulSet").inputs;
-  assert.deepEqual(sts.spec.volumeClaimTemplates.map((c: { metadata: { name: string } }) => c.metadata.name), ["workspace", "session"]);
+  assert.deepEqual(
+    sts.spec.volumeClaimTemplates.map((c: { metadata: { name: string } }) => c.metadata.name),
+    ["workspace", "session"],
+  );
   const annotations = sts.spec.template.metadata.annotations;
   assert.equal(annotations["dapr.io/enabled"], "true");
   assert.equal(annotations["dapr.io/app-id"], sts.metadata.name);

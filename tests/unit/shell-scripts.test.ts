@@ -20,7 +20,8 @@ function shellScripts(): string[] {
 
 test("every shell script of the project passes shellcheck", () => {
   const scripts = shellScripts();
-  for (const expected of ["scripts/bootstrap", "scripts/sandbox", "scripts/test", ".ci/run", "scripts/lib/env.sh"]) assert.ok(scripts.includes(expected), expected);
+  for (const expected of ["scripts/bootstrap", "scripts/sandbox", "scripts/test", ".ci/run", "scripts/lib/env.sh"])
+    assert.ok(scripts.includes(expected), expected);
   const result = spawnSync("shellcheck", ["-x", "--source-path=SCRIPTDIR", "-f", "gcc", ...scripts], { cwd: ROOT, encoding: "utf8" });
   assert.ok(!result.error, `shellcheck: ${result.error?.message} (scripts/bootstrap installs it)`);
   assert.equal(result.stdout + result.stderr, "");

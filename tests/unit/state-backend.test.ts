@@ -7,7 +7,11 @@ const embedded = () => "file:///data/.pulumi-state";
 
 test("a real database is the state backend, in its own table, unless PULUMI_BACKEND_URL says otherwise", () => {
   const db = chooseStateBackend({ DATABASE_URL: "postgresql://u:p@db:5432/meshsix" }, embedded);
-  assert.deepEqual(db, { url: "postgres://u:p@db:5432/meshsix?sslmode=disable&table=pulumi_state", kind: "postgres", source: "DATABASE_URL" });
+  assert.deepEqual(db, {
+    url: "postgres://u:p@db:5432/meshsix?sslmode=disable&table=pulumi_state",
+    kind: "postgres",
+    source: "DATABASE_URL",
+  });
   const given = chooseStateBackend({ DATABASE_URL: "postgres://db/x", PULUMI_BACKEND_URL: "s3://bucket/state" }, embedded);
   assert.deepEqual(given, { url: "s3://bucket/state", kind: "other", source: "PULUMI_BACKEND_URL" });
   assert.deepEqual(chooseStateBackend({}, embedded), { url: "file:///data/.pulumi-state", kind: "file", source: "embedded" });
@@ -18,13 +22,22 @@ test("the state URL keeps the database's TLS mode and other parameters, and name
     postgresStateUrl("postgres://u@db/x?sslmode=verify-full&sslrootcert=/ca.crt", "mesh_six_state"),
     "postgres://u@db/x?sslmode=verify-full&sslrootcert=%2Fca.crt&table=mesh_six_state",
   );
-  assert.throws(() => postgresStateUrl("postgres://db/x", "state; DROP TABLE runs"), (err: ConfigError) => err.variable === "MESH_SIX_STATE_TABLE");
-  assert.throws(() => postgresStateUrl("mysql://db/x"), (err: ConfigError) => err.variable === "DATABASE_URL");
+  assert.throws(
+    () => postgresStateUrl("postgres://db/x", "state; DROP TABLE runs"),
+    (err: ConfigError) => err.variable === "MESH_SIX_STATE_TABLE",
+  );
+  assert.throws(
+    () => postgresStateUrl("mysql://db/x"),
+    (err: ConfigError) => err.variable === "DATABASE_URL",
+  );
 });
 
 test("a shared backend without a secrets provider or passphrase is refused, naming the variable to set", () => {
   const shared = chooseStateBackend({ DATABASE_URL: "postgres://db/x" }, embedded);
-  assert.throws(() => chooseSecrets({}, shared), (err: ConfigError) => err.variable === "MESH_SIX_SECRETS_PROVIDER" && /generated passphrase/.test(err.message));
+  assert.throws(
+    () => chooseSecrets({}, shared),
+    (err: ConfigError) => err.variable === "MESH_SIX_SECRETS_PROVIDER" && /generated passphrase/.test(err.message),
+  );
   // The embedded file backend may still generate its passphrase beside the state.
   assert.equal(chooseSecrets({}, chooseStateBackend({}, embedded)).source, "generated");
 });
@@ -37,9 +50,18 @@ test("hashivault takes Vault's address and token from the variables the rest of 
     source: "MESH_SIX_SECRETS_PROVIDER",
     envVars: { VAULT_SERVER_URL: "http://vault:8200", VAULT_SERVER_TOKEN: "s.token" },
   });
-  assert.throws(() => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "hashivault://k" }, shared), (err: ConfigError) => err.variable === "VAULT_ADDR");
-  assert.throws(() => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "passphrase" }, shared), (err: ConfigError) => err.variable === "PULUMI_CONFIG_PASSPHRASE");
-  assert.throws(() => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "vault" }, shared), (err: ConfigError) => err.variable === "MESH_SIX_SECRETS_PROVIDER");
+  assert.throws(
+    () => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "hashivault://k" }, shared),
+    (err: ConfigError) => err.variable === "VAULT_ADDR",
+  );
+  assert.throws(
+    () => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "passphrase" }, shared),
+    (err: ConfigError) => err.variable === "PULUMI_CONFIG_PASSPHRASE",
+  );
+  assert.throws(
+    () => chooseSecrets({ MESH_SIX_SECRETS_PROVIDER: "vault" }, shared),
+    (err: ConfigError) => err.variable === "MESH_SIX_SECRETS_PROVIDER",
+  );
   assert.deepEqual(chooseSecrets({ PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/pp" }, shared), {
     source: "PULUMI_CONFIG_PASSPHRASE_FILE",
     envVars: { PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/pp" },

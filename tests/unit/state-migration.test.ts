@@ -35,8 +35,14 @@ test("state keys are told apart by what they hold", () => {
   assert.deepEqual(classifyStateKey(".pulumi/stacks/mesh-six/acme.widgets.json.gz"), { kind: "checkpoint", id: "mesh-six/acme.widgets" });
   assert.deepEqual(classifyStateKey(".pulumi/stacks/mesh-six/acme.widgets.json.bak"), { kind: "backup", id: "mesh-six/acme.widgets" });
   assert.deepEqual(classifyStateKey(".pulumi/meta.yaml"), { kind: "meta" });
-  assert.deepEqual(classifyStateKey(".pulumi/history/mesh-six/acme.widgets/x.history.json"), { kind: "history", id: "mesh-six/acme.widgets" });
-  assert.deepEqual(classifyStateKey(".pulumi/locks/organization/mesh-six/acme.widgets/1.json"), { kind: "lock", id: "mesh-six/acme.widgets" });
+  assert.deepEqual(classifyStateKey(".pulumi/history/mesh-six/acme.widgets/x.history.json"), {
+    kind: "history",
+    id: "mesh-six/acme.widgets",
+  });
+  assert.deepEqual(classifyStateKey(".pulumi/locks/organization/mesh-six/acme.widgets/1.json"), {
+    kind: "lock",
+    id: "mesh-six/acme.widgets",
+  });
 });
 
 test("every stack moves with its history and backups, byte for byte, and a second run copies nothing", async () => {
@@ -46,14 +52,23 @@ test("every stack moves with its history and backups, byte for byte, and a secon
   const first = await migrateStacks(from, to);
   assert.deepEqual(
     first.stacks.map((s) => [s.stackName, s.status, s.copied]),
-    [["acme.gadgets", "copied", 2], ["acme.widgets", "copied", 4]],
+    [
+      ["acme.gadgets", "copied", 2],
+      ["acme.widgets", "copied", 4],
+    ],
   );
   for (const [key, text] of Object.entries(twoStacks)) {
     if (key.endsWith(".attrs")) continue;
     assert.equal(readFileSync(path.join(toDir, key), "utf8"), text, key);
   }
   const again = await migrateStacks(from, to);
-  assert.deepEqual(again.stacks.map((s) => [s.stackName, s.status, s.copied]), [["acme.gadgets", "already-there", 0], ["acme.widgets", "already-there", 0]]);
+  assert.deepEqual(
+    again.stacks.map((s) => [s.stackName, s.status, s.copied]),
+    [
+      ["acme.gadgets", "already-there", 0],
+      ["acme.widgets", "already-there", 0],
+    ],
+  );
 });
 
 test("a stack the target has with different state is refused and nothing of it is written", async () => {
@@ -69,7 +84,9 @@ test("a stack the target has with different state is refused and nothing of it i
 });
 
 test("a stack locked by an update in progress is refused", async () => {
-  const from = await openStateStore(`file://${stateDir({ ...twoStacks, ".pulumi/locks/organization/mesh-six/acme.gadgets/abc.json": "{}" })}`);
+  const from = await openStateStore(
+    `file://${stateDir({ ...twoStacks, ".pulumi/locks/organization/mesh-six/acme.gadgets/abc.json": "{}" })}`,
+  );
   const result = await migrateStacks(from, await openStateStore(`file://${stateDir({})}`));
   const gadgets = result.stacks.find((s) => s.stackName === "acme.gadgets")!;
   assert.equal(gadgets.status, "refused");

@@ -61,7 +61,16 @@ test("actionlint rejects a workflow with an unknown context, a bad runner label 
   mkdirSync(path.join(dir, ".github/workflows"), { recursive: true });
   writeFileSync(
     path.join(dir, ".github/workflows/bad.yaml"),
-    ["on: push", "jobs:", "  build:", "    runs-on: ubuntu-lates", "    steps:", "      - run: echo ${{ github.nope.sha }}", '      - run: cd $UNSET_DIR && ls', ""].join("\n"),
+    [
+      "on: push",
+      "jobs:",
+      "  build:",
+      "    runs-on: ubuntu-lates",
+      "    steps:",
+      "      - run: echo ${{ github.nope.sha }}",
+      "      - run: cd $UNSET_DIR && ls",
+      "",
+    ].join("\n"),
   );
   const { status, output } = actionlint(dir);
   assert.equal(status, 1);
@@ -110,10 +119,15 @@ test("no built image is ever tagged latest", () => {
 const script = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
 const PREVIEW_COMMENT = `${"$"}{process.env.GITHUB_WORKSPACE}/scripts/ci/preview-comment.cjs`;
 
-for (const [listJob, previewJob] of [["stacks", "preview"], ["stacks-self-hosted", "preview-self-hosted"]]) {
+for (const [listJob, previewJob] of [
+  ["stacks", "preview"],
+  ["stacks-self-hosted", "preview-self-hosted"],
+]) {
   test(`${previewJob} previews, with the policy pack, every stack affected-stacks.ts picks, and updates one marked comment per stack`, () => {
     const wf = workflow("preview.yaml");
-    assert.ok(wf.jobs[listJob].steps.some((s) => s.run?.includes('scripts/ci/list-affected-stacks "${{ github.event.pull_request.base.sha }}"')));
+    assert.ok(
+      wf.jobs[listJob].steps.some((s) => s.run?.includes('scripts/ci/list-affected-stacks "${{ github.event.pull_request.base.sha }}"')),
+    );
     const job = wf.jobs[previewJob];
     assert.deepEqual(job.needs, listJob);
     assert.equal(job.strategy?.matrix as unknown, `${"$"}{{ fromJSON(needs.${listJob}.outputs.matrix) }}`);
@@ -136,7 +150,10 @@ test("a stack's preview comment is created once, then updated in place; other st
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { marker, upsertPreviewComment } = require("../../scripts/ci/preview-comment.cjs");
   assert.equal(marker("acme.widgets"), "<!-- mesh-six-preview:mesh-six:acme.widgets:preview -->");
-  const comments: { id: number; body: string }[] = [{ id: 1, body: `${marker("platform-dev")}\nold` }, { id: 2, body: "a human's comment" }];
+  const comments: { id: number; body: string }[] = [
+    { id: 1, body: `${marker("platform-dev")}\nold` },
+    { id: 2, body: "a human's comment" },
+  ];
   const calls: string[] = [];
   const github = {
     paginate: async (_: unknown, args: { issue_number: number }) => (assert.equal(args.issue_number, 7), comments.map((c) => ({ ...c }))),
@@ -178,13 +195,19 @@ test("the deploy updates the chosen environment's platform stack with the policy
     assert.deepEqual(deploy.needs, ["build", "build-server"]);
     assert.equal(deploy.env.SERVICE_TAG, "${{ needs.build.outputs.tag }}");
     assert.equal(deploy.env.SERVER_TAG, "${{ needs.build-server.outputs.tag }}");
-    assert.ok(deploy.steps.some((s) => s.run?.trim().endsWith("scripts/ci/deploy-platform")), `${id} runs scripts/ci/deploy-platform`);
+    assert.ok(
+      deploy.steps.some((s) => s.run?.trim().endsWith("scripts/ci/deploy-platform")),
+      `${id} runs scripts/ci/deploy-platform`,
+    );
   }
   const deploy = script("scripts/ci/deploy-platform");
   const pin = /if \[ "\$TARGET" = dev \]; then\n([\s\S]*?)\nfi\n/.exec(deploy)?.[1] ?? "";
   assert.match(pin, /builtServices\(\)/);
   assert.match(pin, new RegExp(`mesh-six:images\\.${ONBOARDING_SERVER.name}" "\\$SERVER_TAG"`));
-  assert.match(deploy.slice(deploy.indexOf(pin) + pin.length), /pulumi up -s "platform-\$TARGET" --yes --non-interactive --policy-pack "\$PWD\/policies"/);
+  assert.match(
+    deploy.slice(deploy.indexOf(pin) + pin.length),
+    /pulumi up -s "platform-\$TARGET" --yes --non-interactive --policy-pack "\$PWD\/policies"/,
+  );
 });
 
 // GitHub-hosted runners take the ecosystem's Pulumi (pulumi/actions, plugins downloaded); only the cluster's own
@@ -193,7 +216,8 @@ test("the deploy updates the chosen environment's platform stack with the policy
 const HOSTED_EXCEPTIONS = new Set(["test.yaml:infra"]);
 const hosted = (job: Job) => [job["runs-on"]].flat().some((label) => /^ubuntu-/.test(label));
 const buildsFromSource = (step: Step) =>
-  /scripts\/bootstrap|\bgo (build|install|get)\b|pulumi\/pulumi\/pkg|build-language-host/.test(step.run ?? "") || /^actions\/setup-go@/.test(step.uses ?? "");
+  /scripts\/bootstrap|\bgo (build|install|get)\b|pulumi\/pulumi\/pkg|build-language-host/.test(step.run ?? "") ||
+  /^actions\/setup-go@/.test(step.uses ?? "");
 
 test("no GitHub-hosted job runs scripts/bootstrap or builds Pulumi from source; those running pulumi install the pinned CLI", () => {
   let checked = 0;
@@ -201,16 +225,25 @@ test("no GitHub-hosted job runs scripts/bootstrap or builds Pulumi from source; 
     for (const [id, job] of Object.entries(workflow(file).jobs)) {
       if (!hosted(job) || HOSTED_EXCEPTIONS.has(`${file}:${id}`)) continue;
       checked++;
-      for (const step of job.steps) assert.ok(!buildsFromSource(step), `${file}: hosted job ${id} builds from source: ${JSON.stringify(step)}`);
-      const runsPulumi = job.steps.some((s) => /\bpulumi |scripts\/ci\/(preview-stack|list-affected-stacks|deploy-platform)/.test(s.run ?? ""));
+      for (const step of job.steps)
+        assert.ok(!buildsFromSource(step), `${file}: hosted job ${id} builds from source: ${JSON.stringify(step)}`);
+      const runsPulumi = job.steps.some((s) =>
+        /\bpulumi |scripts\/ci\/(preview-stack|list-affected-stacks|deploy-platform)/.test(s.run ?? ""),
+      );
       if (!runsPulumi) continue;
       const setup = job.steps.findIndex((s) => s.uses === "pulumi/actions@v6");
       assert.ok(setup >= 0, `${file}: hosted job ${id} runs pulumi: it installs it with pulumi/actions`);
-      assert.equal(job.steps[setup].with?.["pulumi-version"], readFileSync(path.join(ROOT, "scripts/lib/toolchain-versions.sh"), "utf8").match(/^PULUMI_VERSION=(.*)$/m)?.[1]);
+      assert.equal(
+        job.steps[setup].with?.["pulumi-version"],
+        readFileSync(path.join(ROOT, "scripts/lib/toolchain-versions.sh"), "utf8").match(/^PULUMI_VERSION=(.*)$/m)?.[1],
+      );
     }
   }
   assert.ok(checked >= 6, `the hosted jobs were checked (${checked})`);
-  assert.ok(buildsFromSource({ run: "scripts/bootstrap pulumi" }) && buildsFromSource({ uses: "actions/setup-go@v5" }), "the check sees a build");
+  assert.ok(
+    buildsFromSource({ run: "scripts/bootstrap pulumi" }) && buildsFromSource({ uses: "actions/setup-go@v5" }),
+    "the check sees a build",
+  );
 });
 
 test("each Pulumi job has a self-hosted twin that builds the toolchain from source; a repository variable picks one", () => {
@@ -225,7 +258,10 @@ test("each Pulumi job has a self-hosted twin that builds the toolchain from sour
     const jobs = workflow(file).jobs;
     assert.ok(hosted(jobs[hostedId]), `${hostedId} runs on a GitHub-hosted runner`);
     assert.deepEqual(jobs[selfId]["runs-on"], ["self-hosted", "mesh-six"]);
-    assert.ok(jobs[selfId].steps.some((s) => /^scripts\/bootstrap /.test(s.run ?? "")), `${selfId} builds the toolchain`);
+    assert.ok(
+      jobs[selfId].steps.some((s) => /^scripts\/bootstrap /.test(s.run ?? "")),
+      `${selfId} builds the toolchain`,
+    );
     if (picked === "variable") {
       assert.equal(jobs[hostedId].if, "vars.MESH_SIX_RUNNER != 'self-hosted'");
       assert.equal(jobs[selfId].if, "vars.MESH_SIX_RUNNER == 'self-hosted'");
@@ -234,7 +270,9 @@ test("each Pulumi job has a self-hosted twin that builds the toolchain from sour
     }
   }
   const plugin = workflow("preview.yaml").jobs.preview.steps.find((s) => s.run?.startsWith("pulumi plugin install resource kubernetes"));
-  const version = readFileSync(path.join(ROOT, "scripts/lib/toolchain-versions.sh"), "utf8").match(/^KUBERNETES_PLUGIN_VERSION=(.*)$/m)?.[1];
+  const version = readFileSync(path.join(ROOT, "scripts/lib/toolchain-versions.sh"), "utf8").match(
+    /^KUBERNETES_PLUGIN_VERSION=(.*)$/m,
+  )?.[1];
   assert.equal(plugin?.run, `pulumi plugin install resource kubernetes v${version}`);
 });
 
@@ -244,5 +282,8 @@ test("the devcontainer feature is published where the scaffold points, and insta
   const publish = workflow("publish-devcontainer-feature.yaml").jobs.publish.steps.find((s) => s.run?.includes("features publish"));
   const namespace = /--namespace (\S+)/.exec(publish?.run ?? "")?.[1];
   assert.equal(`ghcr.io/${namespace}/${feature.id}:${major}`, MESH_SIX_TOOLS_FEATURE);
-  assert.match(readFileSync(path.join(ROOT, "devcontainer-features/mesh-six-tools/install.sh"), "utf8"), new RegExp(`SESSION_DIR=${SESSION_MOUNT}\\n`));
+  assert.match(
+    readFileSync(path.join(ROOT, "devcontainer-features/mesh-six-tools/install.sh"), "utf8"),
+    new RegExp(`SESSION_DIR=${SESSION_MOUNT}\\n`),
+  );
 });
