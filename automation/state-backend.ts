@@ -14,10 +14,13 @@ import { ConfigError } from "./config-error";
 export type StateBackendKind = "file" | "postgres" | "other";
 
 export interface StateBackendChoice {
+  /** Never with a password: the CLI prints its backend URL in its errors, which become runs' failure reasons. */
   url: string;
   kind: StateBackendKind;
   /** Why this backend: which variable decided it (shown at start-up, never with credentials). */
   source: "PULUMI_BACKEND_URL" | "DATABASE_URL" | "embedded";
+  /** What Pulumi's processes need besides the URL: the database password, as PGPASSWORD (lib/pq reads it). */
+  envVars: Record<string, string>;
 }
 
 export interface SecretsChoice {
@@ -33,10 +36,24 @@ export const DEFAULT_STATE_TABLE = "pulumi_state";
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function chooseStateBackend(env: NodeJS.ProcessEnv, embeddedFileUrl: () => string): StateBackendChoice {
-  if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, kind: kindOf(env.PULUMI_BACKEND_URL), source: "PULUMI_BACKEND_URL" };
-  if (env.DATABASE_URL)
-    return { url: postgresStateUrl(env.DATABASE_URL, env.MESH_SIX_STATE_TABLE), kind: "postgres", source: "DATABASE_URL" };
-  return { url: embeddedFileUrl(), kind: "file", source: "embedded" };
+  if (env.PULUMI_BACKEND_URL) {
+    const kind = kindOf(env.PULUMI_BACKEND_URL);
+    const url = kind === "postgres" ? withoutPassword(env.PULUMI_BACKEND_URL) : { url: env.PULUMI_BACKEND_URL, envVars: {} };
+    return { ...url, kind, source: "PULUMI_BACKEND_URL" };
+  }
+  if (env.DATABASE_URL) {
+    return { ...withoutPassword(postgresStateUrl(env.DATABASE_URL, env.MESH_SIX_STATE_TABLE)), kind: "postgres", source: "DATABASE_URL" };
+  }
+  return { url: embeddedFileUrl(), kind: "file", source: "embedded", envVars: {} };
+}
+
+/** A postgres:// URL's password moved out of it, into PGPASSWORD for the CLI's driver. */
+function withoutPassword(postgresUrl: string): { url: string; envVars: Record<string, string> } {
+  const u = new URL(postgresUrl);
+  if (!u.password) return { url: postgresUrl, envVars: {} };
+  const password = decodeURIComponent(u.password);
+  u.password = "";
+  return { url: u.toString(), envVars: { PGPASSWORD: password } };
 }
 
 /**
@@ -113,7 +130,15 @@ function kindOf(url: string): StateBackendKind {
   return "other";
 }
 
-/** The URL without its password, for logs and /readyz. */
+/** The URL a readiness check of this process connects with: the password back in it, for this process only. */
+export function backendCheckUrl(choice: StateBackendChoice): string {
+  if (choice.kind !== "postgres" || !choice.envVars.PGPASSWORD) return choice.url;
+  const u = new URL(choice.url);
+  u.password = encodeURIComponent(choice.envVars.PGPASSWORD);
+  return u.toString();
+}
+
+/** The URL without its password, for logs. */
 export function redactBackendUrl(url: string): string {
   try {
     const u = new URL(url);

@@ -63,7 +63,7 @@ export function workspaceSettings(env: NodeJS.ProcessEnv = process.env, opts: Wo
     return `file://${DEFAULT_STATE_DIR}`;
   });
   const secrets = chooseSecrets(env, backend);
-  const envVars: Record<string, string> = { PULUMI_BACKEND_URL: backend.url, ...secrets.envVars };
+  const envVars: Record<string, string> = { ...backend.envVars, PULUMI_BACKEND_URL: backend.url, ...secrets.envVars };
   if (secrets.source === "generated") envVars.PULUMI_CONFIG_PASSPHRASE_FILE = defaultPassphraseFile();
   const tools = env.MESH_SIX_TOOLS ?? path.join(PROJECT_DIR, ".tools");
   const pulumiRoot = existsSync(path.join(tools, "bin", "pulumi")) ? tools : undefined;

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Pool } from "pg";
 import { PulumiStackRunner } from "../automation/runner";
-import { redactBackendUrl } from "../automation/state-backend";
+import { backendCheckUrl, redactBackendUrl } from "../automation/state-backend";
 import { PROJECT_DIR, workspaceSettings } from "../automation/workspace";
 import { createApp } from "./app";
 import { ConfigError, loadServerConfig } from "./config";
@@ -18,7 +18,7 @@ import { listenForWakeups, type Wakeups } from "./db/wakeups";
 async function main(): Promise<void> {
   // Decided from the environment as given: the embedded database's URL, set below, is no shared state backend.
   const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
-  const config = loadServerConfig(process.env, settings.backendUrl);
+  const config = loadServerConfig(process.env, backendCheckUrl(settings.backend));
   console.error(
     `state: ${redactBackendUrl(settings.backendUrl)} (from ${settings.backend.source}); ` +
       `secrets: ${settings.secrets.provider ?? "passphrase"} (from ${settings.secrets.source}); workspace: ${settings.workDir}`,

@@ -1,20 +1,26 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "../../automation/config-error";
-import { chooseSecrets, chooseStateBackend, postgresStateUrl, redactBackendUrl } from "../../automation/state-backend";
+import { cleanMessage } from "../../automation/engine-events";
+import { backendCheckUrl, chooseSecrets, chooseStateBackend, postgresStateUrl, redactBackendUrl } from "../../automation/state-backend";
 
 const embedded = () => "file:///data/.pulumi-state";
 
 test("a real database is the state backend, in its own table, unless PULUMI_BACKEND_URL says otherwise", () => {
   const db = chooseStateBackend({ DATABASE_URL: "postgresql://u:p@db:5432/meshsix" }, embedded);
+  // The CLI prints its backend URL in errors: the password travels as PGPASSWORD instead.
   assert.deepEqual(db, {
-    url: "postgres://u:p@db:5432/meshsix?sslmode=disable&table=pulumi_state",
+    url: "postgres://u@db:5432/meshsix?sslmode=disable&table=pulumi_state",
     kind: "postgres",
     source: "DATABASE_URL",
+    envVars: { PGPASSWORD: "p" },
   });
+  assert.equal(backendCheckUrl(db), "postgres://u:p@db:5432/meshsix?sslmode=disable&table=pulumi_state");
+  const explicit = chooseStateBackend({ PULUMI_BACKEND_URL: "postgres://u:p%40ss@db/x?table=t" }, embedded);
+  assert.deepEqual([explicit.url, explicit.envVars], ["postgres://u@db/x?table=t", { PGPASSWORD: "p@ss" }]);
   const given = chooseStateBackend({ DATABASE_URL: "postgres://db/x", PULUMI_BACKEND_URL: "s3://bucket/state" }, embedded);
-  assert.deepEqual(given, { url: "s3://bucket/state", kind: "other", source: "PULUMI_BACKEND_URL" });
-  assert.deepEqual(chooseStateBackend({}, embedded), { url: "file:///data/.pulumi-state", kind: "file", source: "embedded" });
+  assert.deepEqual(given, { url: "s3://bucket/state", kind: "other", source: "PULUMI_BACKEND_URL", envVars: {} });
+  assert.deepEqual(chooseStateBackend({}, embedded), { url: "file:///data/.pulumi-state", kind: "file", source: "embedded", envVars: {} });
 });
 
 test("the state URL keeps the database's TLS mode and other parameters, and names its table", () => {
@@ -71,4 +77,12 @@ test("hashivault takes Vault's address and token from the variables the rest of 
 test("a backend URL is shown without its password", () => {
   assert.equal(redactBackendUrl("postgres://mesh:hunter2@db/x?table=t"), "postgres://mesh:***@db/x?table=t");
   assert.equal(redactBackendUrl("file:///x"), "file:///x");
+});
+
+test("a URL's credentials never reach a recorded message, whichever tool printed it", () => {
+  assert.equal(
+    cleanMessage("error: unable to open bucket postgres://mesh:hunter2@db:5432/x?table=t: failed to ping PostgreSQL"),
+    "error: unable to open bucket postgres://mesh:***@db:5432/x?table=t: failed to ping PostgreSQL",
+  );
+  assert.equal(cleanMessage("see https://example.com/a:b and postgres://db/x"), "see https://example.com/a:b and postgres://db/x");
 });
