@@ -18,9 +18,10 @@ ARG KUBERNETES_PLUGIN_VERSION
 ENV PULUMI_HOME=/pulumi/home
 # Downloads the plugin from the public image; a no-op with a base that already carries this version. The CLI makes
 # plugin directories 0700 (root's): the runtime's user must be able to run them.
-# The plugin then goes next to the CLI, where the CLI takes it as bundled: the pod's PULUMI_HOME is an empty volume.
+# The CLI makes plugin directories 0700 (root's): the runtime's user must be able to run them.
 RUN pulumi plugin install resource kubernetes "v${KUBERNETES_PLUGIN_VERSION}" \
-  && install -m 0755 "/pulumi/home/plugins/resource-kubernetes-v${KUBERNETES_PLUGIN_VERSION}/pulumi-resource-kubernetes" /pulumi/bin/
+  && test -x "/pulumi/home/plugins/resource-kubernetes-v${KUBERNETES_PLUGIN_VERSION}/pulumi-resource-kubernetes" \
+  && chmod -R a+rX,go-w /pulumi/home/plugins
 
 FROM ${NODE_IMAGE} AS packages
 WORKDIR /app
@@ -37,7 +38,8 @@ RUN apt-get update \
 # The root file system is read-only in the cluster. What the server writes at run time goes to the two directories
 # of this label, each an emptyDir there (scripts/image smoke mounts a tmpfs on each); nothing in them needs to
 # outlive the pod (state, stack settings and runs are in the database):
-#   /home/mesh-six  HOME; PULUMI_HOME (.pulumi: the CLI's workspace files)
+#   /home/mesh-six  HOME; PULUMI_HOME (.pulumi: the CLI's workspace files, and a link to the image's plugins in
+#                   /pulumi/plugins that the server makes at start: MESH_SIX_PULUMI_PLUGINS)
 #   /tmp            TMPDIR: the per-process scratch workspace (Pulumi.yaml, the stacks' settings restored from the
 #                   database), tsx's compile cache, Pulumi's temporary files
 LABEL dev.mesh-six.writable-dirs="/home/mesh-six /tmp"
@@ -46,9 +48,11 @@ ENV NODE_ENV=production \
     HOME=/home/mesh-six \
     TMPDIR=/tmp \
     PULUMI_HOME=/home/mesh-six/.pulumi \
+    MESH_SIX_PULUMI_PLUGINS=/pulumi/plugins \
     PULUMI_SKIP_UPDATE_CHECK=true \
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 COPY --from=pulumi /pulumi/bin /pulumi/bin
+COPY --from=pulumi /pulumi/home/plugins /pulumi/plugins
 WORKDIR /app
 COPY --from=packages /app/node_modules ./node_modules
 # The code stays root's and read-only.

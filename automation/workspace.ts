@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -65,11 +65,26 @@ export function workspaceSettings(env: NodeJS.ProcessEnv = process.env, opts: Wo
   const secrets = chooseSecrets(env, backend);
   const envVars: Record<string, string> = { ...backend.envVars, PULUMI_BACKEND_URL: backend.url, ...secrets.envVars };
   if (secrets.source === "generated") envVars.PULUMI_CONFIG_PASSPHRASE_FILE = defaultPassphraseFile();
+  linkPluginCache(env);
   const tools = env.MESH_SIX_TOOLS ?? path.join(PROJECT_DIR, ".tools");
   const pulumiRoot = existsSync(path.join(tools, "bin", "pulumi")) ? tools : undefined;
   const inProject = backend.kind === "file";
   const workDir = inProject ? PROJECT_DIR : scratchWorkspace(opts.scratchDir);
   return { backendUrl: backend.url, backend, secrets, envVars, pulumiRoot, workDir, stackSettings: opts.stackSettings };
+}
+
+/**
+ * A pod's PULUMI_HOME is an empty volume (the CLI writes its workspace files there), while the plugins are in the
+ * image (MESH_SIX_PULUMI_PLUGINS): linked in once, so the CLI finds them in its plugin cache. On PATH instead, the
+ * CLI would warn on every run that it uses an "ambient" kubernetes plugin.
+ */
+function linkPluginCache(env: NodeJS.ProcessEnv): void {
+  const plugins = env.MESH_SIX_PULUMI_PLUGINS;
+  if (!plugins || !env.PULUMI_HOME) return;
+  const link = path.join(env.PULUMI_HOME, "plugins");
+  if (existsSync(link)) return;
+  mkdirSync(env.PULUMI_HOME, { recursive: true });
+  symlinkSync(plugins, link);
 }
 
 // The embedded default keeps stack secrets under a passphrase generated once per state directory.

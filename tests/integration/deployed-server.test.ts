@@ -138,7 +138,7 @@ test(
   async (t) => {
     const env = declared.container.env as { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
     t.diagnostic(
-      `declared env: ${env.map((e) => (e.valueFrom?.secretKeyRef ? `${e.name}=<secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}>` : e.valueFrom ? `${e.name}=<fieldRef>` : e.name)).join(" ")}`,
+      `declared env: ${env.map((e) => (e.valueFrom?.secretKeyRef ? `${e.name}=<secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}>` : e.valueFrom ? `${e.name}=<${Object.keys(e.valueFrom)[0]}>` : e.name)).join(" ")}`,
     );
     const first = await startDeclaredPod(declared, kubeconfig);
     pods.push(first);

@@ -225,7 +225,10 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
     const values = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
     assert.equal(values.MESH_SIX_PUBLIC_URL, "https://mesh-six.bto.bar");
     assert.equal(values.DATABASE_URL, "postgres://postgres-rw.mesh-six.svc:5432/mesh_six?sslmode=require");
-    assert.equal(values.MESH_SIX_SECRETS_PROVIDER, "hashivault://mesh-six-state");
+    const provider = container.env.find((e: any) => e.name === "MESH_SIX_SECRETS_PROVIDER").valueFrom.configMapKeyRef;
+    const settings = one("kubernetes:core/v1:ConfigMap", ONBOARDING_SERVER.name).inputs;
+    assert.equal(provider.name, settings.metadata.name);
+    assert.equal(settings.data[provider.key], "hashivault://mesh-six-state");
     assert.equal(values.MESH_SIX_RUN_CONCURRENCY, "1");
     for (const [name, value] of Object.entries(values)) assert.doesNotMatch(String(value), /:[^/@]+@/, `${name} carries no password`);
     assert.equal(pod.serviceAccountName, ONBOARDING_SERVER.name);
