@@ -42,6 +42,8 @@ let declared: DeclaredContainer;
 let kubeconfigDir: string;
 let kubeconfig: string;
 const pods: DeclaredPod[] = [];
+// The image's HOME, a path of the pod's volume: the test checks none of it lands on this machine.
+const homeExistedBefore = existsSync("/home/mesh-six");
 
 function finished(pod: DeclaredPod, runId: string): Promise<RunBody> {
   return waitFor(
@@ -166,6 +168,8 @@ test(
       "no secret in the log",
     );
     assert.equal(existsSync(path.join(PROJECT_DIR, `Pulumi.${stackName}.yaml`)), false, "nothing written into the project");
+    if (!homeExistedBefore)
+      assert.equal(existsSync("/home/mesh-six"), false, "the image's HOME is the pod's volume, not a path on this machine");
     const { rows } = await db.pool.query<{ settings: string }>("SELECT settings FROM stack_settings WHERE stack_name = $1", [stackName]);
     assert.match(rows[0]?.settings ?? "", /secretsprovider: hashivault:\/\/mesh-six-state/);
     assert.match(rows[0].settings, /encryptedkey: /);
