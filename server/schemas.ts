@@ -216,6 +216,14 @@ export const agentView = z
 
 export const agentList = z.object({ agents: z.array(agentView) }).register(apiSchemas, { id: "AgentList" });
 
+/** A NUL character in any string of a JSON value, keys included. */
+function containsNul(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("\0");
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value && typeof value === "object") return Object.entries(value).some(([k, v]) => k.includes("\0") || containsNul(v));
+  return false;
+}
+
 export const taskRequest = z
   .object({
     capability: capabilityName,
@@ -224,6 +232,9 @@ export const taskRequest = z
     payload: z
       .unknown()
       .refine((v) => v !== undefined, "required")
+      // The server's other text goes to jsonb, which refuses NUL; a payload that carried one would be the one place
+      // it passed, and agents storing it as PostgreSQL jsonb would fail on it later. Refused here, as everywhere else.
+      .refine((v) => !containsNul(v), "must not contain NUL characters (\\u0000)")
       .describe("Delivered to the agent exactly as stored, on every attempt"),
     priority: z.number().int().min(-1000).max(1000).default(0).describe("Higher is delivered first"),
     timeoutMs: z
