@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from "node:fs/promises";
-import { hostname } from "node:os";
+import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar";
+import { acquireOwnerLock } from "../lib/owner-lock";
 
 /**
  * Fetches an agent's per-repo credential bundle from the auth service and installs it as the session
@@ -519,62 +519,17 @@ async function clearDebris(layout: Layout): Promise<void> {
 
 // ---- The lock between processes ----
 
-interface LockOwner {
-  pid: number;
-  host: string;
-}
-
 /** How long a lock file without a readable owner may be someone's lock being written, not debris. */
 const UNREADABLE_LOCK_GRACE_MS = 60_000;
 
-/**
- * An O_EXCL lock file naming its owner. A lock whose owner is a dead process on this host is removed and
- * taken once more; between reading it and removing it, another process doing the same could take it first
- * and lose it to us, a window of a few system calls after a crash that this accepts.
- */
 async function lock(layout: Layout): Promise<() => Promise<void>> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(layout.lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname() } satisfies LockOwner));
-      } finally {
-        await handle.close();
-      }
-      return () => unlink(layout.lock).catch(() => undefined);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST")
-        throw new CredentialBundleError("write_failed", `locking the session dir: ${describe(err)}`);
-    }
-    const owner = await readOwner(layout.lock);
-    const stale = owner ? owner.host === hostname() && !alive(owner.pid) : await olderThan(layout.lock, UNREADABLE_LOCK_GRACE_MS);
-    if (!stale || attempt > 0) {
-      const by = owner ? `process ${owner.pid} on ${owner.host}` : "another process";
-      throw new CredentialBundleError("busy", `session dir ${layout.sessionDir} is being replaced by ${by} (lock ${layout.lock})`);
-    }
-    await unlink(layout.lock).catch(() => undefined);
-  }
-}
-
-async function readOwner(file: string): Promise<LockOwner | undefined> {
+  let held;
   try {
-    const owner = JSON.parse(await readFile(file, "utf8")) as Partial<LockOwner>;
-    return typeof owner.pid === "number" && typeof owner.host === "string" ? { pid: owner.pid, host: owner.host } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
+    held = await acquireOwnerLock(layout.lock, { unreadableGraceMs: UNREADABLE_LOCK_GRACE_MS });
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    throw new CredentialBundleError("write_failed", `locking the session dir: ${describe(err)}`);
   }
-}
-
-async function olderThan(file: string, ms: number): Promise<boolean> {
-  const stats = await stat(file).catch(() => undefined);
-  return !stats || Date.now() - stats.mtimeMs > ms;
+  if (held.acquired) return held.release;
+  const by = held.owner ? `process ${held.owner.pid} on ${held.owner.host}` : "another process";
+  throw new CredentialBundleError("busy", `session dir ${layout.sessionDir} is being replaced by ${by} (lock ${layout.lock})`);
 }

@@ -1,7 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../../automation/config-error";
+import { acquireOwnerLock } from "../../lib/owner-lock";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
@@ -19,9 +19,9 @@ export interface EmbeddedDatabase {
  */
 export async function startEmbeddedDatabase(opts: { dataDir: string; port?: number }): Promise<EmbeddedDatabase> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const unlock = lockDataDir(opts.dataDir);
-  const db = await PGlite.create(opts.dataDir).catch((err: unknown) => {
-    unlock();
+  const unlock = await lockDataDir(opts.dataDir);
+  const db = await PGlite.create(opts.dataDir).catch(async (err: unknown) => {
+    await unlock();
     throw err;
   });
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: opts.port ?? 0, maxConnections: 64 });
@@ -35,7 +35,7 @@ export async function startEmbeddedDatabase(opts: { dataDir: string; port?: numb
     async stop() {
       await server.stop();
       await db.close();
-      unlock();
+      await unlock();
     },
   };
 }
@@ -47,47 +47,14 @@ const LOCK_FILE = "mesh-six-server.lock";
  * The first server holds a lock file naming it; another one is refused, with what to do instead. A lock left by
  * a process that no longer exists on this host is taken over.
  */
-function lockDataDir(dataDir: string): () => void {
-  const file = path.join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, "wx", 0o600);
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname() }));
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const holder = readHolder(file);
-      if (holder && holder.host === hostname() && !processAlive(holder.pid)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      const who = holder ? `process ${holder.pid} on ${holder.host}` : "another process";
-      throw new ConfigError(
-        "DATABASE_URL",
-        `the embedded database in ${dataDir} is in use by ${who}; it serves one server process only: give every server the same DATABASE_URL of a PostgreSQL server instead`,
-      );
-    }
-  }
-  throw new Error(`could not lock ${file}`);
-}
-
-function readHolder(file: string): { pid: number; host: string } | undefined {
-  try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { pid?: unknown; host?: unknown };
-    return typeof parsed.pid === "number" && typeof parsed.host === "string" ? { pid: parsed.pid, host: parsed.host } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const held = await acquireOwnerLock(path.join(dataDir, LOCK_FILE));
+  if (held.acquired) return held.release;
+  const who = held.owner ? `process ${held.owner.pid} on ${held.owner.host}` : "another process";
+  throw new ConfigError(
+    "DATABASE_URL",
+    `the embedded database in ${dataDir} is in use by ${who}; it serves one server process only: give every server the same DATABASE_URL of a PostgreSQL server instead`,
+  );
 }
 
 type OnData = (data: Uint8Array) => void;
