@@ -1,6 +1,6 @@
 /**
  * Task dispatch: tasks per second and latency from `POST /v1/tasks` to the task's arrival at an agent, through
- * the real server process (persisted, claimed, routed and delivered by automation/dispatcher.ts), against the
+ * the real server process (persisted, claimed, routed and delivered by dispatch/dispatcher.ts), against the
  * same persistence and delivery I/O without the dispatcher, in the same run. Writes the `dispatch` section of
  * docs/BENCHMARKS.md.
  *
@@ -9,8 +9,8 @@
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { Pool } from "pg";
-import { type ServerProcess, startServerProcess } from "../scripts/lib/server-process";
-import { createTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../tests/fixtures/agents";
+import { type ServerProcess, startServerProcess } from "../testkit/server-process";
+import { createTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../testkit/agents";
 import {
   allDelivered,
   arrivals,
@@ -24,7 +24,7 @@ import {
   taskPayload,
 } from "./lib/dispatch-load";
 import { BENCH_SERVER_ENV, createEmptyDatabase } from "./lib/onboarding-server";
-import { median, table, writeSection } from "./lib/report";
+import { median, table, writeSection } from "../testkit/report";
 
 const QUICK = process.argv.includes("--quick");
 const RUNS = QUICK ? 3 : 5;
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   const accepted = med((r) => r.ours.acceptedRate);
   const delivered = med((r) => r.ours.rate);
   const body = [
-    `${TASKS} tasks per run, ${CONCURRENCY} at a time, each with a small issue payload, for capability \`${CAPABILITY}\` of one registered repo; ${AGENTS} agents of equal weight, real HTTP servers on loopback in the benchmark's process (tests/fixtures/agents.ts) that answer 202 and stamp each arrival. A task's latency runs from the start of its POST (or INSERT) to its arrival at an agent; tasks/s from the first POST to the last arrival.`,
+    `${TASKS} tasks per run, ${CONCURRENCY} at a time, each with a small issue payload, for capability \`${CAPABILITY}\` of one registered repo; ${AGENTS} agents of equal weight, real HTTP servers on loopback in the benchmark's process (testkit/agents.ts) that answer 202 and stamp each arrival. A task's latency runs from the start of its POST (or INSERT) to its arrival at an agent; tasks/s from the first POST to the last arrival.`,
     "",
     `- **ours**: \`POST /v1/tasks\` to the server process (server/main.ts) on a fresh PostgreSQL database: validated, the repo looked up, the task stored (202), then claimed under a lease by the dispatcher (at most \`MESH_SIX_DISPATCH_CONCURRENCY\` deliveries in flight: the default ${DEFAULT_DISPATCH_CONCURRENCY}, and ${CONCURRENCY} in a second server process on its own fresh database), routed to the best healthy agent, its attempt recorded, POSTed with the repo's authProjectId, marked delivered.`,
     `- **baseline**: the same persistence and delivery I/O without the API or the dispatcher, from the benchmark's process: INSERT the task into a copy of the tasks table on the same database (a pool of the same size, 10), POST it straight to an agent (round-robin), UPDATE it to delivered.`,

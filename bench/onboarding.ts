@@ -16,14 +16,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import type { ServerProcess } from "../scripts/lib/server-process";
-import { type RepoRef, stackNameFor } from "../stacks/names";
-import { emulator } from "../tests/fixtures/github-emulator";
+import type { ServerProcess } from "../testkit/server-process";
+import { type RepoRef, stackNameFor } from "../domain/names";
+import { emulator } from "../testkit/github-emulator";
 import { type CliRun, cliDestroy, cliUp, configureRepoStack } from "./lib/onboarding-cli";
 import { type PlatformStack, createPlatformStack } from "./lib/onboarding-platform";
 import { type PulumiEnv, type RunTiming, createEmptyDatabase, onboardOverHttp, startBenchServer } from "./lib/onboarding-server";
 import { type MemoryPeaks, watchProcessTree } from "./lib/process-memory";
-import { median, mib, ms, ratio, table, writeSection } from "./lib/report";
+import { median, mib, ms, ratio, table, writeSection } from "../testkit/report";
 
 const quick = process.argv.includes("--quick");
 const plan = quick
@@ -322,7 +322,7 @@ function report(r: Results): string {
   );
 
   return `
-Real server process (scripts/lib/server-process.ts) on a fresh database of the sandbox's PostgreSQL that it
+Real server process (testkit/server-process.ts) on a fresh database of the sandbox's PostgreSQL that it
 migrates itself, a temporary file state backend, the bootstrapped \`pulumi\` CLI and the project's own program
 against the sandbox (kube-apiserver + kwok, Vault, the GitHub emulator). Every onboarding is the first \`up\` of a
 new repo (owner \`bench-<random>\`); the server's runs skip the OAuth device flow (\`skipAuth\`), and its scheduled

@@ -12,11 +12,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { type ServerProcess, startServerProcess } from "../scripts/lib/server-process";
-import type { RepoRef } from "../stacks/names";
-import { emulator } from "../tests/fixtures/github-emulator";
+import { type ServerProcess, startServerProcess } from "../testkit/server-process";
+import type { RepoRef } from "../domain/names";
+import { emulator } from "../testkit/github-emulator";
 import { BENCH_PUBLIC_URL, createEmptyDatabase, type EmptyDatabase, onboardOverHttp, type RunTiming } from "./lib/onboarding-server";
-import { median, ms, ratio, table, writeSection } from "./lib/report";
+import { median, ms, ratio, table, writeSection } from "../testkit/report";
 
 const quick = process.argv.includes("--quick");
 const plan = quick ? { samples: 2, fleet: 6 } : { samples: 3, fleet: 20 };

@@ -7,13 +7,13 @@
  */
 import os from "node:os";
 import { Pool } from "pg";
-import { type ServerProcess, startServerProcess } from "../scripts/lib/server-process";
-import { vaultWebhookPath } from "../stacks/names";
-import { deleteVaultSecret } from "../tests/fixtures/vault-api";
-import { newSecret, registerRepo, uniqueOwner } from "../tests/fixtures/webhooks";
+import { type ServerProcess, startServerProcess } from "../testkit/server-process";
+import { vaultWebhookPath } from "../domain/names";
+import { deleteVaultSecret } from "../testkit/vault-api";
+import { newSecret, registerRepo, uniqueOwner } from "../testkit/webhooks";
 import { BENCH_SERVER_ENV, createEmptyDatabase } from "./lib/onboarding-server";
 import { type RepoSecret, startReferenceWebhookServer } from "./lib/reference-webhook-server";
-import { median, table, writeSection } from "./lib/report";
+import { median, table, writeSection } from "../testkit/report";
 import { deliveryCount, drainDeliveries } from "./lib/webhook-ledger";
 import { type LoadResult, loadWebhooks, prepareDeliveries, WEBHOOK_EVENT } from "./lib/webhook-load";
 import { startVaultReadCounter, type VaultReadCounter } from "./lib/webhook-vault-counter";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { GitHubRepositoryFile } from "./github-repository-file";
+import { GitHubRepositoryFile } from "../providers/github-repository-file";
 
 /**
  * Commits `.devcontainer/devcontainer.json` (with the mesh-six-tools feature) to the repository, so Envbuilder

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceEntry } from "../stacks/catalog";
+import type { ServiceEntry } from "../domain/catalog";
 
 /** One mesh-six service from the catalog: a Deployment, plus a Service when the catalog gives it a port. */
 export interface MeshServiceArgs {

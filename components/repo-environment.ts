@@ -10,7 +10,7 @@ export const PATCH_FORCE = { "pulumi.com/patchForce": "true" };
  * a stable DNS name, and the ServiceAccount it runs as.
  */
 export interface RepoEnvironmentArgs {
-  /** Kubernetes name of every object (a DNS-1123 label; see stacks/names.ts). */
+  /** Kubernetes name of every object (a DNS-1123 label; see domain/names.ts). */
   name: string;
   namespace: pulumi.Input<string>;
   labels: Record<string, string>;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { GitHubWebhook } from "./github-webhook";
-import { VaultKvSecret } from "./vault-kv-secret";
-import { WebhookSecret } from "./webhook-secret";
+import { GitHubWebhook } from "../providers/github-webhook";
+import { VaultKvSecret } from "../providers/vault-kv-secret";
+import { WebhookSecret } from "../providers/webhook-secret";
 
 /**
  * A repository's webhook: a random HMAC secret, stored in Vault KV v2 where the webhook receiver looks it up by

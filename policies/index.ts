@@ -35,7 +35,7 @@ import { POLICIES } from "./rules";
  *     also may not bind the built-in cluster-admin, admin or edit ClusterRoles, RoleBindings included.
  *   - ExternalSecret and ClusterExternalSecret (spec.externalSecretSpec): spec.secretStoreRef and every
  *     data[]/dataFrom[] sourceRef.storeRef name the configured ClusterSecretStore; generatorRefs are refused.
- *   - Vault paths (lib/vault-path.ts, shared with components/vault-kv-secret.ts, which refuses the same paths):
+ *   - Vault paths (lib/vault-path.ts, shared with providers/vault-kv-secret.ts, which refuses the same paths):
  *     percent-escapes decoded until stable, `\` read as `/`, empty and `.` segments dropped, `..` resolved;
  *     climbing out of the mount, control characters and malformed escapes are refused; the result must lie strictly
  *     below mesh-six/webhooks/, and the mount must be plain segments.

@@ -1,5 +1,5 @@
 /**
- * Renders docs/RELIABILITY.md from what the fault tests recorded (tests/fixtures/fault-report.ts, one JSON file
+ * Renders docs/RELIABILITY.md from what the fault tests recorded (testkit/fault-report.ts, one JSON file
  * per fault) and judges it: the command fails when anything accepted was not accounted for, when a secret
  * reached a log line, when no fault was recorded, or when the fault tier itself failed.
  *   node --import tsx scripts/reliability-report.ts [--tier-exit <code>]
@@ -8,8 +8,8 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { machine, ms, table } from "../bench/lib/report";
-import { RELIABILITY_DIR } from "../tests/fixtures/fault-report";
+import { machine, ms, table } from "../testkit/report";
+import { RELIABILITY_DIR } from "../testkit/fault-report";
 
 export const RELIABILITY_DOC = path.resolve(__dirname, "../docs/RELIABILITY.md");
 export const REGENERATE = "npm run reliability";
@@ -66,7 +66,7 @@ const statuses = (byStatus: Record<string, number>) =>
 export interface ReportMeta {
   /** ISO date and time of the run. */
   date: string;
-  /** Machine and commit (bench/lib/report.ts machine()). */
+  /** Machine and commit (testkit/report.ts machine()). */
   machine: string;
 }
 

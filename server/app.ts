@@ -1,10 +1,10 @@
 import type { Server } from "node:http";
 import express, { type Express } from "express";
 import type { Pool } from "pg";
-import { Dispatcher } from "../automation/dispatcher";
-import { DriftScheduler, recordDriftCheck } from "../automation/drift";
-import { RunQueue } from "../automation/queue";
-import type { StackRunner } from "../automation/runner";
+import { Dispatcher } from "../dispatch/dispatcher";
+import { DriftScheduler, recordDriftCheck } from "../runs/drift";
+import { RunQueue } from "../runs/queue";
+import type { StackRunner } from "../pulumi/runner";
 import { bearerAuth } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";

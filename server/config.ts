@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { ConfigError } from "../automation/config-error";
-import type { DeviceFlowConfig } from "../automation/device-flow";
-import { publicBaseUrl } from "../stacks/repo-config";
+import { ConfigError } from "../lib/config-error";
+import type { DeviceFlowConfig } from "../clients/device-flow";
+import { publicBaseUrl } from "../domain/repo-config";
 
 export { ConfigError };
 

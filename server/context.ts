@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
-import type { RunQueue } from "../automation/queue";
-import { createRun, type NewRun, queuePosition } from "../automation/run-store";
-import type { RunRecord } from "../automation/runs";
+import type { RunQueue } from "../runs/queue";
+import { createRun, type NewRun, queuePosition } from "../runs/run-store";
+import type { RunRecord } from "../domain/runs";
 import type { ServerConfig } from "./config";
 import type { ServerMetrics } from "./metrics";
 import type { z } from "zod";

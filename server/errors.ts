@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { DatabaseError } from "pg";
-import { isDatabaseUnavailable } from "../automation/database-availability";
-import { IdempotencyKeyReusedError } from "../automation/run-store";
-import { InvalidRepoNameError } from "../stacks/names";
-import { RepoConfigError } from "../stacks/repo-config";
+import { isDatabaseUnavailable } from "../db/database-availability";
+import { IdempotencyKeyReusedError } from "../runs/run-store";
+import { InvalidRepoNameError } from "../domain/names";
+import { RepoConfigError } from "../domain/repo-config";
 import { SecretStoreUnavailableError } from "./webhooks/vault-kv";
 
 /**
@@ -111,7 +111,7 @@ export class UnknownRepositoryError extends Error {
   }
 }
 
-/** stacks/workflow.ts canTransition refused the move. */
+/** domain/workflow.ts canTransition refused the move. */
 export class InvalidTransitionError extends Error {
   constructor(
     readonly from: string,

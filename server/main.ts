@@ -1,14 +1,14 @@
 import path from "node:path";
 import { Pool } from "pg";
-import { PulumiStackRunner } from "../automation/runner";
-import { backendCheckUrl, redactBackendUrl } from "../automation/state-backend";
-import { PROJECT_DIR, workspaceSettings } from "../automation/workspace";
+import { PulumiStackRunner } from "../pulumi/runner";
+import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
+import { PROJECT_DIR, workspaceSettings } from "../pulumi/workspace";
 import { createApp } from "./app";
 import { ConfigError, loadServerConfig } from "./config";
-import { type EmbeddedDatabase, startEmbeddedDatabase } from "./db/embedded";
-import { migrate } from "./db/migrate";
-import { DatabaseStackSettings } from "./db/stack-settings";
-import { listenForWakeups, type Wakeups } from "./db/wakeups";
+import { type EmbeddedDatabase, startEmbeddedDatabase } from "../db/embedded";
+import { migrate } from "../db/migrate";
+import { DatabaseStackSettings } from "../db/stack-settings";
+import { listenForWakeups, type Wakeups } from "../db/wakeups";
 
 /**
  * The server process: config from the environment, the database (DATABASE_URL, or an embedded PGlite

@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { countRunsByStatus } from "../automation/run-store";
-import { RUN_STATUSES, type RunRecord } from "../automation/runs";
+import { countRunsByStatus } from "../runs/run-store";
+import { RUN_STATUSES, type RunRecord } from "../domain/runs";
 
 /**
  * The server's Prometheus metrics, on a registry of its own (two apps in one process, as in tests, never

@@ -1,5 +1,5 @@
-import type { RunOptions } from "../automation/runs";
-import type { RepoStackInput } from "../stacks/repo-config";
+import type { RunOptions } from "../domain/runs";
+import type { RepoStackInput } from "../domain/repo-config";
 import type { OnboardingDefaults } from "./config";
 import { validate } from "./requests";
 import { onboardingRequest } from "./schemas";

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { RUN_KINDS, RUN_STATUSES } from "../automation/runs";
-import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../automation/task-store";
-import { githubOwner, githubRepo, repoStackConfigSchema } from "../stacks/repo-config";
-import { WORKFLOW_STATES } from "../stacks/workflow";
+import { RUN_KINDS, RUN_STATUSES } from "../domain/runs";
+import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../dispatch/task-store";
+import { githubOwner, githubRepo, repoStackConfigSchema } from "../domain/repo-config";
+import { WORKFLOW_STATES } from "../domain/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
 
 /**

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { DEFAULT_REGISTRY, DEV_DEFAULT_TAG, ONBOARDING_SERVER, imageRef, serviceNames } from "./catalog";
+import { DEFAULT_REGISTRY, DEV_DEFAULT_TAG, ONBOARDING_SERVER, imageRef, serviceNames } from "../domain/catalog";
 
 /**
  * The platform stack's configuration, validated. Raw keys live under the `mesh-six` namespace:
@@ -186,7 +186,7 @@ export function parsePlatformConfig(raw: RawPlatformConfig, stack: string): Plat
     if (!known.has(name)) {
       issues.push({
         key: configKey("images", name),
-        message: `is not a catalog service or ${ONBOARDING_SERVER.name} (typo, or a service removed from stacks/catalog.ts?)`,
+        message: `is not a catalog service or ${ONBOARDING_SERVER.name} (typo, or a service removed from domain/catalog.ts?)`,
       });
     }
   }

@@ -2,7 +2,7 @@ import { MeshService } from "../components/mesh-service";
 import { OnboardingServer } from "../components/onboarding-server";
 import { PlatformNamespace } from "../components/platform-namespace";
 import { VaultExternalSecret } from "../components/vault-external-secret";
-import { imageRef, services } from "./catalog";
+import { imageRef, services } from "../domain/catalog";
 import { readPlatformConfig } from "./platform-config";
 
 /** The Secret every mesh-six workload takes its environment from; replaces the one the old system made by hand. */
@@ -10,7 +10,7 @@ export const PLATFORM_SECRET_NAME = "mesh-six-secrets";
 
 /**
  * The dockerconfigjson Secret (in the platform namespace) every image from the private registry is pulled with; the
- * same Secret repo stacks default to (`mesh-six:pullSecretName` in stacks/repo-config.ts). The policy pack's
+ * same Secret repo stacks default to (`mesh-six:pullSecretName` in domain/repo-config.ts). The policy pack's
  * private-registry-pull-secrets rule refuses a workload without it.
  */
 export const REGISTRY_PULL_SECRET = "gitea-registry-secret";

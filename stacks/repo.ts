@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DevcontainerScaffold } from "../components/devcontainer-scaffold";
 import { PodReaderRbac } from "../components/pod-reader-rbac";
-import { ProjectBoard } from "../components/project-board";
+import { ProjectBoard } from "../providers/project-board";
 import { RepoEnvironment } from "../components/repo-environment";
-import { RepoRegistration } from "../components/repo-registration";
+import { RepoRegistration } from "../providers/repo-registration";
 import { RepoWebhook } from "../components/repo-webhook";
 import { VaultExternalSecret } from "../components/vault-external-secret";
-import { k8sNameFor, repoLabels, stackNameFor, vaultEnvPath, vaultWebhookPath, webhookUrlPath } from "./names";
-import { CONFIG_NAMESPACE, type RepoStackConfig, readRepoStackConfig } from "./repo-config";
+import { k8sNameFor, repoLabels, stackNameFor, vaultEnvPath, vaultWebhookPath, webhookUrlPath } from "../domain/names";
+import { CONFIG_NAMESPACE, type RepoStackConfig, readRepoStackConfig } from "../domain/repo-config";
 
 /** The outputs of every repo stack; the server and the registry read these names. */
 export interface RepoStackOutputs {

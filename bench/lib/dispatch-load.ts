@@ -1,16 +1,16 @@
 /**
  * The dispatch benchmark's two pipelines, measured the same way: each task is timed from the moment its POST
  * (ours) or its INSERT (baseline) starts to its arrival at an agent, the agents being real HTTP servers in
- * this process (tests/fixtures/agents.ts) that stamp each arrival.
+ * this process (testkit/agents.ts) that stamp each arrival.
  *
  * The baseline is the persistence and delivery I/O without the dispatcher: INSERT the task into a copy of the
  * tasks table on the same database, POST it straight to an agent (round-robin), mark it delivered.
  */
 import { performance } from "node:perf_hooks";
 import type { Pool } from "pg";
-import type { TestAgent } from "../../tests/fixtures/agents";
-import { waitFor } from "../../tests/fixtures/server";
-import { percentile } from "./report";
+import type { TestAgent } from "../../testkit/agents";
+import { waitFor } from "../../testkit/server";
+import { percentile } from "../../testkit/report";
 
 export const CAPABILITY = "implement";
 export const BASELINE_TABLE = "bench_baseline_tasks";

@@ -4,8 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { POLICY_PACK_DIR, PROJECT_DIR, selectRepoStack, selectStack, workspaceSettings } from "../../automation/workspace";
-import type { RepoRef } from "../../stacks/names";
+import { POLICY_PACK_DIR, PROJECT_DIR, selectRepoStack, selectStack, workspaceSettings } from "../../pulumi/workspace";
+import type { RepoRef } from "../../domain/names";
 import { BENCH_PUBLIC_URL, type PulumiEnv } from "./onboarding-server";
 import { type MemoryPeaks, watchProcessTree } from "./process-memory";
 

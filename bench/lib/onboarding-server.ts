@@ -1,5 +1,5 @@
 /**
- * The onboarding server as the benchmarks drive it: the real server process (scripts/lib/server-process.ts) on a
+ * The onboarding server as the benchmarks drive it: the real server process (testkit/server-process.ts) on a
  * fresh, empty database of the sandbox's PostgreSQL (the server migrates it, as in production), onboarding over
  * HTTP, and each run's phases read back from its own event log.
  */
@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import { readSse } from "../../server/sse";
-import { type ServerProcess, startServerProcess } from "../../scripts/lib/server-process";
-import type { RepoRef } from "../../stacks/names";
+import { type ServerProcess, startServerProcess } from "../../testkit/server-process";
+import type { RepoRef } from "../../domain/names";
 
 /** What the server and the CLI baseline share, so that both run the same program on the same kind of stack. */
 export interface PulumiEnv {

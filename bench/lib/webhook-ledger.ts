@@ -4,7 +4,7 @@
  * issue has none of the repo's labels) before the next run starts, so no run pays for another's backlog.
  */
 import type { Pool } from "pg";
-import { waitFor } from "../../tests/fixtures/server";
+import { waitFor } from "../../testkit/server";
 
 export async function deliveryCount(pool: Pool): Promise<number> {
   const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_deliveries");

@@ -7,9 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
-import { sign } from "../../tests/fixtures/webhooks";
+import { sign } from "../../testkit/webhooks";
 import type { RepoSecret } from "./reference-webhook-server";
-import { percentile } from "./report";
+import { percentile } from "../../testkit/report";
 import { issueOpenedPayload } from "./webhook-payload";
 
 export const WEBHOOK_EVENT = "issues";

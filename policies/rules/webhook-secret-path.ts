@@ -1,6 +1,6 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { vaultMountProblem, webhookSecretPath as resolveWebhookSecretPath } from "../../lib/vault-path";
-import { VAULT_REPO_WEBHOOKS_PREFIX } from "../../stacks/names";
+import { VAULT_REPO_WEBHOOKS_PREFIX } from "../../domain/names";
 import { reportAll } from "./common";
 
 export const VAULT_KV_SECRET_TYPE = "pulumi-nodejs:dynamic/vault:KvSecret";
@@ -33,7 +33,7 @@ export const webhookSecretPath: ResourceValidationPolicy = {
     reportAll(
       checkWebhookSecretPath(args.type, args.props),
       args,
-      `write it to ${WEBHOOK_SECRET_PREFIX}<owner>/<repo> (stacks/names.ts derives that path) through a plain mount such as "secret"`,
+      `write it to ${WEBHOOK_SECRET_PREFIX}<owner>/<repo> (domain/names.ts derives that path) through a plain mount such as "secret"`,
       reportViolation,
     ),
 };

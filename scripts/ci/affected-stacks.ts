@@ -13,7 +13,7 @@ import { moduleGraph } from "../lib/module-graph";
 // Every stack runs these: the entry picks the program, the policy pack checks every preview.
 const SHARED = [/^index\.ts$/, /^Pulumi\.yaml$/, /^package(-lock)?\.json$/, /^tsconfig\.json$/, /^policies\//];
 
-/** Repo stacks are named `<owner>.<repo>`; platform stacks have no dot (stacks/names.ts). */
+/** Repo stacks are named `<owner>.<repo>`; platform stacks have no dot (domain/names.ts). */
 export const isRepoStack = (stack: string): boolean => stack.includes(".");
 
 export function affectedStacks(changed: readonly string[], stacks: readonly string[]): string[] {

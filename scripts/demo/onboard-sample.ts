@@ -7,10 +7,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { RunEvent } from "../../automation/runs";
-import { progressLine } from "../../server/cli/progress";
+import type { RunEvent } from "../../domain/runs";
+import { progressLine } from "../../cli/progress";
 import { readSse } from "../../server/sse";
-import { startServerProcess } from "../lib/server-process";
+import { startServerProcess } from "../../testkit/server-process";
 
 const ROOT = path.resolve(__dirname, "../..");
 const once = process.argv.includes("--once");

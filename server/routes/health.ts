@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { Client } from "pg";
-import { fileBackendDir } from "../../automation/state-store";
+import { fileBackendDir } from "../../pulumi/state-store";
 import type { AppContext } from "../context";
 import type { RouteSpec } from "../route-table";
 import { healthBody, metricsBody, readyBody } from "../schemas";

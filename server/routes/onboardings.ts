@@ -1,5 +1,5 @@
-import { isOnboarded } from "../../automation/run-store";
-import { stackNameFor } from "../../stacks/names";
+import { isOnboarded } from "../../runs/run-store";
+import { stackNameFor } from "../../domain/names";
 import { type AppContext, runLocation, submitRun } from "../context";
 import { buildOnboardingRequest } from "../onboarding-request";
 import { idempotencyOf } from "../requests";

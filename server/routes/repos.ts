@@ -1,9 +1,9 @@
 import type { Request } from "express";
-import { lastAppliedRequest, latestRunsByStack, queuePosition } from "../../automation/run-store";
-import type { RunKind, RunRecord, RunRequest } from "../../automation/runs";
-import { type RepoRef, repoRefOf, stackNameFor } from "../../stacks/names";
-import { parseRepoStackConfig, type RepoStackInput } from "../../stacks/repo-config";
-import { findKnownRepo, type KnownRepo, listKnownRepos } from "../db/repos";
+import { lastAppliedRequest, latestRunsByStack, queuePosition } from "../../runs/run-store";
+import type { RunKind, RunRecord, RunRequest } from "../../domain/runs";
+import { type RepoRef, repoRefOf, stackNameFor } from "../../domain/names";
+import { parseRepoStackConfig, type RepoStackInput } from "../../domain/repo-config";
+import { findKnownRepo, type KnownRepo, listKnownRepos } from "../../db/registry";
 import { type AppContext, runLocation, submitRun, toRunView } from "../context";
 import { RepoNotFoundError } from "../errors";
 import { buildOnboardingRequest } from "../onboarding-request";

@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
-import { deliverCredentials } from "../../automation/device-flow";
-import { getRun, listEvents, markAuthReceived, queuePosition } from "../../automation/run-store";
-import { isTerminal } from "../../automation/runs";
+import { deliverCredentials } from "../../clients/device-flow";
+import { getRun, listEvents, markAuthReceived, queuePosition } from "../../runs/run-store";
+import { isTerminal } from "../../domain/runs";
 import { type AppContext, toRunView } from "../context";
 import { AuthServiceError, RequestValidationError, RunFinishedError, RunNotFoundError, RunNotWaitingForAuthError } from "../errors";
 import { validate } from "../requests";

@@ -1,6 +1,6 @@
 import type { Response } from "express";
-import type { Dispatcher } from "../../automation/dispatcher";
-import { memberText, stringifyWithRaw } from "../../automation/raw-json";
+import type { Dispatcher } from "../../dispatch/dispatcher";
+import { memberText, stringifyWithRaw } from "../../lib/raw-json";
 import {
   DEFAULT_TASK_MAX_ATTEMPTS,
   type AgentRecord,
@@ -14,8 +14,8 @@ import {
   repoAuthProject,
   setTaskState,
   type TaskRecord,
-} from "../../automation/task-store";
-import { canTransition } from "../../stacks/workflow";
+} from "../../dispatch/task-store";
+import { canTransition } from "../../domain/workflow";
 import type { AppContext } from "../context";
 import { AgentNotFoundError, InvalidTransitionError, TaskNotFoundError, TaskNotInFlightError, UnknownRepositoryError } from "../errors";
 import { rawBodyText } from "../raw-body";
@@ -174,7 +174,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       path: "/v1/tasks/:id/transition",
       operationId: "transitionTask",
       summary:
-        "Move a task along the workflow (stacks/workflow.ts TRANSITIONS); FAILED → INTAKE delivers it again with a fresh retry budget",
+        "Move a task along the workflow (domain/workflow.ts TRANSITIONS); FAILED → INTAKE delivers it again with a fresh retry budget",
       tag: "tasks",
       auth: true,
       body: taskTransitionRequest,

@@ -8,7 +8,7 @@ import {
   validateOrg,
   vaultOrgWebhookPath,
   vaultWebhookPath,
-} from "../../stacks/names";
+} from "../../domain/names";
 import type { AppContext } from "../context";
 import { type ErrorCode, WebhookRejectedError } from "../errors";
 import type { RouteSpec } from "../route-table";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { STATUS_COLUMN, type WorkflowState, WORKFLOW_STATES } from "../../stacks/workflow";
+import { STATUS_COLUMN, type WorkflowState, WORKFLOW_STATES } from "../../domain/workflow";
 
 /**
  * What a verified delivery means for mesh-six: pure decisions over the payload and the repo's registry row,

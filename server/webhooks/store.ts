@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import { DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../automation/task-store";
+import { DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
 import type { BoardRules, RepoRules, WorkItem, WorkKind } from "./events";
 
 /** The webhook receiver's reads of the registry and its writes of deliveries and work items. */

@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import { createHash, randomInt } from "node:crypto";
 import http from "node:http";
 import { after, before, test } from "node:test";
-import { vaultWebhookPath } from "../../stacks/names";
-import { type FaultServer, startFaultServer } from "../fixtures/fault-server";
-import { linesWithSecrets, recordFault } from "../fixtures/fault-report";
-import type { TestServer } from "../fixtures/server";
-import { deleteVaultSecret } from "../fixtures/vault-api";
-import { deliver, issuePayload, processedRow, type RegisteredRepo, registerRepo, sign } from "../fixtures/webhooks";
+import { vaultWebhookPath } from "../../domain/names";
+import { type FaultServer, startFaultServer } from "../../testkit/fault-server";
+import { linesWithSecrets, recordFault } from "../../testkit/fault-report";
+import type { TestServer } from "../../testkit/server";
+import { deleteVaultSecret } from "../../testkit/vault-api";
+import { deliver, issuePayload, processedRow, type RegisteredRepo, registerRepo, sign } from "../../testkit/webhooks";
 
 // A failure names its seed; MESH_SIX_FAULT_SEED=<seed> replays exactly the same requests.
 const SEED = Number(process.env.MESH_SIX_FAULT_SEED ?? randomInt(2 ** 31));
@@ -514,7 +514,7 @@ let fs: FaultServer;
 let repos: RegisteredRepo[];
 const started = Date.now();
 
-/** What the fixtures of tests/fixtures/webhooks.ts need of a server: its database and plain HTTP. */
+/** What the fixtures of testkit/webhooks.ts need of a server: its database and plain HTTP. */
 const webhookTarget = (f: FaultServer) =>
   ({ db: { pool: f.pool }, request: (p: string, init?: RequestInit) => fetch(`${f.server.url}${p}`, init) }) as unknown as TestServer;
 

@@ -12,8 +12,8 @@ import {
   TERMINAL,
   timeBudget,
   uniqueOwner,
-} from "../fixtures/fault-server";
-import { startTcpProxy, type TcpProxy } from "../fixtures/tcp-proxy";
+} from "../../testkit/fault-server";
+import { startTcpProxy, type TcpProxy } from "../../testkit/tcp-proxy";
 
 const TIMEOUT_MS = 600_000;
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { stackNameFor } from "../../stacks/names";
+import { stackNameFor } from "../../domain/names";
 import {
   createEmulatorRepo,
   firstLine,
@@ -10,9 +10,9 @@ import {
   TERMINAL,
   timeBudget,
   uniqueOwner,
-} from "../fixtures/fault-server";
-import { type PostgresInstance, startPostgresInstance } from "../fixtures/postgres-instance";
-import { waitFor } from "../fixtures/server";
+} from "../../testkit/fault-server";
+import { type PostgresInstance, startPostgresInstance } from "../../testkit/postgres-instance";
+import { waitFor } from "../../testkit/server";
 
 const TIMEOUT_MS = 600_000;
 

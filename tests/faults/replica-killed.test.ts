@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { RepoRef } from "../../stacks/names";
-import { stackNameFor } from "../../stacks/names";
-import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
-import { waitFor } from "../fixtures/server";
+import type { RepoRef } from "../../domain/names";
+import { stackNameFor } from "../../domain/names";
+import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../../testkit/fault-server";
+import { waitFor } from "../../testkit/server";
 
 const TIMEOUT_MS = 600_000;
 

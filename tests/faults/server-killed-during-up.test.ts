@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
+import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../../testkit/fault-server";
 
 const TIMEOUT_MS = 600_000;
 

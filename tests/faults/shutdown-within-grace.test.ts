@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { stackNameFor } from "../../stacks/names";
+import { stackNameFor } from "../../domain/names";
 import {
   createEmulatorRepo,
   type FaultServer,
@@ -14,8 +14,8 @@ import {
   TERMINAL,
   timeBudget,
   uniqueOwner,
-} from "../fixtures/fault-server";
-import { startAuthorizationServer } from "../fixtures/oauth-server";
+} from "../../testkit/fault-server";
+import { startAuthorizationServer } from "../../testkit/oauth-server";
 
 // SIGTERM to the real server while a run is at each of its steps: the process must be gone within
 // MESH_SIX_RUN_SHUTDOWN_GRACE_MS (plus a few seconds for the process's own teardown) whatever the step is doing,

@@ -5,13 +5,13 @@
 // ends up stored and processed exactly once.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { vaultWebhookPath } from "../../stacks/names";
-import { type FaultServer, startFaultServer } from "../fixtures/fault-server";
-import { linesWithSecrets, recordFault } from "../fixtures/fault-report";
-import { type TestServer, waitFor } from "../fixtures/server";
-import { startTcpProxy, type TcpProxy } from "../fixtures/tcp-proxy";
-import { deleteVaultSecret } from "../fixtures/vault-api";
-import { deliver, issuePayload, type RegisteredRepo, registerRepo, repoPayload } from "../fixtures/webhooks";
+import { vaultWebhookPath } from "../../domain/names";
+import { type FaultServer, startFaultServer } from "../../testkit/fault-server";
+import { linesWithSecrets, recordFault } from "../../testkit/fault-report";
+import { type TestServer, waitFor } from "../../testkit/server";
+import { startTcpProxy, type TcpProxy } from "../../testkit/tcp-proxy";
+import { deleteVaultSecret } from "../../testkit/vault-api";
+import { deliver, issuePayload, type RegisteredRepo, registerRepo, repoPayload } from "../../testkit/webhooks";
 
 const BURST = 60;
 const CONCURRENCY = 4;
@@ -37,7 +37,7 @@ const cached: RegisteredRepo[] = [];
 const cold: RegisteredRepo[] = [];
 const started = Date.now();
 
-/** What the fixtures of tests/fixtures/webhooks.ts need of a server: its database and plain HTTP. */
+/** What the fixtures of testkit/webhooks.ts need of a server: its database and plain HTTP. */
 const target = () =>
   ({ db: { pool: fs.pool }, request: (p: string, init?: RequestInit) => fetch(`${fs.server.url}${p}`, init) }) as unknown as TestServer;
 

@@ -7,26 +7,26 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { postgresStateUrl } from "../../automation/state-backend";
-import { PROJECT_DIR, removeStack, selectStack, type WorkspaceSettings, workspaceSettings } from "../../automation/workspace";
-import { DatabaseStackSettings } from "../../server/db/stack-settings";
-import { k8sNameFor, stackNameFor } from "../../stacks/names";
-import { createTestDatabase, type TestDatabase } from "../fixtures/database";
+import { postgresStateUrl } from "../../pulumi/state-backend";
+import { PROJECT_DIR, removeStack, selectStack, type WorkspaceSettings, workspaceSettings } from "../../pulumi/workspace";
+import { DatabaseStackSettings } from "../../db/stack-settings";
+import { k8sNameFor, stackNameFor } from "../../domain/names";
+import { createTestDatabase, type TestDatabase } from "../../testkit/database";
 import {
   type DeclaredContainer,
   type DeclaredPod,
   readDeclaredServer,
   serviceAccountKubeconfig,
   startDeclaredPod,
-} from "../fixtures/declared-server";
-import { emulator } from "../fixtures/github-emulator";
-import { kubeApi } from "../fixtures/kube-api";
-import { type RunBody, waitFor } from "../fixtures/server";
-import { deleteVaultSecret, writeVaultSecret } from "../fixtures/vault-api";
+} from "../../testkit/declared-server";
+import { emulator } from "../../testkit/github-emulator";
+import { kubeApi } from "../../testkit/kube-api";
+import { type RunBody, waitFor } from "../../testkit/server";
+import { deleteVaultSecret, writeVaultSecret } from "../../testkit/vault-api";
 
 // The deployment as declared, and the control plane with no state of its own: the platform stack is brought up
 // against the sandbox, the server's container is started exactly as that Deployment declares it (see
-// tests/fixtures/declared-server.ts), onboards a repo with its own ServiceAccount, is SIGKILLed and started again as
+// testkit/declared-server.ts), onboards a repo with its own ServiceAccount, is SIGKILLed and started again as
 // a new pod in new empty directories, and finds everything where the database says; the CLI sees the same stack.
 
 const exec = promisify(execFile);

@@ -4,12 +4,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { type ServerProcess, startServerProcess, TSX_LOADER } from "../../scripts/lib/server-process";
-import { k8sNameFor } from "../../stacks/names";
-import { type TestDatabase, createTestDatabase } from "../fixtures/database";
-import { emulator } from "../fixtures/github-emulator";
-import { kubeApi } from "../fixtures/kube-api";
-import { type RunBody, waitFor } from "../fixtures/server";
+import { type ServerProcess, startServerProcess, TSX_LOADER } from "../../testkit/server-process";
+import { k8sNameFor } from "../../domain/names";
+import { type TestDatabase, createTestDatabase } from "../../testkit/database";
+import { emulator } from "../../testkit/github-emulator";
+import { kubeApi } from "../../testkit/kube-api";
+import { type RunBody, waitFor } from "../../testkit/server";
 
 // The server as users run it (server/main.ts, the real Pulumi runner) onboarding and offboarding a repo over HTTP,
 // with the policy pack guarding its update and the findings kept on the run record.
@@ -79,7 +79,7 @@ test(
     // The CLI as a user runs it against the server's database and state backend, with the server's public URL.
     const cli = spawnSync(
       process.execPath,
-      ["--import", TSX_LOADER, path.resolve(__dirname, "../../server/cli/onboard.ts"), `${ref.owner}/${ref.repo}`, "--preview"],
+      ["--import", TSX_LOADER, path.resolve(__dirname, "../../cli/onboard.ts"), `${ref.owner}/${ref.repo}`, "--preview"],
       {
         env: { ...process.env, ...SERVER_ENV },
         encoding: "utf8",

@@ -5,8 +5,8 @@ import path from "node:path";
 import { after, test } from "node:test";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
-import { PROJECT_DIR, selectStack, workspaceSettings } from "../../automation/workspace";
-import { serviceNames } from "../../stacks/catalog";
+import { PROJECT_DIR, selectStack, workspaceSettings } from "../../pulumi/workspace";
+import { serviceNames } from "../../domain/catalog";
 
 // `pulumi preview` of platform-prod through the real CLI and language host, against the sandbox's API server:
 // every Deployment it would create runs an image pinned by Pulumi.platform-prod.yaml, none `latest`.

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, test } from "node:test";
-import { loadKubeCredentials } from "../../automation/kube-client";
-import { PodNotReadyError, waitForPodReady } from "../../automation/pod-health";
-import { kubeApi } from "../fixtures/kube-api";
-import { ScriptedRunner } from "../fixtures/scripted-runner";
-import { onboard, startTestServer, waitForStatus } from "../fixtures/server";
+import { loadKubeCredentials } from "../../clients/kube-client";
+import { PodNotReadyError, waitForPodReady } from "../../clients/pod-health";
+import { kubeApi } from "../../testkit/kube-api";
+import { ScriptedRunner } from "../../testkit/scripted-runner";
+import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
 // The sandbox's kube-apiserver, scheduler and kwok node: pods bound to kwok-node-0 become Running and Ready.
 const NAMESPACE = "default";

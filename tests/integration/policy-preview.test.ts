@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR, selectRepoStack, selectStack, workspaceSettings } from "../../automation/workspace";
+import { PROJECT_DIR, selectRepoStack, selectStack, workspaceSettings } from "../../pulumi/workspace";
 
 // `pulumi preview --policy-pack policies` through the Automation API, the real CLI and the project's own Node
 // language host (which starts the pack with the SDK's run-policy-pack script), against the sandbox's API server.

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { selectRepoStack, workspaceSettings } from "../../automation/workspace";
-import { type TestDatabase, createTestDatabase } from "../fixtures/database";
-import { emulator, emulatorGraphql } from "../fixtures/github-emulator";
+import { selectRepoStack, workspaceSettings } from "../../pulumi/workspace";
+import { type TestDatabase, createTestDatabase } from "../../testkit/database";
+import { emulator, emulatorGraphql } from "../../testkit/github-emulator";
 
 // A board the owner already has (same title) is adopted by the repo stack, not duplicated, and survives destroy.
 

@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR, selectRepoStack, workspaceSettings } from "../../automation/workspace";
-import { k8sNameFor, stackNameFor, vaultWebhookPath } from "../../stacks/names";
-import { STATUS_COLUMNS } from "../../stacks/workflow";
-import { type TestDatabase, createTestDatabase } from "../fixtures/database";
-import { emulator, emulatorGraphql } from "../fixtures/github-emulator";
-import { kubeApi } from "../fixtures/kube-api";
-import { readVaultSecret } from "../fixtures/vault-api";
+import { PROJECT_DIR, selectRepoStack, workspaceSettings } from "../../pulumi/workspace";
+import { k8sNameFor, stackNameFor, vaultWebhookPath } from "../../domain/names";
+import { STATUS_COLUMNS } from "../../domain/workflow";
+import { type TestDatabase, createTestDatabase } from "../../testkit/database";
+import { emulator, emulatorGraphql } from "../../testkit/github-emulator";
+import { kubeApi } from "../../testkit/kube-api";
+import { readVaultSecret } from "../../testkit/vault-api";
 
 // A repo stack for real: the project's own program (index.ts, through the bootstrapped CLI and language host)
 // against the sandbox's API server, Vault, Postgres and GitHub emulator: up, up again with no changes, destroy.

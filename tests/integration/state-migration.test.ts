@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { postgresStateUrl } from "../../automation/state-backend";
-import { PROJECT_DIR } from "../../automation/workspace";
-import { type ServerProcess, startServerProcess } from "../../scripts/lib/server-process";
-import { type RepoRef, stackNameFor } from "../../stacks/names";
-import { createTestDatabase, type TestDatabase } from "../fixtures/database";
-import { createEmulatorRepo, uniqueOwner } from "../fixtures/fault-server";
-import { type RunBody, waitFor } from "../fixtures/server";
+import { postgresStateUrl } from "../../pulumi/state-backend";
+import { PROJECT_DIR } from "../../pulumi/workspace";
+import { type ServerProcess, startServerProcess } from "../../testkit/server-process";
+import { type RepoRef, stackNameFor } from "../../domain/names";
+import { createTestDatabase, type TestDatabase } from "../../testkit/database";
+import { createEmulatorRepo, uniqueOwner } from "../../testkit/fault-server";
+import { type RunBody, waitFor } from "../../testkit/server";
 
 // A real file-backend state with several stacks (onboarded by a server on the embedded-style file backend) moved
 // into PostgreSQL by `npm run state:migrate`, checked by the command itself (resources, outputs, a preview without
@@ -55,7 +55,7 @@ async function runAll(
 }
 
 function migrateCommand(): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(process.execPath, ["--import", "tsx", "server/cli/state-migrate.ts", "--from", `file://${stateDir}`, "--to", target], {
+  return exec(process.execPath, ["--import", "tsx", "cli/state-migrate.ts", "--from", `file://${stateDir}`, "--to", target], {
     cwd: PROJECT_DIR,
     env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: passphrase, PULUMI_BACKEND_URL: undefined },
     timeout: 5 * 60_000,

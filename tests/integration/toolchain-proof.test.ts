@@ -6,9 +6,9 @@ import { after, before, test } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
-import { kubeApi } from "../fixtures/kube-api";
-import { readVaultSecret } from "../fixtures/vault-api";
-import { VaultKvSecret } from "../../components/vault-kv-secret";
+import { kubeApi } from "../../testkit/kube-api";
+import { readVaultSecret } from "../../testkit/vault-api";
+import { VaultKvSecret } from "../../providers/vault-kv-secret";
 
 // The foundation's proof: the bootstrapped CLI and kubernetes plugin, driven by the Automation API on the local
 // file backend, create real objects in the sandbox's API server and Vault, converge, and clean up after themselves.

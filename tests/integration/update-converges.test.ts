@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { k8sNameFor, vaultWebhookPath, webhookUrlPath } from "../../stacks/names";
-import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../fixtures/fault-server";
-import { emulator } from "../fixtures/github-emulator";
-import { kubeApi } from "../fixtures/kube-api";
-import { deleteVaultSecret, readVaultSecret } from "../fixtures/vault-api";
+import { k8sNameFor, vaultWebhookPath, webhookUrlPath } from "../../domain/names";
+import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../../testkit/fault-server";
+import { emulator } from "../../testkit/github-emulator";
+import { kubeApi } from "../../testkit/kube-api";
+import { deleteVaultSecret, readVaultSecret } from "../../testkit/vault-api";
 
 // An update converges the world on the declared stack (issue item 7): a repo's environment changed or deleted by
 // hand (its StatefulSet and RoleBinding deleted, its Service's selector and its GitHub webhook's URL and secret

@@ -23,7 +23,7 @@ void pulumi.runtime.setMocks(
 );
 // Loaded after setMocks, as a program is.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { VaultKvSecret }: typeof import("../../components/vault-kv-secret") = require("../../components/vault-kv-secret");
+const { VaultKvSecret }: typeof import("../../providers/vault-kv-secret") = require("../../providers/vault-kv-secret");
 
 const OUTSIDE = [
   "acme/widgets",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Pool } from "pg";
-import { onboard, startTestServer, waitForStatus } from "../fixtures/server";
+import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
 test("a request without a bearer token is 401 with a challenge; a wrong token is 403", async () => {
   const srv = await startTestServer({ startQueue: false });

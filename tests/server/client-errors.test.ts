@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { rawRequest, type RawResponse } from "../fixtures/raw-http";
-import { startTestServer, TEST_TOKEN, type TestServer } from "../fixtures/server";
+import { rawRequest, type RawResponse } from "../../testkit/raw-http";
+import { startTestServer, TEST_TOKEN, type TestServer } from "../../testkit/server";
 
 /**
  * Requests Node's HTTP parser refuses never reach Express; without a 'clientError' listener Node answers a

@@ -9,8 +9,8 @@ import {
   pollForToken,
   promptFor,
   requestDeviceAuthorization,
-} from "../../automation/device-flow";
-import { startAuthorizationServer, startAuthService } from "../fixtures/oauth-server";
+} from "../../clients/device-flow";
+import { startAuthorizationServer, startAuthService } from "../../testkit/oauth-server";
 
 // The RFC's 5-second interval, shrunk: one "second" of interval is this many milliseconds here.
 const SECOND_MS = 20;

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DriftScheduler } from "../../automation/drift";
-import { ScriptedRunner } from "../fixtures/scripted-runner";
-import { startTestServer, type TestServer, waitFor, waitForStatus } from "../fixtures/server";
-import { registerRepo } from "../fixtures/webhooks";
+import { DriftScheduler } from "../../runs/drift";
+import { ScriptedRunner } from "../../testkit/scripted-runner";
+import { startTestServer, type TestServer, waitFor, waitForStatus } from "../../testkit/server";
+import { registerRepo } from "../../testkit/webhooks";
 
 async function driftCheck(srv: TestServer, owner: string, repo: string): Promise<string> {
   const res = await srv.request(`/v1/repos/${owner}/${repo}/drift-check`, { method: "POST" });

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { Client, Pool } from "pg";
-import { claimNextRun, createRun } from "../../automation/run-store";
-import { startEmbeddedDatabase } from "../../server/db/embedded";
-import { migrate } from "../../server/db/migrate";
+import { claimNextRun, createRun } from "../../runs/run-store";
+import { startEmbeddedDatabase } from "../../db/embedded";
+import { migrate } from "../../db/migrate";
 
 test("without DATABASE_URL the embedded PGlite serves migrations, the queue and other clients over TCP", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-pglite-"));

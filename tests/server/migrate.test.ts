@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createTestDatabase } from "../fixtures/database";
-import { migrate } from "../../server/db/migrate";
+import { createTestDatabase } from "../../testkit/database";
+import { migrate } from "../../db/migrate";
 
 test("migrations create the repo registry and a second run applies nothing", async () => {
   const db = await createTestDatabase("migrate");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ScriptedRunner } from "../fixtures/scripted-runner";
-import { onboard, startTestServer, waitForStatus } from "../fixtures/server";
+import { ScriptedRunner } from "../../testkit/scripted-runner";
+import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
 test("an invalid onboarding request is refused with 400 and every issue names its field", async () => {
   const srv = await startTestServer({ startQueue: false });

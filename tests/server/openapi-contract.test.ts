@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Pool } from "pg";
-import { vaultOrgWebhookPath } from "../../stacks/names";
+import { vaultOrgWebhookPath } from "../../domain/names";
 import { WebhookSecretCache } from "../../server/webhooks/secret-cache";
-import { vaultWebhookPath } from "../../stacks/names";
-import { registerAgent, registerRepo, startAgent, type TestAgent } from "../fixtures/agents";
-import { type AuthorizationServer, type AuthService, startAuthorizationServer, startAuthService } from "../fixtures/oauth-server";
-import { type ObservedResponse, type Operation, ResponseValidator } from "../fixtures/openapi-validator";
-import { rawRequest } from "../fixtures/raw-http";
-import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
-import { onboard, startTestServer, type TestServer, waitFor, waitForStatus } from "../fixtures/server";
+import { vaultWebhookPath } from "../../domain/names";
+import { registerAgent, registerRepo, startAgent, type TestAgent } from "../../testkit/agents";
+import { type AuthorizationServer, type AuthService, startAuthorizationServer, startAuthService } from "../../testkit/oauth-server";
+import { type ObservedResponse, type Operation, ResponseValidator } from "../../testkit/openapi-validator";
+import { rawRequest } from "../../testkit/raw-http";
+import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
+import { onboard, startTestServer, type TestServer, waitFor, waitForStatus } from "../../testkit/server";
 
 /**
  * The OpenAPI document against what the server does. Every operation of the document (paths × methods, so a

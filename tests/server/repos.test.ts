@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { onboard, startTestServer, waitForStatus } from "../fixtures/server";
+import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
 test("a preview applies the body's changes to the settings last applied", async () => {
   const srv = await startTestServer();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
-import { type AuthorizationServer, type AuthService, startAuthorizationServer, startAuthService } from "../fixtures/oauth-server";
-import { getRunBody, onboard, readEventStream, startTestServer, type TestServer, waitForStatus } from "../fixtures/server";
+import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
+import { type AuthorizationServer, type AuthService, startAuthorizationServer, startAuthService } from "../../testkit/oauth-server";
+import { getRunBody, onboard, readEventStream, startTestServer, type TestServer, waitForStatus } from "../../testkit/server";
 
 const REPO = { owner: "acme", repo: "widgets", authProjectId: "proj-1" };
 const PUSHED = {

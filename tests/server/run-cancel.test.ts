@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
-import { onboard, startTestServer, waitForStatus } from "../fixtures/server";
+import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
+import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
 test("cancelling a queued run cancels it at once, and it never runs", async () => {
   const gate = new Gate();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
-import { onboard, readEventStream, startTestServer, waitForStatus } from "../fixtures/server";
+import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
+import { onboard, readEventStream, startTestServer, waitForStatus } from "../../testkit/server";
 
 const ENGINE_EVENTS = [
   {

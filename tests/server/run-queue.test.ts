@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RunQueue } from "../../automation/queue";
-import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
-import { getRunBody, onboard, startTestServer, waitFor, waitForStatus } from "../fixtures/server";
+import { RunQueue } from "../../runs/queue";
+import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
+import { getRunBody, onboard, startTestServer, waitFor, waitForStatus } from "../../testkit/server";
 
 test("two simultaneous requests for one repo both succeed, one after the other, in order", async () => {
   const gate = new Gate();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Gate, ScriptedRunner } from "../fixtures/scripted-runner";
-import { onboard, startTestServer, type TestServer, waitForStatus } from "../fixtures/server";
+import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
+import { onboard, startTestServer, type TestServer, waitForStatus } from "../../testkit/server";
 
 /** What a worker that died mid-`up` leaves behind: a running run whose lease lapsed. */
 async function strand(srv: TestServer, runId: string, interruptions = 0): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { getTask, registerAgent, registerRepo, startAgent } from "../fixtures/agents";
-import { startTestServer, waitFor } from "../fixtures/server";
+import { getTask, registerAgent, registerRepo, startAgent } from "../../testkit/agents";
+import { startTestServer, waitFor } from "../../testkit/server";
 
 /**
  * A task's payload reaches the agent as the client wrote it: the same bytes, not a re-serialisation of a

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Dispatcher } from "../../automation/dispatcher";
-import { createTask, getTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../fixtures/agents";
-import { startTestServer, type TestServer, waitFor } from "../fixtures/server";
+import { Dispatcher } from "../../dispatch/dispatcher";
+import { createTask, getTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../../testkit/agents";
+import { startTestServer, type TestServer, waitFor } from "../../testkit/server";
 
 // Fast retries for tests: full-jitter waits of at most 10, 20, 40… ms.
 const CONFIG = { taskRetryBaseMs: 10, taskRetryMaxMs: 50 };

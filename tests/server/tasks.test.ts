@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createTask, getTask, registerAgent, registerRepo, startAgent } from "../fixtures/agents";
-import { startTestServer, waitFor } from "../fixtures/server";
+import { createTask, getTask, registerAgent, registerRepo, startAgent } from "../../testkit/agents";
+import { startTestServer, waitFor } from "../../testkit/server";
 
 const TASK = { capability: "implement", owner: "acme", repo: "widgets", payload: { issue: 7 } };
 

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { ConfigError } from "../../automation/config-error";
-import { createRun } from "../../automation/run-store";
-import { startEmbeddedDatabase } from "../../server/db/embedded";
-import { listenForWakeups } from "../../server/db/wakeups";
-import { createTestDatabase, type TestDatabase } from "../fixtures/database";
+import { ConfigError } from "../../lib/config-error";
+import { createRun } from "../../runs/run-store";
+import { startEmbeddedDatabase } from "../../db/embedded";
+import { listenForWakeups } from "../../db/wakeups";
+import { createTestDatabase, type TestDatabase } from "../../testkit/database";
 
 const dbs: TestDatabase[] = [];
 after(async () => Promise.all(dbs.map((d) => d.drop())));

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { WebhookSecretCache } from "../../server/webhooks/secret-cache";
 import { vaultKvReader } from "../../server/webhooks/vault-kv";
-import { vaultOrgWebhookPath, vaultWebhookPath } from "../../stacks/names";
-import { writeVaultSecret } from "../fixtures/vault-api";
+import { vaultOrgWebhookPath, vaultWebhookPath } from "../../domain/names";
+import { writeVaultSecret } from "../../testkit/vault-api";
 import {
   deliver,
   issuePayload,
@@ -18,7 +18,7 @@ import {
   webhookConfig,
   taskOf,
   workItems,
-} from "../fixtures/webhooks";
+} from "../../testkit/webhooks";
 
 /** A cache over the sandbox's Vault that counts its reads. */
 function countingCache(opts: { fallbackSecret?: string } = {}) {

@@ -2,9 +2,9 @@
 // answers to everything that is not a good delivery, and deduplication. Real HTTP, Postgres and Vault.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { legacyVaultWebhookPath, vaultOrgWebhookPath, vaultWebhookPath } from "../../stacks/names";
-import { startTestServer } from "../fixtures/server";
-import { writeVaultSecret } from "../fixtures/vault-api";
+import { legacyVaultWebhookPath, vaultOrgWebhookPath, vaultWebhookPath } from "../../domain/names";
+import { startTestServer } from "../../testkit/server";
+import { writeVaultSecret } from "../../testkit/vault-api";
 import {
   deliver,
   deliveryRow,
@@ -16,7 +16,7 @@ import {
   sign,
   startWebhookServer,
   uniqueOwner,
-} from "../fixtures/webhooks";
+} from "../../testkit/webhooks";
 
 test("a delivery signed with the repo's secret is accepted with 202 and persisted", async () => {
   const srv = await startWebhookServer();

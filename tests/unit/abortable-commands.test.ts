@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { selectRepoStack, selectStack, workspaceSettings } from "../../automation/workspace";
+import { selectRepoStack, selectStack, workspaceSettings } from "../../pulumi/workspace";
 
 // Stack selection and config writes are CLI commands too (`pulumi stack select`, `pulumi config set-all`): a run's
 // abort must reach them, or a cancel or a shutdown waits for whatever they are stuck on (issue item 6). A `pulumi`

@@ -11,7 +11,7 @@ test("a change to a component only repo stacks use previews every repo stack and
 });
 
 test("a change to the catalog previews the platform stacks only", () => {
-  assert.deepEqual(affectedStacks(["stacks/catalog.ts"], STACKS), PLATFORMS);
+  assert.deepEqual(affectedStacks(["domain/catalog.ts"], STACKS), PLATFORMS);
 });
 
 test("a change to a module both programs import previews every stack", () => {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { ONBOARDING_SERVER, builtServices, getService, imageRef, serviceNames, services, testedServices } from "../../stacks/catalog";
+import { ONBOARDING_SERVER, builtServices, getService, imageRef, serviceNames, services, testedServices } from "../../domain/catalog";
 
 const root = path.join(__dirname, "../..");
 

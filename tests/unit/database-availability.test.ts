@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { test } from "node:test";
 import { Client, DatabaseError } from "pg";
-import { isDatabaseUnavailable, retryWhileDatabaseUnavailable } from "../../automation/database-availability";
+import { isDatabaseUnavailable, retryWhileDatabaseUnavailable } from "../../db/database-availability";
 
 function databaseError(code: string): DatabaseError {
   const err = new DatabaseError("from the server", 0, "error");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fullJitterDelay, pickAgent } from "../../automation/dispatcher";
-import type { Candidate } from "../../automation/task-store";
+import { fullJitterDelay, pickAgent } from "../../dispatch/dispatcher";
+import type { Candidate } from "../../dispatch/task-store";
 
 test("full-jitter backoff stays below a ceiling that doubles per retry up to the cap", () => {
   assert.equal(

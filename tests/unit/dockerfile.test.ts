@@ -7,7 +7,7 @@ import dockerignore from "@balena/dockerignore";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import YAML from "yaml";
 import { moduleGraph } from "../../scripts/lib/module-graph";
-import { ONBOARDING_SERVER } from "../../stacks/catalog";
+import { ONBOARDING_SERVER } from "../../domain/catalog";
 
 // No Docker engine runs here, so the image is checked where it can go wrong without one: its stages and user, its
 // pins against the project's, and its build context against the modules the server and the stack programs load.
@@ -161,7 +161,7 @@ test("the pulumi stage reads the CLI and the plugins from the fixed paths both b
     run,
     /pulumi plugin install resource kubernetes "v\$\{KUBERNETES_PLUGIN_VERSION\}"[\s\S]*&& chmod -R a\+rX,go-w \/pulumi\/home\/plugins$/,
   );
-  // The server links them into the pod's empty PULUMI_HOME (automation/workspace.ts), not onto PATH: the CLI would
+  // The server links them into the pod's empty PULUMI_HOME (pulumi/workspace.ts), not onto PATH: the CLI would
   // warn on every run about an "ambient" plugin there.
   assert.equal(finalEnv().MESH_SIX_PULUMI_PLUGINS, "/pulumi/plugins");
   // The local pulumi base (scripts/image) puts the same things at the same paths.

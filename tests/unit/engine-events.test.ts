@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { summariseEngineEvent } from "../../automation/engine-events";
-import { redactOutputs } from "../../automation/runs";
-import { progressLine } from "../../server/cli/progress";
+import { summariseEngineEvent } from "../../pulumi/engine-events";
+import { redactOutputs } from "../../domain/runs";
+import { progressLine } from "../../cli/progress";
 
 const URN = "urn:pulumi:acme.widgets::mesh-six::mesh-six:repo:WebhookSecret::hook";
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { removeTruncatedSidecars } from "../../automation/file-backend-repair";
+import { removeTruncatedSidecars } from "../../pulumi/file-backend-repair";
 
 test("empty .attrs sidecars of the recovered stack are removed; its files and other stacks' are left alone", async () => {
   const root = await mkdtemp(path.join(tmpdir(), "mesh-six-repair-"));

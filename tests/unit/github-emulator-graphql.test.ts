@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { GraphqlResponseError, graphql } from "@octokit/graphql";
-import { startGitHubEmulator } from "../../scripts/github-emulator/server";
+import { startGitHubEmulator } from "../../emulators/github/server";
 
 const TOKEN = "emulator-graphql-token";
 

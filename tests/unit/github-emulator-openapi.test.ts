@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test, type TestContext } from "node:test";
-import { startGitHubEmulator } from "../../scripts/github-emulator/server";
+import { startGitHubEmulator } from "../../emulators/github/server";
 
 const TOKEN = "emulator-openapi-token";
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { graphql } from "@octokit/graphql";
 import { Octokit } from "@octokit/rest";
-import { startGitHubEmulator, type GitHubEmulator } from "../../scripts/github-emulator/server";
+import { startGitHubEmulator, type GitHubEmulator } from "../../emulators/github/server";
 
 const TOKEN = "emulator-test-token";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import YAML from "yaml";
-import { KubeCredentialsError, loadKubeCredentials } from "../../automation/kube-client";
+import { KubeCredentialsError, loadKubeCredentials } from "../../clients/kube-client";
 
 const dir = mkdtempSync(path.join(tmpdir(), "kube-client-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

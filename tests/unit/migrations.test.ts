@@ -4,7 +4,7 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 
 test("migration files are numbered uniquely so their order is unambiguous", () => {
-  const files = readdirSync(path.join(__dirname, "../../server/db/migrations")).filter((f) => f.endsWith(".sql"));
+  const files = readdirSync(path.join(__dirname, "../../db/migrations")).filter((f) => f.endsWith(".sql"));
   assert.ok(files.length > 0);
   for (const f of files) assert.match(f, /^\d{3}_[a-z0-9_]+\.sql$/, `${f} must be NNN_name.sql`);
   const numbers = files.map((f) => f.slice(0, 3));

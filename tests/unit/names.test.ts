@@ -13,8 +13,8 @@ import {
   vaultOrgWebhookPath,
   vaultWebhookPath,
   webhookUrlPath,
-} from "../../stacks/names";
-import { parseRepoStackConfig, RepoConfigError } from "../../stacks/repo-config";
+} from "../../domain/names";
+import { parseRepoStackConfig, RepoConfigError } from "../../domain/repo-config";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { checkGitHubWebhook, GITHUB_WEBHOOK_TYPE } from "../../policies/rules/github-webhook";
-import { RepoConfigError, parseRepoStackConfig } from "../../stacks/repo-config";
-import { webhookUrlPath } from "../../stacks/names";
+import { RepoConfigError, parseRepoStackConfig } from "../../domain/repo-config";
+import { webhookUrlPath } from "../../domain/names";
 
 // The CLI and the server must build one repo's stack input the same way, and no default may make a stack the policy
 // pack refuses (issue item 9).
@@ -29,7 +29,7 @@ function onboardCli(args: string[], env: Record<string, string | undefined>) {
     else childEnv[k] = v;
   }
   try {
-    const res = spawnSync(process.execPath, ["--import", TSX, path.join(ROOT, "server/cli/onboard.ts"), ...args], {
+    const res = spawnSync(process.execPath, ["--import", TSX, path.join(ROOT, "cli/onboard.ts"), ...args], {
       env: childEnv,
       encoding: "utf8",
       timeout: 60_000,

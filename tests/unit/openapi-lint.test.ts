@@ -7,7 +7,7 @@ import { lintFromString, loadConfig } from "@redocly/openapi-core";
 import { Pool } from "pg";
 import { createApp } from "../../server/app";
 import type { ServerConfig } from "../../server/config";
-import { ScriptedRunner } from "../fixtures/scripted-runner";
+import { ScriptedRunner } from "../../testkit/scripted-runner";
 
 const TOKEN = "lint-token-0123456789abcdef";
 

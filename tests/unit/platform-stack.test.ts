@@ -46,7 +46,7 @@ const {
   ONBOARDING_SERVER,
   DEV_DEFAULT_TAG,
   DEFAULT_REGISTRY,
-}: typeof import("../../stacks/catalog") = require("../../stacks/catalog");
+}: typeof import("../../domain/catalog") = require("../../domain/catalog");
 const config: typeof import("../../stacks/platform-config") = require("../../stacks/platform-config");
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describePodState, isPodReady } from "../../automation/pod-health";
+import { describePodState, isPodReady } from "../../clients/pod-health";
 
 test("a pod is Ready only by its Ready condition", () => {
   assert.equal(isPodReady({ status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } }), true);

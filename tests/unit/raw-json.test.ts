@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { memberText, stringifyWithRaw } from "../../automation/raw-json";
+import { memberText, stringifyWithRaw } from "../../lib/raw-json";
 
 test("memberText returns a member's source text exactly, whatever it holds", () => {
   const text = ` {"a": 1, "payload" :\t{"z": [1, "]}\\"", {"x": "}"}], "big": 12345678901234567890} , "b": "payload"}`;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RepoConfigError, parseRepoStackConfig, readRepoStackConfig, toStackConfig } from "../../stacks/repo-config";
+import { RepoConfigError, parseRepoStackConfig, readRepoStackConfig, toStackConfig } from "../../domain/repo-config";
 
 function keysOf(fn: () => unknown): string[] {
   try {

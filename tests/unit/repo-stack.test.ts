@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { parseRepoStackConfig } from "../../stacks/repo-config";
-import { STATUS_COLUMN, STATUS_COLUMNS, WORKFLOW_STATES } from "../../stacks/workflow";
+import { parseRepoStackConfig } from "../../domain/repo-config";
+import { STATUS_COLUMN, STATUS_COLUMNS, WORKFLOW_STATES } from "../../domain/workflow";
 
 // The repo stack's resources under Pulumi's mocks: what each component asks for, without a cluster.
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RunEventSender } from "../../automation/run-event-sender";
-import type { RunEvent } from "../../automation/runs";
+import { RunEventSender } from "../../pulumi/run-event-sender";
+import type { RunEvent } from "../../domain/runs";
 
 const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
 const log = (n: number): RunEvent => ({ type: "log", message: `event ${n}` });

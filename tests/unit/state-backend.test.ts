@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError } from "../../automation/config-error";
-import { cleanMessage } from "../../automation/engine-events";
-import { backendCheckUrl, chooseSecrets, chooseStateBackend, postgresStateUrl, redactBackendUrl } from "../../automation/state-backend";
+import { ConfigError } from "../../lib/config-error";
+import { cleanMessage } from "../../pulumi/engine-events";
+import { backendCheckUrl, chooseSecrets, chooseStateBackend, postgresStateUrl, redactBackendUrl } from "../../pulumi/state-backend";
 
 const embedded = () => "file:///data/.pulumi-state";
 

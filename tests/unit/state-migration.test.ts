@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { classifyStateKey, migrateStacks } from "../../automation/state-migration";
-import { openStateStore } from "../../automation/state-store";
+import { classifyStateKey, migrateStacks } from "../../pulumi/state-migration";
+import { openStateStore } from "../../pulumi/state-store";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import YAML from "yaml";
 import { SESSION_MOUNT } from "../../components/repo-environment";
 import { MESH_SIX_TOOLS_FEATURE } from "../../components/devcontainer-scaffold";
-import { ONBOARDING_SERVER, builtServices, testedServices } from "../../stacks/catalog";
+import { ONBOARDING_SERVER, builtServices, testedServices } from "../../domain/catalog";
 
 // The CI workflows parse, have the structure GitHub requires, and their service matrices are exactly the catalog's
 // lists (the old system's build and test lists drifted away from the services it deployed).

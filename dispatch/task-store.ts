@@ -1,0 +1,384 @@
+import type { Pool, PoolClient } from "pg";
+import type { WorkflowState } from "../domain/workflow";
+
+/** The database side of agents and tasks: registration, task rows, attempts, and the delivery lease. */
+
+export const DELIVERY_STATUSES = ["pending", "delivering", "delivered", "succeeded", "failed", "exhausted"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const ATTEMPT_OUTCOMES = ["delivered", "succeeded", "failed", "http_error", "timeout", "interrupted"] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+export interface AgentRecord {
+  id: string;
+  name: string;
+  endpoint: string;
+  capabilities: Record<string, number>;
+  lastHeartbeatAt: Date;
+  registeredAt: Date;
+}
+
+export interface TaskRecord {
+  id: string;
+  capability: string;
+  owner: string;
+  repo: string;
+  payload: unknown;
+  /** The payload's JSON text as it was given: what is delivered (see raw-json.ts). */
+  payloadJson: string;
+  priority: number;
+  timeoutMs: number;
+  state: WorkflowState;
+  deliveryStatus: DeliveryStatus;
+  /** Every attempt the task ever had. */
+  attempts: number;
+  /** The retry budget: attempts allowed since `budgetStart`. */
+  maxAttempts: number;
+  /** Attempts made before the current budget began (a FAILED task moved back to INTAKE starts a new one). */
+  budgetStart: number;
+  nextAttemptAt: Date;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  result: unknown;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  agentId: string | null;
+  agentName: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  outcome: AttemptOutcome | null;
+  error: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+function toAgent(r: Row): AgentRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    endpoint: r.endpoint as string,
+    capabilities: r.capabilities as Record<string, number>,
+    lastHeartbeatAt: r.last_heartbeat_at as Date,
+    registeredAt: r.registered_at as Date,
+  };
+}
+
+export function toTask(r: Row): TaskRecord {
+  return {
+    id: r.id as string,
+    capability: r.capability as string,
+    owner: r.owner as string,
+    repo: r.repo as string,
+    payload: JSON.parse(r.payload as string),
+    payloadJson: r.payload as string,
+    priority: r.priority as number,
+    timeoutMs: r.timeout_ms as number,
+    state: r.state as WorkflowState,
+    deliveryStatus: r.delivery_status as DeliveryStatus,
+    attempts: r.attempts as number,
+    maxAttempts: r.max_attempts as number,
+    budgetStart: r.budget_start as number,
+    nextAttemptAt: r.next_attempt_at as Date,
+    leaseOwner: r.lease_owner as string | null,
+    leaseExpiresAt: r.lease_expires_at as Date | null,
+    result: r.result ?? null,
+    error: r.error as string | null,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function registerAgent(
+  pool: Pool,
+  agent: { name: string; endpoint: string; capabilities: Record<string, number> },
+): Promise<AgentRecord> {
+  const { rows } = await pool.query("INSERT INTO agents (name, endpoint, capabilities) VALUES ($1, $2, $3) RETURNING *", [
+    agent.name,
+    agent.endpoint,
+    JSON.stringify(agent.capabilities),
+  ]);
+  return toAgent(rows[0]);
+}
+
+export async function heartbeatAgent(pool: Pool, id: string): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const { rowCount } = await pool.query("UPDATE agents SET last_heartbeat_at = now() WHERE id = $1", [id]);
+  return rowCount === 1;
+}
+
+export async function listAgents(pool: Pool): Promise<AgentRecord[]> {
+  const { rows } = await pool.query("SELECT * FROM agents ORDER BY registered_at, id");
+  return rows.map(toAgent);
+}
+
+/** The auth-service project of a registered repo (undefined: no registry row; null: none set). */
+export async function repoAuthProject(db: Pool | PoolClient, owner: string, repo: string): Promise<string | null | undefined> {
+  const { rows } = await db.query<{ auth_project_id: string | null }>(
+    "SELECT auth_project_id FROM repo_registry WHERE owner = $1 AND repo = $2",
+    [owner, repo],
+  );
+  return rows[0] ? rows[0].auth_project_id : undefined;
+}
+
+/** Defaults of a task's timeout and retry budget, for tasks from the API and from webhooks alike. */
+export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
+export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
+
+/** `payloadJson`, when given, is stored instead of a serialisation of `payload` (the client's own text). */
+export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payload" | "priority" | "timeoutMs" | "maxAttempts"> & {
+  payloadJson?: string;
+};
+
+export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord> {
+  const { rows } = await pool.query(
+    `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [
+      task.capability,
+      task.owner,
+      task.repo,
+      task.payloadJson ?? JSON.stringify(task.payload),
+      task.priority,
+      task.timeoutMs,
+      task.maxAttempts,
+    ],
+  );
+  return toTask(rows[0]);
+}
+
+export async function getTask(db: Pool | PoolClient, id: string): Promise<TaskRecord | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const { rows } = await db.query("SELECT * FROM tasks WHERE id = $1", [id]);
+  return rows[0] ? toTask(rows[0]) : undefined;
+}
+
+export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptRecord[]> {
+  const { rows } = await pool.query(
+    `SELECT a.*, g.name AS agent_name FROM task_attempts a LEFT JOIN agents g ON g.id = a.agent_id WHERE a.task_id = $1 ORDER BY a.attempt`,
+    [taskId],
+  );
+  return rows.map((r) => ({
+    attempt: r.attempt,
+    agentId: r.agent_id,
+    agentName: r.agent_name,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    outcome: r.outcome,
+    error: r.error,
+  }));
+}
+
+/**
+ * Moves the task from `from` to `to` if it is still in `from` (the caller checked canTransition); undefined when it
+ * is not. A FAILED task sent back to INTAKE is to be worked on again: if its delivery had ended, it is delivered
+ * again, as stored, with a fresh retry budget.
+ */
+export async function setTaskState(pool: Pool, id: string, from: WorkflowState, to: WorkflowState): Promise<TaskRecord | undefined> {
+  if (from === "FAILED" && to === "INTAKE") {
+    const { rows } = await pool.query(
+      `UPDATE tasks SET state = $3, updated_at = now(), delivery_status = 'pending', budget_start = attempts, next_attempt_at = now(), result = NULL, error = NULL
+       WHERE id = $1 AND state = $2 AND delivery_status IN ('succeeded', 'failed', 'exhausted') RETURNING *`,
+      [id, from, to],
+    );
+    if (rows[0]) return toTask(rows[0]);
+    // Its delivery is still under way (or it left FAILED meanwhile): only the state moves.
+  }
+  const { rows } = await pool.query("UPDATE tasks SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING *", [
+    id,
+    from,
+    to,
+  ]);
+  return rows[0] ? toTask(rows[0]) : undefined;
+}
+
+/**
+ * An agent's report. Taken only while the task is in flight (delivering or delivered); closes the open
+ * attempt. Success keeps the workflow state; a failure reported by the agent fails the task.
+ */
+export async function recordResult(
+  pool: Pool,
+  id: string,
+  report: { outcome: "succeeded" | "failed"; result: unknown; error?: string },
+): Promise<TaskRecord | undefined> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { rows } = await client.query(
+      `UPDATE tasks SET delivery_status = $2, result = $3, error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+         state = CASE WHEN $2 = 'failed' THEN 'FAILED' ELSE state END
+       WHERE id = $1 AND delivery_status IN ('delivering', 'delivered') RETURNING *`,
+      [
+        id,
+        report.outcome,
+        JSON.stringify(report.result ?? null),
+        report.outcome === "failed" ? (report.error ?? "the agent reported a failure") : null,
+      ],
+    );
+    if (rows[0]) {
+      await client.query(
+        `UPDATE task_attempts SET outcome = $2, error = $3, finished_at = now() WHERE task_id = $1 AND finished_at IS NULL`,
+        [id, report.outcome, report.outcome === "failed" ? (report.error ?? null) : null],
+      );
+    }
+    await client.query("COMMIT");
+    return rows[0] ? toTask(rows[0]) : undefined;
+  } catch (err) {
+    await client.query("ROLLBACK");
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Claims one task to deliver under our lease: a pending one that is due, or one whose delivery lease
+ * lapsed (its dispatcher died) or whose result is overdue. Returns what it was before the claim.
+ */
+export async function claimTask(
+  pool: Pool,
+  owner: string,
+  leaseMs: number,
+): Promise<{ task: TaskRecord; previous: DeliveryStatus } | undefined> {
+  const { rows } = await pool.query(
+    `UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
+     FROM (
+       SELECT id, delivery_status AS previous FROM tasks
+       WHERE (delivery_status = 'pending' AND next_attempt_at <= now())
+          OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now())
+       ORDER BY priority DESC, created_at
+       LIMIT 1 FOR UPDATE SKIP LOCKED
+     ) c
+     WHERE t.id = c.id RETURNING t.*, c.previous`,
+    [owner, leaseMs],
+  );
+  return rows[0] ? { task: toTask(rows[0]), previous: rows[0].previous as DeliveryStatus } : undefined;
+}
+
+export async function renewTaskLease(pool: Pool, id: string, owner: string, leaseMs: number): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE tasks SET lease_expires_at = now() + $3 * interval '1 millisecond' WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
+    [id, owner, leaseMs],
+  );
+  return rowCount === 1;
+}
+
+/** Closes an attempt left open by a dispatcher that stopped, or by an agent that never reported. */
+export async function closeOpenAttempt(pool: Pool, taskId: string, outcome: AttemptOutcome, error: string): Promise<void> {
+  await pool.query(`UPDATE task_attempts SET outcome = $2, error = $3, finished_at = now() WHERE task_id = $1 AND finished_at IS NULL`, [
+    taskId,
+    outcome,
+    error,
+  ]);
+}
+
+/** Healthy agents offering the capability, with their weight, recent success rate and current load. */
+export interface Candidate {
+  agent: AgentRecord;
+  weight: number;
+  successes: number;
+  failures: number;
+  load: number;
+  tried: boolean;
+}
+
+export async function candidates(pool: Pool, taskId: string, capability: string, staleMs: number): Promise<Candidate[]> {
+  const { rows } = await pool.query(
+    `SELECT g.*, (g.capabilities ->> $2)::float8 AS weight,
+       (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL)::int AS load,
+       (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
+          ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome = 'succeeded')::int AS successes,
+       (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
+          ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome IN ('failed', 'http_error', 'timeout'))::int AS failures,
+       EXISTS (SELECT 1 FROM task_attempts a WHERE a.agent_id = g.id AND a.task_id = $1) AS tried
+     FROM agents g
+     WHERE g.capabilities ? $2 AND jsonb_typeof(g.capabilities -> $2) = 'number' AND (g.capabilities ->> $2)::float8 > 0
+       AND g.last_heartbeat_at > now() - $3 * interval '1 millisecond'`,
+    [taskId, capability, staleMs],
+  );
+  return rows.map((r) => ({
+    agent: toAgent(r),
+    weight: Number(r.weight),
+    successes: r.successes,
+    failures: r.failures,
+    load: r.load,
+    tried: r.tried,
+  }));
+}
+
+/** Records a new attempt at `agentId` for a task we hold; false when the lease is no longer ours. */
+export async function startAttempt(pool: Pool, taskId: string, owner: string, agentId: string): Promise<number | undefined> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { rows } = await client.query<{ attempts: number }>(
+      `UPDATE tasks SET attempts = attempts + 1, updated_at = now() WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering' RETURNING attempts`,
+      [taskId, owner],
+    );
+    if (!rows[0]) {
+      await client.query("ROLLBACK");
+      return undefined;
+    }
+    await client.query("INSERT INTO task_attempts (task_id, attempt, agent_id) VALUES ($1, $2, $3)", [taskId, rows[0].attempts, agentId]);
+    await client.query("COMMIT");
+    return rows[0].attempts;
+  } catch (err) {
+    await client.query("ROLLBACK");
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** The agent took the task: wait for its result until the task's timeout. */
+export async function markDelivered(pool: Pool, taskId: string, owner: string, attempt: number): Promise<void> {
+  await pool.query(
+    `WITH t AS (
+       UPDATE tasks SET delivery_status = 'delivered', lease_owner = NULL, lease_expires_at = now() + timeout_ms * interval '1 millisecond', updated_at = now()
+       WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering' RETURNING id)
+     UPDATE task_attempts SET outcome = 'delivered' WHERE task_id = (SELECT id FROM t) AND attempt = $3 AND finished_at IS NULL`,
+    [taskId, owner, attempt],
+  );
+}
+
+/** The attempt failed; the task waits for its next attempt at `nextAttemptAt`. */
+export async function failAttempt(
+  pool: Pool,
+  taskId: string,
+  owner: string,
+  attempt: number,
+  outcome: AttemptOutcome,
+  error: string,
+  retryInMs: number,
+): Promise<void> {
+  await pool.query(
+    `WITH a AS (
+       UPDATE task_attempts SET outcome = $4, error = $5, finished_at = now() WHERE task_id = $1 AND attempt = $3 AND finished_at IS NULL RETURNING task_id)
+     UPDATE tasks SET delivery_status = 'pending', lease_owner = NULL, lease_expires_at = NULL, error = $5,
+       next_attempt_at = now() + $6 * interval '1 millisecond', updated_at = now()
+     WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
+    [taskId, owner, attempt, outcome, error, retryInMs],
+  );
+}
+
+/** No agent is left or the budget is spent: the task ends visibly, FAILED with the reason. */
+export async function exhaustTask(pool: Pool, taskId: string, owner: string, reason: string): Promise<void> {
+  await pool.query(
+    `UPDATE tasks SET delivery_status = 'exhausted', state = 'FAILED', error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
+    [taskId, owner, reason],
+  );
+}
+
+/** Gives a held task back (shutdown): it is due again at once for another dispatcher. */
+export async function releaseTask(pool: Pool, taskId: string, owner: string): Promise<void> {
+  await pool.query(
+    `UPDATE tasks SET delivery_status = 'pending', lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
+     WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
+    [taskId, owner],
+  );
+}

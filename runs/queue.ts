@@ -1,0 +1,381 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Pool } from "pg";
+import { RunEventBus } from "./event-bus";
+import {
+  appendRunEvent,
+  type CancelResult,
+  claimNextRun,
+  finishRun,
+  type RecoveryOutcome,
+  releaseLease,
+  renewLease,
+  requestCancel,
+  type RunOutcome,
+  settleRecovery,
+  startWaitingForAuth,
+  stopWaitingForAuth,
+  takeOverLapsedRuns,
+} from "./run-store";
+import { hasPostUpSteps, type PostUpConfig, runPostUpSteps } from "./post-up";
+import type { StackRunner } from "../pulumi/runner";
+import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "../domain/runs";
+import { LeaseLost, ShuttingDown } from "../lib/abort";
+import { PollPause } from "../lib/poll-pause";
+
+export interface RunQueueOptions {
+  pool: Pool;
+  runner: StackRunner;
+  /** Most runs executing at once over all workers on the database (MESH_SIX_RUN_CONCURRENCY). */
+  concurrency?: number;
+  /** How long a run stays ours without a heartbeat; heartbeats come three times per lease. */
+  leaseMs?: number;
+  /** How often an idle worker looks for queued runs that another process stored. */
+  pollMs?: number;
+  /** How long stop() may take in all: running runs may finish, then are aborted, then killed (they are then recovered at once). */
+  shutdownGraceMs?: number;
+  workerId?: string;
+  bus?: RunEventBus;
+  /** The pod-health and auth steps after an onboard's or update's `up`; without it a run ends at `up`. */
+  postUp?: PostUpConfig;
+  /** Called once per run that reached a terminal status here (metrics). */
+  onFinished?: (run: RunRecord) => void;
+  log?: (line: string) => void;
+}
+
+/** Of a shutdown's grace, at most this much is kept for aborted runs to stop gracefully. */
+const STOP_WINDOW_MS = 10_000;
+/** After killing what outlived the grace, how long its runs get to hand themselves back. */
+const KILL_SETTLE_MS = 1_000;
+
+/** Resolves when `work` settles or at `deadline`, whichever is first; never rejects. */
+async function until(work: Promise<unknown> | undefined, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+  await Promise.race([
+    work?.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]);
+  clearTimeout(timer);
+}
+
+// Why a run's AbortSignal fired; the reason decides what is recorded.
+class CancelRequested extends Error {
+  override readonly name = "CancelRequested";
+}
+
+/**
+ * The run queue: a worker loop that claims queued runs from Postgres (FIFO per stack, at most
+ * `concurrency` running over all workers), executes each under a lease it renews, and records the outcome.
+ * Runs whose lease lapsed (a worker died) are taken over, their stack is cleaned up through the runner, and
+ * they are re-queued once or failed.
+ */
+export class RunQueue {
+  readonly bus: RunEventBus;
+  readonly workerId: string;
+  private readonly pool: Pool;
+  private readonly runner: StackRunner;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly shutdownGraceMs: number;
+  private readonly onFinished: (run: RunRecord) => void;
+  private readonly log: (line: string) => void;
+  /** Runs executing here (they count against the concurrency cap), until recorded. */
+  private readonly active = new Map<string, Promise<void>>();
+  /** Every run this worker supervises, executing or recovering: what cancel and stop abort. */
+  private readonly controllers = new Map<string, AbortController>();
+  /** Per supervised run: fired when a shutdown ran out of grace; its CLI processes are killed. */
+  private readonly kills = new Map<string, AbortController>();
+  private readonly recovering = new Set<AbortController>();
+  /** Runs waiting for the user's device approval: they hold their stack but not a concurrency slot. */
+  private readonly waitingForAuth = new Set<string>();
+  /** Per waiting run: fired when credentials were pushed through the API (here or on another replica). */
+  private readonly authPushes = new Map<string, AbortController>();
+  private readonly postUp?: PostUpConfig;
+  private loop?: Promise<void>;
+  private stopping = false;
+  private readonly pause = new PollPause();
+
+  constructor(opts: RunQueueOptions) {
+    this.pool = opts.pool;
+    this.runner = opts.runner;
+    this.concurrency = opts.concurrency ?? 2;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.pollMs = opts.pollMs ?? 1_000;
+    this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
+    this.workerId = opts.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`;
+    this.bus = opts.bus ?? new RunEventBus();
+    this.postUp = opts.postUp;
+    this.onFinished = opts.onFinished ?? (() => undefined);
+    this.log = opts.log ?? ((line) => console.error(`[queue] ${line}`));
+  }
+
+  /** Recovers runs interrupted by a previous crash, then starts claiming. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    this.stopping = false;
+    await this.recoverInterruptedRuns();
+    this.loop = this.work();
+  }
+
+  /** Looks for work now rather than at the next poll (a run was stored or finished). */
+  kick(): void {
+    this.pause.kick();
+  }
+
+  /**
+   * Stops claiming and hands every run back within `shutdownGraceMs`, whatever step it is at: running runs may
+   * finish during most of the grace, are then aborted (the CLI gets SIGINT: it finishes in-flight operations and
+   * saves the state), and what is still running at the end of the grace is killed (the CLI's process group gets
+   * SIGKILL) and its lease released, so that the next worker recovers it at once, as after a crash.
+   */
+  async stop(): Promise<void> {
+    const deadline = Date.now() + this.shutdownGraceMs;
+    this.stopping = true;
+    // A recovery is cheap to repeat: the next worker takes it over at once.
+    for (const c of this.recovering) c.abort(new ShuttingDown("the worker is shutting down"));
+    this.kick();
+    await until(this.loop, deadline);
+    this.loop = undefined;
+    await until(Promise.all(this.active.values()), deadline - Math.min(this.shutdownGraceMs / 2, STOP_WINDOW_MS));
+    for (const c of this.controllers.values()) c.abort(new ShuttingDown("the worker is shutting down"));
+    await until(Promise.all(this.active.values()), deadline);
+    if (this.active.size === 0) return;
+    for (const c of this.kills.values()) c.abort(new ShuttingDown("the worker ran out of shutdown grace"));
+    // Killed, a run's CLI is gone at once; its recording (releasing the lease) takes a query.
+    await until(Promise.all(this.active.values()), Date.now() + KILL_SETTLE_MS);
+    const abandoned = [...this.active.keys()];
+    if (abandoned.length === 0) return;
+    this.log(`runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
+    await until(
+      Promise.all(abandoned.map((id) => releaseLease(this.pool, id, this.workerId).catch(() => undefined))),
+      Date.now() + KILL_SETTLE_MS,
+    );
+  }
+
+  async cancel(runId: string): Promise<CancelResult> {
+    const result = await requestCancel(this.pool, runId);
+    if (result.outcome === "requested") {
+      // Runs executing in another process see the request at their next heartbeat.
+      this.controllers.get(runId)?.abort(new CancelRequested("cancelled by request"));
+    }
+    if (result.outcome !== "not_found") this.bus.notify(runId);
+    if (result.outcome === "cancelled") this.onFinished(result.run);
+    return result;
+  }
+
+  /** Credentials for a run waiting for auth arrived through the API (already marked in the database). */
+  authReceived(runId: string): void {
+    this.authPushes.get(runId)?.abort();
+  }
+
+  /**
+   * Takes over runs whose lease lapsed, marks them `interrupted`, clears their stack's stale lock and
+   * refreshes it (runner.recover), then re-queues each once, or fails it with the step it was at.
+   */
+  async recoverInterruptedRuns(): Promise<RunRecord[]> {
+    const taken = await takeOverLapsedRuns(this.pool, this.workerId, this.leaseMs, [...this.controllers.keys()]);
+    const settled: RunRecord[] = [];
+    for (const run of taken) {
+      this.bus.notify(run.id);
+      const done = await this.recoverOne(run);
+      if (done) settled.push(done);
+    }
+    return settled;
+  }
+
+  private async recoverOne(run: RunRecord): Promise<RunRecord | undefined> {
+    const at = run.step ?? "start";
+    const { error, abortedBy } = await this.supervise(run, true, (signal, emit, kill) => this.runner.recover(run, signal, emit, kill));
+    if (abortedBy instanceof LeaseLost) return undefined;
+    if (abortedBy instanceof ShuttingDown) {
+      await releaseLease(this.pool, run.id, this.workerId);
+      return undefined;
+    }
+    let outcome: RecoveryOutcome;
+    if (run.cancelRequestedAt || abortedBy instanceof CancelRequested) {
+      outcome = { status: "cancelled", failedStep: at, reason: `cancelled while recovering from an interruption at step ${at}` };
+    } else if (error) {
+      const detail = error instanceof RunStepError ? `${error.step}: ${error.reason}` : (error as Error).message;
+      outcome = {
+        status: "failed",
+        failedStep: at,
+        reason: `interrupted at step ${at} (its worker stopped); recovery failed at ${detail}`,
+      };
+    } else if (run.interruptions > 1) {
+      outcome = { status: "failed", failedStep: at, reason: `interrupted again at step ${at} after being re-queued once; not retried` };
+    } else {
+      outcome = { status: "queued", reason: `re-queued after an interruption at step ${at} (stack lock cleared, state refreshed)` };
+    }
+    const settled = await settleRecovery(this.pool, run.id, this.workerId, outcome);
+    this.bus.notify(run.id);
+    if (settled && settled.status !== "queued") this.onFinished(settled);
+    this.kick();
+    return settled;
+  }
+
+  private async work(): Promise<void> {
+    let lastRecovery = Date.now();
+    while (!this.stopping) {
+      try {
+        if (Date.now() - lastRecovery >= this.leaseMs) {
+          lastRecovery = Date.now();
+          await this.recoverInterruptedRuns();
+        }
+        await this.fill();
+      } catch (err) {
+        this.log(`worker loop: ${(err as Error).message}`);
+      }
+      await this.pause.wait(this.pollMs, this.stopping);
+    }
+  }
+
+  private async fill(): Promise<void> {
+    while (!this.stopping && this.active.size - this.waitingForAuth.size < this.concurrency) {
+      const run = await claimNextRun(this.pool, { leaseOwner: this.workerId, leaseMs: this.leaseMs, concurrency: this.concurrency });
+      if (!run) return;
+      this.bus.notify(run.id);
+      this.launch(run);
+    }
+  }
+
+  private launch(run: RunRecord): void {
+    const done = this.execute(run)
+      .catch((err: Error) => this.log(`run ${run.id}: recording failed: ${err.message}`))
+      .finally(() => {
+        this.active.delete(run.id);
+        this.kick();
+      });
+    this.active.set(run.id, done);
+  }
+
+  private async execute(run: RunRecord): Promise<void> {
+    let step = run.step ?? "start";
+    let result: Awaited<ReturnType<StackRunner["run"]>> | undefined;
+    const { error, abortedBy } = await this.supervise(run, false, async (signal, emit, kill) => {
+      const tracked: EmitRunEvent = async (event) => {
+        if (event.type === "step") step = event.step;
+        await emit(event);
+      };
+      const done = await this.runner.run(run, signal, tracked, kill);
+      if (this.postUp && hasPostUpSteps(run)) await this.afterUp(run, done, signal, tracked, this.postUp);
+      result = done;
+    });
+    if (abortedBy instanceof LeaseLost) {
+      this.log(`run ${run.id}: lease lost to another worker; its outcome is theirs to record`);
+      return;
+    }
+    let outcome: RunOutcome;
+    if (!error && result) {
+      // Even a run aborted too late to stop did change the stack: record what happened.
+      outcome = { status: "succeeded", changeSummary: result.changeSummary, outputs: redactOutputs(result.outputs) };
+    } else if (abortedBy instanceof ShuttingDown) {
+      await releaseLease(this.pool, run.id, this.workerId);
+      return;
+    } else if (abortedBy instanceof CancelRequested) {
+      outcome = { status: "cancelled", failedStep: step, failureReason: `cancelled by request at step ${step}` };
+    } else if (error instanceof RunStepError) {
+      outcome = { status: "failed", failedStep: error.step, failureReason: error.reason };
+    } else {
+      outcome = {
+        status: "failed",
+        failedStep: step,
+        failureReason: (error as Error | undefined)?.message ?? "the runner returned no result",
+      };
+    }
+    const finished = await finishRun(this.pool, run.id, this.workerId, outcome);
+    this.bus.notify(run.id);
+    if (finished) this.onFinished(finished);
+  }
+
+  private async afterUp(
+    run: RunRecord,
+    done: Awaited<ReturnType<StackRunner["run"]>>,
+    signal: AbortSignal,
+    emit: EmitRunEvent,
+    cfg: PostUpConfig,
+  ): Promise<void> {
+    const pushed = new AbortController();
+    this.authPushes.set(run.id, pushed);
+    try {
+      await runPostUpSteps(
+        run,
+        done.outputs,
+        signal,
+        {
+          emit,
+          pushed: pushed.signal,
+          waitForAuth: async (prompt) => {
+            if (!(await startWaitingForAuth(this.pool, run.id, this.workerId, prompt)))
+              throw new Error("the run is no longer held by this worker");
+            this.waitingForAuth.add(run.id);
+            this.bus.notify(run.id);
+            this.kick(); // its concurrency slot is free while the user takes their time
+          },
+          authDone: async () => {
+            this.waitingForAuth.delete(run.id);
+            await stopWaitingForAuth(this.pool, run.id, this.workerId);
+            this.bus.notify(run.id);
+          },
+        },
+        cfg,
+      );
+    } finally {
+      this.waitingForAuth.delete(run.id);
+      this.authPushes.delete(run.id);
+    }
+  }
+
+  /**
+   * Runs `work` for a run we hold: events are recorded under our lease, the lease is renewed, and a lost
+   * lease or a cancel requested elsewhere aborts the work. Resolves with the error (if any) and why the
+   * signal fired (if it did).
+   */
+  private async supervise(
+    run: RunRecord,
+    recovery: boolean,
+    work: (signal: AbortSignal, emit: EmitRunEvent, kill: AbortSignal) => Promise<void>,
+  ): Promise<{ error?: unknown; abortedBy?: unknown }> {
+    const controller = new AbortController();
+    const kill = new AbortController();
+    this.controllers.set(run.id, controller);
+    this.kills.set(run.id, kill);
+    if (recovery) this.recovering.add(controller);
+    if (recovery && this.stopping) controller.abort(new ShuttingDown("the worker is shutting down"));
+    const emit: EmitRunEvent = async (event) => {
+      await appendRunEvent(this.pool, run.id, this.workerId, event);
+      this.bus.notify(run.id);
+    };
+    let beating = false;
+    const heartbeat = setInterval(
+      () => {
+        if (beating) return;
+        beating = true;
+        renewLease(this.pool, run.id, this.workerId, this.leaseMs)
+          .then(({ held, cancelRequested, authReceived }) => {
+            if (!held) controller.abort(new LeaseLost("another worker took the run over"));
+            else if (cancelRequested) controller.abort(new CancelRequested("cancelled by request"));
+            else if (authReceived) this.authPushes.get(run.id)?.abort(); // pushed through another replica
+          })
+          .catch((err: Error) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`))
+          .finally(() => (beating = false));
+      },
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
+    try {
+      await work(controller.signal, emit, kill.signal);
+      return { abortedBy: controller.signal.aborted ? controller.signal.reason : undefined };
+    } catch (error) {
+      return { error, abortedBy: controller.signal.aborted ? controller.signal.reason : undefined };
+    } finally {
+      clearInterval(heartbeat);
+      this.controllers.delete(run.id);
+      this.kills.delete(run.id);
+      this.recovering.delete(controller);
+    }
+  }
+}
