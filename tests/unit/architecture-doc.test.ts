@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import ts from "typescript";
+import { floors, folderGraph } from "../../scripts/lib/folder-graph";
 
 // docs/ARCHITECTURE.md is the architecture as the code has it; these checks keep it so. Every source folder must be
 // in its folder map, every repo path it names in backticks must exist, and each folder's imports must stay within
@@ -161,4 +162,14 @@ test("each folder imports only the folders the map says it may import", () => {
     }
   }
   assert.deepEqual(breaches, [], `add the arrow to the folder map of ${DOC}, or remove the import`);
+});
+
+test("the folders' imports form no cycle: every arrow points down (npm run layout)", () => {
+  const graph = folderGraph(ROOT);
+  assert.ok(graph.nodes.includes("domain/") && graph.nodes.includes("server/"), "the graph found the source folders");
+  const { floor, cycle } = floors(graph);
+  assert.deepEqual(cycle, [], "folders on an import cycle");
+  for (const [from, row] of graph.arrows) {
+    for (const to of row.keys()) assert.ok(floor.get(from)! > floor.get(to)!, `${from} → ${to} points up`);
+  }
 });
