@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GITHUB_REPOSITORY_FILE } from "../domain/resource-types";
 import { requireBooleans, requireStrings, withDefaults } from "./check";
 import { GitHubApiError, githubRest } from "./github-api";
+import { TypedDynamicResource } from "./typed-resource";
 
 export interface GitHubRepositoryFileArgs {
   /** The repository's owner (user or organization). */
@@ -120,19 +121,12 @@ const repositoryFileProvider: pulumi.dynamic.ResourceProvider<FileInputs, FileOu
  * `overwrite` is set; only a file this resource created (`created`) is deleted on destroy. Outputs the blob's sha,
  * never the repository's own content. Defaults are filled in, and inputs refused naming the property, by check().
  */
-export class GitHubRepositoryFile extends pulumi.dynamic.Resource {
+export class GitHubRepositoryFile extends TypedDynamicResource {
   declare public readonly managed: pulumi.Output<boolean>;
   declare public readonly created: pulumi.Output<boolean>;
   declare public readonly sha: pulumi.Output<string>;
 
   constructor(name: string, args: GitHubRepositoryFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      repositoryFileProvider,
-      name,
-      { ...args, managed: undefined, created: undefined, sha: undefined },
-      opts,
-      GITHUB_REPOSITORY_FILE.module,
-      GITHUB_REPOSITORY_FILE.kind,
-    );
+    super(GITHUB_REPOSITORY_FILE, repositoryFileProvider, name, { ...args, managed: undefined, created: undefined, sha: undefined }, opts);
   }
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GITHUB_WEBHOOK } from "../domain/resource-types";
 import { isKnown, requireBooleans, requireStringArrays, requireStrings, stateGiven, withDefaults } from "./check";
 import { GitHubApiError, githubRest } from "./github-api";
+import { TypedDynamicResource } from "./typed-resource";
 
 export interface GitHubWebhookArgs {
   /** The repository's owner (user or organization). */
@@ -135,18 +136,17 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider<HookInputs, HookOut
  * Never outputs: the secret, which stays a Pulumi secret in the state (GitHub never returns it, so a refresh keeps
  * the one set here). Defaults are filled in, and inputs refused naming the property, by the provider's check().
  */
-export class GitHubWebhook extends pulumi.dynamic.Resource {
+export class GitHubWebhook extends TypedDynamicResource {
   declare public readonly hookId: pulumi.Output<number>;
   declare public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: GitHubWebhookArgs, opts?: pulumi.CustomResourceOptions) {
     super(
+      GITHUB_WEBHOOK,
       githubWebhookProvider,
       name,
       { ...args, secret: pulumi.secret(args.secret), hookId: undefined },
       { ...opts, additionalSecretOutputs: ["secret"] },
-      GITHUB_WEBHOOK.module,
-      GITHUB_WEBHOOK.kind,
     );
   }
 }

@@ -3,6 +3,7 @@ import { PROJECT_BOARD } from "../domain/resource-types";
 import { PRIORITIES, STATUS_COLUMNS, TEXT_FIELDS } from "../domain/workflow";
 import { requireStringArrays, requireStrings, stateGiven } from "./check";
 import { GitHubApiError, githubGraphql } from "./github-api";
+import { TypedDynamicResource } from "./typed-resource";
 
 export interface ProjectBoardArgs {
   /** The repository's owner, who owns the board too (user or organization). */
@@ -241,7 +242,7 @@ const projectBoardProvider: pulumi.dynamic.ResourceProvider<BoardInputs, BoardOu
  * fields completed, options that keep their name keep their id) rather than duplicated, and an adopted board is left
  * in place on destroy. Outputs the board's and its fields' ids; there is nothing secret about a board.
  */
-export class ProjectBoard extends pulumi.dynamic.Resource {
+export class ProjectBoard extends TypedDynamicResource {
   declare public readonly projectId: pulumi.Output<string>;
   declare public readonly projectNumber: pulumi.Output<number>;
   declare public readonly url: pulumi.Output<string>;
@@ -265,6 +266,7 @@ export class ProjectBoard extends pulumi.dynamic.Resource {
       "textFieldIds",
     ];
     super(
+      PROJECT_BOARD,
       projectBoardProvider,
       name,
       {
@@ -275,8 +277,6 @@ export class ProjectBoard extends pulumi.dynamic.Resource {
         ...Object.fromEntries(outputs.map((o) => [o, undefined])),
       },
       opts,
-      PROJECT_BOARD.module,
-      PROJECT_BOARD.kind,
     );
   }
 }

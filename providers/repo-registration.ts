@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { REPO_REGISTRATION } from "../domain/resource-types";
 import { isKnown, requireStringArrays, requireStrings } from "./check";
+import { TypedDynamicResource } from "./typed-resource";
 
 export interface RepoRegistrationArgs {
   /** The repository's owner; with repo, the row's key (`full_name`). Changing either replaces the row. */
@@ -157,8 +158,8 @@ const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<RegistrationInpu
  * enters the stack's state; the row holds ids and the webhook secret's Vault path, never a secret, and so do the
  * outputs (the inputs as given). Inputs are refused, naming the property, by the provider's check().
  */
-export class RepoRegistration extends pulumi.dynamic.Resource {
+export class RepoRegistration extends TypedDynamicResource {
   constructor(name: string, args: RepoRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(repoRegistrationProvider, name, { ...args }, opts, REPO_REGISTRATION.module, REPO_REGISTRATION.kind);
+    super(REPO_REGISTRATION, repoRegistrationProvider, name, { ...args }, opts);
   }
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { VAULT_KV_SECRET } from "../domain/resource-types";
 import { vaultMountProblem, webhookSecretPath } from "../lib/vault-path";
 import { isKnown, stateGiven, withDefaults } from "./check";
+import { TypedDynamicResource } from "./typed-resource";
 
 export interface VaultKvSecretArgs {
   /**
@@ -121,19 +122,18 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider<KvInputs, KvOutputs> = {
  * as written, the mount and the version. The mount's default, and refusing a path or mount (naming the property), are
  * the provider's check().
  */
-export class VaultKvSecret extends pulumi.dynamic.Resource {
+export class VaultKvSecret extends TypedDynamicResource {
   declare public readonly path: pulumi.Output<string>;
   declare public readonly mount: pulumi.Output<string>;
   declare public readonly version: pulumi.Output<number>;
 
   constructor(name: string, args: VaultKvSecretArgs, opts?: pulumi.CustomResourceOptions) {
     super(
+      VAULT_KV_SECRET,
       vaultKvProvider,
       name,
       { path: args.path, mount: args.mount, data: pulumi.secret(args.data), version: undefined },
       { ...opts, additionalSecretOutputs: ["data"] },
-      VAULT_KV_SECRET.module,
-      VAULT_KV_SECRET.kind,
     );
   }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { WEBHOOK_SECRET } from "../domain/resource-types";
 import { requireStrings, withDefaults } from "./check";
+import { TypedDynamicResource } from "./typed-resource";
 
 export interface WebhookSecretArgs {
   /** Any value; changing it replaces the secret with a new random one. @default "initial" */
@@ -39,17 +40,10 @@ const webhookSecretProvider: pulumi.dynamic.ResourceProvider<SecretInputs, Secre
  * appears in the program or its config. (Generating it here also saves building the random provider.) Adopts nothing.
  * `value` is a Pulumi secret, in the state and wherever it is passed on; nothing else about it is output.
  */
-export class WebhookSecret extends pulumi.dynamic.Resource {
+export class WebhookSecret extends TypedDynamicResource {
   declare public readonly value: pulumi.Output<string>;
 
   constructor(name: string, args: WebhookSecretArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      webhookSecretProvider,
-      name,
-      { ...args, value: undefined },
-      { ...opts, additionalSecretOutputs: ["value"] },
-      WEBHOOK_SECRET.module,
-      WEBHOOK_SECRET.kind,
-    );
+    super(WEBHOOK_SECRET, webhookSecretProvider, name, { ...args, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] });
   }
 }
