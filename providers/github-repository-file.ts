@@ -118,8 +118,9 @@ const repositoryFileProvider: pulumi.dynamic.ResourceProvider<FileInputs, FileOu
 /**
  * A file committed to a GitHub repository through the contents API (standing in for github.RepositoryFile, whose
  * provider cannot be built here). Adopts: a file already at `path` is left as it is (`managed` false) unless
- * `overwrite` is set; only a file this resource created (`created`) is deleted on destroy. Outputs the blob's sha,
- * never the repository's own content. Defaults are filled in, and inputs refused naming the property, by check().
+ * `overwrite` is set; only a file this resource created (`created`) is deleted on destroy. Outputs the file's sha and
+ * whether it is ours, never the content of a file it found. Defaults are filled in, and inputs refused naming the
+ * property, by check().
  */
 export class GitHubRepositoryFile extends TypedDynamicResource {
   declare public readonly managed: pulumi.Output<boolean>;

@@ -118,9 +118,9 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider<KvInputs, KvOutputs> = {
  * A secret in Vault's KV v2 engine, written over Vault's HTTP API (the Vault Pulumi provider cannot be built here: the
  * Go module proxy refuses its module path). Vault is reached through VAULT_ADDR and VAULT_TOKEN in the environment of
  * the Pulumi run, so the token never enters the stack's state. Adopts: a secret already at the path gets a new version
- * with this data; destroy deletes every version. Never outputs `data` (a Pulumi secret in the state); outputs the path
- * as written, the mount and the version. The mount's default, and refusing a path or mount (naming the property), are
- * the provider's check().
+ * with this data; destroy deletes every version, those written before it too. Never outputs `data` (a Pulumi secret in
+ * the state); outputs the path as written, the mount and the version. The mount's default, and refusing a path or
+ * mount (naming the property), are the provider's check().
  */
 export class VaultKvSecret extends TypedDynamicResource {
   declare public readonly path: pulumi.Output<string>;
