@@ -1,20 +1,27 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceEntry } from "../domain/catalog";
+import { COMPONENT_TYPES } from "../domain/resource-types";
 
-/** One mesh-six service from the catalog: a Deployment, plus a Service when the catalog gives it a port. */
 export interface MeshServiceArgs {
-  namespace: pulumi.Input<string>;
+  /** The namespace of the Deployment and Service. */
+  readonly namespace: pulumi.Input<string>;
   /** The catalog entry; its name becomes the objects' name and the Dapr app id. */
-  service: ServiceEntry;
+  readonly service: ServiceEntry;
   /** Full image reference (already resolved from the registry and the stack's pinned tag). */
-  image: pulumi.Input<string>;
-  /** Secret whose keys become the container's environment. Default: none. */
-  envFromSecret?: pulumi.Input<string>;
-  /** dockerconfigjson Secret for pulling `image` from a private registry. Default: none. */
-  pullSecretName?: pulumi.Input<string>;
+  readonly image: pulumi.Input<string>;
+  /** Secret whose keys become the container's environment. @default none */
+  readonly envFromSecret?: pulumi.Input<string>;
+  /** dockerconfigjson Secret for pulling `image` from a private registry. @default none */
+  readonly pullSecretName?: pulumi.Input<string>;
 }
 
+/**
+ * One mesh-six service from the catalog: a Deployment (Dapr-annotated when the catalog says so, with requests and
+ * limits, and /healthz probes when it has a port), plus a ClusterIP Service when the catalog gives it a port. Both
+ * carry the catalog name, never a generated one. Adopts nothing: objects of that name already in the namespace make
+ * the create fail. Outputs the objects' names and the image; the environment comes from a Secret by reference only.
+ */
 export class MeshService extends pulumi.ComponentResource {
   public readonly deploymentName: pulumi.Output<string>;
   /** The Service's name, or undefined for a service without a port. */
@@ -22,7 +29,7 @@ export class MeshService extends pulumi.ComponentResource {
   public readonly image: pulumi.Output<string>;
 
   constructor(name: string, args: MeshServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mesh-six:platform:MeshService", name, {}, opts);
+    super(COMPONENT_TYPES.meshService, name, {}, opts);
 
     const svc = args.service;
     const labels = {

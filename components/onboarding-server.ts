@@ -1,13 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES } from "../domain/resource-types";
 
-/**
- * The onboarding server (this project's Express app) running inside the cluster it onboards repos into: a
- * Deployment of stateless replicas (everything they keep is in PostgreSQL: runs, deliveries, tasks, Pulumi's
- * state and each stack's settings), its Service, a PodDisruptionBudget, and the namespaced RBAC its runs use.
- * Every variable the server reads at start is declared here; credentials come from Secrets that External Secrets
- * syncs from Vault, never literals.
- */
 export interface OnboardingServerArgs {
   /** Namespace of the server and of every object the repo stacks it runs declare. */
   readonly namespace: pulumi.Input<string>;
@@ -19,24 +13,30 @@ export interface OnboardingServerArgs {
   readonly serverSecretName: pulumi.Input<string>;
   /** Endpoints, sizing and shutdown grace (`mesh-six:server.*`, validated by stacks/platform-config.ts). */
   readonly settings: OnboardingServerSettings;
-  /** Name of the Deployment, Service, ServiceAccount, Role, RoleBinding and PodDisruptionBudget. Default: "onboarding-server". */
+  /** Name of the Deployment, Service, ServiceAccount, Role, RoleBinding and PodDisruptionBudget. @default "onboarding-server" */
   readonly name?: string;
-  /** dockerconfigjson Secret for pulling `image` from a private registry. Default: none. */
+  /** dockerconfigjson Secret for pulling `image` from a private registry. @default none */
   readonly pullSecretName?: pulumi.Input<string>;
-  /** Extra environment variables. Default: none. */
+  /** Extra environment variables. @default none */
   readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
+/** Every field is required here; stacks/platform-config.ts holds their defaults (`mesh-six:server.*`). */
 export interface OnboardingServerSettings {
+  /** The URL GitHub and users reach the server at (webhook URLs are built from it). */
   readonly publicUrl: string;
   /** PostgreSQL without credentials: node-postgres and the CLI's driver both take PGUSER and PGPASSWORD from the environment. */
   readonly databaseUrl: string;
   readonly vaultAddr: string;
   readonly githubApiUrl: string;
+  /** Pulumi's secrets provider URL for the stacks the server runs (names a key, holds none). */
   readonly secretsProvider: string;
   readonly replicas: number;
+  /** How many runs one replica executes at once. */
   readonly runConcurrency: number;
+  /** The container's memory limit, e.g. "1Gi". */
   readonly memoryLimit: string;
+  /** How long runs get after SIGTERM before they go back to the queue. */
   readonly shutdownGraceSeconds: number;
 }
 
@@ -82,6 +82,14 @@ export const ONBOARDING_SERVER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: READ },
 ];
 
+/**
+ * The onboarding server (this project's Express app) running inside the cluster it onboards repos into: a
+ * Deployment of stateless replicas (everything they keep is in PostgreSQL: runs, deliveries, tasks, Pulumi's state
+ * and each stack's settings), its Service, a ConfigMap of settings, a PodDisruptionBudget, and the namespaced RBAC its
+ * runs use (ServiceAccount, Role, RoleBinding). Every variable the server reads at start is declared here. Adopts
+ * nothing: objects of these names already in the namespace make the create fail. Never outputs a credential:
+ * credentials come from Secrets that External Secrets syncs from Vault, by reference; the outputs are object names.
+ */
 export class OnboardingServer extends pulumi.ComponentResource {
   public readonly deploymentName: pulumi.Output<string>;
   public readonly serviceName: pulumi.Output<string>;
@@ -89,7 +97,7 @@ export class OnboardingServer extends pulumi.ComponentResource {
   public readonly roleName: pulumi.Output<string>;
 
   constructor(name: string, args: OnboardingServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mesh-six:platform:OnboardingServer", name, {}, opts);
+    super(COMPONENT_TYPES.onboardingServer, name, {}, opts);
 
     const objectName = args.name ?? ONBOARDING_SERVER_DEFAULT_NAME;
     const labels = {

@@ -1,37 +1,42 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES } from "../domain/resource-types";
 
 /** Server-side apply takes over fields another field manager (a hand edit) changed, instead of failing. */
 export const PATCH_FORCE = { "pulumi.com/patchForce": "true" };
 
-/**
- * A repository's development environment: one Envbuilder pod (a StatefulSet of one, so its volumes outlive the
- * pod) that builds the repo's devcontainer and keeps it running for agents, a headless Service giving the pod
- * a stable DNS name, and the ServiceAccount it runs as.
- */
 export interface RepoEnvironmentArgs {
-  /** Kubernetes name of every object (a DNS-1123 label; see domain/names.ts). */
-  name: string;
-  namespace: pulumi.Input<string>;
-  labels: Record<string, string>;
-  /** Annotations naming the repository, e.g. mesh-six.dev/repository: "acme/widgets". */
-  annotations?: Record<string, string>;
+  /** Kubernetes name of every object (a DNS-1123 label; see domain/names.ts) and the Dapr app id. */
+  readonly name: string;
+  readonly namespace: pulumi.Input<string>;
+  /** Labels of every object; also the Service's and StatefulSet's selector. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Annotations naming the repository, e.g. mesh-six.dev/repository: "acme/widgets". @default none */
+  readonly annotations?: Readonly<Record<string, string>>;
   /** Clone URL; Envbuilder checks out `gitRef` of it. */
-  gitUrl: string;
-  gitRef: string;
-  envbuilderImage: string;
-  initScript: string;
-  fallbackImage: string;
-  cacheRepo?: string;
-  pullSecretName: string;
-  resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
-  workspaceStorage: string;
-  sessionStorage: string;
-  storageClassName?: string;
-  /** The repo's own Secret (synced from Vault), exposed to the environment as variables. */
-  envSecretName?: pulumi.Input<string>;
-  /** The Secret (synced by the platform stack's ExternalSecret) holding git and database credentials. */
-  platformSecretName?: string;
+  readonly gitUrl: string;
+  /** The branch Envbuilder checks out. */
+  readonly gitRef: string;
+  readonly envbuilderImage: string;
+  /** What Envbuilder runs once the devcontainer is built. */
+  readonly initScript: string;
+  /** The image Envbuilder falls back to when the devcontainer does not build. */
+  readonly fallbackImage: string;
+  /** Registry repository Envbuilder caches layers in. @default none (no cache) */
+  readonly cacheRepo?: string;
+  /** dockerconfigjson Secret for pulling the images. */
+  readonly pullSecretName: string;
+  readonly resources: { readonly requests: { cpu: string; memory: string }; readonly limits: { cpu: string; memory: string } };
+  /** Size of the workspace volume claim, e.g. "10Gi". */
+  readonly workspaceStorage: string;
+  /** Size of the session volume claim. */
+  readonly sessionStorage: string;
+  /** @default the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** The repo's own Secret (synced from Vault), exposed to the environment as variables. @default none */
+  readonly envSecretName?: pulumi.Input<string>;
+  /** The Secret (synced by the platform stack's ExternalSecret) holding git and database credentials. @default PLATFORM_SECRET_NAME */
+  readonly platformSecretName?: string;
 }
 
 /** Default for RepoEnvironmentArgs.platformSecretName. */
@@ -39,6 +44,13 @@ export const PLATFORM_SECRET_NAME = "mesh-six-secrets";
 export const WORKSPACE_MOUNT = "/workspaces";
 export const SESSION_MOUNT = "/var/lib/mesh-six/session";
 
+/**
+ * A repository's development environment: one Envbuilder pod (a StatefulSet of one, so its workspace and session
+ * volumes outlive the pod) that builds the repo's devcontainer and keeps it running for agents, a headless Service
+ * giving the pod a stable DNS name, and the ServiceAccount it runs as. Adopts: objects of the same name are taken
+ * over by server-side apply (`pulumi.com/patchForce`), so a hand edit is undone rather than failing the update.
+ * Outputs the objects' and the pod's names; credentials reach the pod by Secret reference, never as values.
+ */
 export class RepoEnvironment extends pulumi.ComponentResource {
   public readonly statefulSetName: pulumi.Output<string>;
   public readonly serviceName: pulumi.Output<string>;
@@ -47,7 +59,7 @@ export class RepoEnvironment extends pulumi.ComponentResource {
   public readonly podName: pulumi.Output<string>;
 
   constructor(name: string, args: RepoEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mesh-six:repo:RepoEnvironment", name, {}, opts);
+    super(COMPONENT_TYPES.repoEnvironment, name, {}, opts);
     const secretName = args.platformSecretName ?? PLATFORM_SECRET_NAME;
     // The stack owns these objects: an update takes back fields edited by hand rather than failing on the conflict.
     const metadata = {

@@ -1,23 +1,20 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES } from "../domain/resource-types";
 
-/**
- * A Kubernetes Secret kept in sync with one Vault KV v2 secret by External Secrets Operator. The values never pass
- * through Pulumi: the stack declares only which keys to copy, so nothing secret lands in its state.
- */
 export interface VaultExternalSecretArgs {
   /** Namespace of the ExternalSecret and of the Secret it creates. */
-  namespace: pulumi.Input<string>;
+  readonly namespace: pulumi.Input<string>;
   /** Name of the Secret ESO creates; the ExternalSecret carries the same name. */
-  secretName: pulumi.Input<string>;
+  readonly secretName: pulumi.Input<string>;
   /** Path under the KV v2 mount "secret", e.g. "mesh-six/platform". */
-  vaultPath: pulumi.Input<string>;
-  /** Each target key is read from the Vault property of the same name. */
-  keys: string[];
-  /** How often ESO re-reads Vault. Default: "1h". */
-  refreshInterval?: string;
-  /** The ClusterSecretStore to read through. Default: "vault-backend". */
-  storeName?: string;
+  readonly vaultPath: pulumi.Input<string>;
+  /** Each target key is read from the Vault property of the same name; at least one, each a valid Secret key, no repeats. */
+  readonly keys: readonly string[];
+  /** How often ESO re-reads Vault. @default "1h" (EXTERNAL_SECRET_DEFAULT_REFRESH) */
+  readonly refreshInterval?: string;
+  /** The ClusterSecretStore to read through. @default "vault-backend" (EXTERNAL_SECRET_DEFAULT_STORE) */
+  readonly storeName?: string;
 }
 
 export const EXTERNAL_SECRET_DEFAULT_REFRESH = "1h";
@@ -27,13 +24,19 @@ export const EXTERNAL_SECRET_DEFAULT_STORE = "vault-backend";
 // long after `pulumi up` reported success.
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
+/**
+ * A Kubernetes Secret kept in sync with one Vault KV v2 secret by External Secrets Operator: one ExternalSecret that
+ * owns its target Secret (deleting it garbage-collects the Secret). Adopts nothing: an ExternalSecret of that name
+ * already there makes the create fail. The values never pass through Pulumi: the stack declares only which keys to
+ * copy, so nothing secret lands in its state or outputs (only the Secret's name).
+ */
 export class VaultExternalSecret extends pulumi.ComponentResource {
   /** The Secret's name; depends on the ExternalSecret, so consumers are created after it. */
   public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: VaultExternalSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     checkKeys(name, args.keys);
-    super("mesh-six:secrets:VaultExternalSecret", name, {}, opts);
+    super(COMPONENT_TYPES.vaultExternalSecret, name, {}, opts);
 
     const externalSecret = new k8s.apiextensions.CustomResource(
       name,
@@ -62,7 +65,7 @@ export class VaultExternalSecret extends pulumi.ComponentResource {
   }
 }
 
-function checkKeys(name: string, keys: string[]): void {
+function checkKeys(name: string, keys: readonly string[]): void {
   if (keys.length === 0) throw new Error(`VaultExternalSecret ${name}: keys must name at least one key`);
   const bad = keys.filter((k) => !SECRET_KEY.test(k));
   if (bad.length > 0) throw new Error(`VaultExternalSecret ${name}: keys ${bad.join(", ")} are not valid Secret keys`);

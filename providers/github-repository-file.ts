@@ -1,20 +1,27 @@
 import * as pulumi from "@pulumi/pulumi";
+import { GITHUB_REPOSITORY_FILE } from "../domain/resource-types";
+import { requireBooleans, requireStrings, withDefaults } from "./check";
 import { GitHubApiError, githubRest } from "./github-api";
+import { TypedDynamicResource } from "./typed-resource";
 
-/**
- * A file committed to a GitHub repository through the contents API (standing in for github.RepositoryFile,
- * whose provider cannot be built here). A file that is already there is left alone unless `overwrite` is set;
- * only a file this resource created is deleted on destroy.
- */
 export interface GitHubRepositoryFileArgs {
-  owner: pulumi.Input<string>;
-  repo: pulumi.Input<string>;
-  branch: pulumi.Input<string>;
-  path: pulumi.Input<string>;
-  content: pulumi.Input<string>;
-  commitMessage?: pulumi.Input<string>;
-  overwrite?: pulumi.Input<boolean>;
+  /** The repository's owner (user or organization). */
+  readonly owner: pulumi.Input<string>;
+  /** The repository's name. Changing owner, repo, branch or path replaces the file. */
+  readonly repo: pulumi.Input<string>;
+  /** The branch the file is committed to. */
+  readonly branch: pulumi.Input<string>;
+  /** Path of the file in the repository, e.g. ".devcontainer/devcontainer.json". */
+  readonly path: pulumi.Input<string>;
+  /** The file's content, UTF-8. */
+  readonly content: pulumi.Input<string>;
+  /** @default "Add mesh-six devcontainer" */
+  readonly commitMessage?: pulumi.Input<string>;
+  /** Replace a file that is already there (it is then ours, but still not deleted on destroy). @default false */
+  readonly overwrite?: pulumi.Input<boolean>;
 }
+
+const FILE_DEFAULTS = { commitMessage: "Add mesh-six devcontainer", overwrite: false };
 
 interface FileInputs {
   owner: string;
@@ -59,7 +66,17 @@ async function putFile(i: FileInputs, sha?: string): Promise<string> {
   return result!.content.sha;
 }
 
-const repositoryFileProvider: pulumi.dynamic.ResourceProvider = {
+const repositoryFileProvider: pulumi.dynamic.ResourceProvider<FileInputs, FileOutputs> = {
+  async check(_olds: FileInputs, news: Partial<FileInputs>) {
+    const inputs = withDefaults(news, FILE_DEFAULTS);
+    const failures = [
+      ...requireStrings<FileInputs>(inputs, ["owner", "repo", "branch", "path", "commitMessage"]),
+      ...requireBooleans<FileInputs>(inputs, ["overwrite"]),
+    ];
+    if (typeof inputs.content !== "string") failures.push({ property: "content", reason: "content must be a string" });
+    return { inputs: inputs as FileInputs, failures };
+  },
+
   async create(inputs: FileInputs) {
     const existing = await currentFile(inputs);
     let outs: FileOutputs;
@@ -98,26 +115,19 @@ const repositoryFileProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export class GitHubRepositoryFile extends pulumi.dynamic.Resource {
+/**
+ * A file committed to a GitHub repository through the contents API (standing in for github.RepositoryFile, whose
+ * provider cannot be built here). Adopts: a file already at `path` is left as it is (`managed` false) unless
+ * `overwrite` is set; only a file this resource created (`created`) is deleted on destroy. Outputs the file's sha and
+ * whether it is ours, never the content of a file it found. Defaults are filled in, and inputs refused naming the
+ * property, by check().
+ */
+export class GitHubRepositoryFile extends TypedDynamicResource {
   declare public readonly managed: pulumi.Output<boolean>;
   declare public readonly created: pulumi.Output<boolean>;
   declare public readonly sha: pulumi.Output<string>;
 
   constructor(name: string, args: GitHubRepositoryFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      repositoryFileProvider,
-      name,
-      {
-        ...args,
-        commitMessage: args.commitMessage ?? "Add mesh-six devcontainer",
-        overwrite: args.overwrite ?? false,
-        managed: undefined,
-        created: undefined,
-        sha: undefined,
-      },
-      opts,
-      "github",
-      "RepositoryFile",
-    );
+    super(GITHUB_REPOSITORY_FILE, repositoryFileProvider, name, { ...args, managed: undefined, created: undefined, sha: undefined }, opts);
   }
 }

@@ -1,20 +1,26 @@
 import * as pulumi from "@pulumi/pulumi";
+import { GITHUB_WEBHOOK } from "../domain/resource-types";
+import { isKnown, requireBooleans, requireStringArrays, requireStrings, stateGiven, withDefaults } from "./check";
 import { GitHubApiError, githubRest } from "./github-api";
+import { TypedDynamicResource } from "./typed-resource";
 
-/** A GitHub repository webhook over the REST API. */
 export interface GitHubWebhookArgs {
-  owner: pulumi.Input<string>;
-  repo: pulumi.Input<string>;
-  url: pulumi.Input<string>;
-  events: pulumi.Input<pulumi.Input<string>[]>;
-  /** The HMAC secret GitHub signs deliveries with; pass a Pulumi secret. */
-  secret: pulumi.Input<string>;
-  /** Default true. */
-  active?: pulumi.Input<boolean>;
-  /** Default "json" (the receiver also takes GitHub's form encoding). */
-  contentType?: pulumi.Input<"json" | "form">;
-  /** Skip TLS verification of the receiver; default false. The policy pack refuses true. */
-  insecureSsl?: pulumi.Input<boolean>;
+  /** The repository's owner (user or organization). */
+  readonly owner: pulumi.Input<string>;
+  /** The repository's name; changing owner or repo replaces the hook. */
+  readonly repo: pulumi.Input<string>;
+  /** Where GitHub delivers; the policy pack wants https (or loopback, in the sandbox). */
+  readonly url: pulumi.Input<string>;
+  /** The events GitHub delivers, compared as a set. */
+  readonly events: pulumi.Input<pulumi.Input<string>[]>;
+  /** The HMAC secret GitHub signs deliveries with; kept a Pulumi secret in the state whatever is passed. */
+  readonly secret: pulumi.Input<string>;
+  /** @default true */
+  readonly active?: pulumi.Input<boolean>;
+  /** The receiver also takes GitHub's form encoding; the policy pack wants json. @default "json" */
+  readonly contentType?: pulumi.Input<"json" | "form">;
+  /** Skip TLS verification of the receiver; the policy pack refuses true. @default false */
+  readonly insecureSsl?: pulumi.Input<boolean>;
 }
 
 interface HookInputs {
@@ -28,7 +34,7 @@ interface HookInputs {
   insecureSsl: boolean;
 }
 
-// State written before these were inputs holds none of them: it had the defaults.
+// check() fills these in; state written before they were inputs holds none of them, and had these values.
 const HOOK_DEFAULTS = { active: true, contentType: "json", insecureSsl: false } as const;
 
 interface HookOutputs extends HookInputs {
@@ -54,7 +60,20 @@ function sameEvents(a: string[], b: string[]): boolean {
   return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
 }
 
-const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
+const githubWebhookProvider: pulumi.dynamic.ResourceProvider<HookInputs, HookOutputs> = {
+  async check(_olds: HookInputs, news: Partial<HookInputs>) {
+    const inputs = withDefaults(news, HOOK_DEFAULTS);
+    const failures = [
+      ...requireStrings<HookInputs>(inputs, ["owner", "repo", "url", "secret"]),
+      ...requireStringArrays<HookInputs>(inputs, ["events"]),
+      ...requireBooleans<HookInputs>(inputs, ["active", "insecureSsl"]),
+    ];
+    if (isKnown(inputs.contentType) && inputs.contentType !== "json" && inputs.contentType !== "form") {
+      failures.push({ property: "contentType", reason: `contentType must be "json" or "form", got ${JSON.stringify(inputs.contentType)}` });
+    }
+    return { inputs: inputs as HookInputs, failures };
+  },
+
   async create(inputs: HookInputs) {
     const base = `/repos/${inputs.owner}/${inputs.repo}/hooks`;
     // A hook for our URL left behind (e.g. by a lost state) is taken over: GitHub refuses a second one.
@@ -83,11 +102,12 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   // Drift: GitHub never returns the secret, so a refresh checks what it can see and keeps the secret we set.
-  async read(id: string, props: HookOutputs) {
+  async read(id: string, state?: HookOutputs) {
+    const props = stateGiven(state);
     const hook = await githubRest<GitHubHook>("GET", `/repos/${props.owner}/${props.repo}/hooks/${id}`, undefined, {
       allowNotFound: true,
     });
-    if (!hook) return { id: "", props: {} };
+    if (!hook) return { id: "" };
     return {
       id,
       props: {
@@ -110,18 +130,23 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export class GitHubWebhook extends pulumi.dynamic.Resource {
+/**
+ * A GitHub repository webhook, over the REST API. Adopts: a hook of the repository already delivering to `url` (left
+ * behind by a lost state, say) is taken over and set to these inputs, since GitHub refuses a second hook for one URL.
+ * Never outputs: the secret, which stays a Pulumi secret in the state (GitHub never returns it, so a refresh keeps
+ * the one set here). Defaults are filled in, and inputs refused naming the property, by the provider's check().
+ */
+export class GitHubWebhook extends TypedDynamicResource {
   declare public readonly hookId: pulumi.Output<number>;
   declare public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: GitHubWebhookArgs, opts?: pulumi.CustomResourceOptions) {
     super(
+      GITHUB_WEBHOOK,
       githubWebhookProvider,
       name,
-      { ...HOOK_DEFAULTS, ...args, secret: pulumi.secret(args.secret), hookId: undefined },
+      { ...args, secret: pulumi.secret(args.secret), hookId: undefined },
       { ...opts, additionalSecretOutputs: ["secret"] },
-      "github",
-      "RepositoryWebhook",
     );
   }
 }

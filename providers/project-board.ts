@@ -1,17 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { GitHubApiError, githubGraphql } from "./github-api";
+import { PROJECT_BOARD } from "../domain/resource-types";
 import { PRIORITIES, STATUS_COLUMNS, TEXT_FIELDS } from "../domain/workflow";
+import { requireStringArrays, requireStrings, stateGiven } from "./check";
+import { GitHubApiError, githubGraphql } from "./github-api";
+import { TypedDynamicResource } from "./typed-resource";
 
-/**
- * The repository's GitHub Projects (v2) board with the fields mesh-six moves cards through: Status (one
- * column per workflow state, domain/workflow.ts), Priority, and the Session ID, Pod Name and Workflow ID text
- * fields. A board with the same title that already belongs to the owner is adopted, not duplicated, and an
- * adopted board is left in place on destroy.
- */
 export interface ProjectBoardArgs {
-  owner: pulumi.Input<string>;
-  repo: pulumi.Input<string>;
-  title: pulumi.Input<string>;
+  /** The repository's owner, who owns the board too (user or organization). */
+  readonly owner: pulumi.Input<string>;
+  /** The repository the board is linked to. Changing owner or repo replaces the board. */
+  readonly repo: pulumi.Input<string>;
+  /** The board's title; a board of the owner with this title is adopted. Changing it renames the board. */
+  readonly title: pulumi.Input<string>;
 }
 
 interface BoardInputs {
@@ -150,7 +150,15 @@ async function ensureFields(project: ProjectNode, inputs: BoardInputs) {
   };
 }
 
-const projectBoardProvider: pulumi.dynamic.ResourceProvider = {
+const projectBoardProvider: pulumi.dynamic.ResourceProvider<BoardInputs, BoardOutputs> = {
+  async check(_olds: BoardInputs, news: Partial<BoardInputs>) {
+    const failures = [
+      ...requireStrings<BoardInputs>(news, ["owner", "repo", "title"]),
+      ...requireStringArrays<BoardInputs>(news, ["statusColumns", "priorities", "textFields"]),
+    ];
+    return { inputs: news as BoardInputs, failures };
+  },
+
   async create(inputs: BoardInputs) {
     const repository = await findRepository(inputs.owner, inputs.repo);
     let project = await findProjectByTitle(inputs.owner, inputs.title);
@@ -196,9 +204,10 @@ const projectBoardProvider: pulumi.dynamic.ResourceProvider = {
     return { outs: { ...olds, ...news, ...(await ensureFields(project, news)) } };
   },
 
-  async read(id: string, props: BoardOutputs) {
+  async read(id: string, state?: BoardOutputs) {
+    const props = stateGiven(state);
     const project = await getProject(id);
-    if (!project) return { id: "", props: {} };
+    if (!project) return { id: "" };
     const field = (name: string) => project.fields.nodes.find((f) => f.name === name);
     const status = field("Status");
     const priority = field("Priority");
@@ -226,7 +235,14 @@ const projectBoardProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export class ProjectBoard extends pulumi.dynamic.Resource {
+/**
+ * The repository's GitHub Projects (v2) board with the fields mesh-six moves cards through: Status (one column per
+ * workflow state), Priority, and the Session ID, Pod Name and Workflow ID text fields, all fixed by
+ * domain/workflow.ts rather than by arguments. Adopts: a board of the owner with the same title is taken over (its
+ * fields completed, options that keep their name keep their id) rather than duplicated, and an adopted board is left
+ * in place on destroy. Outputs the board's and its fields' ids; there is nothing secret about a board.
+ */
+export class ProjectBoard extends TypedDynamicResource {
   declare public readonly projectId: pulumi.Output<string>;
   declare public readonly projectNumber: pulumi.Output<number>;
   declare public readonly url: pulumi.Output<string>;
@@ -250,6 +266,7 @@ export class ProjectBoard extends pulumi.dynamic.Resource {
       "textFieldIds",
     ];
     super(
+      PROJECT_BOARD,
       projectBoardProvider,
       name,
       {
@@ -260,8 +277,6 @@ export class ProjectBoard extends pulumi.dynamic.Resource {
         ...Object.fromEntries(outputs.map((o) => [o, undefined])),
       },
       opts,
-      "github",
-      "ProjectBoard",
     );
   }
 }

@@ -1,33 +1,42 @@
 import * as pulumi from "@pulumi/pulumi";
+import { REPO_REGISTRATION } from "../domain/resource-types";
+import { isKnown, requireStringArrays, requireStrings } from "./check";
+import { TypedDynamicResource } from "./typed-resource";
 
-/**
- * The repository's row in `repo_registry` (db/migrations), which every mesh-six service reads:
- * upserted on create and update, deleted on destroy. Postgres is reached through DATABASE_URL in the
- * environment of the Pulumi run, so its password never enters the stack's state.
- */
 export interface RepoRegistrationArgs {
-  owner: string;
-  repo: string;
-  stackName: string;
-  displayName: string;
-  defaultBranch: string;
-  projectId: pulumi.Input<string>;
-  projectNumber: pulumi.Input<number>;
-  statusFieldId: pulumi.Input<string>;
-  statusOptions: pulumi.Input<Record<string, string>>;
-  priorityFieldId: pulumi.Input<string>;
-  priorityOptions: pulumi.Input<Record<string, string>>;
-  textFieldIds: pulumi.Input<Record<string, string>>;
-  webhookSecretPath: pulumi.Input<string>;
-  webhookId: pulumi.Input<number>;
-  authProjectId?: string;
-  envStatefulSet: pulumi.Input<string>;
-  envNamespace: pulumi.Input<string>;
-  labels: string[];
-  allowedAuthors: string[];
+  /** The repository's owner; with repo, the row's key (`full_name`). Changing either replaces the row. */
+  readonly owner: string;
+  readonly repo: string;
+  /** The repo stack's name (`<owner>.<repo>`, domain/names.ts). */
+  readonly stackName: string;
+  readonly displayName: string;
+  readonly defaultBranch: string;
+  /** The ProjectBoard's ids, so services move cards without looking the board up. */
+  readonly projectId: pulumi.Input<string>;
+  readonly projectNumber: pulumi.Input<number>;
+  readonly statusFieldId: pulumi.Input<string>;
+  /** Status column name → option id. */
+  readonly statusOptions: pulumi.Input<Record<string, string>>;
+  readonly priorityFieldId: pulumi.Input<string>;
+  /** Priority name → option id. */
+  readonly priorityOptions: pulumi.Input<Record<string, string>>;
+  /** Text field name (Session ID, Pod Name, Workflow ID) → field id; a name missing here is NULL in the row. */
+  readonly textFieldIds: pulumi.Input<Record<string, string>>;
+  /** Where the webhook receiver finds the repository's HMAC secret in Vault (the path, never the secret). */
+  readonly webhookSecretPath: pulumi.Input<string>;
+  readonly webhookId: pulumi.Input<number>;
+  /** The auth service's project the repository's agents authenticate with. @default undefined (NULL in the row) */
+  readonly authProjectId?: string;
+  /** The repo environment's StatefulSet and namespace, where the services find its pod. */
+  readonly envStatefulSet: pulumi.Input<string>;
+  readonly envNamespace: pulumi.Input<string>;
+  /** Issue labels mesh-six acts on. */
+  readonly labels: readonly string[];
+  /** GitHub logins whose issues and comments mesh-six acts on. */
+  readonly allowedAuthors: readonly string[];
 }
 
-type RegistrationInputs = { [K in keyof RepoRegistrationArgs]-?: pulumi.Unwrap<RepoRegistrationArgs[K]> };
+type RegistrationInputs = { -readonly [K in keyof RepoRegistrationArgs]-?: pulumi.Unwrap<RepoRegistrationArgs[K]> };
 
 async function withClient<T>(fn: (client: import("pg").Client) => Promise<T>): Promise<T> {
   const url = process.env.DATABASE_URL;
@@ -95,7 +104,31 @@ async function upsert(i: RegistrationInputs): Promise<void> {
   );
 }
 
-const repoRegistrationProvider: pulumi.dynamic.ResourceProvider = {
+const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<RegistrationInputs, RegistrationInputs> = {
+  async check(_olds: RegistrationInputs, news: Partial<RegistrationInputs>) {
+    const failures = [
+      ...requireStrings<RegistrationInputs>(news, [
+        "owner",
+        "repo",
+        "stackName",
+        "displayName",
+        "defaultBranch",
+        "projectId",
+        "statusFieldId",
+        "priorityFieldId",
+        "webhookSecretPath",
+        "envStatefulSet",
+        "envNamespace",
+      ]),
+      ...requireStringArrays<RegistrationInputs>(news, ["labels", "allowedAuthors"]),
+    ];
+    for (const key of ["projectNumber", "webhookId"] as const) {
+      if (isKnown(news[key]) && !Number.isInteger(news[key])) {
+        failures.push({ property: key, reason: `${key} must be an integer, got ${JSON.stringify(news[key] ?? null)}` });
+      }
+    }
+    return { inputs: news as RegistrationInputs, failures };
+  },
   async create(inputs: RegistrationInputs) {
     await upsert(inputs);
     return { id: `${inputs.owner}/${inputs.repo}`, outs: inputs };
@@ -109,17 +142,24 @@ const repoRegistrationProvider: pulumi.dynamic.ResourceProvider = {
     await upsert(news);
     return { outs: news };
   },
-  async read(id: string, props: RegistrationInputs) {
+  async read(id: string, props?: RegistrationInputs) {
     const rows = await withClient((c) => c.query("SELECT 1 FROM repo_registry WHERE full_name = $1", [id]));
-    return rows.rowCount ? { id, props } : { id: "", props: {} };
+    return rows.rowCount ? { id, props } : { id: "" };
   },
   async delete(id: string) {
     await withClient((c) => c.query("DELETE FROM repo_registry WHERE full_name = $1", [id]));
   },
 };
 
-export class RepoRegistration extends pulumi.dynamic.Resource {
+/**
+ * The repository's row in `repo_registry` (db/migrations), which every mesh-six service reads: upserted on create and
+ * update, deleted on destroy. Adopts: a row already there for the repository (a lost state, an earlier onboarding) is
+ * overwritten. Postgres is reached through DATABASE_URL in the environment of the Pulumi run, so its password never
+ * enters the stack's state; the row holds ids and the webhook secret's Vault path, never a secret, and so do the
+ * outputs (the inputs as given). Inputs are refused, naming the property, by the provider's check().
+ */
+export class RepoRegistration extends TypedDynamicResource {
   constructor(name: string, args: RepoRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(repoRegistrationProvider, name, { authProjectId: "", ...args }, opts, "registry", "RepoRegistration");
+    super(REPO_REGISTRATION, repoRegistrationProvider, name, { ...args }, opts);
   }
 }

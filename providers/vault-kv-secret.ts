@@ -1,22 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
+import { VAULT_KV_SECRET } from "../domain/resource-types";
 import { vaultMountProblem, webhookSecretPath } from "../lib/vault-path";
+import { isKnown, stateGiven, withDefaults } from "./check";
+import { TypedDynamicResource } from "./typed-resource";
 
-/**
- * A secret in Vault's KV v2 engine, written over Vault's HTTP API. (The Vault Pulumi provider cannot be built
- * here: the Go module proxy refuses its module path.) Vault is reached through VAULT_ADDR and VAULT_TOKEN in the
- * environment of the Pulumi run, so the token never enters the stack's state.
- */
 export interface VaultKvSecretArgs {
   /**
    * Path below the mount, under mesh-six/webhooks/ (e.g. "mesh-six/webhooks/repos/acme/widgets"): the only secrets
    * stacks write are webhook secrets, and the `webhook-secret-path` policy refuses a repo stack's outside repos/.
    * Written as it resolves (lib/vault-path.ts), so `a//b/` is written as `a/b`; a path that resolves outside is refused.
    */
-  path: pulumi.Input<string>;
-  /** The key/value pairs; pass a Pulumi secret — it stays one in the state. */
-  data: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** The KV v2 mount. Default: "secret". */
-  mount?: pulumi.Input<string>;
+  readonly path: pulumi.Input<string>;
+  /** The key/value pairs; kept a Pulumi secret in the state whatever is passed. */
+  readonly data: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The KV v2 mount: plain segments, no dot segments or escapes. @default "secret" */
+  readonly mount?: pulumi.Input<string>;
 }
 
 export const VAULT_KV_DEFAULT_MOUNT = "secret";
@@ -31,12 +29,55 @@ interface KvOutputs extends KvInputs {
   version: number;
 }
 
-// Everything the provider does lives inside its methods: Pulumi serializes this object into the dynamic
-// provider process, and methods that only use globals (fetch, process) serialize cleanly.
-const vaultKvProvider: pulumi.dynamic.ResourceProvider = {
+/**
+ * One call to Vault's HTTP API for the secret at `mount`/`path`, `api` being `data` (its versions) or `metadata` (the
+ * secret itself). Uses only globals (fetch, process), as the provider is serialized into the dynamic-provider process.
+ */
+async function vaultRequest(
+  action: "write" | "read" | "delete",
+  api: "data" | "metadata",
+  secret: { mount: string; path: string },
+  init: { method?: string; body?: unknown } = {},
+): Promise<Response> {
+  const addr = process.env.VAULT_ADDR;
+  const token = process.env.VAULT_TOKEN;
+  if (!addr || !token) throw new Error(`VAULT_ADDR and VAULT_TOKEN must be set to ${action} Vault secrets`);
+  // Each segment escaped: a `?` or `#` in a key would otherwise cut the URL short of the path that was checked.
+  const url = `${addr.replace(/\/$/, "")}/v1/${secret.mount}/${api}/${secret.path.split("/").map(encodeURIComponent).join("/")}`;
+  return fetch(url, {
+    method: init.method ?? "GET",
+    headers: { "X-Vault-Token": token, ...(init.body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+}
+
+async function writeSecret(news: KvInputs): Promise<KvOutputs> {
+  const res = await vaultRequest("write", "data", news, { method: "POST", body: { data: news.data } });
+  if (!res.ok) throw new Error(`Vault refused writing ${news.mount}/${news.path}: HTTP ${res.status}`);
+  const body = (await res.json()) as { data: { version: number } };
+  return { ...news, version: body.data.version };
+}
+
+const vaultKvProvider: pulumi.dynamic.ResourceProvider<KvInputs, KvOutputs> = {
+  // The path is judged, and written, as Vault resolves it: the same function the webhook-secret-path policy uses.
+  async check(_olds: KvInputs, news: Partial<KvInputs>) {
+    const inputs = withDefaults(news, { mount: VAULT_KV_DEFAULT_MOUNT });
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (isKnown(inputs.path)) {
+      const resolved = webhookSecretPath(inputs.path);
+      if (resolved.problem === undefined) inputs.path = resolved.path;
+      else failures.push({ property: "path", reason: resolved.problem });
+    }
+    const mountProblem = isKnown(inputs.mount) ? vaultMountProblem(inputs.mount) : undefined;
+    if (mountProblem) failures.push({ property: "mount", reason: mountProblem });
+    if (isKnown(inputs.data) && (inputs.data === null || typeof inputs.data !== "object" || Array.isArray(inputs.data))) {
+      failures.push({ property: "data", reason: "data must be an object of key/value pairs" });
+    }
+    return { inputs: inputs as KvInputs, failures };
+  },
+
   async create(inputs: KvInputs) {
-    const outs = await this.update!("", inputs, inputs);
-    return { id: `${inputs.mount}/${inputs.path}`, outs: outs.outs };
+    return { id: `${inputs.mount}/${inputs.path}`, outs: await writeSecret(inputs) };
   },
 
   async diff(_id: string, olds: KvOutputs, news: KvInputs) {
@@ -53,86 +94,46 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider = {
     }
   },
 
-  async update(_id: string, _olds: KvOutputs | KvInputs, news: KvInputs) {
-    const addr = process.env.VAULT_ADDR;
-    const token = process.env.VAULT_TOKEN;
-    if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to write Vault secrets");
-    // Each segment escaped: a `?` or `#` in a key would otherwise cut the URL short of the path that was checked.
-    const url = `${addr.replace(/\/$/, "")}/v1/${news.mount}/data/${news.path.split("/").map(encodeURIComponent).join("/")}`;
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "X-Vault-Token": token, "Content-Type": "application/json" },
-      body: JSON.stringify({ data: news.data }),
-    });
-    if (!res.ok) throw new Error(`Vault refused writing ${news.mount}/${news.path}: HTTP ${res.status}`);
-    const body = (await res.json()) as { data: { version: number } };
-    return { outs: { ...news, version: body.data.version } };
+  async update(_id: string, _olds: KvOutputs, news: KvInputs) {
+    return { outs: await writeSecret(news) };
   },
 
-  async read(id: string, props: KvOutputs) {
-    const addr = process.env.VAULT_ADDR;
-    const token = process.env.VAULT_TOKEN;
-    if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to read Vault secrets");
-    const res = await fetch(
-      `${addr.replace(/\/$/, "")}/v1/${props.mount}/data/${props.path.split("/").map(encodeURIComponent).join("/")}`,
-      {
-        headers: { "X-Vault-Token": token },
-      },
-    );
-    if (res.status === 404) return { id: "", props: {} };
+  async read(id: string, state?: KvOutputs) {
+    const props = stateGiven(state);
+    const res = await vaultRequest("read", "data", props);
+    if (res.status === 404) return { id: "" };
     if (!res.ok) throw new Error(`Vault refused reading ${props.mount}/${props.path}: HTTP ${res.status}`);
     const body = (await res.json()) as { data: { data: Record<string, string>; metadata: { version: number } } };
     return { id, props: { ...props, data: body.data.data, version: body.data.metadata.version } };
   },
 
   async delete(_id: string, props: KvOutputs) {
-    const addr = process.env.VAULT_ADDR;
-    const token = process.env.VAULT_TOKEN;
-    if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to delete Vault secrets");
     // Deleting the metadata removes every version, so nothing of the secret is left behind.
-    const res = await fetch(
-      `${addr.replace(/\/$/, "")}/v1/${props.mount}/metadata/${props.path.split("/").map(encodeURIComponent).join("/")}`,
-      {
-        method: "DELETE",
-        headers: { "X-Vault-Token": token },
-      },
-    );
+    const res = await vaultRequest("delete", "metadata", props, { method: "DELETE" });
     if (!res.ok && res.status !== 404) throw new Error(`Vault refused deleting ${props.mount}/${props.path}: HTTP ${res.status}`);
   },
 };
 
-export class VaultKvSecret extends pulumi.dynamic.Resource {
+/**
+ * A secret in Vault's KV v2 engine, written over Vault's HTTP API (the Vault Pulumi provider cannot be built here: the
+ * Go module proxy refuses its module path). Vault is reached through VAULT_ADDR and VAULT_TOKEN in the environment of
+ * the Pulumi run, so the token never enters the stack's state. Adopts: a secret already at the path gets a new version
+ * with this data; destroy deletes every version, those written before it too. Never outputs `data` (a Pulumi secret in
+ * the state); outputs the path as written, the mount and the version. The mount's default, and refusing a path or
+ * mount (naming the property), are the provider's check().
+ */
+export class VaultKvSecret extends TypedDynamicResource {
   declare public readonly path: pulumi.Output<string>;
   declare public readonly mount: pulumi.Output<string>;
   declare public readonly version: pulumi.Output<number>;
 
   constructor(name: string, args: VaultKvSecretArgs, opts?: pulumi.CustomResourceOptions) {
-    // Plain strings are checked here, so a bad literal fails at construction with a stack trace into the program;
-    // outputs are checked when they resolve, before the provider can write anything.
-    const path = typeof args.path === "string" ? checkedPath(name, args.path) : pulumi.output(args.path).apply((p) => checkedPath(name, p));
-    const mountInput = args.mount ?? VAULT_KV_DEFAULT_MOUNT;
-    const mount =
-      typeof mountInput === "string" ? checkedMount(name, mountInput) : pulumi.output(mountInput).apply((m) => checkedMount(name, m));
     super(
+      VAULT_KV_SECRET,
       vaultKvProvider,
       name,
-      { path, mount, data: pulumi.secret(args.data), version: undefined },
+      { path: args.path, mount: args.mount, data: pulumi.secret(args.data), version: undefined },
       { ...opts, additionalSecretOutputs: ["data"] },
-      "vault",
-      "KvSecret",
     );
   }
-}
-
-/** The path as Vault resolves it; throws, naming the resource, where the webhook-secret-path policy would refuse it. */
-function checkedPath(name: string, raw: string): string {
-  const resolved = webhookSecretPath(raw);
-  if (resolved.problem !== undefined) throw new Error(`VaultKvSecret ${name}: ${resolved.problem}`);
-  return resolved.path;
-}
-
-function checkedMount(name: string, mount: string): string {
-  const problem = vaultMountProblem(mount);
-  if (problem) throw new Error(`VaultKvSecret ${name}: ${problem}`);
-  return mount;
 }

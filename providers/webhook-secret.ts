@@ -1,43 +1,49 @@
 import * as pulumi from "@pulumi/pulumi";
+import { WEBHOOK_SECRET } from "../domain/resource-types";
+import { requireStrings, withDefaults } from "./check";
+import { TypedDynamicResource } from "./typed-resource";
 
-/**
- * A random HMAC secret for a GitHub webhook, generated inside the dynamic provider so it never appears in the
- * program or its config, and kept as a Pulumi secret in the state. (Generating it here also saves building the
- * random provider.) Change `rotation` to get a new value.
- */
 export interface WebhookSecretArgs {
-  /** Any value; changing it replaces the secret. */
-  rotation?: pulumi.Input<string>;
+  /** Any value; changing it replaces the secret with a new random one. @default "initial" */
+  readonly rotation?: pulumi.Input<string>;
 }
 
 interface SecretInputs {
   rotation: string;
 }
 
-const webhookSecretProvider: pulumi.dynamic.ResourceProvider = {
+interface SecretOutputs extends SecretInputs {
+  value: string;
+}
+
+const SECRET_DEFAULTS = { rotation: "initial" };
+
+const webhookSecretProvider: pulumi.dynamic.ResourceProvider<SecretInputs, SecretOutputs> = {
+  async check(_olds: SecretInputs, news: Partial<SecretInputs>) {
+    const inputs = withDefaults(news, SECRET_DEFAULTS);
+    return { inputs, failures: requireStrings<SecretInputs>(inputs, ["rotation"]) };
+  },
   async create(inputs: SecretInputs) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in the dynamic-provider process
     const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
     const value = randomBytes(32).toString("hex");
     return { id: randomBytes(8).toString("hex"), outs: { rotation: inputs.rotation, value } };
   },
-  async diff(_id: string, olds: SecretInputs, news: SecretInputs) {
+  async diff(_id: string, olds: SecretOutputs, news: SecretInputs) {
     const changed = olds.rotation !== news.rotation;
     return { changes: changed, replaces: changed ? ["rotation"] : [], deleteBeforeReplace: false };
   },
 };
 
-export class WebhookSecret extends pulumi.dynamic.Resource {
+/**
+ * A random HMAC secret for a GitHub webhook (32 random bytes, hex), generated inside the dynamic provider so it never
+ * appears in the program or its config. (Generating it here also saves building the random provider.) Adopts nothing.
+ * `value` is a Pulumi secret, in the state and wherever it is passed on; nothing else about it is output.
+ */
+export class WebhookSecret extends TypedDynamicResource {
   declare public readonly value: pulumi.Output<string>;
 
   constructor(name: string, args: WebhookSecretArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      webhookSecretProvider,
-      name,
-      { rotation: args.rotation ?? "initial", value: undefined },
-      { ...opts, additionalSecretOutputs: ["value"] },
-      "github",
-      "WebhookSecret",
-    );
+    super(WEBHOOK_SECRET, webhookSecretProvider, name, { ...args, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] });
   }
 }

@@ -1,7 +1,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { GITHUB_WEBHOOK } from "../../domain/resource-types";
 import { UNKNOWN, readKnown, reportAll } from "./common";
 
-export const GITHUB_WEBHOOK_TYPE = "pulumi-nodejs:dynamic/github:RepositoryWebhook";
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
@@ -10,7 +10,7 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * created in the same run) is checked by the `up` that knows it.
  */
 export function checkGitHubWebhook(type: string, props: Record<string, unknown>): string[] {
-  if (type !== GITHUB_WEBHOOK_TYPE) return [];
+  if (type !== GITHUB_WEBHOOK.token) return [];
   const p = props as { url?: unknown; events?: unknown; secret?: unknown; active?: unknown; contentType?: unknown; insecureSsl?: unknown };
   const [url, events, secret] = [readKnown(() => p.url), readKnown(() => p.events), readKnown(() => p.secret)];
   const [active, contentType, insecureSsl] = [readKnown(() => p.active), readKnown(() => p.contentType), readKnown(() => p.insecureSsl)];

@@ -1,9 +1,9 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { vaultMountProblem, webhookSecretPath as resolveWebhookSecretPath } from "../../lib/vault-path";
 import { VAULT_REPO_WEBHOOKS_PREFIX } from "../../domain/names";
+import { VAULT_KV_SECRET } from "../../domain/resource-types";
 import { reportAll } from "./common";
 
-export const VAULT_KV_SECRET_TYPE = "pulumi-nodejs:dynamic/vault:KvSecret";
 export const WEBHOOK_SECRET_PREFIX = VAULT_REPO_WEBHOOKS_PREFIX;
 
 /**
@@ -14,7 +14,7 @@ export const WEBHOOK_SECRET_PREFIX = VAULT_REPO_WEBHOOKS_PREFIX;
  * reach another secret or another mount.
  */
 export function checkWebhookSecretPath(type: string, props: Record<string, unknown>, prefix = WEBHOOK_SECRET_PREFIX): string[] {
-  if (type !== VAULT_KV_SECRET_TYPE) return [];
+  if (type !== VAULT_KV_SECRET.token) return [];
   const p = props as { path?: unknown; mount?: unknown };
   const problems: string[] = [];
   const resolved = resolveWebhookSecretPath(p.path, prefix);

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { GITHUB_WEBHOOK, VAULT_KV_SECRET } from "../../domain/resource-types";
 import { POLICIES } from "../../policies/rules";
 import { checkResources, containerResources } from "../../policies/rules/container-resources";
 import { checkEnvbuilderProbes, envbuilderNoHttpProbes } from "../../policies/rules/envbuilder-no-http-probes";
 import { checkExternalSecret, externalSecretStore } from "../../policies/rules/external-secret-store";
-import { GITHUB_WEBHOOK_TYPE, checkGitHubWebhook, githubWebhook } from "../../policies/rules/github-webhook";
+import { checkGitHubWebhook, githubWebhook } from "../../policies/rules/github-webhook";
 import { checkImagesPinned, imagePinProblem, imagePinned, imagePinnedInProd } from "../../policies/rules/image-pinned";
 import { checkLiteralSecretEnv, noLiteralSecretEnv } from "../../policies/rules/no-literal-secret-env";
 import { checkPullSecrets, imageHost, privateRegistryPullSecrets } from "../../policies/rules/private-registry-pull-secrets";
 import { checkClusterRbac, checkRbacWildcards, noClusterRbacInRepoStacks, rbacNoWildcards } from "../../policies/rules/rbac";
-import { VAULT_KV_SECRET_TYPE, checkWebhookSecretPath, webhookSecretPath } from "../../policies/rules/webhook-secret-path";
+import { checkWebhookSecretPath, webhookSecretPath } from "../../policies/rules/webhook-secret-path";
 import { type Props, stackViolations, violations } from "./harness";
 
 // Resource shapes as the policy pack sees them: the inputs of the rendered objects, plain JSON.
@@ -181,24 +182,27 @@ const goodHook = {
 };
 
 test("github-webhook: an active JSON hook over https (or loopback) with events and a secret passes", () => {
-  assert.deepEqual(violations(githubWebhook, GITHUB_WEBHOOK_TYPE, goodHook), []);
-  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "http://127.0.0.1:8080/webhooks/github/acme/widgets" }), []);
+  assert.deepEqual(violations(githubWebhook, GITHUB_WEBHOOK.token, goodHook), []);
+  assert.deepEqual(
+    checkGitHubWebhook(GITHUB_WEBHOOK.token, { ...goodHook, url: "http://127.0.0.1:8080/webhooks/github/acme/widgets" }),
+    [],
+  );
 });
 
 test("github-webhook: plain http, no events or no secret is rejected", () => {
-  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "http://mesh.example/h", events: [], secret: "" }), [
+  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK.token, { ...goodHook, url: "http://mesh.example/h", events: [], secret: "" }), [
     "url http://mesh.example/h is neither https nor loopback",
     "events is empty",
     "has no secret",
   ]);
   assert.match(
-    violations(githubWebhook, GITHUB_WEBHOOK_TYPE, { ...goodHook, url: "not a url" })[0],
+    violations(githubWebhook, GITHUB_WEBHOOK.token, { ...goodHook, url: "not a url" })[0],
     /is not a URL\. Fix: make the webhook/,
   );
 });
 
 test("github-webhook: an inactive hook, form payloads or insecure_ssl on is rejected", () => {
-  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, { ...goodHook, active: false, contentType: "form", insecureSsl: true }), [
+  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK.token, { ...goodHook, active: false, contentType: "form", insecureSsl: true }), [
     "is not active",
     'content type is "form", not json',
     "insecure_ssl is on (TLS certificates are not verified)",
@@ -213,30 +217,30 @@ test("github-webhook: a secret still unknown during preview is not reported, the
     unknownStringValue: unknown;
   };
   const unknownSecret = proxy.unknownCheckingProxy({ ...goodHook, secret: proxy.unknownStringValue });
-  assert.deepEqual(violations(githubWebhook, GITHUB_WEBHOOK_TYPE, unknownSecret), []);
+  assert.deepEqual(violations(githubWebhook, GITHUB_WEBHOOK.token, unknownSecret), []);
   const alsoBadUrl = proxy.unknownCheckingProxy({ ...goodHook, url: "http://mesh.example/h", secret: proxy.unknownStringValue });
-  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, alsoBadUrl), ["url http://mesh.example/h is neither https nor loopback"]);
+  assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK.token, alsoBadUrl), ["url http://mesh.example/h is neither https nor loopback"]);
 });
 
 // (8) webhook secret path
 test("webhook-secret-path: a secret under mesh-six/webhooks/repos/ passes", () => {
   assert.deepEqual(
-    violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/repos/acme/widgets", mount: "secret" }),
+    violations(webhookSecretPath, VAULT_KV_SECRET.token, { path: "mesh-six/webhooks/repos/acme/widgets", mount: "secret" }),
     [],
   );
 });
 
 test("webhook-secret-path: a secret elsewhere is rejected", () => {
-  assert.deepEqual(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/repos/" }).length, 1);
+  assert.deepEqual(checkWebhookSecretPath(VAULT_KV_SECRET.token, { path: "mesh-six/webhooks/repos/" }).length, 1);
   assert.match(
-    violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "acme/widgets" })[0],
+    violations(webhookSecretPath, VAULT_KV_SECRET.token, { path: "acme/widgets" })[0],
     /"acme\/widgets", outside mesh-six\/webhooks\/repos\/\. Fix: write/,
   );
 });
 
 test("webhook-secret-path: a repo stack may not write an organization's secret, nor the old unprefixed repo path", () => {
-  assert.equal(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/orgs/acme" }).length, 1);
-  assert.equal(checkWebhookSecretPath(VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/acme/widgets" }).length, 1);
+  assert.equal(checkWebhookSecretPath(VAULT_KV_SECRET.token, { path: "mesh-six/webhooks/orgs/acme" }).length, 1);
+  assert.equal(checkWebhookSecretPath(VAULT_KV_SECRET.token, { path: "mesh-six/webhooks/acme/widgets" }).length, 1);
 });
 
 // (9) literal secrets in env

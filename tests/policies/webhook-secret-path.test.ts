@@ -1,29 +1,26 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { VAULT_KV_SECRET_TYPE, webhookSecretPath } from "../../policies/rules/webhook-secret-path";
+import { VAULT_KV_SECRET } from "../../domain/resource-types";
+import { webhookSecretPath } from "../../policies/rules/webhook-secret-path";
+import { mockPulumi, valueOf } from "../../testkit/pulumi-mocks";
 import { violations } from "./harness";
 
 // The Vault path a KvSecret writes is judged by where Vault's HTTP API ends up, not by how it is spelled: the
 // provider joins mount and path into /v1/<mount>/data/<path>, and URL parsing resolves dot segments (also
 // percent-encoded ones, and backslashes) before Vault sees them. The policy and the component refuse the same paths.
 
-const registered: { type: string; inputs: Record<string, unknown> }[] = [];
-void pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "mesh-six",
-  "acme.widgets",
-  false,
-);
+const mocks = mockPulumi({ stack: "acme.widgets" });
 // Loaded after setMocks, as a program is.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { VaultKvSecret }: typeof import("../../providers/vault-kv-secret") = require("../../providers/vault-kv-secret");
+
+/** What the provider's check() refuses of a VaultKvSecret with these args: the engine refuses the resource for any. */
+async function refusals(args: ConstructorParameters<typeof VaultKvSecret>[1]) {
+  const name = `secret-${mocks.registered.length}-${Math.random().toString(36).slice(2)}`;
+  await valueOf(new VaultKvSecret(name, args).urn);
+  return mocks.one(VAULT_KV_SECRET.token, name).failures;
+}
 
 const OUTSIDE = [
   "acme/widgets",
@@ -69,36 +66,46 @@ const NOT_A_REPOS = [
 
 for (const path of NOT_A_REPOS) {
   test(`webhook-secret-path: the policy refuses ${JSON.stringify(path)}, outside repos/`, () => {
-    assert.equal(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path, mount: "secret" }).length, 1);
+    assert.equal(violations(webhookSecretPath, VAULT_KV_SECRET.token, { path, mount: "secret" }).length, 1);
   });
-  test(`webhook-secret-path: VaultKvSecret takes ${JSON.stringify(path)}, under mesh-six/webhooks/`, () => {
-    assert.doesNotThrow(() => new VaultKvSecret(`other-${registered.length}`, { path, data: { secret: "s" } }));
+  test(`webhook-secret-path: VaultKvSecret takes ${JSON.stringify(path)}, under mesh-six/webhooks/`, async () => {
+    assert.deepEqual(await refusals({ path, data: { secret: "s" } }), []);
   });
 }
 
 for (const path of OUTSIDE) {
   test(`webhook-secret-path: the policy refuses ${JSON.stringify(path)}`, () => {
-    assert.equal(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path, mount: "secret" }).length, 1);
+    assert.equal(violations(webhookSecretPath, VAULT_KV_SECRET.token, { path, mount: "secret" }).length, 1);
   });
-  test(`webhook-secret-path: VaultKvSecret refuses ${JSON.stringify(path)}`, () => {
-    assert.throws(() => new VaultKvSecret("bad", { path, data: { secret: "s" } }), /mesh-six\/webhooks\//);
+  test(`webhook-secret-path: VaultKvSecret refuses ${JSON.stringify(path)}`, async () => {
+    const failures = await refusals({ path, data: { secret: "s" } });
+    assert.deepEqual(
+      failures.map((f) => f.property),
+      ["path"],
+    );
+    assert.match(failures[0].reason, /mesh-six\/webhooks\//);
   });
 }
 
 for (const [path, normalised] of INSIDE) {
   test(`webhook-secret-path: the policy accepts ${JSON.stringify(path)}`, () => {
-    assert.deepEqual(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path, mount: "secret" }), []);
+    assert.deepEqual(violations(webhookSecretPath, VAULT_KV_SECRET.token, { path, mount: "secret" }), []);
   });
   test(`webhook-secret-path: VaultKvSecret writes ${JSON.stringify(path)} as ${normalised}`, async () => {
-    const secret = new VaultKvSecret(`ok-${registered.length}`, { path: pulumi.output(path), data: { secret: "s" } });
-    const written = await new Promise<string>((resolve) => secret.path.apply(resolve));
+    const secret = new VaultKvSecret(`ok-${mocks.registered.length}`, { path: pulumi.output(path), data: { secret: "s" } });
+    const written = await valueOf(secret.path);
     assert.equal(written, normalised);
   });
 }
 
 for (const mount of ["secret/../sys", "secret/data/mesh-six/other/..", "..", "%2e%2e", ""]) {
-  test(`webhook-secret-path: a mount that moves the write elsewhere (${JSON.stringify(mount)}) is refused by both`, () => {
-    assert.equal(violations(webhookSecretPath, VAULT_KV_SECRET_TYPE, { path: "mesh-six/webhooks/acme/widgets", mount }).length, 1);
-    assert.throws(() => new VaultKvSecret("bad-mount", { path: "mesh-six/webhooks/acme/widgets", mount, data: {} }), /mount/);
+  test(`webhook-secret-path: a mount that moves the write elsewhere (${JSON.stringify(mount)}) is refused by both`, async () => {
+    assert.equal(violations(webhookSecretPath, VAULT_KV_SECRET.token, { path: "mesh-six/webhooks/acme/widgets", mount }).length, 1);
+    const failures = await refusals({ path: "mesh-six/webhooks/acme/widgets", mount, data: {} });
+    assert.deepEqual(
+      failures.map((f) => f.property),
+      ["mount"],
+    );
+    assert.match(failures[0].reason, /mount/);
   });
 }

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { checkGitHubWebhook, GITHUB_WEBHOOK_TYPE } from "../../policies/rules/github-webhook";
+import { GITHUB_WEBHOOK } from "../../domain/resource-types";
+import { checkGitHubWebhook } from "../../policies/rules/github-webhook";
 import { RepoConfigError, parseRepoStackConfig } from "../../domain/repo-config";
 import { webhookUrlPath } from "../../domain/names";
 
@@ -76,10 +77,10 @@ test("every serverUrl the repo config accepts makes a webhook the policy pack ac
   });
   for (const serverUrl of ["https://mesh-six.example.com", "http://127.0.0.1:8080", "http://localhost:3000"]) {
     const cfg = parseRepoStackConfig({ ...ref, serverUrl });
-    assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, webhook(cfg.serverUrl)), [], serverUrl);
+    assert.deepEqual(checkGitHubWebhook(GITHUB_WEBHOOK.token, webhook(cfg.serverUrl)), [], serverUrl);
   }
   for (const serverUrl of ["http://mesh-six-onboarding.mesh-six.svc:8080", "http://10.0.0.1", "ftp://x"]) {
-    assert.ok(checkGitHubWebhook(GITHUB_WEBHOOK_TYPE, webhook(serverUrl)).length > 0, `the policy refuses ${serverUrl}`);
+    assert.ok(checkGitHubWebhook(GITHUB_WEBHOOK.token, webhook(serverUrl)).length > 0, `the policy refuses ${serverUrl}`);
     assert.throws(() => parseRepoStackConfig({ ...ref, serverUrl }), /mesh-six:serverUrl/, serverUrl);
   }
 });

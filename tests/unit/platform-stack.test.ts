@@ -4,14 +4,9 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { mockPulumi, resolveDeep } from "../../testkit/pulumi-mocks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes object shapes as the mocks record them */
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-
 const root = path.join(__dirname, "../..");
 
 /** A stack file's config as the language host hands it to the program: structured values become JSON strings. */
@@ -23,20 +18,8 @@ function stackConfig(stackFile: string): Record<string, string> {
 const prodConfig = stackConfig("Pulumi.platform-prod.yaml");
 const prodImages = JSON.parse(prodConfig["mesh-six:images"]) as Record<string, string>;
 
-const registered: Registered[] = [];
-pulumi.runtime.setAllConfig(prodConfig);
-void pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "mesh-six",
-  "platform-prod",
-  false,
-);
+const mocks = mockPulumi({ stack: "platform-prod", config: prodConfig });
+const { registered, ofType, one } = mocks;
 
 // Loaded only after setMocks and the stack's config are in place.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -50,41 +33,11 @@ const {
 const config: typeof import("../../stacks/platform-config") = require("../../stacks/platform-config");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-async function resolveDeep(value: unknown): Promise<unknown> {
-  if (pulumi.Output.isInstance(value)) {
-    return resolveDeep(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply(resolve)));
-  }
-  if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
-  if (value && typeof value === "object") {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
-    return Object.fromEntries(entries);
-  }
-  return value;
-}
-
-/** Waits until the program has stopped registering resources (registrations chain on promises, not timers). */
-async function settle(): Promise<void> {
-  let stableTurns = 0;
-  let seen = -1;
-  while (stableTurns < 3) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    stableTurns = registered.length === seen ? stableTurns + 1 : 0;
-    seen = registered.length;
-  }
-}
-
-const ofType = (type: string) => registered.filter((r) => r.type === type);
-const one = (type: string, name: string) => {
-  const found = registered.filter((r) => r.type === type && r.name === name);
-  assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-  return found[0];
-};
-
 let outputs: Record<string, any>;
 
 before(async () => {
   outputs = (await resolveDeep(await platformProgram())) as Record<string, any>;
-  await settle();
+  await mocks.settled();
 });
 
 describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {

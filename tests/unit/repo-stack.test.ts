@@ -2,34 +2,31 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRepoStackConfig } from "../../domain/repo-config";
+import { GITHUB_WEBHOOK, PROJECT_BOARD, REPO_REGISTRATION, VAULT_KV_SECRET, WEBHOOK_SECRET } from "../../domain/resource-types";
 import { STATUS_COLUMN, STATUS_COLUMNS, WORKFLOW_STATES } from "../../domain/workflow";
+import { mockPulumi, valueOf } from "../../testkit/pulumi-mocks";
 
 // The repo stack's resources under Pulumi's mocks: what each component asks for, without a cluster.
 
-interface Declared {
-  type: string;
-  name: string;
-  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-const declared: Declared[] = [];
 // The value the mocked webhook secret generates; it must never surface in the stack's outputs.
 const CANARY = "canary-webhook-secret-0123456789";
 
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      declared.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state = args.type === "pulumi-nodejs:dynamic/github:WebhookSecret" ? { ...args.inputs, value: CANARY } : args.inputs;
-      return { id: `${args.name}-id`, state };
-    },
-    call(args) {
-      return args.inputs;
-    },
+// What the providers' create() adds to their inputs, so the registration that uses them is declared as in a real up.
+const CREATED: Record<string, Record<string, unknown>> = {
+  [WEBHOOK_SECRET.token]: { value: CANARY },
+  [GITHUB_WEBHOOK.token]: { hookId: 7 },
+  [PROJECT_BOARD.token]: {
+    projectId: "PVT_1",
+    projectNumber: 1,
+    statusFieldId: "F_STATUS",
+    statusOptions: {},
+    priorityFieldId: "F_PRIORITY",
+    priorityOptions: {},
+    textFieldIds: {},
   },
-  "mesh-six",
-  "acme.widgets",
-  false,
-);
+};
+const mocks = mockPulumi({ stack: "acme.widgets", state: (r) => ({ ...r.inputs, ...CREATED[r.type] }) });
+const declared = mocks.registered;
 
 let outputs: Record<string, unknown>;
 
@@ -46,18 +43,12 @@ before(async () => {
       authProjectId: "proj-1",
     }),
   );
-  outputs = await new Promise((resolve) => pulumi.output(result).apply((v) => resolve(v as Record<string, unknown>)));
+  outputs = (await valueOf(pulumi.output(result))) as Record<string, unknown>;
   // The registration is not among the outputs: wait for its (output-dependent) registration too.
-  for (let i = 0; i < 100 && !declared.some((d) => d.type === "pulumi-nodejs:dynamic/registry:RepoRegistration"); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await mocks.until((registered) => registered.some((d) => d.type === REPO_REGISTRATION.token), 10_000);
 });
 
-function one(type: string): Declared {
-  const found = declared.filter((d) => d.type === type);
-  assert.equal(found.length, 1, `expected one ${type}, found ${found.length}`);
-  return found[0];
-}
+const one = (type: string) => mocks.one(type);
 
 test("the environment is an Envbuilder StatefulSet with ENVBUILDER_* settings and no HTTP probes", () => {
   const sts = one("kubernetes:apps/v1:StatefulSet").inputs;
@@ -126,7 +117,7 @@ test("the env ExternalSecret reads the repo's Vault path through vault-backend",
 
 test("the webhook secret goes to Vault at the repo's path and the hook posts JSON to the server", () => {
   const dynamic = declared.filter((d) => d.type.startsWith("pulumi-nodejs:dynamic/"));
-  const vault = dynamic.find((d) => d.type === "pulumi-nodejs:dynamic/vault:KvSecret");
+  const vault = dynamic.find((d) => d.type === VAULT_KV_SECRET.token);
   assert.ok(vault, "a Vault KV secret for the webhook");
   assert.equal(vault.inputs.path, "mesh-six/webhooks/repos/acme/widgets");
   const hook = dynamic.find((d) => "events" in d.inputs);
@@ -168,4 +159,10 @@ test("stack outputs carry no secret values", () => {
   assert.ok(!text.includes(CANARY), text);
   const hook = declared.find((d) => "events" in d.inputs);
   assert.ok(hook, "the webhook was declared");
+});
+
+test("every dynamic resource of the stack passes its provider's check()", () => {
+  const dynamic = declared.filter((d) => d.type.startsWith("pulumi-nodejs:dynamic/"));
+  assert.equal(dynamic.length, 6);
+  for (const d of dynamic) assert.deepEqual(d.failures, [], `${d.type} ${d.name}`);
 });

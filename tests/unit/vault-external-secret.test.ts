@@ -1,34 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { mockPulumi, valueOf } from "../../testkit/pulumi-mocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Kubernetes object shapes
-}
-
-const registered: Registered[] = [];
-void pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "mesh-six",
-  "test",
-  false,
-);
+const { registered } = mockPulumi({ stack: "test" });
 
 // Loaded only after setMocks, so nothing from the component's module can reach a real engine.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { VaultExternalSecret }: typeof import("../../components/vault-external-secret") = require("../../components/vault-external-secret");
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 async function externalSecretFor(name: string, args: ConstructorParameters<typeof VaultExternalSecret>[1]) {
   const component = new VaultExternalSecret(name, args);
