@@ -77,7 +77,11 @@ async function refused(p: Promise<unknown>): Promise<string> {
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
-  const page = await rootS3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  // The bucket is made by the first repo's prefix: before that, nothing is under any prefix.
+  const page = await rootS3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix })).catch((err: Error) => {
+    if (err.name === "NoSuchBucket") return { Contents: [] };
+    throw err;
+  });
   return (page.Contents ?? []).map((o) => o.Key!).sort();
 }
 
