@@ -35,6 +35,8 @@ export interface RepoEnvironmentArgs {
   readonly storageClassName?: string;
   /** The repo's own Secret (synced from Vault), exposed to the environment as variables. @default none */
   readonly envSecretName?: pulumi.Input<string>;
+  /** More Secrets exposed the same way (the repo's storage key). @default none */
+  readonly extraEnvSecretNames?: pulumi.Input<string>[];
   /** The Secret (synced by the platform stack's ExternalSecret) holding git and database credentials. @default PLATFORM_SECRET_NAME */
   readonly platformSecretName?: string;
 }
@@ -127,7 +129,9 @@ export class RepoEnvironment extends pulumi.ComponentResource {
                   image: args.envbuilderImage,
                   env,
                   // optional: the pod may start before the ExternalSecret's first sync.
-                  envFrom: args.envSecretName ? [{ secretRef: { name: args.envSecretName, optional: true } }] : [],
+                  envFrom: [...(args.envSecretName ? [args.envSecretName] : []), ...(args.extraEnvSecretNames ?? [])].map((name) => ({
+                    secretRef: { name, optional: true },
+                  })),
                   resources: args.resources,
                   // No HTTP probes: Envbuilder builds and runs the devcontainer; it serves no HTTP.
                   volumeMounts: [

@@ -264,6 +264,16 @@ export function vaultEnvPath(ref: RepoRef): string {
   return `mesh-six/repos/${canonical(ref)}/env`;
 }
 
+/** Path of the repo's storage key (written by its StoragePrefix, synced into its environment), below the KV v2 mount. */
+export function vaultStoragePath(ref: RepoRef): string {
+  return `mesh-six/repos/${canonical(ref)}/storage`;
+}
+
+/** The repo's prefix in the platform's bucket: every repo's objects below one key of its own. */
+export function storagePrefixFor(ref: RepoRef): string {
+  return `repos/${canonical(ref)}/`;
+}
+
 /** The server's route for the repo's GitHub webhook deliveries. */
 export function webhookUrlPath(ref: RepoRef): string {
   return `${REPO_WEBHOOK_ROUTE}/${canonical(ref)}`;

@@ -98,6 +98,15 @@ export const repoStackConfigSchema = z
     authProjectId: z.string().min(1).max(200).optional(),
     /** Replace a devcontainer.json the repository already has. */
     overwriteDevcontainer: z.boolean().default(false),
+    /** The repo's prefix in the platform's S3-compatible store; none when absent (the server has no store, or skipStorage). */
+    storage: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name"),
+        /** Keep the prefix's objects when the repo is offboarded (its key and user are always removed). */
+        keepOnOffboard: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -136,7 +145,15 @@ export function readRepoStackConfig(get: (key: string) => string | undefined): R
   return parseRepoStackConfig(raw);
 }
 
-const STRUCTURED_KEYS = new Set(["resources", "envSecretKeys", "webhookEvents", "labels", "allowedAuthors", "overwriteDevcontainer"]);
+const STRUCTURED_KEYS = new Set([
+  "resources",
+  "envSecretKeys",
+  "webhookEvents",
+  "labels",
+  "allowedAuthors",
+  "overwriteDevcontainer",
+  "storage",
+]);
 
 function decode(key: string, value: string): unknown {
   if (!STRUCTURED_KEYS.has(key)) return value;

@@ -26,6 +26,8 @@ export interface ServerConfig {
   namespace?: string;
   /** The server's public base URL, given to repo stacks for their webhook (MESH_SIX_PUBLIC_URL; required). */
   publicUrl: string;
+  /** The bucket of the repos' storage prefixes (MESH_SIX_S3_BUCKET, when MESH_SIX_S3_ENDPOINT is set). */
+  storageBucket?: string;
   /** How long an onboarded repo's environment pod may take to be Ready (MESH_SIX_POD_READY_TIMEOUT_MS, 10 min). */
   podReadyTimeoutMs?: number;
   /**
@@ -84,14 +86,28 @@ export interface OnboardingDefaults {
   publicUrl: string;
   /** MESH_SIX_NAMESPACE: a repo's namespace unless its request names one. */
   namespace?: string;
+  /** MESH_SIX_S3_BUCKET when MESH_SIX_S3_ENDPOINT is set: the bucket every repo's storage prefix is in; none: no prefixes. */
+  storageBucket?: string;
 }
 
-const defaultsSchema = z.object({ MESH_SIX_PUBLIC_URL: publicBaseUrl, MESH_SIX_NAMESPACE: namespaceVariable });
+const storageVariables = {
+  MESH_SIX_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: "must be the S3 store's http(s) URL" }).optional(),
+  MESH_SIX_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")
+    .default("mesh-six-artifacts"),
+};
+
+const defaultsSchema = z.object({ MESH_SIX_PUBLIC_URL: publicBaseUrl, MESH_SIX_NAMESPACE: namespaceVariable, ...storageVariables });
+
+function storageBucketOf(e: { MESH_SIX_S3_ENDPOINT?: string; MESH_SIX_S3_BUCKET: string }): { storageBucket?: string } {
+  return e.MESH_SIX_S3_ENDPOINT ? { storageBucket: e.MESH_SIX_S3_BUCKET } : {};
+}
 
 /** The onboarding defaults alone, validated exactly as loadServerConfig validates them (for the CLI). */
 export function loadOnboardingDefaults(env: NodeJS.ProcessEnv): OnboardingDefaults {
   const e = parseEnv(defaultsSchema, env);
-  return { publicUrl: e.MESH_SIX_PUBLIC_URL, ...(e.MESH_SIX_NAMESPACE ? { namespace: e.MESH_SIX_NAMESPACE } : {}) };
+  return { publicUrl: e.MESH_SIX_PUBLIC_URL, ...(e.MESH_SIX_NAMESPACE ? { namespace: e.MESH_SIX_NAMESPACE } : {}), ...storageBucketOf(e) };
 }
 
 function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
@@ -119,6 +135,7 @@ const envSchema = z.object({
   MESH_SIX_POLL_MS: positiveInt.default(1000),
   MESH_SIX_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   MESH_SIX_NAMESPACE: namespaceVariable,
+  ...storageVariables,
   // Repo webhooks point here and the policy pack refuses one GitHub could not reach safely: no default can be right.
   MESH_SIX_PUBLIC_URL: publicBaseUrl,
   MESH_SIX_POD_READY_TIMEOUT_MS: positiveInt.default(DEFAULT_POD_READY_TIMEOUT_MS),
@@ -203,6 +220,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     stateBackendUrl,
     namespace: e.MESH_SIX_NAMESPACE,
     publicUrl: e.MESH_SIX_PUBLIC_URL,
+    ...storageBucketOf(e),
     podReadyTimeoutMs: e.MESH_SIX_POD_READY_TIMEOUT_MS,
     deviceFlow: deviceFlowOf(e),
     authServiceUrl: e.MESH_SIX_AUTH_SERVICE_URL,

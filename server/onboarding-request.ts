@@ -17,12 +17,18 @@ export function buildOnboardingRequest(
 ): { parsed: ReturnType<typeof onboardingRequest.parse>; request: RepoStackInput; options: RunOptions } {
   const parsed = validate(onboardingRequest, body);
   // Stored as the client wrote it: a field left out keeps following the stack's default.
-  const { skipAuth: _skipAuth, ...given } = body as Record<string, unknown>;
+  const { skipAuth: _skipAuth, skipStorage, storage: storageChoice, ...given } = body as Record<string, unknown>;
+  // The bucket is the server's; the request only says whether to have a prefix and whether to keep its objects.
+  const storage =
+    defaults.storageBucket && skipStorage !== true
+      ? { bucket: defaults.storageBucket, ...(storageChoice as object | undefined) }
+      : undefined;
   // The server's own namespace (MESH_SIX_NAMESPACE) is the only one its Role covers: repos go there unless told.
   const request = {
     ...given,
     serverUrl: defaults.publicUrl,
     ...(defaults.namespace && given.namespace === undefined ? { namespace: defaults.namespace } : {}),
+    ...(storage ? { storage } : {}),
   } as RepoStackInput;
   return { parsed, request, options: parsed.skipAuth === undefined ? {} : { skipAuth: parsed.skipAuth } };
 }

@@ -33,6 +33,21 @@ const clientStackFields = repoStackConfigSchema.pick({
   overwriteDevcontainer: true,
 });
 
+/** What a request may choose about the repo's storage prefix; the bucket is the server's (MESH_SIX_S3_BUCKET). */
+const storageChoice = {
+  storage: z
+    .object({
+      keepOnOffboard: z
+        .boolean()
+        .optional()
+        .describe("Keep the prefix's objects when the repo is offboarded (default true); its key is always removed"),
+    })
+    .strict()
+    .optional()
+    .describe("The repo's prefix in the platform's S3-compatible store (made when the server has one)"),
+  skipStorage: z.boolean().optional().describe("Make no storage prefix for this repo"),
+};
+
 const runOptions = {
   /** Skip the OAuth device-flow step. */
   skipAuth: z.boolean().optional().describe("Skip the OAuth device-flow step"),
@@ -41,6 +56,7 @@ const runOptions = {
 export const onboardingRequest = repoStackConfigSchema
   .pick({ owner: true, repo: true })
   .extend(clientStackFields.shape)
+  .extend(storageChoice)
   .extend(runOptions)
   .strict()
   .register(apiSchemas, { id: "OnboardingRequest", description: "Onboard a repository (or update it when it is already onboarded)" });

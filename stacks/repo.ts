@@ -5,8 +5,18 @@ import { ProjectBoard } from "../providers/project-board";
 import { RepoEnvironment } from "../components/repo-environment";
 import { RepoRegistration } from "../providers/repo-registration";
 import { RepoWebhook } from "../components/repo-webhook";
+import { STORAGE_SECRET_KEYS, StoragePrefix } from "../providers/storage-prefix";
 import { VaultExternalSecret } from "../components/vault-external-secret";
-import { k8sNameFor, repoLabels, stackNameFor, vaultEnvPath, vaultWebhookPath, webhookUrlPath } from "../domain/names";
+import {
+  k8sNameFor,
+  repoLabels,
+  stackNameFor,
+  storagePrefixFor,
+  vaultEnvPath,
+  vaultStoragePath,
+  vaultWebhookPath,
+  webhookUrlPath,
+} from "../domain/names";
 import { CONFIG_NAMESPACE, type RepoStackConfig, readRepoStackConfig } from "../domain/repo-config";
 
 /** The outputs of every repo stack; the server and the registry read these names. */
@@ -26,6 +36,8 @@ export interface RepoStackOutputs {
   projectNumber: pulumi.Output<number>;
   projectUrl: pulumi.Output<string>;
   devcontainerManaged: pulumi.Output<boolean>;
+  /** `s3://<bucket>/<prefix>` of the repo's storage prefix, or "" without one. */
+  storageUrl: pulumi.Output<string>;
 }
 
 export function readConfig(): RepoStackConfig {
@@ -49,6 +61,8 @@ export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
     keys: cfg.envSecretKeys,
   });
 
+  const storage = cfg.storage && storageResources(cfg, name);
+
   const environment = new RepoEnvironment("env", {
     name,
     namespace: cfg.namespace,
@@ -66,6 +80,7 @@ export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
     sessionStorage: cfg.sessionStorage,
     storageClassName: cfg.storageClassName,
     envSecretName: envSecret.secretName,
+    extraEnvSecretNames: storage ? [storage.secretName] : [],
   });
 
   const rbac = new PodReaderRbac("env", { name, namespace: cfg.namespace, labels });
@@ -127,10 +142,30 @@ export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
     projectNumber: board.projectNumber,
     projectUrl: board.url,
     devcontainerManaged: devcontainer.managed,
+    storageUrl: storage ? storage.url : pulumi.output(""),
   };
 }
 
 /** The repo stack's program: read and validate config, declare the resources, export the outputs. */
 export async function repoProgram(): Promise<RepoStackOutputs> {
   return repoResources(readConfig());
+}
+
+/** The repo's storage prefix and the Secret that brings its key into the environment. */
+function storageResources(cfg: RepoStackConfig, name: string) {
+  const ref = { owner: cfg.owner, repo: cfg.repo };
+  const storage = cfg.storage!;
+  const prefix = new StoragePrefix("storage", {
+    bucket: storage.bucket,
+    prefix: storagePrefixFor(ref),
+    userName: k8sNameFor(ref, "s3"),
+    vaultPath: vaultStoragePath(ref),
+    keepObjects: storage.keepOnOffboard,
+  });
+  const secret = new VaultExternalSecret(
+    "storage",
+    { namespace: cfg.namespace, secretName: `${name}-storage`, vaultPath: vaultStoragePath(ref), keys: [...STORAGE_SECRET_KEYS] },
+    { dependsOn: [prefix] },
+  );
+  return { secretName: secret.secretName, url: pulumi.interpolate`s3://${prefix.bucket}/${prefix.prefix}` };
 }

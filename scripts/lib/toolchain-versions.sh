@@ -19,5 +19,8 @@ VAULT_VERSION=1.21.4
 # The published Vault sdk its go.mod names (scripts/bootstrap adapts three call sites to it).
 VAULT_SDK_VERSION=0.21.0
 
+# The sandbox's S3-compatible store and its standalone IAM service (per-repo storage prefixes).
+VERSITYGW_VERSION=1.8.0
+
 # The GitHub Actions workflows' checker (tests/unit/workflows.test.ts runs it).
 ACTIONLINT_VERSION=1.7.12

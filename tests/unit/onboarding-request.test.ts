@@ -8,6 +8,8 @@ import { GITHUB_WEBHOOK } from "../../domain/resource-types";
 import { checkGitHubWebhook } from "../../policies/rules/github-webhook";
 import { RepoConfigError, parseRepoStackConfig } from "../../domain/repo-config";
 import { webhookUrlPath } from "../../domain/names";
+import { RequestValidationError } from "../../server/errors";
+import { buildOnboardingRequest } from "../../server/onboarding-request";
 
 // The CLI and the server must build one repo's stack input the same way, and no default may make a stack the policy
 // pack refuses (issue item 9).
@@ -82,5 +84,40 @@ test("every serverUrl the repo config accepts makes a webhook the policy pack ac
   for (const serverUrl of ["http://mesh-six-onboarding.mesh-six.svc:8080", "http://10.0.0.1", "ftp://x"]) {
     assert.ok(checkGitHubWebhook(GITHUB_WEBHOOK.token, webhook(serverUrl)).length > 0, `the policy refuses ${serverUrl}`);
     assert.throws(() => parseRepoStackConfig({ ...ref, serverUrl }), /mesh-six:serverUrl/, serverUrl);
+  }
+});
+
+test("the storage prefix is the server's choice of bucket and the request's of keeping: skipStorage makes none", () => {
+  const defaults = { publicUrl: "https://mesh-six.example.com", storageBucket: "mesh-six-artifacts" };
+  assert.deepEqual(buildOnboardingRequest({ owner: "acme", repo: "widgets" }, defaults).request.storage, { bucket: "mesh-six-artifacts" });
+  assert.deepEqual(
+    buildOnboardingRequest({ owner: "acme", repo: "widgets", storage: { keepOnOffboard: false } }, defaults).request.storage,
+    {
+      bucket: "mesh-six-artifacts",
+      keepOnOffboard: false,
+    },
+  );
+  const skipped = buildOnboardingRequest({ owner: "acme", repo: "widgets", skipStorage: true }, defaults).request;
+  assert.equal(skipped.storage, undefined);
+  assert.equal("skipStorage" in skipped, false, "skipStorage is not a stack setting");
+  assert.equal(buildOnboardingRequest({ owner: "acme", repo: "widgets" }, { publicUrl: defaults.publicUrl }).request.storage, undefined);
+  assert.equal(
+    parseRepoStackConfig(buildOnboardingRequest({ owner: "acme", repo: "widgets" }, defaults).request).storage?.keepOnOffboard,
+    true,
+  );
+});
+
+test("a request may not choose the bucket, and a wrong storage field is refused naming it", () => {
+  const defaults = { publicUrl: "https://mesh-six.example.com", storageBucket: "mesh-six-artifacts" };
+  for (const [body, field] of [
+    [{ owner: "acme", repo: "widgets", storage: { bucket: "theirs" } }, "storage.bucket"],
+    [{ owner: "acme", repo: "widgets", storage: { keepOnOffboard: "yes" } }, "storage.keepOnOffboard"],
+    [{ owner: "acme", repo: "widgets", skipStorage: 1 }, "skipStorage"],
+  ] as const) {
+    assert.throws(
+      () => buildOnboardingRequest(body, defaults),
+      (err: RequestValidationError) => err instanceof RequestValidationError && err.issues.some((i) => i.field === field),
+      JSON.stringify(body),
+    );
   }
 });
