@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Pool } from "pg";
+import { inTransaction } from "./transaction";
 
 const MIGRATIONS_DIR = path.join(__dirname, "migrations");
 // Any constant works; it only has to be the same for every process that migrates this database.
@@ -23,15 +24,13 @@ export async function migrate(pool: Pool): Promise<string[]> {
     for (const file of files) {
       if (done.has(file)) continue;
       const sql = await readFile(path.join(MIGRATIONS_DIR, file), "utf8");
-      await client.query("BEGIN");
-      try {
+      // On the client holding the lock: the lock is the session's, not the pool's.
+      await inTransaction(client, async () => {
         await client.query(sql);
         await client.query("INSERT INTO schema_migrations (name) VALUES ($1)", [file]);
-        await client.query("COMMIT");
-      } catch (err) {
-        await client.query("ROLLBACK");
-        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
-      }
+      }).catch((err: Error) => {
+        throw new Error(`migration ${file} failed: ${err.message}`);
+      });
       applied.push(file);
     }
   } finally {

@@ -7,14 +7,24 @@ import type { Pool, PoolClient } from "pg";
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
-    const result = await fn(client);
+    return await inTransaction(client, () => fn(client));
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The same on a client the caller holds and keeps, for work that must stay on one session across transactions
+ * (the migrator's advisory lock).
+ */
+export async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    const result = await fn();
     await client.query("COMMIT");
     return result;
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
-  } finally {
-    client.release();
   }
 }

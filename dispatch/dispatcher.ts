@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import type { Pool } from "pg";
 import {
   type Candidate,
   candidates,
   claimTask,
   closeOpenAttempt,
+  type DeliveryStatus,
   exhaustTask,
   failAttempt,
   markDelivered,
@@ -15,7 +14,7 @@ import {
   type TaskRecord,
 } from "./task-store";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
-import { PollPause } from "../lib/poll-pause";
+import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { stringifyWithRaw } from "../lib/raw-json";
 
 export interface DispatcherOptions {
@@ -27,6 +26,8 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** Most deliveries in flight from this process. */
   concurrency?: number;
+  /** How long stop() may take: deliveries are aborted at once and get this long to hand their task back. */
+  shutdownGraceMs?: number;
   /** Full-jitter backoff: the n-th retry waits a random time in [0, min(maxMs, baseMs * 2^(n-1))). */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -69,82 +70,65 @@ export class Dispatcher {
   private readonly agentStaleMs: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
-  private readonly concurrency: number;
+  private readonly shutdownGraceMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly random: () => number;
   private readonly log: (line: string) => void;
-  private readonly active = new Map<string, { done: Promise<void>; controller: AbortController }>();
-  private loop?: Promise<void>;
-  private stopping = false;
-  private readonly pause = new PollPause();
+  private readonly loop: WorkerLoop<{ task: TaskRecord; previous: DeliveryStatus }>;
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
     this.agentStaleMs = opts.agentStaleMs ?? 60_000;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 1_000;
-    this.concurrency = opts.concurrency ?? 8;
+    this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
     this.retryBaseMs = opts.retryBaseMs ?? 1_000;
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
     this.random = opts.random ?? Math.random;
-    this.workerId = opts.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}/dispatch`;
+    this.workerId = opts.workerId ?? newWorkerId("/dispatch");
     this.log = opts.log ?? ((line) => console.error(`[dispatch] ${line}`));
+    this.loop = new WorkerLoop({
+      concurrency: opts.concurrency ?? 8,
+      pollMs: this.pollMs,
+      claim: () => claimTask(this.pool, this.workerId, this.leaseMs),
+      key: ({ task }) => task.id,
+      work: ({ task, previous }, controller) =>
+        this.deliver(task, previous, controller).catch((err: Error) => this.log(`task ${task.id}: ${err.message}`)),
+      name: "dispatch loop",
+      log: this.log,
+    });
   }
 
   /** Starts claiming; tasks left delivering by a stopped dispatcher are claimed once their lease lapsed. */
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = this.work();
+    void this.loop.start();
   }
 
   kick(): void {
-    this.pause.kick();
+    this.loop.kick();
   }
 
-  /** Stops claiming and aborts deliveries in flight; each goes back to pending for the next dispatcher. */
+  /**
+   * Stops claiming and aborts deliveries in flight; each goes back to pending for the next dispatcher. One that
+   * has not by the end of the grace is left to its lease, which lapses: the next dispatcher claims it then.
+   */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.kick();
-    await this.loop;
-    this.loop = undefined;
-    for (const { controller } of this.active.values()) controller.abort(new ShuttingDown("the dispatcher is stopping"));
-    await Promise.all([...this.active.values()].map((a) => a.done));
+    const now = Date.now();
+    const left = await this.loop.stop({
+      deadline: now + this.shutdownGraceMs,
+      abortAt: now,
+      reason: new ShuttingDown("the dispatcher is stopping"),
+    });
+    if (left.length > 0) this.log(`deliveries still stopping after the shutdown grace, left to their lease: ${left.join(", ")}`);
   }
 
   /** Waits until no delivery is in flight here (tests). */
   async idle(): Promise<void> {
-    while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
+    await this.loop.idle();
   }
 
-  private async work(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        while (!this.stopping && this.active.size < this.concurrency) {
-          const claimed = await claimTask(this.pool, this.workerId, this.leaseMs);
-          if (!claimed) break;
-          this.launch(claimed.task, claimed.previous);
-        }
-      } catch (err) {
-        this.log(`dispatch loop: ${(err as Error).message}`);
-      }
-      await this.pause.wait(this.pollMs, this.stopping);
-    }
-  }
-
-  private launch(task: TaskRecord, previous: string): void {
-    const controller = new AbortController();
-    const done = this.deliver(task, previous, controller)
-      .catch((err: Error) => this.log(`task ${task.id}: ${err.message}`))
-      .finally(() => {
-        this.active.delete(task.id);
-        this.kick();
-      });
-    this.active.set(task.id, { done, controller });
-  }
-
-  private async deliver(task: TaskRecord, previous: string, controller: AbortController): Promise<void> {
+  private async deliver(task: TaskRecord, previous: DeliveryStatus, controller: AbortController): Promise<void> {
     // An attempt still open was cut short: its dispatcher stopped, or its agent never reported in time.
     let lastError = task.error ?? "unknown";
     if (previous === "delivering") {
@@ -194,16 +178,13 @@ export class Dispatcher {
       },
       { payload: task.payloadJson },
     );
-    const heartbeat = setInterval(
-      () => {
-        renewTaskLease(this.pool, task.id, this.workerId, this.leaseMs)
-          .then((held) => {
-            if (!held) controller.abort(new LeaseLost("another dispatcher took the task over"));
-          })
-          .catch((err: Error) => this.log(`task ${task.id}: heartbeat failed: ${err.message}`));
-      },
-      Math.max(10, Math.floor(this.leaseMs / 3)),
-    );
+    const stopRenewing = keepLease({
+      leaseMs: this.leaseMs,
+      controller,
+      lost: "another dispatcher took the task over",
+      failed: (err) => this.log(`task ${task.id}: heartbeat failed: ${err.message}`),
+      renew: () => renewTaskLease(this.pool, task.id, this.workerId, this.leaseMs),
+    });
     let failure: { outcome: "http_error" | "timeout"; error: string } | undefined;
     try {
       const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(task.timeoutMs)]);
@@ -223,7 +204,7 @@ export class Dispatcher {
           ? { outcome: "timeout", error: `agent ${choice.agent.name} did not answer within ${task.timeoutMs} ms` }
           : { outcome: "http_error", error: `agent ${choice.agent.name} unreachable: ${(err as Error)?.message ?? String(err)}` };
     } finally {
-      clearInterval(heartbeat);
+      stopRenewing();
     }
     if (!failure) {
       await markDelivered(this.pool, task.id, this.workerId, attempt);

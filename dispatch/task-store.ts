@@ -1,5 +1,7 @@
 import type { Pool, PoolClient } from "pg";
+import { withTransaction } from "../db/transaction";
 import type { WorkflowState } from "../domain/workflow";
+import { isUuid } from "../lib/uuid";
 
 /** The database side of agents and tasks: registration, task rows, attempts, and the delivery lease. */
 
@@ -54,51 +56,104 @@ export interface AttemptRecord {
   error: string | null;
 }
 
-type Row = Record<string, unknown>;
+// The rows as the tables hold them (db/migrations/005_tasks.sql, 009, 012), each mapped to its record in one place.
 
-function toAgent(r: Row): AgentRecord {
+interface AgentRow {
+  id: string;
+  name: string;
+  endpoint: string;
+  capabilities: Record<string, number>;
+  last_heartbeat_at: Date;
+  registered_at: Date;
+}
+
+interface TaskRow {
+  id: string;
+  capability: string;
+  owner: string;
+  repo: string;
+  /** The client's JSON text (a text column since 012, so that it is delivered as given). */
+  payload: string;
+  priority: number;
+  timeout_ms: number;
+  state: WorkflowState;
+  delivery_status: DeliveryStatus;
+  attempts: number;
+  max_attempts: number;
+  budget_start: number;
+  next_attempt_at: Date;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  result: unknown;
+  error: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A task_attempts row with its agent's name (the agent may be gone: then both are null). */
+interface AttemptRow {
+  attempt: number;
+  agent_id: string | null;
+  agent_name: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  outcome: AttemptOutcome | null;
+  error: string | null;
+}
+
+function toAgent(r: AgentRow): AgentRecord {
   return {
-    id: r.id as string,
-    name: r.name as string,
-    endpoint: r.endpoint as string,
-    capabilities: r.capabilities as Record<string, number>,
-    lastHeartbeatAt: r.last_heartbeat_at as Date,
-    registeredAt: r.registered_at as Date,
+    id: r.id,
+    name: r.name,
+    endpoint: r.endpoint,
+    capabilities: r.capabilities,
+    lastHeartbeatAt: r.last_heartbeat_at,
+    registeredAt: r.registered_at,
   };
 }
 
-export function toTask(r: Row): TaskRecord {
+function toTask(r: TaskRow): TaskRecord {
   return {
-    id: r.id as string,
-    capability: r.capability as string,
-    owner: r.owner as string,
-    repo: r.repo as string,
-    payload: JSON.parse(r.payload as string),
-    payloadJson: r.payload as string,
-    priority: r.priority as number,
-    timeoutMs: r.timeout_ms as number,
-    state: r.state as WorkflowState,
-    deliveryStatus: r.delivery_status as DeliveryStatus,
-    attempts: r.attempts as number,
-    maxAttempts: r.max_attempts as number,
-    budgetStart: r.budget_start as number,
-    nextAttemptAt: r.next_attempt_at as Date,
-    leaseOwner: r.lease_owner as string | null,
-    leaseExpiresAt: r.lease_expires_at as Date | null,
+    id: r.id,
+    capability: r.capability,
+    owner: r.owner,
+    repo: r.repo,
+    payload: JSON.parse(r.payload),
+    payloadJson: r.payload,
+    priority: r.priority,
+    timeoutMs: r.timeout_ms,
+    state: r.state,
+    deliveryStatus: r.delivery_status,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    budgetStart: r.budget_start,
+    nextAttemptAt: r.next_attempt_at,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at,
     result: r.result ?? null,
-    error: r.error as string | null,
-    createdAt: r.created_at as Date,
-    updatedAt: r.updated_at as Date,
+    error: r.error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function toAttempt(r: AttemptRow): AttemptRecord {
+  return {
+    attempt: r.attempt,
+    agentId: r.agent_id,
+    agentName: r.agent_name,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    outcome: r.outcome,
+    error: r.error,
+  };
+}
 
 export async function registerAgent(
   pool: Pool,
   agent: { name: string; endpoint: string; capabilities: Record<string, number> },
 ): Promise<AgentRecord> {
-  const { rows } = await pool.query("INSERT INTO agents (name, endpoint, capabilities) VALUES ($1, $2, $3) RETURNING *", [
+  const { rows } = await pool.query<AgentRow>("INSERT INTO agents (name, endpoint, capabilities) VALUES ($1, $2, $3) RETURNING *", [
     agent.name,
     agent.endpoint,
     JSON.stringify(agent.capabilities),
@@ -107,13 +162,13 @@ export async function registerAgent(
 }
 
 export async function heartbeatAgent(pool: Pool, id: string): Promise<boolean> {
-  if (!UUID.test(id)) return false;
+  if (!isUuid(id)) return false;
   const { rowCount } = await pool.query("UPDATE agents SET last_heartbeat_at = now() WHERE id = $1", [id]);
   return rowCount === 1;
 }
 
 export async function listAgents(pool: Pool): Promise<AgentRecord[]> {
-  const { rows } = await pool.query("SELECT * FROM agents ORDER BY registered_at, id");
+  const { rows } = await pool.query<AgentRow>("SELECT * FROM agents ORDER BY registered_at, id");
   return rows.map(toAgent);
 }
 
@@ -136,7 +191,7 @@ export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payloa
 };
 
 export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<TaskRow>(
     `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
     [
       task.capability,
@@ -152,25 +207,17 @@ export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord>
 }
 
 export async function getTask(db: Pool | PoolClient, id: string): Promise<TaskRecord | undefined> {
-  if (!UUID.test(id)) return undefined;
-  const { rows } = await db.query("SELECT * FROM tasks WHERE id = $1", [id]);
+  if (!isUuid(id)) return undefined;
+  const { rows } = await db.query<TaskRow>("SELECT * FROM tasks WHERE id = $1", [id]);
   return rows[0] ? toTask(rows[0]) : undefined;
 }
 
 export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptRecord[]> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<AttemptRow>(
     `SELECT a.*, g.name AS agent_name FROM task_attempts a LEFT JOIN agents g ON g.id = a.agent_id WHERE a.task_id = $1 ORDER BY a.attempt`,
     [taskId],
   );
-  return rows.map((r) => ({
-    attempt: r.attempt,
-    agentId: r.agent_id,
-    agentName: r.agent_name,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    outcome: r.outcome,
-    error: r.error,
-  }));
+  return rows.map(toAttempt);
 }
 
 /**
@@ -180,7 +227,7 @@ export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptR
  */
 export async function setTaskState(pool: Pool, id: string, from: WorkflowState, to: WorkflowState): Promise<TaskRecord | undefined> {
   if (from === "FAILED" && to === "INTAKE") {
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<TaskRow>(
       `UPDATE tasks SET state = $3, updated_at = now(), delivery_status = 'pending', budget_start = attempts, next_attempt_at = now(), result = NULL, error = NULL
        WHERE id = $1 AND state = $2 AND delivery_status IN ('succeeded', 'failed', 'exhausted') RETURNING *`,
       [id, from, to],
@@ -188,7 +235,7 @@ export async function setTaskState(pool: Pool, id: string, from: WorkflowState, 
     if (rows[0]) return toTask(rows[0]);
     // Its delivery is still under way (or it left FAILED meanwhile): only the state moves.
   }
-  const { rows } = await pool.query("UPDATE tasks SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING *", [
+  const { rows } = await pool.query<TaskRow>("UPDATE tasks SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING *", [
     id,
     from,
     to,
@@ -205,10 +252,8 @@ export async function recordResult(
   id: string,
   report: { outcome: "succeeded" | "failed"; result: unknown; error?: string },
 ): Promise<TaskRecord | undefined> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const { rows } = await client.query(
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<TaskRow>(
       `UPDATE tasks SET delivery_status = $2, result = $3, error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
          state = CASE WHEN $2 = 'failed' THEN 'FAILED' ELSE state END
        WHERE id = $1 AND delivery_status IN ('delivering', 'delivered') RETURNING *`,
@@ -225,14 +270,8 @@ export async function recordResult(
         [id, report.outcome, report.outcome === "failed" ? (report.error ?? null) : null],
       );
     }
-    await client.query("COMMIT");
     return rows[0] ? toTask(rows[0]) : undefined;
-  } catch (err) {
-    await client.query("ROLLBACK");
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
@@ -244,7 +283,7 @@ export async function claimTask(
   owner: string,
   leaseMs: number,
 ): Promise<{ task: TaskRecord; previous: DeliveryStatus } | undefined> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<TaskRow & { previous: DeliveryStatus }>(
     `UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
      FROM (
        SELECT id, delivery_status AS previous FROM tasks
@@ -256,7 +295,7 @@ export async function claimTask(
      WHERE t.id = c.id RETURNING t.*, c.previous`,
     [owner, leaseMs],
   );
-  return rows[0] ? { task: toTask(rows[0]), previous: rows[0].previous as DeliveryStatus } : undefined;
+  return rows[0] ? { task: toTask(rows[0]), previous: rows[0].previous } : undefined;
 }
 
 export async function renewTaskLease(pool: Pool, id: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -287,7 +326,7 @@ export interface Candidate {
 }
 
 export async function candidates(pool: Pool, taskId: string, capability: string, staleMs: number): Promise<Candidate[]> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<AgentRow & { weight: number; load: number; successes: number; failures: number; tried: boolean }>(
     `SELECT g.*, (g.capabilities ->> $2)::float8 AS weight,
        (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL)::int AS load,
        (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
@@ -312,26 +351,16 @@ export async function candidates(pool: Pool, taskId: string, capability: string,
 
 /** Records a new attempt at `agentId` for a task we hold; false when the lease is no longer ours. */
 export async function startAttempt(pool: Pool, taskId: string, owner: string, agentId: string): Promise<number | undefined> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  // No row: the lease is gone, nothing was changed, and the empty transaction commits.
+  return withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ attempts: number }>(
       `UPDATE tasks SET attempts = attempts + 1, updated_at = now() WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering' RETURNING attempts`,
       [taskId, owner],
     );
-    if (!rows[0]) {
-      await client.query("ROLLBACK");
-      return undefined;
-    }
+    if (!rows[0]) return undefined;
     await client.query("INSERT INTO task_attempts (task_id, attempt, agent_id) VALUES ($1, $2, $3)", [taskId, rows[0].attempts, agentId]);
-    await client.query("COMMIT");
     return rows[0].attempts;
-  } catch (err) {
-    await client.query("ROLLBACK");
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The agent took the task: wait for its result until the task's timeout. */

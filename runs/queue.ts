@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import type { Pool } from "pg";
 import { RunEventBus } from "./event-bus";
 import {
@@ -21,7 +19,7 @@ import { hasPostUpSteps, type PostUpConfig, runPostUpSteps } from "./post-up";
 import type { StackRunner } from "../pulumi/runner";
 import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "../domain/runs";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
-import { PollPause } from "../lib/poll-pause";
+import { keepLease, newWorkerId, until, WorkerLoop } from "../lib/worker-loop";
 
 export interface RunQueueOptions {
   pool: Pool;
@@ -48,20 +46,6 @@ const STOP_WINDOW_MS = 10_000;
 /** After killing what outlived the grace, how long its runs get to hand themselves back. */
 const KILL_SETTLE_MS = 1_000;
 
-/** Resolves when `work` settles or at `deadline`, whichever is first; never rejects. */
-async function until(work: Promise<unknown> | undefined, deadline: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
-  await Promise.race([
-    work?.then(
-      () => undefined,
-      () => undefined,
-    ),
-    timeout,
-  ]);
-  clearTimeout(timer);
-}
-
 // Why a run's AbortSignal fired; the reason decides what is recorded.
 class CancelRequested extends Error {
   override readonly name = "CancelRequested";
@@ -80,13 +64,13 @@ export class RunQueue {
   private readonly runner: StackRunner;
   private readonly concurrency: number;
   private readonly leaseMs: number;
-  private readonly pollMs: number;
   private readonly shutdownGraceMs: number;
   private readonly onFinished: (run: RunRecord) => void;
   private readonly log: (line: string) => void;
-  /** Runs executing here (they count against the concurrency cap), until recorded. */
-  private readonly active = new Map<string, Promise<void>>();
-  /** Every run this worker supervises, executing or recovering: what cancel and stop abort. */
+  /** Claims and executes runs; those in flight there count against the concurrency cap until recorded. */
+  private readonly loop: WorkerLoop<RunRecord>;
+  private lastRecovery = 0;
+  /** Every run this worker supervises, executing (the loop's controllers) or recovering: what cancel aborts. */
   private readonly controllers = new Map<string, AbortController>();
   /** Per supervised run: fired when a shutdown ran out of grace; its CLI processes are killed. */
   private readonly kills = new Map<string, AbortController>();
@@ -96,35 +80,43 @@ export class RunQueue {
   /** Per waiting run: fired when credentials were pushed through the API (here or on another replica). */
   private readonly authPushes = new Map<string, AbortController>();
   private readonly postUp?: PostUpConfig;
-  private loop?: Promise<void>;
-  private stopping = false;
-  private readonly pause = new PollPause();
 
   constructor(opts: RunQueueOptions) {
     this.pool = opts.pool;
     this.runner = opts.runner;
     this.concurrency = opts.concurrency ?? 2;
     this.leaseMs = opts.leaseMs ?? 30_000;
-    this.pollMs = opts.pollMs ?? 1_000;
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
-    this.workerId = opts.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`;
+    this.workerId = opts.workerId ?? newWorkerId();
     this.bus = opts.bus ?? new RunEventBus();
     this.postUp = opts.postUp;
     this.onFinished = opts.onFinished ?? (() => undefined);
     this.log = opts.log ?? ((line) => console.error(`[queue] ${line}`));
+    this.loop = new WorkerLoop<RunRecord>({
+      concurrency: this.concurrency,
+      pollMs: opts.pollMs ?? 1_000,
+      claim: () => this.claim(),
+      key: (run) => run.id,
+      work: (run, controller) =>
+        this.execute(run, controller).catch((err: Error) => this.log(`run ${run.id}: recording failed: ${err.message}`)),
+      eachPass: () => this.recoverNowAndThen(),
+      resting: () => this.waitingForAuth.size,
+      name: "worker loop",
+      log: this.log,
+    });
   }
 
   /** Recovers runs interrupted by a previous crash, then starts claiming. */
   async start(): Promise<void> {
-    if (this.loop) return;
-    this.stopping = false;
-    await this.recoverInterruptedRuns();
-    this.loop = this.work();
+    await this.loop.start(async () => {
+      await this.recoverInterruptedRuns();
+      this.lastRecovery = Date.now();
+    });
   }
 
   /** Looks for work now rather than at the next poll (a run was stored or finished). */
   kick(): void {
-    this.pause.kick();
+    this.loop.kick();
   }
 
   /**
@@ -135,20 +127,14 @@ export class RunQueue {
    */
   async stop(): Promise<void> {
     const deadline = Date.now() + this.shutdownGraceMs;
-    this.stopping = true;
+    const reason = new ShuttingDown("the worker is shutting down");
+    const stopped = this.loop.stop({ deadline, abortAt: deadline - Math.min(this.shutdownGraceMs / 2, STOP_WINDOW_MS), reason });
     // A recovery is cheap to repeat: the next worker takes it over at once.
-    for (const c of this.recovering) c.abort(new ShuttingDown("the worker is shutting down"));
-    this.kick();
-    await until(this.loop, deadline);
-    this.loop = undefined;
-    await until(Promise.all(this.active.values()), deadline - Math.min(this.shutdownGraceMs / 2, STOP_WINDOW_MS));
-    for (const c of this.controllers.values()) c.abort(new ShuttingDown("the worker is shutting down"));
-    await until(Promise.all(this.active.values()), deadline);
-    if (this.active.size === 0) return;
+    for (const c of this.recovering) c.abort(reason);
+    if ((await stopped).length === 0) return;
     for (const c of this.kills.values()) c.abort(new ShuttingDown("the worker ran out of shutdown grace"));
     // Killed, a run's CLI is gone at once; its recording (releasing the lease) takes a query.
-    await until(Promise.all(this.active.values()), Date.now() + KILL_SETTLE_MS);
-    const abandoned = [...this.active.keys()];
+    const abandoned = await this.loop.settled(Date.now() + KILL_SETTLE_MS);
     if (abandoned.length === 0) return;
     this.log(`runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
     await until(
@@ -190,7 +176,7 @@ export class RunQueue {
 
   private async recoverOne(run: RunRecord): Promise<RunRecord | undefined> {
     const at = run.step ?? "start";
-    const { error, abortedBy } = await this.supervise(run, true, (signal, emit, kill) => this.runner.recover(run, signal, emit, kill));
+    const { error, abortedBy } = await this.supervise(run, undefined, (signal, emit, kill) => this.runner.recover(run, signal, emit, kill));
     if (abortedBy instanceof LeaseLost) return undefined;
     if (abortedBy instanceof ShuttingDown) {
       await releaseLease(this.pool, run.id, this.workerId);
@@ -218,45 +204,23 @@ export class RunQueue {
     return settled;
   }
 
-  private async work(): Promise<void> {
-    let lastRecovery = Date.now();
-    while (!this.stopping) {
-      try {
-        if (Date.now() - lastRecovery >= this.leaseMs) {
-          lastRecovery = Date.now();
-          await this.recoverInterruptedRuns();
-        }
-        await this.fill();
-      } catch (err) {
-        this.log(`worker loop: ${(err as Error).message}`);
-      }
-      await this.pause.wait(this.pollMs, this.stopping);
-    }
+  /** Once per lease, a pass of the loop first takes over the runs of workers that died meanwhile. */
+  private async recoverNowAndThen(): Promise<void> {
+    if (Date.now() - this.lastRecovery < this.leaseMs) return;
+    this.lastRecovery = Date.now();
+    await this.recoverInterruptedRuns();
   }
 
-  private async fill(): Promise<void> {
-    while (!this.stopping && this.active.size - this.waitingForAuth.size < this.concurrency) {
-      const run = await claimNextRun(this.pool, { leaseOwner: this.workerId, leaseMs: this.leaseMs, concurrency: this.concurrency });
-      if (!run) return;
-      this.bus.notify(run.id);
-      this.launch(run);
-    }
+  private async claim(): Promise<RunRecord | undefined> {
+    const run = await claimNextRun(this.pool, { leaseOwner: this.workerId, leaseMs: this.leaseMs, concurrency: this.concurrency });
+    if (run) this.bus.notify(run.id);
+    return run;
   }
 
-  private launch(run: RunRecord): void {
-    const done = this.execute(run)
-      .catch((err: Error) => this.log(`run ${run.id}: recording failed: ${err.message}`))
-      .finally(() => {
-        this.active.delete(run.id);
-        this.kick();
-      });
-    this.active.set(run.id, done);
-  }
-
-  private async execute(run: RunRecord): Promise<void> {
+  private async execute(run: RunRecord, controller: AbortController): Promise<void> {
     let step = run.step ?? "start";
     let result: Awaited<ReturnType<StackRunner["run"]>> | undefined;
-    const { error, abortedBy } = await this.supervise(run, false, async (signal, emit, kill) => {
+    const { error, abortedBy } = await this.supervise(run, controller, async (signal, emit, kill) => {
       const tracked: EmitRunEvent = async (event) => {
         if (event.type === "step") step = event.step;
         await emit(event);
@@ -332,47 +296,44 @@ export class RunQueue {
 
   /**
    * Runs `work` for a run we hold: events are recorded under our lease, the lease is renewed, and a lost
-   * lease or a cancel requested elsewhere aborts the work. Resolves with the error (if any) and why the
+   * lease or a cancel requested elsewhere aborts the work. A run the loop executes comes with the loop's
+   * controller; a recovery (no controller given) gets its own. Resolves with the error (if any) and why the
    * signal fired (if it did).
    */
   private async supervise(
     run: RunRecord,
-    recovery: boolean,
+    executing: AbortController | undefined,
     work: (signal: AbortSignal, emit: EmitRunEvent, kill: AbortSignal) => Promise<void>,
   ): Promise<{ error?: unknown; abortedBy?: unknown }> {
-    const controller = new AbortController();
+    const controller = executing ?? new AbortController();
     const kill = new AbortController();
     this.controllers.set(run.id, controller);
     this.kills.set(run.id, kill);
-    if (recovery) this.recovering.add(controller);
-    if (recovery && this.stopping) controller.abort(new ShuttingDown("the worker is shutting down"));
+    if (!executing) this.recovering.add(controller);
+    if (!executing && this.loop.stopping) controller.abort(new ShuttingDown("the worker is shutting down"));
     const emit: EmitRunEvent = async (event) => {
       await appendRunEvent(this.pool, run.id, this.workerId, event);
       this.bus.notify(run.id);
     };
-    let beating = false;
-    const heartbeat = setInterval(
-      () => {
-        if (beating) return;
-        beating = true;
-        renewLease(this.pool, run.id, this.workerId, this.leaseMs)
-          .then(({ held, cancelRequested, authReceived }) => {
-            if (!held) controller.abort(new LeaseLost("another worker took the run over"));
-            else if (cancelRequested) controller.abort(new CancelRequested("cancelled by request"));
-            else if (authReceived) this.authPushes.get(run.id)?.abort(); // pushed through another replica
-          })
-          .catch((err: Error) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`))
-          .finally(() => (beating = false));
+    const stopRenewing = keepLease({
+      leaseMs: this.leaseMs,
+      controller,
+      lost: "another worker took the run over",
+      failed: (err) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`),
+      renew: async () => {
+        const { held, cancelRequested, authReceived } = await renewLease(this.pool, run.id, this.workerId, this.leaseMs);
+        if (held && cancelRequested) controller.abort(new CancelRequested("cancelled by request"));
+        else if (held && authReceived) this.authPushes.get(run.id)?.abort(); // pushed through another replica
+        return held;
       },
-      Math.max(10, Math.floor(this.leaseMs / 3)),
-    );
+    });
     try {
       await work(controller.signal, emit, kill.signal);
       return { abortedBy: controller.signal.aborted ? controller.signal.reason : undefined };
     } catch (error) {
       return { error, abortedBy: controller.signal.aborted ? controller.signal.reason : undefined };
     } finally {
-      clearInterval(heartbeat);
+      stopRenewing();
       this.controllers.delete(run.id);
       this.kills.delete(run.id);
       this.recovering.delete(controller);

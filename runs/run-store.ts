@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { withTransaction } from "../db/transaction";
+import { isUuid } from "../lib/uuid";
 import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunRequest, RunStatus } from "../domain/runs";
 
 /**
@@ -16,7 +17,6 @@ const CLAIM_LOCK_KEY = 0x72756e73;
 
 // A run holding its stack: no other run of that stack may start (runs_one_active_per_stack enforces it).
 const ACTIVE = `('running', 'waiting-for-auth', 'interrupted')`;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class IdempotencyKeyReusedError extends Error {
   constructor(readonly key: string) {
@@ -153,7 +153,7 @@ export async function createRun(pool: Pool, run: NewRun): Promise<{ run: RunReco
 }
 
 export async function getRun(db: Queryable, id: string): Promise<RunRecord | undefined> {
-  if (!UUID.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const { rows } = await db.query<RunRow>("SELECT * FROM runs WHERE id = $1", [id]);
   return rows[0] ? toRun(rows[0]) : undefined;
 }
@@ -316,7 +316,7 @@ export async function stopWaitingForAuth(db: Queryable, runId: string, leaseOwne
  * the fact is stored). Undefined when the run is not waiting for auth.
  */
 export async function markAuthReceived(db: Queryable, runId: string): Promise<RunRecord | undefined> {
-  if (!UUID.test(runId)) return undefined;
+  if (!isUuid(runId)) return undefined;
   const { rows } = await db.query<RunRow>(
     `WITH r AS (
        UPDATE runs SET auth_received_at = COALESCE(auth_received_at, now()), event_seq = event_seq + 1, updated_at = now()
@@ -375,7 +375,7 @@ export type CancelResult =
 
 /** A queued run is cancelled at once; an active one is marked, and its worker aborts it. */
 export async function requestCancel(db: Queryable, runId: string): Promise<CancelResult> {
-  if (!UUID.test(runId)) return { outcome: "not_found" };
+  if (!isUuid(runId)) return { outcome: "not_found" };
   const [cancelled] = await transition(
     db,
     "status = 'cancelled', finished_at = now(), cancel_requested_at = now(), failure_reason = 'cancelled before it started'",

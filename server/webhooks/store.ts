@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { withTransaction } from "../../db/transaction";
 import { DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
 import type { BoardRules, RepoRules, WorkItem, WorkKind } from "./events";
 
@@ -104,9 +105,7 @@ export const WORK_CAPABILITY: Readonly<Record<WorkKind, string | undefined>> = {
 
 /** Records the work item and, for work agents do, its dispatch task, together (a redelivery adds neither). */
 export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { owner: string; repo: string }, item: WorkItem): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  await withTransaction(pool, async (client) => {
     const inserted = await client.query(
       `INSERT INTO webhook_work_items (delivery_id, owner, repo, kind, issue_number, payload)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, owner, repo) DO NOTHING RETURNING delivery_id`,
@@ -133,13 +132,7 @@ export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { own
         repo.repo,
       ]);
     }
-    await client.query("COMMIT");
-  } catch (err) {
-    await client.query("ROLLBACK");
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface PendingDelivery {
