@@ -10,10 +10,10 @@ import {
   failAttempt,
   markDelivered,
   renewTaskLease,
-  repoAuthProject,
   startAttempt,
   type TaskRecord,
 } from "./task-store";
+import { repoAuthProject } from "../db/registry";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { PollPause } from "../lib/poll-pause";
 import { stringifyWithRaw } from "../lib/raw-json";

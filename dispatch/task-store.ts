@@ -117,15 +117,6 @@ export async function listAgents(pool: Pool): Promise<AgentRecord[]> {
   return rows.map(toAgent);
 }
 
-/** The auth-service project of a registered repo (undefined: no registry row; null: none set). */
-export async function repoAuthProject(db: Pool | PoolClient, owner: string, repo: string): Promise<string | null | undefined> {
-  const { rows } = await db.query<{ auth_project_id: string | null }>(
-    "SELECT auth_project_id FROM repo_registry WHERE owner = $1 AND repo = $2",
-    [owner, repo],
-  );
-  return rows[0] ? rows[0].auth_project_id : undefined;
-}
-
 /** Defaults of a task's timeout and retry budget, for tasks from the API and from webhooks alike. */
 export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
 export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
@@ -135,8 +126,9 @@ export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payloa
   payloadJson?: string;
 };
 
-export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord> {
-  const { rows } = await pool.query(
+/** The one insert of a task: from the API on the pool, from a webhook inside the transaction that records its work item. */
+export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRecord> {
+  const { rows } = await db.query(
     `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
     [
       task.capability,

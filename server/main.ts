@@ -16,7 +16,7 @@ import { listenForWakeups, type Wakeups } from "../db/wakeups";
  * DATABASE_URL too), migrations, the run queue, then HTTP.
  */
 async function main(): Promise<void> {
-  // Decided from the environment as given: the embedded database's URL, set below, is no shared state backend.
+  // Decided from the environment as given: the embedded database's URL is no shared state backend.
   const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
   const config = loadServerConfig(process.env, backendCheckUrl(settings.backend));
   console.error(
@@ -25,14 +25,17 @@ async function main(): Promise<void> {
   );
 
   let embedded: EmbeddedDatabase | undefined;
-  if (!process.env.DATABASE_URL) {
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
     const dataDir = process.env.MESH_SIX_DATA_DIR ?? path.join(PROJECT_DIR, ".data");
     embedded = await startEmbeddedDatabase({ dataDir: path.join(dataDir, "pglite") });
-    // Inherited by every Pulumi run, so the registry row lands in this same database.
-    process.env.DATABASE_URL = embedded.url;
-    console.error(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(embedded.url).host}`);
+    databaseUrl = embedded.url;
+    // In the environment of every Pulumi run (never in its config or state), so that the registry row lands in
+    // this same database; a given DATABASE_URL reaches the runs as the rest of this process's environment does.
+    settings.envVars = { ...settings.envVars, DATABASE_URL: databaseUrl };
+    console.error(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(databaseUrl).host}`);
   }
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+  const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   pool.on("error", (err) => console.error(`database: ${err.message}`));
   // The pool only listens for errors of idle clients: a connection dropped while a client is checked out
   // (between two statements of a transaction) would otherwise be an unhandled 'error' that kills the process.
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
   let wakeups: Wakeups | undefined;
   if (!embedded) {
     wakeups = listenForWakeups(
-      process.env.DATABASE_URL,
+      databaseUrl,
       { mesh_six_runs: () => app.queue.kick(), mesh_six_tasks: () => app.dispatcher.kick() },
       (line) => console.error(line),
     );

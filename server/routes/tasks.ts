@@ -11,10 +11,10 @@ import {
   listAttempts,
   recordResult,
   registerAgent,
-  repoAuthProject,
   setTaskState,
   type TaskRecord,
 } from "../../dispatch/task-store";
+import { repoAuthProject } from "../../db/registry";
 import { canTransition } from "../../domain/workflow";
 import type { AppContext } from "../context";
 import { AgentNotFoundError, InvalidTransitionError, TaskNotFoundError, TaskNotInFlightError, UnknownRepositoryError } from "../errors";

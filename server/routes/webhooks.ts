@@ -15,7 +15,8 @@ import type { RouteSpec } from "../route-table";
 import type { WebhookProcessor } from "../webhooks/processor";
 import { metricEvent } from "../webhooks/processor";
 import type { WebhookSecretCache } from "../webhooks/secret-cache";
-import { findRepoRules, recordDelivery } from "../webhooks/store";
+import { findRepoRules } from "../../db/registry";
+import { recordDelivery } from "../webhooks/store";
 import { z } from "zod";
 
 /**
