@@ -18,9 +18,12 @@ import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { PollPause } from "../lib/poll-pause";
 import { stringifyWithRaw } from "../lib/raw-json";
 
+/** An agent whose last heartbeat is older than this is not picked, unless told otherwise (MESH_SIX_AGENT_STALE_MS). */
+export const DEFAULT_AGENT_STALE_MS = 60_000;
+
 export interface DispatcherOptions {
   pool: Pool;
-  /** An agent whose last heartbeat is older than this is not picked (default 60 s). */
+  /** An agent whose last heartbeat is older than this is not picked (default DEFAULT_AGENT_STALE_MS). */
   agentStaleMs?: number;
   /** How long a delivery stays ours without a heartbeat; heartbeats come three times per lease. */
   leaseMs?: number;
@@ -81,7 +84,7 @@ export class Dispatcher {
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
-    this.agentStaleMs = opts.agentStaleMs ?? 60_000;
+    this.agentStaleMs = opts.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 1_000;
     this.concurrency = opts.concurrency ?? 8;

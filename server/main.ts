@@ -5,6 +5,8 @@ import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
 import { PROJECT_DIR, workspaceSettings } from "../pulumi/workspace";
 import { createApp } from "./app";
 import { ConfigError, loadServerConfig } from "./config";
+import { createMetrics } from "./metrics";
+import { createWorkers } from "./workers";
 import { type EmbeddedDatabase, startEmbeddedDatabase } from "../db/embedded";
 import { migrate } from "../db/migrate";
 import { DatabaseStackSettings } from "../db/stack-settings";
@@ -45,7 +47,9 @@ async function main(): Promise<void> {
   if (applied.length > 0) console.error(`migrations applied: ${applied.join(", ")}`);
 
   settings.stackSettings = new DatabaseStackSettings(pool);
-  const app = createApp({ db: pool, runner: new PulumiStackRunner({ settings }), config });
+  const metrics = createMetrics(pool);
+  const workers = createWorkers({ db: pool, runner: new PulumiStackRunner({ settings }), config, metrics });
+  const app = createApp({ db: pool, config, metrics, workers });
   await app.queue.start();
   // Tasks left delivering by a process that died are claimed again once their lease lapsed.
   app.dispatcher.start();
