@@ -217,7 +217,14 @@ export class Dispatcher {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof LeaseLost) return;
       if (reason instanceof ShuttingDown) {
-        await failAttempt(this.pool, task.id, this.workerId, attempt, "interrupted", "the dispatcher stopped during the delivery", 0);
+        await failAttempt(this.pool, {
+          taskId: task.id,
+          owner: this.workerId,
+          attempt,
+          outcome: "interrupted",
+          error: "the dispatcher stopped during the delivery",
+          retryInMs: 0,
+        });
         return;
       }
       const name = (err as Error)?.name;
@@ -235,7 +242,14 @@ export class Dispatcher {
     // The last attempt failed: no wait, the next claim ends the task with the reason.
     const inBudget = attempt - task.budgetStart;
     const delay = inBudget >= task.maxAttempts ? 0 : fullJitterDelay(inBudget, this.retryBaseMs, this.retryMaxMs, this.random);
-    await failAttempt(this.pool, task.id, this.workerId, attempt, failure.outcome, failure.error, delay);
+    await failAttempt(this.pool, {
+      taskId: task.id,
+      owner: this.workerId,
+      attempt,
+      outcome: failure.outcome,
+      error: failure.error,
+      retryInMs: delay,
+    });
     this.log(`task ${task.id}: attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
     if (delay <= this.pollMs) setTimeout(() => this.kick(), delay).unref();
   }

@@ -337,16 +337,19 @@ export async function markDelivered(pool: Pool, taskId: string, owner: string, a
   );
 }
 
+export interface FailedAttempt {
+  taskId: string;
+  /** The lease owner: a dispatcher that lost the task changes nothing. */
+  owner: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+  error: string;
+  /** When the next attempt is due, from now. */
+  retryInMs: number;
+}
+
 /** The attempt failed; the task waits for its next attempt at `nextAttemptAt`. */
-export async function failAttempt(
-  pool: Pool,
-  taskId: string,
-  owner: string,
-  attempt: number,
-  outcome: AttemptOutcome,
-  error: string,
-  retryInMs: number,
-): Promise<void> {
+export async function failAttempt(pool: Pool, { taskId, owner, attempt, outcome, error, retryInMs }: FailedAttempt): Promise<void> {
   await pool.query(
     `WITH a AS (
        UPDATE task_attempts SET outcome = $4, error = $5, finished_at = now() WHERE task_id = $1 AND attempt = $3 AND finished_at IS NULL RETURNING task_id)
