@@ -58,7 +58,8 @@ async function withRegistry<T>(fn: (registry: typeof import("../db/registry"), c
   }
 }
 
-const repoRegistrationProvider: pulumi.dynamic.ResourceProvider = {
+/** Exported for the test that runs it as Pulumi's provider process does. */
+export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: RegistrationInputs) {
     await withRegistry((registry, c) => registry.upsertRegistration(c, inputs));
     return { id: `${inputs.owner}/${inputs.repo}`, outs: inputs };
