@@ -59,7 +59,12 @@ async function throughServer(server: ServerProcess, pool: Pool, agents: TestAgen
 async function direct(pool: Pool, agents: TestAgent[]): Promise<DispatchResult> {
   const started = new Map<string, number>();
   await runConcurrently(TASKS, CONCURRENCY, async (i) => {
-    const [id, at] = await deliverDirectly(pool, agents[i % agents.length], OWNER, REPO, AUTH_PROJECT, taskPayload(i));
+    const [id, at] = await deliverDirectly(pool, agents[i % agents.length], {
+      owner: OWNER,
+      repo: REPO,
+      authProjectId: AUTH_PROJECT,
+      payload: taskPayload(i),
+    });
     started.set(id, at);
   });
   const result = summarize(started, await arrivals(agents, TASKS));

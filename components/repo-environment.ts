@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES } from "../domain/resource-types";
+import { PLATFORM_SECRET_NAME } from "../domain/names";
 
 /** Server-side apply takes over fields another field manager (a hand edit) changed, instead of failing. */
 export const PATCH_FORCE = { "pulumi.com/patchForce": "true" };
@@ -41,8 +42,6 @@ export interface RepoEnvironmentArgs {
   readonly platformSecretName?: string;
 }
 
-/** Default for RepoEnvironmentArgs.platformSecretName. */
-export const PLATFORM_SECRET_NAME = "mesh-six-secrets";
 export const WORKSPACE_MOUNT = "/workspaces";
 export const SESSION_MOUNT = "/var/lib/mesh-six/session";
 

@@ -1,4 +1,14 @@
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
+import { TEXT_FIELDS } from "../domain/workflow";
+
+/**
+ * The one module with SQL over `repo_registry`, the row per onboarded repository that every mesh-six service
+ * reads. Its writer is the repo stack's RepoRegistration dynamic resource, which loads this module at run time
+ * in Pulumi's provider process (with a `pg` Client of its own), so nothing here may depend on the server.
+ */
+
+/** A pool, a pool's client inside a transaction, or a plain `pg` Client (the dynamic provider's). */
+export type Queryable = Pick<Pool | PoolClient, "query">;
 
 /**
  * Reads of the repos the server knows: those in repo_registry (written by their stacks) and those with an
@@ -39,4 +49,188 @@ export async function listKnownRepos(pool: Pool): Promise<KnownRepo[]> {
 export async function findKnownRepo(pool: Pool, stackName: string): Promise<KnownRepo | undefined> {
   const { rows } = await pool.query<Row>(`${KNOWN} WHERE k.stack_name = $1 ORDER BY k.stack_name, k.pri, k.seq DESC`, [stackName]);
   return rows[0] ? toKnown(rows[0]) : undefined;
+}
+
+/** What the repo stack registers: its repository, board, webhook, environment and the rules for its work. */
+export interface Registration {
+  owner: string;
+  repo: string;
+  stackName: string;
+  displayName: string;
+  defaultBranch: string;
+  projectId: string;
+  projectNumber: number;
+  statusFieldId: string;
+  statusOptions: Record<string, string>;
+  priorityFieldId: string;
+  priorityOptions: Record<string, string>;
+  /** Board text-field name (TEXT_FIELDS) -> field id. */
+  textFieldIds: Record<string, string>;
+  webhookSecretPath: string;
+  webhookId: number;
+  /** Empty: none. */
+  authProjectId: string;
+  envStatefulSet: string;
+  envNamespace: string;
+  labels: readonly string[];
+  allowedAuthors: readonly string[];
+}
+
+/** The registry key of a repository, as GitHub spells it. */
+export function registryId(ref: { owner: string; repo: string }): string {
+  return `${ref.owner}/${ref.repo}`;
+}
+
+export async function upsertRegistration(db: Queryable, r: Registration): Promise<void> {
+  await db.query(
+    `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, project_id,
+       project_number, status_field_id, status_options, session_field_id, pod_name_field_id, workflow_field_id,
+       priority_field_id, priority_options, webhook_secret_path, webhook_id, auth_project_id, env_statefulset,
+       env_namespace, labels, allowed_authors)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+     ON CONFLICT (full_name) DO UPDATE SET owner = EXCLUDED.owner, repo = EXCLUDED.repo,
+       stack_name = EXCLUDED.stack_name, display_name = EXCLUDED.display_name,
+       default_branch = EXCLUDED.default_branch, project_id = EXCLUDED.project_id,
+       project_number = EXCLUDED.project_number, status_field_id = EXCLUDED.status_field_id,
+       status_options = EXCLUDED.status_options, session_field_id = EXCLUDED.session_field_id,
+       pod_name_field_id = EXCLUDED.pod_name_field_id, workflow_field_id = EXCLUDED.workflow_field_id,
+       priority_field_id = EXCLUDED.priority_field_id, priority_options = EXCLUDED.priority_options,
+       webhook_secret_path = EXCLUDED.webhook_secret_path, webhook_id = EXCLUDED.webhook_id,
+       auth_project_id = EXCLUDED.auth_project_id, env_statefulset = EXCLUDED.env_statefulset,
+       env_namespace = EXCLUDED.env_namespace, labels = EXCLUDED.labels,
+       allowed_authors = EXCLUDED.allowed_authors, updated_at = now()`,
+    [
+      registryId(r),
+      r.owner,
+      r.repo,
+      r.stackName,
+      r.displayName,
+      r.defaultBranch,
+      r.projectId,
+      r.projectNumber,
+      r.statusFieldId,
+      JSON.stringify(r.statusOptions),
+      r.textFieldIds[TEXT_FIELDS.sessionId] ?? null,
+      r.textFieldIds[TEXT_FIELDS.podName] ?? null,
+      r.textFieldIds[TEXT_FIELDS.workflowId] ?? null,
+      r.priorityFieldId,
+      JSON.stringify(r.priorityOptions),
+      r.webhookSecretPath,
+      r.webhookId,
+      r.authProjectId || null,
+      r.envStatefulSet,
+      r.envNamespace,
+      JSON.stringify(r.labels),
+      JSON.stringify(r.allowedAuthors),
+    ],
+  );
+}
+
+export async function registrationExists(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query("SELECT 1 FROM repo_registry WHERE full_name = $1", [id]);
+  return Boolean(rowCount);
+}
+
+export async function deleteRegistration(db: Queryable, id: string): Promise<void> {
+  await db.query("DELETE FROM repo_registry WHERE full_name = $1", [id]);
+}
+
+/** Whether the stack has registered its repository (a stack brought up from the CLI has no run here). */
+export async function isRegistered(db: Queryable, stackName: string): Promise<boolean> {
+  const { rowCount } = await db.query("SELECT 1 FROM repo_registry WHERE stack_name = $1", [stackName]);
+  return Boolean(rowCount);
+}
+
+/** The auth-service project of a registered repo (undefined: no registry row; null: none set). */
+export async function repoAuthProject(db: Queryable, owner: string, repo: string): Promise<string | null | undefined> {
+  const { rows } = await db.query<{ auth_project_id: string | null }>(
+    "SELECT auth_project_id FROM repo_registry WHERE owner = $1 AND repo = $2",
+    [owner, repo],
+  );
+  return rows[0] ? rows[0].auth_project_id : undefined;
+}
+
+/** The webhook receiver's view of a registered repo: whose and which work it takes, and where its secret is. */
+export interface RegisteredRules {
+  owner: string;
+  repo: string;
+  /** Issue labels that turn into work; none configured: no issue does. */
+  labels: string[];
+  /** Logins whose issues and comments turn into work; empty: anyone's. */
+  allowedAuthors: string[];
+  /** Vault KV v2 path of the repo's webhook secret. */
+  webhookSecretPath: string;
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+/** The registry row of `owner/repo`, compared as GitHub does: without regard to case. */
+export async function findRepoRules(db: Queryable, owner: string, repo: string): Promise<RegisteredRules | undefined> {
+  const { rows } = await db.query<{ owner: string; repo: string; labels: unknown; allowed_authors: unknown; webhook_secret_path: string }>(
+    "SELECT owner, repo, labels, allowed_authors, webhook_secret_path FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
+    [owner, repo],
+  );
+  const row = rows[0];
+  return row
+    ? {
+        owner: row.owner,
+        repo: row.repo,
+        labels: strings(row.labels),
+        allowedAuthors: strings(row.allowed_authors),
+        webhookSecretPath: row.webhook_secret_path,
+      }
+    : undefined;
+}
+
+export interface RepoBoard {
+  owner: string;
+  repo: string;
+  statusFieldId: string | null;
+  /** Column name -> single-select option id. */
+  statusOptions: Record<string, string>;
+}
+
+/** Every registered repo whose board is the project `projectNodeId`. */
+export async function findBoards(db: Queryable, projectNodeId: string): Promise<RepoBoard[]> {
+  const { rows } = await db.query<{
+    owner: string;
+    repo: string;
+    status_field_id: string | null;
+    status_options: Record<string, unknown> | null;
+  }>("SELECT owner, repo, status_field_id, status_options FROM repo_registry WHERE project_id = $1 ORDER BY full_name", [projectNodeId]);
+  return rows.map((r) => ({
+    owner: r.owner,
+    repo: r.repo,
+    statusFieldId: r.status_field_id,
+    statusOptions: Object.fromEntries(
+      Object.entries(r.status_options ?? {}).filter((e): e is [string, string] => typeof e[1] === "string"),
+    ),
+  }));
+}
+
+/** A drift check's verdict, kept on the registry row because other services read it there. */
+export async function recordDriftStatus(db: Queryable, stackName: string, status: string, checkedAt: Date): Promise<void> {
+  await db.query("UPDATE repo_registry SET drift_status = $2, drift_checked_at = $3 WHERE stack_name = $1", [stackName, status, checkedAt]);
+}
+
+/** The stacks whose last drift verdict is a verdict ("drifted" or "in-sync"; unchecked ones are left out). */
+export async function driftVerdicts(db: Queryable): Promise<{ stackName: string; driftStatus: string }[]> {
+  const { rows } = await db.query<{ stack_name: string; drift_status: string }>(
+    "SELECT stack_name, drift_status FROM repo_registry WHERE drift_status IN ('drifted', 'in-sync')",
+  );
+  return rows.map((r) => ({ stackName: r.stack_name, driftStatus: r.drift_status }));
+}
+
+/** Registered repos not checked for drift since `checkedBefore` and with no run queued or under way. */
+export async function reposDueForDriftCheck(
+  db: Queryable,
+  checkedBefore: number,
+): Promise<{ stackName: string; owner: string; repo: string }[]> {
+  const { rows } = await db.query<{ stack_name: string; owner: string; repo: string }>(
+    `SELECT r.stack_name, r.owner, r.repo FROM repo_registry r
+     WHERE (r.drift_checked_at IS NULL OR r.drift_checked_at < to_timestamp($1 / 1000.0))
+       AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.stack_name = r.stack_name AND x.status IN ('queued', 'running', 'waiting-for-auth'))`,
+    [checkedBefore],
+  );
+  return rows.map((r) => ({ stackName: r.stack_name, owner: r.owner, repo: r.repo }));
 }

@@ -9,17 +9,20 @@ import {
   failAttempt,
   markDelivered,
   renewTaskLease,
-  repoAuthProject,
   startAttempt,
   type TaskRecord,
 } from "./task-store";
+import { repoAuthProject } from "../db/registry";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { stringifyWithRaw } from "../lib/raw-json";
 
+/** An agent whose last heartbeat is older than this is not picked, unless told otherwise (MESH_SIX_AGENT_STALE_MS). */
+export const DEFAULT_AGENT_STALE_MS = 60_000;
+
 export interface DispatcherOptions {
   pool: Pool;
-  /** An agent whose last heartbeat is older than this is not picked (default 60 s). */
+  /** An agent whose last heartbeat is older than this is not picked (default DEFAULT_AGENT_STALE_MS). */
   agentStaleMs?: number;
   /** How long a delivery stays ours without a heartbeat; heartbeats come three times per lease. */
   leaseMs?: number;
@@ -79,7 +82,7 @@ export class Dispatcher {
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
-    this.agentStaleMs = opts.agentStaleMs ?? 60_000;
+    this.agentStaleMs = opts.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 1_000;
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
@@ -195,7 +198,14 @@ export class Dispatcher {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof LeaseLost) return;
       if (reason instanceof ShuttingDown) {
-        await failAttempt(this.pool, task.id, this.workerId, attempt, "interrupted", "the dispatcher stopped during the delivery", 0);
+        await failAttempt(this.pool, {
+          taskId: task.id,
+          owner: this.workerId,
+          attempt,
+          outcome: "interrupted",
+          error: "the dispatcher stopped during the delivery",
+          retryInMs: 0,
+        });
         return;
       }
       const name = (err as Error)?.name;
@@ -213,7 +223,14 @@ export class Dispatcher {
     // The last attempt failed: no wait, the next claim ends the task with the reason.
     const inBudget = attempt - task.budgetStart;
     const delay = inBudget >= task.maxAttempts ? 0 : fullJitterDelay(inBudget, this.retryBaseMs, this.retryMaxMs, this.random);
-    await failAttempt(this.pool, task.id, this.workerId, attempt, failure.outcome, failure.error, delay);
+    await failAttempt(this.pool, {
+      taskId: task.id,
+      owner: this.workerId,
+      attempt,
+      outcome: failure.outcome,
+      error: failure.error,
+      retryInMs: delay,
+    });
     this.log(`task ${task.id}: attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
     if (delay <= this.pollMs) setTimeout(() => this.kick(), delay).unref();
   }

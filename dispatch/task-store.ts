@@ -172,15 +172,6 @@ export async function listAgents(pool: Pool): Promise<AgentRecord[]> {
   return rows.map(toAgent);
 }
 
-/** The auth-service project of a registered repo (undefined: no registry row; null: none set). */
-export async function repoAuthProject(db: Pool | PoolClient, owner: string, repo: string): Promise<string | null | undefined> {
-  const { rows } = await db.query<{ auth_project_id: string | null }>(
-    "SELECT auth_project_id FROM repo_registry WHERE owner = $1 AND repo = $2",
-    [owner, repo],
-  );
-  return rows[0] ? rows[0].auth_project_id : undefined;
-}
-
 /** Defaults of a task's timeout and retry budget, for tasks from the API and from webhooks alike. */
 export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
 export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
@@ -190,8 +181,9 @@ export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payloa
   payloadJson?: string;
 };
 
-export async function createTask(pool: Pool, task: NewTask): Promise<TaskRecord> {
-  const { rows } = await pool.query<TaskRow>(
+/** The one insert of a task: from the API on the pool, from a webhook inside the transaction that records its work item. */
+export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRecord> {
+  const { rows } = await db.query<TaskRow>(
     `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
     [
       task.capability,
@@ -374,16 +366,19 @@ export async function markDelivered(pool: Pool, taskId: string, owner: string, a
   );
 }
 
+export interface FailedAttempt {
+  taskId: string;
+  /** The lease owner: a dispatcher that lost the task changes nothing. */
+  owner: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+  error: string;
+  /** When the next attempt is due, from now. */
+  retryInMs: number;
+}
+
 /** The attempt failed; the task waits for its next attempt at `nextAttemptAt`. */
-export async function failAttempt(
-  pool: Pool,
-  taskId: string,
-  owner: string,
-  attempt: number,
-  outcome: AttemptOutcome,
-  error: string,
-  retryInMs: number,
-): Promise<void> {
+export async function failAttempt(pool: Pool, { taskId, owner, attempt, outcome, error, retryInMs }: FailedAttempt): Promise<void> {
   await pool.query(
     `WITH a AS (
        UPDATE task_attempts SET outcome = $4, error = $5, finished_at = now() WHERE task_id = $1 AND attempt = $3 AND finished_at IS NULL RETURNING task_id)

@@ -12,6 +12,19 @@ import { createHash } from "node:crypto";
  * for display.
  */
 
+/** A DNS-1123 label: what Kubernetes accepts as a namespace and as most objects' names. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The Secret every mesh-six workload takes its environment from (the platform stack syncs it from Vault). */
+export const PLATFORM_SECRET_NAME = "mesh-six-secrets";
+
+/**
+ * The dockerconfigjson Secret (in the platform namespace) every image from the private registry is pulled with:
+ * the platform's workloads and, by default (`mesh-six:pullSecretName`), every repo environment. The policy pack's
+ * private-registry-pull-secrets rule refuses a workload without it.
+ */
+export const REGISTRY_PULL_SECRET = "gitea-registry-secret";
+
 // GitHub: 1-39 characters, letters, digits and single hyphens, neither first nor last.
 const OWNER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 // GitHub: up to 100 letters, digits, '.', '-' and '_'; "." and ".." are reserved.

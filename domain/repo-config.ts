@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { validateOwner, validateRepo } from "./names";
+import { DNS1123_LABEL, REGISTRY_PULL_SECRET, validateOwner, validateRepo } from "./names";
 
 /**
  * Everything a repo stack is configured with, validated in one place. The stack reads it from its Pulumi
@@ -8,7 +8,7 @@ import { validateOwner, validateRepo } from "./names";
  */
 
 const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "expected a Kubernetes quantity such as 500m or 2Gi");
-const dns1123 = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a DNS-1123 label (lower-case letters, digits, '-')");
+const dns1123 = z.string().regex(DNS1123_LABEL, "expected a DNS-1123 label (lower-case letters, digits, '-')");
 const gitRef = z
   .string()
   .min(1)
@@ -72,7 +72,7 @@ export const repoStackConfigSchema = z
     /** Registry repository Envbuilder caches layers in; no caching when absent. */
     cacheRepo: z.string().min(1).optional(),
     initScript: z.string().min(1).default("sleep infinity"),
-    pullSecretName: dns1123.default("gitea-registry-secret"),
+    pullSecretName: dns1123.default(REGISTRY_PULL_SECRET),
     workspaceStorage: quantity.default("10Gi"),
     sessionStorage: quantity.default("1Gi"),
     storageClassName: dns1123.optional(),

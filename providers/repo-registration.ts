@@ -1,3 +1,4 @@
+import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { REPO_REGISTRATION } from "../domain/resource-types";
 import { isKnown, requireStringArrays, requireStrings } from "./check";
@@ -38,15 +39,24 @@ export interface RepoRegistrationArgs {
 
 type RegistrationInputs = { -readonly [K in keyof RepoRegistrationArgs]-?: pulumi.Unwrap<RepoRegistrationArgs[K]> };
 
-async function withClient<T>(fn: (client: import("pg").Client) => Promise<T>): Promise<T> {
+// The provider is serialized into Pulumi's provider process, a plain Node.js without tsx or this program's modules:
+// like `pg`, the registry module (the one holder of repo_registry's SQL) is required there at run time, by absolute
+// path and through tsx's require, rather than serialized by value with everything it imports.
+const REGISTRY_MODULE = path.join(__dirname, "..", "db", "registry.ts");
+const TSX_REQUIRE = require.resolve("tsx/cjs/api");
+
+async function withRegistry<T>(fn: (registry: typeof import("../db/registry"), client: import("pg").Client) => Promise<T>): Promise<T> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL must be set to register the repository");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in the dynamic-provider process
+  /* eslint-disable @typescript-eslint/no-require-imports -- runs in the dynamic-provider process */
   const { Client } = require("pg") as typeof import("pg");
+  const tsx = require(TSX_REQUIRE) as typeof import("tsx/cjs/api");
+  const registry = tsx.require(REGISTRY_MODULE, REGISTRY_MODULE) as typeof import("../db/registry");
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    return await fn(client);
+    return await fn(registry, client);
   } catch (err) {
     if ((err as { code?: string }).code === "42P01") {
       throw new Error("the repo_registry table does not exist: apply the database migrations (npm run migrate)");
@@ -57,54 +67,8 @@ async function withClient<T>(fn: (client: import("pg").Client) => Promise<T>): P
   }
 }
 
-async function upsert(i: RegistrationInputs): Promise<void> {
-  await withClient((c) =>
-    c.query(
-      `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, project_id,
-         project_number, status_field_id, status_options, session_field_id, pod_name_field_id, workflow_field_id,
-         priority_field_id, priority_options, webhook_secret_path, webhook_id, auth_project_id, env_statefulset,
-         env_namespace, labels, allowed_authors)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
-       ON CONFLICT (full_name) DO UPDATE SET owner = EXCLUDED.owner, repo = EXCLUDED.repo,
-         stack_name = EXCLUDED.stack_name, display_name = EXCLUDED.display_name,
-         default_branch = EXCLUDED.default_branch, project_id = EXCLUDED.project_id,
-         project_number = EXCLUDED.project_number, status_field_id = EXCLUDED.status_field_id,
-         status_options = EXCLUDED.status_options, session_field_id = EXCLUDED.session_field_id,
-         pod_name_field_id = EXCLUDED.pod_name_field_id, workflow_field_id = EXCLUDED.workflow_field_id,
-         priority_field_id = EXCLUDED.priority_field_id, priority_options = EXCLUDED.priority_options,
-         webhook_secret_path = EXCLUDED.webhook_secret_path, webhook_id = EXCLUDED.webhook_id,
-         auth_project_id = EXCLUDED.auth_project_id, env_statefulset = EXCLUDED.env_statefulset,
-         env_namespace = EXCLUDED.env_namespace, labels = EXCLUDED.labels,
-         allowed_authors = EXCLUDED.allowed_authors, updated_at = now()`,
-      [
-        `${i.owner}/${i.repo}`,
-        i.owner,
-        i.repo,
-        i.stackName,
-        i.displayName,
-        i.defaultBranch,
-        i.projectId,
-        i.projectNumber,
-        i.statusFieldId,
-        JSON.stringify(i.statusOptions),
-        i.textFieldIds["Session ID"] ?? null,
-        i.textFieldIds["Pod Name"] ?? null,
-        i.textFieldIds["Workflow ID"] ?? null,
-        i.priorityFieldId,
-        JSON.stringify(i.priorityOptions),
-        i.webhookSecretPath,
-        i.webhookId,
-        i.authProjectId || null,
-        i.envStatefulSet,
-        i.envNamespace,
-        JSON.stringify(i.labels),
-        JSON.stringify(i.allowedAuthors),
-      ],
-    ),
-  );
-}
-
-const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<RegistrationInputs, RegistrationInputs> = {
+/** Exported for the test that runs it as Pulumi's provider process does. */
+export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<RegistrationInputs, RegistrationInputs> = {
   async check(_olds: RegistrationInputs, news: Partial<RegistrationInputs>) {
     const failures = [
       ...requireStrings<RegistrationInputs>(news, [
@@ -130,7 +94,7 @@ const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<RegistrationInpu
     return { inputs: news as RegistrationInputs, failures };
   },
   async create(inputs: RegistrationInputs) {
-    await upsert(inputs);
+    await withRegistry((registry, c) => registry.upsertRegistration(c, inputs));
     return { id: `${inputs.owner}/${inputs.repo}`, outs: inputs };
   },
   async diff(id: string, olds: RegistrationInputs, news: RegistrationInputs) {
@@ -139,15 +103,15 @@ const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<RegistrationInpu
     return { changes, replaces, deleteBeforeReplace: true };
   },
   async update(_id: string, _olds: RegistrationInputs, news: RegistrationInputs) {
-    await upsert(news);
+    await withRegistry((registry, c) => registry.upsertRegistration(c, news));
     return { outs: news };
   },
   async read(id: string, props?: RegistrationInputs) {
-    const rows = await withClient((c) => c.query("SELECT 1 FROM repo_registry WHERE full_name = $1", [id]));
-    return rows.rowCount ? { id, props } : { id: "" };
+    const exists = await withRegistry((registry, c) => registry.registrationExists(c, id));
+    return exists ? { id, props } : { id: "" };
   },
   async delete(id: string) {
-    await withClient((c) => c.query("DELETE FROM repo_registry WHERE full_name = $1", [id]));
+    await withRegistry((registry, c) => registry.deleteRegistration(c, id));
   },
 };
 

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { abortableSleep, ShuttingDown } from "../lib/abort";
+import { recordDriftStatus, reposDueForDriftCheck } from "../db/registry";
 import { createRun, lastAppliedRequest } from "./run-store";
 import type { RunRecord } from "../domain/runs";
 
@@ -17,11 +18,7 @@ export function driftOf(changeSummary: Record<string, number> | null): DriftStat
 /** Writes a finished drift check's verdict into the repo's registry row (other services read it there). */
 export async function recordDriftCheck(pool: Pool, run: RunRecord): Promise<void> {
   if (run.kind !== "drift-check" || run.status !== "succeeded") return;
-  await pool.query("UPDATE repo_registry SET drift_status = $2, drift_checked_at = $3 WHERE stack_name = $1", [
-    run.stackName,
-    driftOf(run.changeSummary),
-    run.finishedAt ?? new Date(),
-  ]);
+  await recordDriftStatus(pool, run.stackName, driftOf(run.changeSummary), run.finishedAt ?? new Date());
 }
 
 export interface DriftSchedulerOptions {
@@ -65,22 +62,17 @@ export class DriftScheduler {
 
   /** One pass: queues the checks that are due; returns how many it queued. */
   async queueDue(now = Date.now()): Promise<number> {
-    const { rows } = await this.opts.pool.query<{ stack_name: string; owner: string; repo: string }>(
-      `SELECT r.stack_name, r.owner, r.repo FROM repo_registry r
-       WHERE (r.drift_checked_at IS NULL OR r.drift_checked_at < to_timestamp($1 / 1000.0))
-         AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.stack_name = r.stack_name AND x.status IN ('queued', 'running', 'waiting-for-auth'))`,
-      [now - this.opts.intervalMs],
-    );
+    const due = await reposDueForDriftCheck(this.opts.pool, now - this.opts.intervalMs);
     const window = Math.floor(now / this.opts.intervalMs);
     let created = 0;
-    for (const row of rows) {
-      const request = (await lastAppliedRequest(this.opts.pool, row.stack_name)) ?? { owner: row.owner, repo: row.repo };
-      const key = `drift-check:${row.stack_name}:${window}`;
+    for (const row of due) {
+      const request = (await lastAppliedRequest(this.opts.pool, row.stackName)) ?? { owner: row.owner, repo: row.repo };
+      const key = `drift-check:${row.stackName}:${window}`;
       const result = await createRun(this.opts.pool, {
         kind: "drift-check",
         owner: row.owner,
         repo: row.repo,
-        stackName: row.stack_name,
+        stackName: row.stackName,
         request,
         idempotency: { key, hash: key },
       });

@@ -41,6 +41,9 @@ export interface RunQueueOptions {
   log?: (line: string) => void;
 }
 
+/** How long stop() may take unless told (MESH_SIX_RUN_SHUTDOWN_GRACE_MS's default, as the README documents it). */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
+
 /** Of a shutdown's grace, at most this much is kept for aborted runs to stop gracefully. */
 const STOP_WINDOW_MS = 10_000;
 /** After killing what outlived the grace, how long its runs get to hand themselves back. */
@@ -86,7 +89,7 @@ export class RunQueue {
     this.runner = opts.runner;
     this.concurrency = opts.concurrency ?? 2;
     this.leaseMs = opts.leaseMs ?? 30_000;
-    this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
+    this.shutdownGraceMs = opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
     this.workerId = opts.workerId ?? newWorkerId();
     this.bus = opts.bus ?? new RunEventBus();
     this.postUp = opts.postUp;

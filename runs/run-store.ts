@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from "pg";
+import type { Pool } from "pg";
+import { isRegistered, type Queryable } from "../db/registry";
 import { withTransaction } from "../db/transaction";
 import { isUuid } from "../lib/uuid";
 import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunRequest, RunStatus } from "../domain/runs";
@@ -8,8 +9,6 @@ import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, R
  * that also appends its `status` event, so the event log can never disagree with the run row. Times come
  * from the database's clock, so leases mean the same thing to every worker.
  */
-
-type Queryable = Pick<Pool | PoolClient, "query">;
 
 // Claims are serialized across workers by this transaction-level lock, so the concurrency cap and the
 // "one active run per stack" check read a state no other claim is changing. Any constant works.
@@ -173,14 +172,13 @@ export async function queuePosition(db: Queryable, run: RunRecord): Promise<numb
  * not; the registry row written by the stack itself counts too (a stack brought up from the CLI).
  */
 export async function isOnboarded(db: Queryable, stackName: string): Promise<boolean> {
-  const { rows } = await db.query<{ onboarded: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM repo_registry WHERE stack_name = $1)
-         OR COALESCE((SELECT kind IN ('onboard', 'update') FROM runs
-                      WHERE stack_name = $1 AND status = 'succeeded' AND kind IN ('onboard', 'update', 'destroy')
-                      ORDER BY seq DESC LIMIT 1), false) AS onboarded`,
+  if (await isRegistered(db, stackName)) return true;
+  const { rows } = await db.query<{ kind: string }>(
+    `SELECT kind FROM runs WHERE stack_name = $1 AND status = 'succeeded' AND kind IN ('onboard', 'update', 'destroy')
+     ORDER BY seq DESC LIMIT 1`,
     [stackName],
   );
-  return rows[0].onboarded;
+  return rows[0] ? rows[0].kind !== "destroy" : false;
 }
 
 /** The stack input of the last successful onboard or update, the base a preview's changes apply to. */

@@ -1,16 +1,12 @@
 import type { Server } from "node:http";
 import express, { type Express } from "express";
 import type { Pool } from "pg";
-import { Dispatcher } from "../dispatch/dispatcher";
-import { DriftScheduler, recordDriftCheck } from "../runs/drift";
-import { RunQueue } from "../runs/queue";
-import type { StackRunner } from "../pulumi/runner";
 import { bearerAuth } from "./auth";
 import { answerClientErrors } from "./client-errors";
-import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
+import type { ServerConfig } from "./config";
 import type { AppContext } from "./context";
 import { errorHandler, notFoundHandler } from "./errors";
-import { createMetrics, type ServerMetrics } from "./metrics";
+import type { ServerMetrics } from "./metrics";
 import { buildOpenApi } from "./openapi";
 import { keepRawBody } from "./raw-body";
 import { mountRoutes, openPaths, type RouteSpec } from "./route-table";
@@ -18,36 +14,32 @@ import { healthRoutes } from "./routes/health";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
-import { DEFAULT_AGENT_STALE_MS, taskRoutes } from "./routes/tasks";
+import { taskRoutes } from "./routes/tasks";
 import { webhookRoutes } from "./routes/webhooks";
 import { openApiDocumentBody } from "./schemas";
-import { WebhookProcessor } from "./webhooks/processor";
 import { WebhookSecretCache } from "./webhooks/secret-cache";
 import { vaultKvReader } from "./webhooks/vault-kv";
+import type { Workers } from "./workers";
 
 export interface AppDeps {
   db: Pool;
-  runner: StackRunner;
   config: ServerConfig;
+  metrics: ServerMetrics;
+  /** Built by the caller (server/workers.ts), which also starts and stops them. */
+  workers: Workers;
   log?: (line: string) => void;
   /** The webhook secrets' cache; by default one over the Vault of `config.webhooks`. */
   webhookSecrets?: WebhookSecretCache;
 }
 
-/** The Express app with the run queue it feeds; the caller starts the queue and listens. */
-export type ServerApp = Express & {
-  readonly queue: RunQueue;
-  readonly metrics: ServerMetrics;
-  readonly routes: readonly RouteSpec[];
-  /** Processes webhook deliveries after they were acknowledged; `idle()` waits for those under way. */
-  readonly webhooks: WebhookProcessor;
-  /** Delivers tasks to agents; the caller starts and stops it with the queue. */
-  readonly dispatcher: Dispatcher;
-  /** Queues every onboarded repo's periodic drift check; the caller starts and stops it with the queue. */
-  readonly drift: DriftScheduler;
-  /** Marks the process as stopping: /readyz answers 503 draining from now on. */
-  drain(): void;
-};
+/** The Express app, with the workers it was given; the caller starts them and listens. */
+export type ServerApp = Express &
+  Readonly<Workers> & {
+    readonly metrics: ServerMetrics;
+    readonly routes: readonly RouteSpec[];
+    /** Marks the process as stopping: /readyz answers 503 draining from now on. */
+    drain(): void;
+  };
 
 const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -66,46 +58,9 @@ const API_VERSION = "1.0.0";
 
 export function createApp(deps: AppDeps): ServerApp {
   const log = deps.log ?? ((line: string) => console.error(line));
-  const metrics = createMetrics(deps.db);
-  const queue = new RunQueue({
-    pool: deps.db,
-    runner: deps.runner,
-    concurrency: deps.config.runConcurrency,
-    leaseMs: deps.config.runLeaseMs,
-    pollMs: deps.config.pollMs,
-    shutdownGraceMs: deps.config.runShutdownGraceMs,
-    postUp: {
-      podReadyTimeoutMs: deps.config.podReadyTimeoutMs ?? DEFAULT_POD_READY_TIMEOUT_MS,
-      deviceFlow: deps.config.deviceFlow,
-      authServiceUrl: deps.config.authServiceUrl,
-      deviceFlowSecondMs: deps.config.deviceFlowSecondMs,
-    },
-    onFinished: (run) => {
-      metrics.runFinished(run);
-      recordDriftCheck(deps.db, run).catch((err: Error) => log(`[drift] recording run ${run.id}: ${err.message}`));
-    },
-    log: (line) => log(`[queue] ${line}`),
-  });
+  const { metrics, workers } = deps;
+  const { queue, dispatcher, webhooks } = workers;
   const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics, draining: false };
-  const drift = new DriftScheduler({
-    pool: deps.db,
-    intervalMs: deps.config.driftCheckIntervalMs ?? 0,
-    queued: () => queue.kick(),
-    log: (line) => log(`[drift] ${line}`),
-  });
-
-  const dispatcher = new Dispatcher({
-    pool: deps.db,
-    agentStaleMs: deps.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS,
-    leaseMs: deps.config.taskLeaseMs,
-    pollMs: deps.config.pollMs,
-    retryBaseMs: deps.config.taskRetryBaseMs,
-    retryMaxMs: deps.config.taskRetryMaxMs,
-    concurrency: deps.config.dispatchConcurrency,
-    log: (line) => log(`[dispatch] ${line}`),
-  });
-
-  const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`));
   const receiver = {
     secrets: webhookSecrets(deps),
     processor: webhooks,
@@ -152,12 +107,9 @@ export function createApp(deps: AppDeps): ServerApp {
   const listen = app.listen.bind(app) as (...args: unknown[]) => Server;
   const listenAnsweringClientErrors = (...args: unknown[]) => answerClientErrors(listen(...args));
   return Object.assign(app, {
-    queue,
+    ...workers,
     metrics,
     routes,
-    webhooks,
-    dispatcher,
-    drift,
     drain,
     listen: listenAnsweringClientErrors as Express["listen"],
   });

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { ConfigError } from "../lib/config-error";
 import type { DeviceFlowConfig } from "../clients/device-flow";
+import { DEFAULT_AGENT_STALE_MS } from "../dispatch/dispatcher";
+import { DNS1123_LABEL } from "../domain/names";
+import { DEFAULT_SHUTDOWN_GRACE_MS } from "../runs/queue";
 import { publicBaseUrl } from "../domain/repo-config";
 
 export { ConfigError };
@@ -75,10 +78,7 @@ export interface WebhookConfig {
 export const DEFAULT_POD_READY_TIMEOUT_MS = 10 * 60_000;
 
 const positiveInt = z.coerce.number().int().positive();
-const namespaceVariable = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name")
-  .optional();
+const namespaceVariable = z.string().regex(DNS1123_LABEL, "must be a Kubernetes namespace name").optional();
 
 /** What a repo's stack input takes from the server's environment, whoever builds it (the API or the CLI). */
 export interface OnboardingDefaults {
@@ -131,7 +131,7 @@ const envSchema = z.object({
     .refine((tokens) => tokens.every((t) => t.length >= 16), "every token must have at least 16 characters"),
   MESH_SIX_RUN_CONCURRENCY: positiveInt.default(2),
   MESH_SIX_RUN_LEASE_MS: positiveInt.min(1000).default(30_000),
-  MESH_SIX_RUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
+  MESH_SIX_RUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(DEFAULT_SHUTDOWN_GRACE_MS),
   MESH_SIX_POLL_MS: positiveInt.default(1000),
   MESH_SIX_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   MESH_SIX_NAMESPACE: namespaceVariable,
@@ -156,7 +156,7 @@ const envSchema = z.object({
     .min(0)
     .default(5 * 60_000),
   MESH_SIX_WEBHOOK_MAX_BODY_BYTES: positiveInt.max(25 * 1024 * 1024).default(1024 * 1024),
-  MESH_SIX_AGENT_STALE_MS: positiveInt.default(60_000),
+  MESH_SIX_AGENT_STALE_MS: positiveInt.default(DEFAULT_AGENT_STALE_MS),
   MESH_SIX_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   MESH_SIX_TASK_RETRY_BASE_MS: positiveInt.default(1000),
   MESH_SIX_TASK_RETRY_MAX_MS: positiveInt.default(60_000),

@@ -5,6 +5,8 @@ import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
 import { PROJECT_DIR, workspaceSettings } from "../pulumi/workspace";
 import { createApp } from "./app";
 import { ConfigError, loadServerConfig } from "./config";
+import { createMetrics } from "./metrics";
+import { createWorkers } from "./workers";
 import { type EmbeddedDatabase, startEmbeddedDatabase } from "../db/embedded";
 import { migrate } from "../db/migrate";
 import { DatabaseStackSettings } from "../db/stack-settings";
@@ -16,7 +18,7 @@ import { listenForWakeups, type Wakeups } from "../db/wakeups";
  * DATABASE_URL too), migrations, the run queue, then HTTP.
  */
 async function main(): Promise<void> {
-  // Decided from the environment as given: the embedded database's URL, set below, is no shared state backend.
+  // Decided from the environment as given: the embedded database's URL is no shared state backend.
   const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
   const config = loadServerConfig(process.env, backendCheckUrl(settings.backend));
   console.error(
@@ -25,14 +27,17 @@ async function main(): Promise<void> {
   );
 
   let embedded: EmbeddedDatabase | undefined;
-  if (!process.env.DATABASE_URL) {
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
     const dataDir = process.env.MESH_SIX_DATA_DIR ?? path.join(PROJECT_DIR, ".data");
     embedded = await startEmbeddedDatabase({ dataDir: path.join(dataDir, "pglite") });
-    // Inherited by every Pulumi run, so the registry row lands in this same database.
-    process.env.DATABASE_URL = embedded.url;
-    console.error(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(embedded.url).host}`);
+    databaseUrl = embedded.url;
+    // In the environment of every Pulumi run (never in its config or state), so that the registry row lands in
+    // this same database; a given DATABASE_URL reaches the runs as the rest of this process's environment does.
+    settings.envVars = { ...settings.envVars, DATABASE_URL: databaseUrl };
+    console.error(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(databaseUrl).host}`);
   }
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+  const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   pool.on("error", (err) => console.error(`database: ${err.message}`));
   // The pool only listens for errors of idle clients: a connection dropped while a client is checked out
   // (between two statements of a transaction) would otherwise be an unhandled 'error' that kills the process.
@@ -42,7 +47,9 @@ async function main(): Promise<void> {
   if (applied.length > 0) console.error(`migrations applied: ${applied.join(", ")}`);
 
   settings.stackSettings = new DatabaseStackSettings(pool);
-  const app = createApp({ db: pool, runner: new PulumiStackRunner({ settings }), config });
+  const metrics = createMetrics(pool);
+  const workers = createWorkers({ db: pool, runner: new PulumiStackRunner({ settings }), config, metrics });
+  const app = createApp({ db: pool, config, metrics, workers });
   await app.queue.start();
   // Tasks left delivering by a process that died are claimed again once their lease lapsed.
   app.dispatcher.start();
@@ -51,7 +58,7 @@ async function main(): Promise<void> {
   let wakeups: Wakeups | undefined;
   if (!embedded) {
     wakeups = listenForWakeups(
-      process.env.DATABASE_URL,
+      databaseUrl,
       { mesh_six_runs: () => app.queue.kick(), mesh_six_tasks: () => app.dispatcher.kick() },
       (line) => console.error(line),
     );

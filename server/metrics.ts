@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { driftVerdicts } from "../db/registry";
 import { countRunsByStatus } from "../runs/run-store";
 import { RUN_STATUSES, type RunRecord } from "../domain/runs";
 
@@ -52,17 +53,10 @@ export function createMetrics(pool: Pool): ServerMetrics {
     labelNames: ["stack"],
     registers: [registry],
     async collect() {
-      const rows = await pool
-        .query<{ stack_name: string; drift_status: string }>(
-          "SELECT stack_name, drift_status FROM repo_registry WHERE drift_status IN ('drifted', 'in-sync')",
-        )
-        .then(
-          (r) => r.rows,
-          () => undefined,
-        );
+      const rows = await driftVerdicts(pool).catch(() => undefined);
       if (!rows) return;
       this.reset();
-      for (const row of rows) this.set({ stack: row.stack_name }, row.drift_status === "drifted" ? 1 : 0);
+      for (const row of rows) this.set({ stack: row.stackName }, row.driftStatus === "drifted" ? 1 : 0);
     },
   });
   const finished = new Counter({

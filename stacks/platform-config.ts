@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_REGISTRY, DEV_DEFAULT_TAG, ONBOARDING_SERVER, imageRef, serviceNames } from "../domain/catalog";
+import { DNS1123_LABEL } from "../domain/names";
 
 /**
  * The platform stack's configuration, validated. Raw keys live under the `mesh-six` namespace:
@@ -85,7 +86,6 @@ export class PlatformConfigError extends Error {
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // host[:port] followed by lower-case path segments; no scheme, no trailing slash.
 const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const VAULT_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;

@@ -3,17 +3,11 @@ import { OnboardingServer } from "../components/onboarding-server";
 import { PlatformNamespace } from "../components/platform-namespace";
 import { VaultExternalSecret } from "../components/vault-external-secret";
 import { imageRef, services } from "../domain/catalog";
+import { PLATFORM_SECRET_NAME, REGISTRY_PULL_SECRET } from "../domain/names";
 import { readPlatformConfig } from "./platform-config";
 
-/** The Secret every mesh-six workload takes its environment from; replaces the one the old system made by hand. */
-export const PLATFORM_SECRET_NAME = "mesh-six-secrets";
-
-/**
- * The dockerconfigjson Secret (in the platform namespace) every image from the private registry is pulled with; the
- * same Secret repo stacks default to (`mesh-six:pullSecretName` in domain/repo-config.ts). The policy pack's
- * private-registry-pull-secrets rule refuses a workload without it.
- */
-export const REGISTRY_PULL_SECRET = "gitea-registry-secret";
+// The platform Secret replaces the one the old system made by hand.
+export { PLATFORM_SECRET_NAME, REGISTRY_PULL_SECRET };
 
 /** Exactly the keys of `mesh-six-secrets`, each read from the Vault property of the same name. */
 export const PLATFORM_SECRET_KEYS: readonly string[] = Object.freeze([

@@ -7,6 +7,8 @@ import type { Pool } from "pg";
 import type { StackRunner } from "../pulumi/runner";
 import { createApp, type ServerApp } from "../server/app";
 import type { ServerConfig } from "../server/config";
+import { createMetrics } from "../server/metrics";
+import { createWorkers } from "../server/workers";
 import type { WebhookSecretCache } from "../server/webhooks/secret-cache";
 import { type SseEvent, readSse } from "../server/sse";
 import { createTestDatabase, type TestDatabase } from "./database";
@@ -57,13 +59,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...opts.config,
   };
   const logs: string[] = [];
-  const app = createApp({
-    db: opts.pool ?? db.pool,
-    runner: runner as StackRunner,
-    config,
-    log: (line) => logs.push(line),
-    webhookSecrets: opts.webhookSecrets,
-  });
+  const pool = opts.pool ?? db.pool;
+  const log = (line: string) => logs.push(line);
+  const metrics = createMetrics(pool);
+  const workers = createWorkers({ db: pool, runner: runner as StackRunner, config, metrics, log });
+  const app = createApp({ db: pool, config, metrics, workers, log, webhookSecrets: opts.webhookSecrets });
   if (opts.startQueue ?? true) await app.queue.start();
   if (opts.startDispatcher ?? true) app.dispatcher.start();
   const server: Server = await new Promise((resolve) => {

@@ -80,11 +80,9 @@ export async function createBaselineTable(pool: Pool): Promise<void> {
 export async function deliverDirectly(
   pool: Pool,
   agent: TestAgent,
-  owner: string,
-  repo: string,
-  authProjectId: string,
-  payload: unknown,
+  given: { owner: string; repo: string; authProjectId: string; payload: unknown },
 ): Promise<[string, number]> {
+  const { owner, repo, authProjectId, payload } = given;
   const started = performance.now();
   const { rows } = await pool.query<{ id: string; priority: number; timeout_ms: number }>(
     `INSERT INTO ${BASELINE_TABLE} (capability, owner, repo, payload, timeout_ms, delivery_status, attempts) VALUES ($1, $2, $3, $4, 300000, 'delivering', 1)

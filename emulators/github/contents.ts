@@ -42,7 +42,9 @@ function resolveRef(repo: RepoRecord, ref: string | undefined): ResolvedRef {
   throw notFound(`No commit found for the ref ${name}`);
 }
 
-function fileLinks(repo: RepoRecord, api: string, path: string, sha: string, ref: string, type: "file" | "dir") {
+/** The links of a file or directory at `path` (object `sha`) as of `ref`. */
+function fileLinks(repo: RepoRecord, api: string, entry: { path: string; sha: string; ref: string; type: "file" | "dir" }) {
+  const { path, sha, ref, type } = entry;
   const base = `${api}/repos/${repo.owner}/${repo.name}`;
   const self = `${base}/contents/${encodePath(path)}?ref=${encodeURIComponent(ref)}`;
   const git = `${base}/git/${type === "file" ? "blobs" : "trees"}/${sha}`;
@@ -83,7 +85,7 @@ export function getContentJson(repo: RepoRecord, path: string, ref: string | und
       path,
       content: wrapBase64(repo.git.blobs[blob]),
       sha: blob,
-      ...fileLinks(repo, api, path, blob, resolved.ref, "file"),
+      ...fileLinks(repo, api, { path, sha: blob, ref: resolved.ref, type: "file" }),
     };
   }
   const prefix = path === "" ? "" : `${path}/`;
@@ -101,7 +103,7 @@ export function getContentJson(repo: RepoRecord, path: string, ref: string | und
       const childPath = prefix + name;
       const sha = type === "file" ? tree[childPath] : subtreeSha(tree, childPath);
       const size = type === "file" ? blobBytes(repo, sha).length : 0;
-      return { type, size, name, path: childPath, sha, ...fileLinks(repo, api, childPath, sha, resolved.ref, type) };
+      return { type, size, name, path: childPath, sha, ...fileLinks(repo, api, { path: childPath, sha, ref: resolved.ref, type }) };
     });
 }
 
@@ -240,7 +242,7 @@ export function fileCommitJson(repo: RepoRecord, result: WriteResult, api: strin
           sha: result.blobSha,
           size: blobBytes(repo, result.blobSha).length,
           type: "file",
-          ...fileLinks(repo, api, result.path, result.blobSha, branch, "file"),
+          ...fileLinks(repo, api, { path: result.path, sha: result.blobSha, ref: branch, type: "file" }),
         };
   return {
     content,

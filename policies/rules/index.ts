@@ -9,7 +9,7 @@ import { privateRegistryPullSecrets } from "./private-registry-pull-secrets";
 import { noClusterRbacInRepoStacks, rbacNoWildcards } from "./rbac";
 import { webhookSecretPath } from "./webhook-secret-path";
 
-/** Every rule of the mesh-six pack, in the order of issue 6. */
+/** Every rule of the mesh-six pack. A resource's findings come in this order: its images first, then its workload, RBAC, secrets and webhooks. */
 export const POLICIES: Policies = [
   imagePinnedInProd,
   imagePinned,

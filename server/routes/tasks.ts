@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import type { Dispatcher } from "../../dispatch/dispatcher";
+import { DEFAULT_AGENT_STALE_MS, type Dispatcher } from "../../dispatch/dispatcher";
 import { memberText, stringifyWithRaw } from "../../lib/raw-json";
 import {
   DEFAULT_TASK_MAX_ATTEMPTS,
@@ -11,10 +11,10 @@ import {
   listAttempts,
   recordResult,
   registerAgent,
-  repoAuthProject,
   setTaskState,
   type TaskRecord,
 } from "../../dispatch/task-store";
+import { repoAuthProject } from "../../db/registry";
 import { canTransition } from "../../domain/workflow";
 import type { AppContext } from "../context";
 import { AgentNotFoundError, InvalidTransitionError, TaskNotFoundError, TaskNotInFlightError, UnknownRepositoryError } from "../errors";
@@ -31,8 +31,6 @@ import {
   taskTransitionRequest,
   taskView,
 } from "../schemas";
-
-export const DEFAULT_AGENT_STALE_MS = 60_000;
 
 export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[] {
   const staleMs = ctx.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;

@@ -15,7 +15,8 @@ import type { RouteSpec } from "../route-table";
 import type { WebhookProcessor } from "../webhooks/processor";
 import { metricEvent } from "../webhooks/processor";
 import type { WebhookSecretCache } from "../webhooks/secret-cache";
-import { findRepoRules, recordDelivery } from "../webhooks/store";
+import { findRepoRules } from "../../db/registry";
+import { recordDelivery } from "../webhooks/store";
 import { z } from "zod";
 
 /**
@@ -124,14 +125,15 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
     return payload as Record<string, unknown>;
   }
 
-  async function receive(
-    req: Request,
-    res: express.Response,
-    resolve: (req: Request) => Promise<Source>,
-    event: string,
-    deliveryId: string,
-    signature: string,
-  ) {
+  /** The delivery's headers, checked before its body is read. */
+  interface DeliveryHeaders {
+    event: string;
+    deliveryId: string;
+    signature: string;
+  }
+
+  async function receive(req: Request, res: express.Response, resolve: (req: Request) => Promise<Source>, headers: DeliveryHeaders) {
+    const { event, deliveryId, signature } = headers;
     const source = await resolve(req);
     const body: unknown = req.body;
     if (!Buffer.isBuffer(body)) reject(req, "unsupported_content_type", "the body could not be read");
@@ -190,7 +192,7 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
         if (!req.is(CONTENT_TYPES)) reject(req, "unsupported_content_type", "send application/json or application/x-www-form-urlencoded");
         rawBody(req, res, (err?: unknown) => {
           if (err) return fail(err);
-          receive(req, res, resolve, event, deliveryId, signature).catch(fail);
+          receive(req, res, resolve, { event, deliveryId, signature }).catch(fail);
         });
       } catch (err) {
         fail(err);

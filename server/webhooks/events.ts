@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { STATUS_COLUMN, type WorkflowState, WORKFLOW_STATES } from "../../domain/workflow";
+import type { RegisteredRules, RepoBoard } from "../../db/registry";
 
 /**
  * What a verified delivery means for mesh-six: pure decisions over the payload and the repo's registry row,
@@ -8,14 +9,7 @@ import { STATUS_COLUMN, type WorkflowState, WORKFLOW_STATES } from "../../domain
  */
 
 /** The registry fields that decide whether a repo event turns into work. */
-export interface RepoRules {
-  owner: string;
-  repo: string;
-  /** Issue labels that turn into work (repo_registry.labels); none configured: no issue does. */
-  labels: string[];
-  /** Logins whose issues and comments turn into work (repo_registry.allowed_authors); empty: anyone's. */
-  allowedAuthors: string[];
-}
+export type RepoRules = Omit<RegisteredRules, "webhookSecretPath">;
 
 export type WorkKind = "issue" | "issue-comment" | "pull-request" | "board-update";
 
@@ -151,13 +145,7 @@ export function decideRepoEvent(event: string, payload: unknown, rules: RepoRule
 }
 
 /** The board fields of a repo whose project a projects_v2_item delivery may belong to. */
-export interface BoardRules {
-  owner: string;
-  repo: string;
-  statusFieldId: string | null;
-  /** Column name -> single-select option id (repo_registry.status_options). */
-  statusOptions: Record<string, string>;
-}
+export type BoardRules = RepoBoard;
 
 const option = z.looseObject({ id: z.string(), name: z.string().optional() });
 const projectItemEvent = z.looseObject({

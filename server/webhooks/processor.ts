@@ -2,7 +2,8 @@ import type { Pool } from "pg";
 import { z } from "zod";
 import type { ServerMetrics } from "../metrics";
 import { decideBoardEvent, decideRepoEvent, type Decision, projectNodeIdOf } from "./events";
-import { findBoards, findRepoRules, finishDelivery, insertWorkItem, type PendingDelivery, pendingDeliveries } from "./store";
+import { findBoards, findRepoRules } from "../../db/registry";
+import { finishDelivery, insertWorkItem, type PendingDelivery, pendingDeliveries } from "./store";
 
 /**
  * Processes stored deliveries after they were acknowledged: GitHub gives a receiver 10 seconds, so nothing

@@ -1,59 +1,9 @@
 import type { Pool } from "pg";
 import { withTransaction } from "../../db/transaction";
-import { DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
-import type { BoardRules, RepoRules, WorkItem, WorkKind } from "./events";
+import { createTask, DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
+import type { WorkItem, WorkKind } from "./events";
 
-/** The webhook receiver's reads of the registry and its writes of deliveries and work items. */
-
-interface RulesRow {
-  owner: string;
-  repo: string;
-  labels: unknown;
-  allowed_authors: unknown;
-  webhook_secret_path: string;
-}
-
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-
-/** The registry row of `owner/repo`, compared as GitHub does: without regard to case. */
-export async function findRepoRules(
-  pool: Pool,
-  owner: string,
-  repo: string,
-): Promise<(RepoRules & { webhookSecretPath: string }) | undefined> {
-  const { rows } = await pool.query<RulesRow>(
-    "SELECT owner, repo, labels, allowed_authors, webhook_secret_path FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
-    [owner, repo],
-  );
-  const row = rows[0];
-  return row
-    ? {
-        owner: row.owner,
-        repo: row.repo,
-        labels: strings(row.labels),
-        allowedAuthors: strings(row.allowed_authors),
-        webhookSecretPath: row.webhook_secret_path,
-      }
-    : undefined;
-}
-
-/** Every registered repo whose board is the project `projectNodeId`. */
-export async function findBoards(pool: Pool, projectNodeId: string): Promise<BoardRules[]> {
-  const { rows } = await pool.query<{
-    owner: string;
-    repo: string;
-    status_field_id: string | null;
-    status_options: Record<string, unknown> | null;
-  }>("SELECT owner, repo, status_field_id, status_options FROM repo_registry WHERE project_id = $1 ORDER BY full_name", [projectNodeId]);
-  return rows.map((r) => ({
-    owner: r.owner,
-    repo: r.repo,
-    statusFieldId: r.status_field_id,
-    statusOptions: Object.fromEntries(
-      Object.entries(r.status_options ?? {}).filter((e): e is [string, string] => typeof e[1] === "string"),
-    ),
-  }));
-}
+/** The webhook receiver's writes of deliveries and work items (its reads of the registry are db/registry.ts's). */
 
 export interface NewDelivery {
   deliveryId: string;
@@ -113,20 +63,17 @@ export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { own
     );
     const capability = WORK_CAPABILITY[item.kind];
     if (inserted.rowCount && capability) {
-      const task = await client.query<{ id: string }>(
-        `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts)
-         VALUES ($1, $2, $3, $4, 0, $5, $6) RETURNING id`,
-        [
-          capability,
-          repo.owner,
-          repo.repo,
-          JSON.stringify({ kind: item.kind, issueNumber: item.issueNumber, deliveryId, ...item.payload }),
-          DEFAULT_TASK_TIMEOUT_MS,
-          DEFAULT_TASK_MAX_ATTEMPTS,
-        ],
-      );
+      const task = await createTask(client, {
+        capability,
+        owner: repo.owner,
+        repo: repo.repo,
+        payload: { kind: item.kind, issueNumber: item.issueNumber, deliveryId, ...item.payload },
+        priority: 0,
+        timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
+        maxAttempts: DEFAULT_TASK_MAX_ATTEMPTS,
+      });
       await client.query("UPDATE webhook_work_items SET task_id = $1 WHERE delivery_id = $2 AND owner = $3 AND repo = $4", [
-        task.rows[0].id,
+        task.id,
         deliveryId,
         repo.owner,
         repo.repo,

@@ -14,6 +14,20 @@ test("migrations create the repo registry and a second run applies nothing", asy
   }
 });
 
+test("a work item has no consumed_at column nor its index: its task_id is what says its work was taken up", async () => {
+  const db = await createTestDatabase("migrate");
+  try {
+    const cols = await db.pool.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'webhook_work_items'");
+    const names = cols.rows.map((r) => r.column_name as string);
+    assert.ok(names.includes("task_id"), names.join(", "));
+    assert.ok(!names.includes("consumed_at"), names.join(", "));
+    const index = await db.pool.query("SELECT 1 FROM pg_indexes WHERE indexname = 'webhook_work_items_unconsumed'");
+    assert.equal(index.rowCount, 0);
+  } finally {
+    await db.drop();
+  }
+});
+
 test("the database itself refuses a second active run on one stack", async () => {
   const db = await createTestDatabase("migrate");
   try {

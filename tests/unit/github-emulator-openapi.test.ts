@@ -144,14 +144,11 @@ async function start(t: TestContext) {
 /** Calls the emulator and checks the answer against the operation's documented response. */
 async function conforms(
   call: (m: string, p: string, b?: unknown) => Promise<{ status: number; body: unknown }>,
-  method: string,
-  template: string,
-  actual: string,
-  expectedStatus: number,
-  body?: unknown,
+  /** `template` is the operation's path in GitHub's description, `path` the one called; `status` is the one expected. */
+  { method, template, path, status, body }: { method: string; template: string; path: string; status: number; body?: unknown },
 ): Promise<Record<string, unknown>> {
-  const res = await call(method, actual, body);
-  assert.equal(res.status, expectedStatus, `${method} ${actual}: ${JSON.stringify(res.body)}`);
+  const res = await call(method, path, body);
+  assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(res.body)}`);
   assertConforms(method, template, res.status, res.body);
   return res.body as Record<string, unknown>;
 }
@@ -188,7 +185,7 @@ test("the checker refuses an operation GitHub's description does not have", () =
 
 test("GET /user conforms to GitHub's schema", async (t) => {
   const { call } = await start(t);
-  await conforms(call, "GET", "/user", "/user", 200);
+  await conforms(call, { method: "GET", template: "/user", path: "/user", status: 200 });
 });
 
 test("the repository JSON (control API and GET /repos/{owner}/{repo}) conforms to full-repository", async (t) => {
@@ -202,30 +199,54 @@ test("the repository JSON (control API and GET /repos/{owner}/{repo}) conforms t
   const badOwner = { ...(created.body as Record<string, unknown>), owner: { login: "acme" } };
   assert.ok(conformanceErrors(schema, badOwner).includes("$.owner.id: required but missing"));
   await call("POST", "/_emulator/repos", { owner: "someone", name: "thing", private: true });
-  await conforms(call, "GET", "/repos/{owner}/{repo}", "/repos/acme/widgets", 200);
-  await conforms(call, "GET", "/repos/{owner}/{repo}", "/repos/someone/thing", 200);
-  await conforms(call, "GET", "/repos/{owner}/{repo}", "/repos/acme/absent", 404);
+  await conforms(call, { method: "GET", template: "/repos/{owner}/{repo}", path: "/repos/acme/widgets", status: 200 });
+  await conforms(call, { method: "GET", template: "/repos/{owner}/{repo}", path: "/repos/someone/thing", status: 200 });
+  await conforms(call, { method: "GET", template: "/repos/{owner}/{repo}", path: "/repos/acme/absent", status: 404 });
 });
 
 test("webhook responses conform to GitHub's schema", async (t) => {
   const { call } = await start(t);
   await call("POST", "/_emulator/repos", { owner: "acme", name: "widgets" });
   const hooks = "/repos/acme/widgets/hooks";
-  const hook = await conforms(call, "POST", "/repos/{owner}/{repo}/hooks", hooks, 201, {
-    name: "web",
-    events: ["push"],
-    config: { url: "https://a.example/h", content_type: "json", secret: "x", insecure_ssl: 0 },
+  const hook = await conforms(call, {
+    method: "POST",
+    template: "/repos/{owner}/{repo}/hooks",
+    path: hooks,
+    status: 201,
+    body: {
+      name: "web",
+      events: ["push"],
+      config: { url: "https://a.example/h", content_type: "json", secret: "x", insecure_ssl: 0 },
+    },
   });
-  await conforms(call, "POST", "/repos/{owner}/{repo}/hooks", hooks, 201, { config: { url: "https://b.example/h" } });
-  await conforms(call, "POST", "/repos/{owner}/{repo}/hooks", hooks, 422, { config: {} });
-  await conforms(call, "GET", "/repos/{owner}/{repo}/hooks", hooks, 200);
+  await conforms(call, {
+    method: "POST",
+    template: "/repos/{owner}/{repo}/hooks",
+    path: hooks,
+    status: 201,
+    body: { config: { url: "https://b.example/h" } },
+  });
+  await conforms(call, { method: "POST", template: "/repos/{owner}/{repo}/hooks", path: hooks, status: 422, body: { config: {} } });
+  await conforms(call, { method: "GET", template: "/repos/{owner}/{repo}/hooks", path: hooks, status: 200 });
   const one = `${hooks}/${String(hook.id)}`;
-  await conforms(call, "GET", "/repos/{owner}/{repo}/hooks/{hook_id}", one, 200);
-  await conforms(call, "PATCH", "/repos/{owner}/{repo}/hooks/{hook_id}", one, 200, { add_events: ["issues"], active: false });
-  await conforms(call, "GET", "/repos/{owner}/{repo}/hooks/{hook_id}/config", `${one}/config`, 200);
-  await conforms(call, "PATCH", "/repos/{owner}/{repo}/hooks/{hook_id}/config", `${one}/config`, 200, { content_type: "form" });
+  await conforms(call, { method: "GET", template: "/repos/{owner}/{repo}/hooks/{hook_id}", path: one, status: 200 });
+  await conforms(call, {
+    method: "PATCH",
+    template: "/repos/{owner}/{repo}/hooks/{hook_id}",
+    path: one,
+    status: 200,
+    body: { add_events: ["issues"], active: false },
+  });
+  await conforms(call, { method: "GET", template: "/repos/{owner}/{repo}/hooks/{hook_id}/config", path: `${one}/config`, status: 200 });
+  await conforms(call, {
+    method: "PATCH",
+    template: "/repos/{owner}/{repo}/hooks/{hook_id}/config",
+    path: `${one}/config`,
+    status: 200,
+    body: { content_type: "form" },
+  });
   assert.equal((await call("DELETE", one)).status, 204);
-  await conforms(call, "GET", "/repos/{owner}/{repo}/hooks/{hook_id}", one, 404);
+  await conforms(call, { method: "GET", template: "/repos/{owner}/{repo}/hooks/{hook_id}", path: one, status: 404 });
 });
 
 test("contents responses conform to GitHub's schema", async (t) => {
@@ -234,13 +255,25 @@ test("contents responses conform to GitHub's schema", async (t) => {
   const tpl = "/repos/{owner}/{repo}/contents/{path}";
   const file = "/repos/acme/widgets/contents/dir/a.txt";
   const content = Buffer.from("a").toString("base64");
-  const created = await conforms(call, "PUT", tpl, file, 201, { message: "add", content });
+  const created = await conforms(call, { method: "PUT", template: tpl, path: file, status: 201, body: { message: "add", content } });
   const sha = (created.content as { sha: string }).sha;
-  await conforms(call, "GET", tpl, file, 200);
-  await conforms(call, "GET", tpl, "/repos/acme/widgets/contents/dir", 200);
-  const updated = await conforms(call, "PUT", tpl, file, 200, { message: "edit", content: Buffer.from("b").toString("base64"), sha });
-  await conforms(call, "PUT", tpl, file, 409, { message: "edit", content, sha });
-  await conforms(call, "PUT", tpl, file, 422, { message: "edit", content });
-  await conforms(call, "DELETE", tpl, file, 200, { message: "rm", sha: (updated.content as { sha: string }).sha });
-  await conforms(call, "GET", tpl, file, 404);
+  await conforms(call, { method: "GET", template: tpl, path: file, status: 200 });
+  await conforms(call, { method: "GET", template: tpl, path: "/repos/acme/widgets/contents/dir", status: 200 });
+  const updated = await conforms(call, {
+    method: "PUT",
+    template: tpl,
+    path: file,
+    status: 200,
+    body: { message: "edit", content: Buffer.from("b").toString("base64"), sha },
+  });
+  await conforms(call, { method: "PUT", template: tpl, path: file, status: 409, body: { message: "edit", content, sha } });
+  await conforms(call, { method: "PUT", template: tpl, path: file, status: 422, body: { message: "edit", content } });
+  await conforms(call, {
+    method: "DELETE",
+    template: tpl,
+    path: file,
+    status: 200,
+    body: { message: "rm", sha: (updated.content as { sha: string }).sha },
+  });
+  await conforms(call, { method: "GET", template: tpl, path: file, status: 404 });
 });

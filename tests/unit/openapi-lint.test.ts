@@ -7,6 +7,8 @@ import { lintFromString, loadConfig } from "@redocly/openapi-core";
 import { Pool } from "pg";
 import { createApp } from "../../server/app";
 import type { ServerConfig } from "../../server/config";
+import { createMetrics } from "../../server/metrics";
+import { createWorkers } from "../../server/workers";
 import { ScriptedRunner } from "../../testkit/scripted-runner";
 
 const TOKEN = "lint-token-0123456789abcdef";
@@ -14,22 +16,21 @@ const TOKEN = "lint-token-0123456789abcdef";
 /** The document exactly as GET /v1/openapi.json serves it; building it needs no database. */
 async function servedDocument(config: Partial<ServerConfig> = {}): Promise<string> {
   const pool = new Pool({ connectionString: "postgresql://nobody@127.0.0.1:1/none" });
-  const app = createApp({
-    db: pool,
-    runner: new ScriptedRunner(),
-    config: {
-      port: 0,
-      apiTokens: [TOKEN],
-      runConcurrency: 1,
-      runLeaseMs: 1000,
-      runShutdownGraceMs: 10,
-      pollMs: 100,
-      stateBackendUrl: "file:///nonexistent",
-      publicUrl: "http://127.0.0.1:8080",
-      ...config,
-    },
-    log: () => undefined,
-  });
+  const fullConfig: ServerConfig = {
+    port: 0,
+    apiTokens: [TOKEN],
+    runConcurrency: 1,
+    runLeaseMs: 1000,
+    runShutdownGraceMs: 10,
+    pollMs: 100,
+    stateBackendUrl: "file:///nonexistent",
+    publicUrl: "http://127.0.0.1:8080",
+    ...config,
+  };
+  const metrics = createMetrics(pool);
+  const log = () => undefined;
+  const workers = createWorkers({ db: pool, runner: new ScriptedRunner(), config: fullConfig, metrics, log });
+  const app = createApp({ db: pool, config: fullConfig, metrics, workers, log });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });

@@ -1,0 +1,71 @@
+import type { Pool } from "pg";
+import { Dispatcher } from "../dispatch/dispatcher";
+import type { StackRunner } from "../pulumi/runner";
+import { DriftScheduler, recordDriftCheck } from "../runs/drift";
+import { RunQueue } from "../runs/queue";
+import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
+import type { ServerMetrics } from "./metrics";
+import { WebhookProcessor } from "./webhooks/processor";
+
+/** The server's background work, built from its config: the HTTP app is handed these, the process starts and stops them. */
+export interface Workers {
+  /** The run queue the onboarding routes feed. */
+  queue: RunQueue;
+  /** Delivers tasks to agents. */
+  dispatcher: Dispatcher;
+  /** Queues every onboarded repo's periodic drift check. */
+  drift: DriftScheduler;
+  /** Processes webhook deliveries after they were acknowledged; `idle()` waits for those under way. */
+  webhooks: WebhookProcessor;
+}
+
+export interface WorkerDeps {
+  db: Pool;
+  runner: StackRunner;
+  config: ServerConfig;
+  /** Finished runs and processed deliveries are counted here. */
+  metrics: ServerMetrics;
+  log?: (line: string) => void;
+}
+
+export function createWorkers(deps: WorkerDeps): Workers {
+  const log = deps.log ?? ((line: string) => console.error(line));
+  const { config, metrics } = deps;
+  const queue = new RunQueue({
+    pool: deps.db,
+    runner: deps.runner,
+    concurrency: config.runConcurrency,
+    leaseMs: config.runLeaseMs,
+    pollMs: config.pollMs,
+    shutdownGraceMs: config.runShutdownGraceMs,
+    postUp: {
+      podReadyTimeoutMs: config.podReadyTimeoutMs ?? DEFAULT_POD_READY_TIMEOUT_MS,
+      deviceFlow: config.deviceFlow,
+      authServiceUrl: config.authServiceUrl,
+      deviceFlowSecondMs: config.deviceFlowSecondMs,
+    },
+    onFinished: (run) => {
+      metrics.runFinished(run);
+      recordDriftCheck(deps.db, run).catch((err: Error) => log(`[drift] recording run ${run.id}: ${err.message}`));
+    },
+    log: (line) => log(`[queue] ${line}`),
+  });
+  const drift = new DriftScheduler({
+    pool: deps.db,
+    intervalMs: config.driftCheckIntervalMs ?? 0,
+    queued: () => queue.kick(),
+    log: (line) => log(`[drift] ${line}`),
+  });
+  const dispatcher = new Dispatcher({
+    pool: deps.db,
+    agentStaleMs: config.agentStaleMs,
+    leaseMs: config.taskLeaseMs,
+    pollMs: config.pollMs,
+    retryBaseMs: config.taskRetryBaseMs,
+    retryMaxMs: config.taskRetryMaxMs,
+    concurrency: config.dispatchConcurrency,
+    log: (line) => log(`[dispatch] ${line}`),
+  });
+  const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`));
+  return { queue, dispatcher, drift, webhooks };
+}
