@@ -15,6 +15,7 @@ import {
   type TaskRecord,
 } from "./task-store";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
+import { defaultLogger, type Logger } from "../lib/logger";
 import { PollPause } from "../lib/poll-pause";
 import { stringifyWithRaw } from "../lib/raw-json";
 
@@ -31,7 +32,7 @@ export interface DispatcherOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   workerId?: string;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Random source for the jitter (tests). */
   random?: () => number;
 }
@@ -73,7 +74,7 @@ export class Dispatcher {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly random: () => number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly active = new Map<string, { done: Promise<void>; controller: AbortController }>();
   private loop?: Promise<void>;
   private stopping = false;
@@ -89,7 +90,7 @@ export class Dispatcher {
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
     this.random = opts.random ?? Math.random;
     this.workerId = opts.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}/dispatch`;
-    this.log = opts.log ?? ((line) => console.error(`[dispatch] ${line}`));
+    this.log = opts.log ?? defaultLogger().child({ component: "dispatch" });
   }
 
   /** Starts claiming; tasks left delivering by a stopped dispatcher are claimed once their lease lapsed. */
@@ -127,7 +128,7 @@ export class Dispatcher {
           this.launch(claimed.task, claimed.previous);
         }
       } catch (err) {
-        this.log(`dispatch loop: ${(err as Error).message}`);
+        this.log.error(`dispatch loop: ${(err as Error).message}`);
       }
       await this.pause.wait(this.pollMs, this.stopping);
     }
@@ -136,7 +137,7 @@ export class Dispatcher {
   private launch(task: TaskRecord, previous: string): void {
     const controller = new AbortController();
     const done = this.deliver(task, previous, controller)
-      .catch((err: Error) => this.log(`task ${task.id}: ${err.message}`))
+      .catch((err: Error) => this.log.child({ taskId: task.id }).error(`delivery failed: ${err.message}`))
       .finally(() => {
         this.active.delete(task.id);
         this.kick();
@@ -200,7 +201,7 @@ export class Dispatcher {
           .then((held) => {
             if (!held) controller.abort(new LeaseLost("another dispatcher took the task over"));
           })
-          .catch((err: Error) => this.log(`task ${task.id}: heartbeat failed: ${err.message}`));
+          .catch((err: Error) => this.log.child({ taskId: task.id }).warn(`heartbeat failed: ${err.message}`));
       },
       Math.max(10, Math.floor(this.leaseMs / 3)),
     );
@@ -233,7 +234,7 @@ export class Dispatcher {
     const inBudget = attempt - task.budgetStart;
     const delay = inBudget >= task.maxAttempts ? 0 : fullJitterDelay(inBudget, this.retryBaseMs, this.retryMaxMs, this.random);
     await failAttempt(this.pool, task.id, this.workerId, attempt, failure.outcome, failure.error, delay);
-    this.log(`task ${task.id}: attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
+    this.log.child({ taskId: task.id }).warn(`attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
     if (delay <= this.pollMs) setTimeout(() => this.kick(), delay).unref();
   }
 }

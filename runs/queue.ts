@@ -21,6 +21,7 @@ import { hasPostUpSteps, type PostUpConfig, runPostUpSteps } from "./post-up";
 import type { StackRunner } from "../pulumi/runner";
 import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "../domain/runs";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
+import { defaultLogger, type Logger } from "../lib/logger";
 import { PollPause } from "../lib/poll-pause";
 
 export interface RunQueueOptions {
@@ -40,7 +41,7 @@ export interface RunQueueOptions {
   postUp?: PostUpConfig;
   /** Called once per run that reached a terminal status here (metrics). */
   onFinished?: (run: RunRecord) => void;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** Of a shutdown's grace, at most this much is kept for aborted runs to stop gracefully. */
@@ -83,7 +84,7 @@ export class RunQueue {
   private readonly pollMs: number;
   private readonly shutdownGraceMs: number;
   private readonly onFinished: (run: RunRecord) => void;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   /** Runs executing here (they count against the concurrency cap), until recorded. */
   private readonly active = new Map<string, Promise<void>>();
   /** Every run this worker supervises, executing or recovering: what cancel and stop abort. */
@@ -111,7 +112,7 @@ export class RunQueue {
     this.bus = opts.bus ?? new RunEventBus();
     this.postUp = opts.postUp;
     this.onFinished = opts.onFinished ?? (() => undefined);
-    this.log = opts.log ?? ((line) => console.error(`[queue] ${line}`));
+    this.log = opts.log ?? defaultLogger().child({ component: "queue" });
   }
 
   /** Recovers runs interrupted by a previous crash, then starts claiming. */
@@ -150,7 +151,7 @@ export class RunQueue {
     await until(Promise.all(this.active.values()), Date.now() + KILL_SETTLE_MS);
     const abandoned = [...this.active.keys()];
     if (abandoned.length === 0) return;
-    this.log(`runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
+    this.log.warn({ runIds: abandoned }, `runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
     await until(
       Promise.all(abandoned.map((id) => releaseLease(this.pool, id, this.workerId).catch(() => undefined))),
       Date.now() + KILL_SETTLE_MS,
@@ -228,7 +229,7 @@ export class RunQueue {
         }
         await this.fill();
       } catch (err) {
-        this.log(`worker loop: ${(err as Error).message}`);
+        this.log.error(`worker loop: ${(err as Error).message}`);
       }
       await this.pause.wait(this.pollMs, this.stopping);
     }
@@ -245,7 +246,7 @@ export class RunQueue {
 
   private launch(run: RunRecord): void {
     const done = this.execute(run)
-      .catch((err: Error) => this.log(`run ${run.id}: recording failed: ${err.message}`))
+      .catch((err: Error) => this.log.child({ runId: run.id }).error(`recording failed: ${err.message}`))
       .finally(() => {
         this.active.delete(run.id);
         this.kick();
@@ -266,7 +267,7 @@ export class RunQueue {
       result = done;
     });
     if (abortedBy instanceof LeaseLost) {
-      this.log(`run ${run.id}: lease lost to another worker; its outcome is theirs to record`);
+      this.log.child({ runId: run.id }).warn("lease lost to another worker; its outcome is theirs to record");
       return;
     }
     let outcome: RunOutcome;
@@ -361,7 +362,7 @@ export class RunQueue {
             else if (cancelRequested) controller.abort(new CancelRequested("cancelled by request"));
             else if (authReceived) this.authPushes.get(run.id)?.abort(); // pushed through another replica
           })
-          .catch((err: Error) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`))
+          .catch((err: Error) => this.log.child({ runId: run.id }).warn(`heartbeat failed: ${err.message}`))
           .finally(() => (beating = false));
       },
       Math.max(10, Math.floor(this.leaseMs / 3)),

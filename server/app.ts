@@ -5,6 +5,7 @@ import { Dispatcher } from "../dispatch/dispatcher";
 import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
 import type { StackRunner } from "../pulumi/runner";
+import { defaultLogger, type Logger } from "../lib/logger";
 import { bearerAuth } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
@@ -29,7 +30,8 @@ export interface AppDeps {
   db: Pool;
   runner: StackRunner;
   config: ServerConfig;
-  log?: (line: string) => void;
+  /** The process's root logger; each part logs through a child naming it (`component`). */
+  log?: Logger;
   /** The webhook secrets' cache; by default one over the Vault of `config.webhooks`. */
   webhookSecrets?: WebhookSecretCache;
 }
@@ -65,7 +67,8 @@ function webhookSecrets(deps: AppDeps): WebhookSecretCache | undefined {
 const API_VERSION = "1.0.0";
 
 export function createApp(deps: AppDeps): ServerApp {
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const log = deps.log ?? defaultLogger();
+  const part = (component: string) => log.child({ component });
   const metrics = createMetrics(deps.db);
   const queue = new RunQueue({
     pool: deps.db,
@@ -82,16 +85,18 @@ export function createApp(deps: AppDeps): ServerApp {
     },
     onFinished: (run) => {
       metrics.runFinished(run);
-      recordDriftCheck(deps.db, run).catch((err: Error) => log(`[drift] recording run ${run.id}: ${err.message}`));
+      recordDriftCheck(deps.db, run).catch((err: Error) =>
+        part("drift").child({ runId: run.id }).error(`recording the check: ${err.message}`),
+      );
     },
-    log: (line) => log(`[queue] ${line}`),
+    log: part("queue"),
   });
-  const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics, draining: false };
+  const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics, log: part("http"), draining: false };
   const drift = new DriftScheduler({
     pool: deps.db,
     intervalMs: deps.config.driftCheckIntervalMs ?? 0,
     queued: () => queue.kick(),
-    log: (line) => log(`[drift] ${line}`),
+    log: part("drift"),
   });
 
   const dispatcher = new Dispatcher({
@@ -102,10 +107,10 @@ export function createApp(deps: AppDeps): ServerApp {
     retryBaseMs: deps.config.taskRetryBaseMs,
     retryMaxMs: deps.config.taskRetryMaxMs,
     concurrency: deps.config.dispatchConcurrency,
-    log: (line) => log(`[dispatch] ${line}`),
+    log: part("dispatch"),
   });
 
-  const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`));
+  const webhooks = new WebhookProcessor(deps.db, metrics, part("webhooks"));
   const receiver = {
     secrets: webhookSecrets(deps),
     processor: webhooks,
@@ -113,12 +118,12 @@ export function createApp(deps: AppDeps): ServerApp {
   };
 
   const routes: RouteSpec[] = [
-    ...healthRoutes(ctx, log),
+    ...healthRoutes(ctx, ctx.log),
     ...onboardingRoutes(ctx),
     ...runRoutes(ctx),
     ...repoRoutes(ctx),
     ...taskRoutes(ctx, dispatcher),
-    ...webhookRoutes(ctx, receiver, (line) => log(`[webhooks] ${line}`)),
+    ...webhookRoutes(ctx, receiver, part("webhooks")),
   ];
   let document: unknown;
   routes.push({
@@ -144,7 +149,7 @@ export function createApp(deps: AppDeps): ServerApp {
   app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
   mountRoutes(app, routes);
   app.use(notFoundHandler);
-  app.use(errorHandler(log));
+  app.use(errorHandler(ctx.log));
   const drain = () => {
     ctx.draining = true;
   };

@@ -7,6 +7,7 @@ import { lintFromString, loadConfig } from "@redocly/openapi-core";
 import { Pool } from "pg";
 import { createApp } from "../../server/app";
 import type { ServerConfig } from "../../server/config";
+import { quietLogger } from "../../testkit/log-capture";
 import { ScriptedRunner } from "../../testkit/scripted-runner";
 
 const TOKEN = "lint-token-0123456789abcdef";
@@ -28,7 +29,7 @@ async function servedDocument(config: Partial<ServerConfig> = {}): Promise<strin
       publicUrl: "http://127.0.0.1:8080",
       ...config,
     },
-    log: () => undefined,
+    log: quietLogger(),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
