@@ -115,6 +115,14 @@ test("a failing agent's task is retried at another agent with the byte-identical
       ],
     );
     assert.match(task.attempts[0].error ?? "", /HTTP 500/);
+    assert.deepEqual(
+      srv
+        .logEntries()
+        .filter((e) => e.component === "dispatch")
+        .map((e) => [e.level, e.taskId, e.msg.replace(/next in \d+ ms/, "next in … ms")]),
+      [["warn", id, "attempt 1 failed (agent failing answered HTTP 500); next in … ms"]],
+      "the failed attempt is logged once, with its task's id",
+    );
   });
 });
 
