@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Pool } from "pg";
 import { PulumiStackRunner } from "../pulumi/runner";
+import { textLogger } from "../lib/logger";
 import { lastAppliedRequest } from "../runs/run-store";
 import { PROJECT_DIR, type WorkspaceSettings, workspaceSettings } from "../pulumi/workspace";
 import { redactOutputs, type RunKind, type RunRecord, type RunRequest, RunStepError } from "../domain/runs";
@@ -158,7 +159,7 @@ async function execute(kind: RunKind, request: RunRequest, settings: WorkspaceSe
   });
   console.error(`${kind} ${run.stackName}`);
   try {
-    const result = await new PulumiStackRunner({ settings }).run(run, controller.signal, async (event) => {
+    const result = await new PulumiStackRunner({ settings, log: textLogger() }).run(run, controller.signal, async (event) => {
       const line = progressLine(event);
       if (line) console.error(line);
     });

@@ -1,4 +1,5 @@
 import { Client } from "pg";
+import type { Logger } from "../lib/logger";
 
 export type WakeupHandlers = Record<string, () => void>;
 
@@ -11,7 +12,7 @@ export interface Wakeups {
  * per notification. Polling stays the backstop: a notification missed while the connection was down costs at
  * most one poll interval, so a lost connection is simply reopened, with a growing pause.
  */
-export function listenForWakeups(connectionString: string, handlers: WakeupHandlers, log: (line: string) => void): Wakeups {
+export function listenForWakeups(connectionString: string, handlers: WakeupHandlers, log: Logger): Wakeups {
   let client: Client | undefined;
   let stopped = false;
   let retryMs = 250;
@@ -23,7 +24,7 @@ export function listenForWakeups(connectionString: string, handlers: WakeupHandl
     client = c;
     c.on("notification", (msg) => handlers[msg.channel]?.());
     c.on("error", (err) => {
-      log(`wake-ups: connection lost (${err.message}); polling until it is back`);
+      log.warn(`wake-ups: connection lost (${err.message}); polling until it is back`);
       reopen(c);
     });
     c.on("end", () => reopen(c));
@@ -34,7 +35,7 @@ export function listenForWakeups(connectionString: string, handlers: WakeupHandl
       // Work stored while nobody listened is found now rather than at the next poll.
       for (const wake of Object.values(handlers)) wake();
     } catch (err) {
-      log(`wake-ups: cannot listen (${(err as Error).message}); polling until it can`);
+      log.warn(`wake-ups: cannot listen (${(err as Error).message}); polling until it can`);
       reopen(c);
     }
   };

@@ -15,6 +15,7 @@ import {
 import { repoAuthProject } from "../db/registry";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
+import { defaultLogger, type Logger } from "../lib/logger";
 import { stringifyWithRaw } from "../lib/raw-json";
 
 /** An agent whose last heartbeat is older than this is not picked, unless told otherwise (MESH_SIX_AGENT_STALE_MS). */
@@ -35,7 +36,7 @@ export interface DispatcherOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   workerId?: string;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Random source for the jitter (tests). */
   random?: () => number;
 }
@@ -77,7 +78,7 @@ export class Dispatcher {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly random: () => number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly loop: WorkerLoop<{ task: TaskRecord; previous: DeliveryStatus }>;
 
   constructor(opts: DispatcherOptions) {
@@ -90,14 +91,16 @@ export class Dispatcher {
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
     this.random = opts.random ?? Math.random;
     this.workerId = opts.workerId ?? newWorkerId("/dispatch");
-    this.log = opts.log ?? ((line) => console.error(`[dispatch] ${line}`));
+    this.log = opts.log ?? defaultLogger().child({ component: "dispatch" });
     this.loop = new WorkerLoop({
       concurrency: opts.concurrency ?? 8,
       pollMs: this.pollMs,
       claim: () => claimTask(this.pool, this.workerId, this.leaseMs),
       key: ({ task }) => task.id,
       work: ({ task, previous }, controller) =>
-        this.deliver(task, previous, controller).catch((err: Error) => this.log(`task ${task.id}: ${err.message}`)),
+        this.deliver(task, previous, controller).catch((err: Error) =>
+          this.log.child({ taskId: task.id }).error(`delivery failed: ${err.message}`),
+        ),
       name: "dispatch loop",
       log: this.log,
     });
@@ -123,7 +126,7 @@ export class Dispatcher {
       abortAt: now,
       reason: new ShuttingDown("the dispatcher is stopping"),
     });
-    if (left.length > 0) this.log(`deliveries still stopping after the shutdown grace, left to their lease: ${left.join(", ")}`);
+    if (left.length > 0) this.log.warn(`deliveries still stopping after the shutdown grace, left to their lease: ${left.join(", ")}`);
   }
 
   /** Waits until no delivery is in flight here (tests). */
@@ -185,7 +188,7 @@ export class Dispatcher {
       leaseMs: this.leaseMs,
       controller,
       lost: "another dispatcher took the task over",
-      failed: (err) => this.log(`task ${task.id}: heartbeat failed: ${err.message}`),
+      failed: (err) => this.log.child({ taskId: task.id }).warn(`heartbeat failed: ${err.message}`),
       renew: () => renewTaskLease(this.pool, task.id, this.workerId, this.leaseMs),
     });
     let failure: { outcome: "http_error" | "timeout"; error: string } | undefined;
@@ -231,7 +234,7 @@ export class Dispatcher {
       error: failure.error,
       retryInMs: delay,
     });
-    this.log(`task ${task.id}: attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
+    this.log.child({ taskId: task.id }).warn(`attempt ${attempt} failed (${failure.error}); next in ${delay} ms`);
     if (delay <= this.pollMs) setTimeout(() => this.kick(), delay).unref();
   }
 }

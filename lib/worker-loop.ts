@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { LeaseLost } from "./abort";
 import { PollPause } from "./poll-pause";
+import type { Logger } from "./logger";
 
 /** A worker's name in lease columns and logs: host, process and a random part, so two workers in one process differ. */
 export function newWorkerId(suffix = ""): string {
@@ -71,7 +72,7 @@ export interface WorkerLoopOptions<J> {
   resting?: () => number;
   /** Names the loop in its log lines. */
   name: string;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 export interface StopPlan {
@@ -153,7 +154,7 @@ export class WorkerLoop<J> {
         await this.opts.eachPass?.();
         await this.fill();
       } catch (err) {
-        this.opts.log(`${this.opts.name}: ${(err as Error).message}`);
+        this.opts.log.error(`${this.opts.name}: ${(err as Error).message}`);
       }
       await this.pause.wait(this.opts.pollMs, this.stopRequested);
     }
@@ -172,7 +173,7 @@ export class WorkerLoop<J> {
     const controller = new AbortController();
     const done = this.opts
       .work(job, controller)
-      .catch((err: Error) => this.opts.log(`${this.opts.name}: ${key}: ${err.message}`))
+      .catch((err: Error) => this.opts.log.error(`${this.opts.name}: ${key}: ${err.message}`))
       .finally(() => {
         this.inFlight.delete(key);
         this.kick();

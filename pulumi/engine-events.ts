@@ -1,16 +1,15 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { RunEvent } from "../domain/runs";
+import { redactUrlCredentials } from "../lib/redact";
 
 // Long enough for a provider's error, short enough that one chatty diagnostic cannot swamp the event log.
 const MESSAGE_MAX = 4000;
 // eslint-disable-next-line no-control-regex -- the point is to match terminal escape sequences
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]|<\{%[^%]*%\}>/g;
 
-// user:password@ in any URL a tool printed (the CLI prints its backend URL in errors): the password never reaches a run's record.
-const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi;
-
 export function cleanMessage(message: string): string {
-  const text = message.replace(ANSI, "").replace(URL_CREDENTIALS, "$1:***@").trim();
+  // The CLI prints its backend URL in errors: the password never reaches a run's record.
+  const text = redactUrlCredentials(message.replace(ANSI, ""), "***").trim();
   return text.length > MESSAGE_MAX ? `${text.slice(0, MESSAGE_MAX)}…` : text;
 }
 

@@ -1,12 +1,14 @@
 import { retryWhileDatabaseUnavailable } from "../db/database-availability";
 import type { EmitRunEvent, RunEvent } from "../domain/runs";
+import { defaultLogger, type Logger } from "../lib/logger";
 
 export interface RunEventSenderOptions {
   /** How long events wait for an unavailable database before they are dropped (default 60 s). */
   holdForMs?: number;
   /** The run's signal: once it fires, events no longer wait for the database. */
   signal?: AbortSignal;
-  log?: (line: string) => void;
+  /** The run's logger (its lines carry the run id). */
+  log?: Logger;
   /** Backoff between attempts (tests make it short). */
   startingDelayMs?: number;
   maxDelayMs?: number;
@@ -24,14 +26,14 @@ export class RunEventSender {
   /** Events queued and not yet recorded or dropped. */
   private pending = 0;
   private readonly holdForMs: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
 
   constructor(
     private readonly emit: EmitRunEvent,
     private readonly opts: RunEventSenderOptions = {},
   ) {
     this.holdForMs = opts.holdForMs ?? 60_000;
-    this.log = opts.log ?? ((line) => console.error(line));
+    this.log = opts.log ?? defaultLogger();
   }
 
   /** Queues the event; the promise settles once it (and every event before it) is recorded or dropped. */
@@ -56,17 +58,17 @@ export class RunEventSender {
         onRetry: (err) => {
           if (this.outageSince === undefined) {
             this.outageSince = Date.now();
-            this.log(`run events held while the database is unavailable: ${(err as Error)?.message ?? String(err)}`);
+            this.log.warn(`run events held while the database is unavailable: ${(err as Error)?.message ?? String(err)}`);
           }
         },
       });
       if (this.outageSince !== undefined) {
         // This event and every one queued behind it waited for the database.
-        this.log(`run events recorded again after ${Date.now() - this.outageSince} ms (${this.pending} held)`);
+        this.log.info(`run events recorded again after ${Date.now() - this.outageSince} ms (${this.pending} held)`);
         this.outageSince = undefined;
       }
     } catch (err) {
-      this.log(`run event not recorded (${event.type}): ${(err as Error)?.message ?? String(err)}`);
+      this.log.error(`run event not recorded (${event.type}): ${(err as Error)?.message ?? String(err)}`);
     }
   }
 }

@@ -3,6 +3,7 @@ import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import { cleanMessage, summariseEngineEvent } from "./engine-events";
 import { removeTruncatedSidecars } from "./file-backend-repair";
 import { RunEventSender } from "./run-event-sender";
+import { defaultLogger, type Logger } from "../lib/logger";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "../domain/runs";
 import type { RepoStackInput } from "../domain/repo-config";
 import type { CommandSignals } from "./pulumi-command";
@@ -33,6 +34,8 @@ export interface PulumiStackRunnerOptions {
    * operations, which the next update's refresh settles).
    */
   cancelGraceMs?: number;
+  /** Where what happens to a run outside its events goes (each line carries the run id). */
+  log?: Logger;
 }
 
 const REASON_MAX = 2000;
@@ -41,14 +44,16 @@ const REASON_MAX = 2000;
 export class PulumiStackRunner implements StackRunner {
   private readonly settings: WorkspaceSettings;
   private readonly cancelGraceMs: number;
+  private readonly log: Logger;
 
   constructor(options: PulumiStackRunnerOptions = {}) {
     this.settings = options.settings ?? workspaceSettings();
     this.cancelGraceMs = options.cancelGraceMs ?? 10_000;
+    this.log = options.log ?? defaultLogger();
   }
 
   async run(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent, kill?: AbortSignal): Promise<RunResult> {
-    const op = new Operation(emit, signal);
+    const op = new Operation(emit, signal, this.log.child({ runId: run.id }));
     const backstop = this.cancelBackstop(signal, op, kill);
     try {
       await op.step("select-stack");
@@ -105,7 +110,7 @@ export class PulumiStackRunner implements StackRunner {
   }
 
   async recover(run: RunRecord, signal: AbortSignal, emit: EmitRunEvent, kill?: AbortSignal): Promise<void> {
-    const op = new Operation(emit, signal);
+    const op = new Operation(emit, signal, this.log.child({ runId: run.id }));
     const backstop = this.cancelBackstop(signal, op, kill);
     try {
       await op.step("clear-lock");
@@ -196,8 +201,8 @@ class Operation {
   private readonly errors: string[] = [];
   private readonly tail: string[] = [];
 
-  constructor(emit: EmitRunEvent, signal: AbortSignal) {
-    this.sender = new RunEventSender(emit, { signal });
+  constructor(emit: EmitRunEvent, signal: AbortSignal, log: Logger) {
+    this.sender = new RunEventSender(emit, { signal, log });
   }
 
   step(step: string): Promise<void> {

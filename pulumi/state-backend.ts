@@ -1,4 +1,5 @@
 import { ConfigError } from "../lib/config-error";
+import { redactUrlCredentials } from "../lib/redact";
 
 /**
  * Where Pulumi keeps the stacks' state and how their secrets are encrypted, decided once from the environment:
@@ -145,6 +146,6 @@ export function redactBackendUrl(url: string): string {
     if (u.password) u.password = "***";
     return u.toString();
   } catch {
-    return url.replace(/\/\/[^@/]*@/, "//***@");
+    return redactUrlCredentials(url, "***");
   }
 }

@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { abortableSleep, ShuttingDown } from "../lib/abort";
 import { recordDriftStatus, reposDueForDriftCheck } from "../db/registry";
+import type { Logger } from "../lib/logger";
 import { createRun, lastAppliedRequest } from "./run-store";
 import type { RunRecord } from "../domain/runs";
 
@@ -27,7 +28,7 @@ export interface DriftSchedulerOptions {
   intervalMs: number;
   /** Called after runs were queued, to wake the run queue. */
   queued: () => void;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /**
@@ -48,7 +49,7 @@ export class DriftScheduler {
     const tick = Math.max(1000, Math.floor(this.opts.intervalMs / 6));
     this.loop = (async () => {
       while (!signal.aborted) {
-        await this.queueDue().catch((err: Error) => this.opts.log(`drift schedule: ${err.message}`));
+        await this.queueDue().catch((err: Error) => this.opts.log.error(`drift schedule: ${err.message}`));
         await abortableSleep(tick, signal).catch(() => undefined);
       }
     })();
@@ -79,7 +80,7 @@ export class DriftScheduler {
       if (result.created) created++;
     }
     if (created > 0) {
-      this.opts.log(`drift checks queued: ${created}`);
+      this.opts.log.info(`drift checks queued: ${created}`);
       this.opts.queued();
     }
     return created;

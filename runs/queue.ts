@@ -20,6 +20,7 @@ import type { StackRunner } from "../pulumi/runner";
 import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "../domain/runs";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { keepLease, newWorkerId, until, WorkerLoop } from "../lib/worker-loop";
+import { defaultLogger, type Logger } from "../lib/logger";
 
 export interface RunQueueOptions {
   pool: Pool;
@@ -38,7 +39,7 @@ export interface RunQueueOptions {
   postUp?: PostUpConfig;
   /** Called once per run that reached a terminal status here (metrics). */
   onFinished?: (run: RunRecord) => void;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** How long stop() may take unless told (MESH_SIX_RUN_SHUTDOWN_GRACE_MS's default, as the README documents it). */
@@ -69,7 +70,7 @@ export class RunQueue {
   private readonly leaseMs: number;
   private readonly shutdownGraceMs: number;
   private readonly onFinished: (run: RunRecord) => void;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   /** Claims and executes runs; those in flight there count against the concurrency cap until recorded. */
   private readonly loop: WorkerLoop<RunRecord>;
   private lastRecovery = 0;
@@ -94,14 +95,14 @@ export class RunQueue {
     this.bus = opts.bus ?? new RunEventBus();
     this.postUp = opts.postUp;
     this.onFinished = opts.onFinished ?? (() => undefined);
-    this.log = opts.log ?? ((line) => console.error(`[queue] ${line}`));
+    this.log = opts.log ?? defaultLogger().child({ component: "queue" });
     this.loop = new WorkerLoop<RunRecord>({
       concurrency: this.concurrency,
       pollMs: opts.pollMs ?? 1_000,
       claim: () => this.claim(),
       key: (run) => run.id,
       work: (run, controller) =>
-        this.execute(run, controller).catch((err: Error) => this.log(`run ${run.id}: recording failed: ${err.message}`)),
+        this.execute(run, controller).catch((err: Error) => this.log.child({ runId: run.id }).error(`recording failed: ${err.message}`)),
       eachPass: () => this.recoverNowAndThen(),
       resting: () => this.waitingForAuth.size,
       name: "worker loop",
@@ -139,7 +140,7 @@ export class RunQueue {
     // Killed, a run's CLI is gone at once; its recording (releasing the lease) takes a query.
     const abandoned = await this.loop.settled(Date.now() + KILL_SETTLE_MS);
     if (abandoned.length === 0) return;
-    this.log(`runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
+    this.log.warn({ runIds: abandoned }, `runs still stopping after the shutdown grace, handed back to the queue: ${abandoned.join(", ")}`);
     await until(
       Promise.all(abandoned.map((id) => releaseLease(this.pool, id, this.workerId).catch(() => undefined))),
       Date.now() + KILL_SETTLE_MS,
@@ -233,7 +234,7 @@ export class RunQueue {
       result = done;
     });
     if (abortedBy instanceof LeaseLost) {
-      this.log(`run ${run.id}: lease lost to another worker; its outcome is theirs to record`);
+      this.log.child({ runId: run.id }).warn("lease lost to another worker; its outcome is theirs to record");
       return;
     }
     let outcome: RunOutcome;
@@ -322,7 +323,7 @@ export class RunQueue {
       leaseMs: this.leaseMs,
       controller,
       lost: "another worker took the run over",
-      failed: (err) => this.log(`run ${run.id}: heartbeat failed: ${err.message}`),
+      failed: (err) => this.log.child({ runId: run.id }).warn(`heartbeat failed: ${err.message}`),
       renew: async () => {
         const { held, cancelRequested, authReceived } = await renewLease(this.pool, run.id, this.workerId, this.leaseMs);
         if (held && cancelRequested) controller.abort(new CancelRequested("cancelled by request"));

@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import express, { type Express } from "express";
 import type { Pool } from "pg";
+import { defaultLogger, type Logger } from "../lib/logger";
 import { bearerAuth } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import type { ServerConfig } from "./config";
@@ -27,7 +28,8 @@ export interface AppDeps {
   metrics: ServerMetrics;
   /** Built by the caller (server/workers.ts), which also starts and stops them. */
   workers: Workers;
-  log?: (line: string) => void;
+  /** The process's root logger; each part logs through a child naming it (`component`). */
+  log?: Logger;
   /** The webhook secrets' cache; by default one over the Vault of `config.webhooks`. */
   webhookSecrets?: WebhookSecretCache;
 }
@@ -57,10 +59,10 @@ function webhookSecrets(deps: AppDeps): WebhookSecretCache | undefined {
 const API_VERSION = "1.0.0";
 
 export function createApp(deps: AppDeps): ServerApp {
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const log = deps.log ?? defaultLogger();
   const { metrics, workers } = deps;
   const { queue, dispatcher, webhooks } = workers;
-  const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics, draining: false };
+  const ctx: AppContext = { pool: deps.db, queue, config: deps.config, metrics, log: log.child({ component: "http" }), draining: false };
   const receiver = {
     secrets: webhookSecrets(deps),
     processor: webhooks,
@@ -68,12 +70,12 @@ export function createApp(deps: AppDeps): ServerApp {
   };
 
   const routes: RouteSpec[] = [
-    ...healthRoutes(ctx, log),
+    ...healthRoutes(ctx, ctx.log),
     ...onboardingRoutes(ctx),
     ...runRoutes(ctx),
     ...repoRoutes(ctx),
     ...taskRoutes(ctx, dispatcher),
-    ...webhookRoutes(ctx, receiver, (line) => log(`[webhooks] ${line}`)),
+    ...webhookRoutes(ctx, receiver, log.child({ component: "webhooks" })),
   ];
   let document: unknown;
   routes.push({
@@ -99,7 +101,7 @@ export function createApp(deps: AppDeps): ServerApp {
   app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
   mountRoutes(app, routes);
   app.use(notFoundHandler);
-  app.use(errorHandler(log));
+  app.use(errorHandler(ctx.log));
   const drain = () => {
     ctx.draining = true;
   };

@@ -233,3 +233,22 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     driftCheckIntervalMs: e.MESH_SIX_DRIFT_CHECK_INTERVAL_MS,
   };
 }
+
+/** The values of the configuration that are secrets: the logger redacts each wherever it appears. */
+export function configSecrets(config: ServerConfig): string[] {
+  const secrets = [...config.apiTokens];
+  if (config.webhooks)
+    secrets.push(config.webhooks.vaultToken, ...(config.webhooks.fallbackSecret ? [config.webhooks.fallbackSecret] : []));
+  secrets.push(...urlPasswords(config.stateBackendUrl));
+  return secrets;
+}
+
+/** The password of a URL (decoded, as it would be printed), if it has one. */
+export function urlPasswords(url: string | undefined): string[] {
+  try {
+    const password = url ? new URL(url).password : "";
+    return password ? [...new Set([password, decodeURIComponent(password)])] : [];
+  } catch {
+    return [];
+  }
+}

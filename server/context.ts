@@ -2,6 +2,7 @@ import type { Pool } from "pg";
 import type { RunQueue } from "../runs/queue";
 import { createRun, type NewRun, queuePosition } from "../runs/run-store";
 import type { RunRecord } from "../domain/runs";
+import type { Logger } from "../lib/logger";
 import type { ServerConfig } from "./config";
 import type { ServerMetrics } from "./metrics";
 import type { z } from "zod";
@@ -13,6 +14,7 @@ export interface AppContext {
   queue: RunQueue;
   config: ServerConfig;
   metrics: ServerMetrics;
+  log: Logger;
   /** Set once the process begins to stop: /readyz turns false so the Service stops sending it traffic. */
   draining: boolean;
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { DatabaseError } from "pg";
 import { isDatabaseUnavailable } from "../db/database-availability";
+import { defaultLogger, type Logger } from "../lib/logger";
 import { IdempotencyKeyReusedError } from "../runs/run-store";
 import { InvalidRepoNameError } from "../domain/names";
 import { RepoConfigError } from "../domain/repo-config";
@@ -282,13 +283,13 @@ function send(res: Response, answer: Answer): void {
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => next(new RouteNotFoundError(req.method, req.path));
 
-export function errorHandler(log: (line: string) => void = (l) => console.error(l)): ErrorRequestHandler {
+export function errorHandler(log: Logger = defaultLogger()): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const known = answerFor(err);
     if (known) return send(res, known);
     // The message only: a stack or a request dump could carry what the client sent.
-    log(`${req.method} ${req.path}: ${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`);
+    log.error(`${req.method} ${req.path}: ${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`);
     send(res, answer("internal_error"));
   };
 }

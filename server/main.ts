@@ -4,7 +4,8 @@ import { PulumiStackRunner } from "../pulumi/runner";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
 import { PROJECT_DIR, workspaceSettings } from "../pulumi/workspace";
 import { createApp } from "./app";
-import { ConfigError, loadServerConfig } from "./config";
+import { ConfigError, configSecrets, loadServerConfig, urlPasswords } from "./config";
+import { createLogger, type Logger, logLevelFrom } from "../lib/logger";
 import { createMetrics } from "./metrics";
 import { createWorkers } from "./workers";
 import { type EmbeddedDatabase, startEmbeddedDatabase } from "../db/embedded";
@@ -18,10 +19,15 @@ import { listenForWakeups, type Wakeups } from "../db/wakeups";
  * DATABASE_URL too), migrations, the run queue, then HTTP.
  */
 async function main(): Promise<void> {
-  // Decided from the environment as given: the embedded database's URL is no shared state backend.
+  const level = logLevelFrom(process.env);
+  // Decided from the environment as given: the embedded database's URL, set below, is no shared state backend.
   const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
   const config = loadServerConfig(process.env, backendCheckUrl(settings.backend));
-  console.error(
+  const env = { ...settings.backend.envVars, ...settings.secrets.envVars };
+  const secrets = [...configSecrets(config), ...urlPasswords(process.env.DATABASE_URL)];
+  for (const name of ["PGPASSWORD", "PULUMI_CONFIG_PASSPHRASE", "VAULT_TOKEN"]) if (env[name]) secrets.push(env[name]);
+  const log = (root = createLogger({ level, secrets }));
+  log.info(
     `state: ${redactBackendUrl(settings.backendUrl)} (from ${settings.backend.source}); ` +
       `secrets: ${settings.secrets.provider ?? "passphrase"} (from ${settings.secrets.source}); workspace: ${settings.workDir}`,
   );
@@ -35,21 +41,27 @@ async function main(): Promise<void> {
     // In the environment of every Pulumi run (never in its config or state), so that the registry row lands in
     // this same database; a given DATABASE_URL reaches the runs as the rest of this process's environment does.
     settings.envVars = { ...settings.envVars, DATABASE_URL: databaseUrl };
-    console.error(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(databaseUrl).host}`);
+    log.info(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(databaseUrl).host}`);
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
-  pool.on("error", (err) => console.error(`database: ${err.message}`));
+  pool.on("error", (err) => log.error(`database: ${err.message}`));
   // The pool only listens for errors of idle clients: a connection dropped while a client is checked out
   // (between two statements of a transaction) would otherwise be an unhandled 'error' that kills the process.
   // The statement in flight fails, and the pool discards the broken client when it is released.
-  pool.on("connect", (client) => client.on("error", (err) => console.error(`database connection lost: ${err.message}`)));
+  pool.on("connect", (client) => client.on("error", (err) => log.error(`database connection lost: ${err.message}`)));
   const applied = await migrate(pool);
-  if (applied.length > 0) console.error(`migrations applied: ${applied.join(", ")}`);
+  if (applied.length > 0) log.info(`migrations applied: ${applied.join(", ")}`);
 
   settings.stackSettings = new DatabaseStackSettings(pool);
   const metrics = createMetrics(pool);
-  const workers = createWorkers({ db: pool, runner: new PulumiStackRunner({ settings }), config, metrics });
-  const app = createApp({ db: pool, config, metrics, workers });
+  const workers = createWorkers({
+    db: pool,
+    runner: new PulumiStackRunner({ settings, log: log.child({ component: "runner" }) }),
+    config,
+    metrics,
+    log,
+  });
+  const app = createApp({ db: pool, config, metrics, workers, log });
   await app.queue.start();
   // Tasks left delivering by a process that died are claimed again once their lease lapsed.
   app.dispatcher.start();
@@ -60,30 +72,30 @@ async function main(): Promise<void> {
     wakeups = listenForWakeups(
       databaseUrl,
       { mesh_six_runs: () => app.queue.kick(), mesh_six_tasks: () => app.dispatcher.kick() },
-      (line) => console.error(line),
+      log.child({ component: "wakeups" }),
     );
   }
   // Deliveries acknowledged by a process that died before processing them.
   app.webhooks
     .recover()
-    .then((n) => n > 0 && console.error(`webhook deliveries taken up again: ${n}`))
-    .catch((err: Error) => console.error(`webhook recovery: ${err.message}`));
+    .then((n) => n > 0 && log.info(`webhook deliveries taken up again: ${n}`))
+    .catch((err: Error) => log.error(`webhook recovery: ${err.message}`));
   const server = app.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-    console.error(`mesh-six onboarding server listening on :${port} (worker ${app.queue.workerId})`);
+    log.info(`mesh-six onboarding server listening on :${port} (worker ${app.queue.workerId})`);
   });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.error(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
+    log.info(`${signal}: stopping (running runs get a grace period, then go back to the queue)`);
     // The queue hands its runs back within the grace; whatever else hangs (a database that no longer answers)
     // must not keep the process past it.
     const bound = Math.max(config.runShutdownGraceMs, config.drainDelayMs ?? 0) + TEARDOWN_MS;
     setTimeout(() => {
-      console.error(`${signal}: shutdown not finished ${bound} ms after it began; exiting`);
+      log.error(`${signal}: shutdown not finished ${bound} ms after it began; exiting`);
       process.exit(1);
     }, bound).unref();
     app.drain();
@@ -107,7 +119,10 @@ async function main(): Promise<void> {
 /** After the runs' grace, what the rest of the shutdown (listener, dispatcher, database) may take. */
 const TEARDOWN_MS = 3000;
 
+/** Once the configuration is read; before that, errors go to a logger that knows no secrets yet. */
+let root: Logger | undefined;
+
 main().catch((err: Error) => {
-  console.error(err instanceof ConfigError ? `configuration: ${err.message}` : `startup failed: ${err.message}`);
+  (root ?? createLogger()).fatal(err instanceof ConfigError ? `configuration: ${err.message}` : `startup failed: ${err.message}`);
   process.exit(err instanceof ConfigError ? 2 : 1);
 });

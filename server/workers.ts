@@ -6,6 +6,7 @@ import { RunQueue } from "../runs/queue";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { ServerMetrics } from "./metrics";
 import { WebhookProcessor } from "./webhooks/processor";
+import { defaultLogger, type Logger } from "../lib/logger";
 
 /** The server's background work, built from its config: the HTTP app is handed these, the process starts and stops them. */
 export interface Workers {
@@ -25,11 +26,13 @@ export interface WorkerDeps {
   config: ServerConfig;
   /** Finished runs and processed deliveries are counted here. */
   metrics: ServerMetrics;
-  log?: (line: string) => void;
+  /** The process's root logger; each worker logs through a child naming it (`component`). */
+  log?: Logger;
 }
 
 export function createWorkers(deps: WorkerDeps): Workers {
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const log = deps.log ?? defaultLogger();
+  const part = (component: string) => log.child({ component });
   const { config, metrics } = deps;
   const queue = new RunQueue({
     pool: deps.db,
@@ -46,15 +49,17 @@ export function createWorkers(deps: WorkerDeps): Workers {
     },
     onFinished: (run) => {
       metrics.runFinished(run);
-      recordDriftCheck(deps.db, run).catch((err: Error) => log(`[drift] recording run ${run.id}: ${err.message}`));
+      recordDriftCheck(deps.db, run).catch((err: Error) =>
+        part("drift").child({ runId: run.id }).error(`recording the check: ${err.message}`),
+      );
     },
-    log: (line) => log(`[queue] ${line}`),
+    log: part("queue"),
   });
   const drift = new DriftScheduler({
     pool: deps.db,
     intervalMs: config.driftCheckIntervalMs ?? 0,
     queued: () => queue.kick(),
-    log: (line) => log(`[drift] ${line}`),
+    log: part("drift"),
   });
   const dispatcher = new Dispatcher({
     pool: deps.db,
@@ -64,8 +69,8 @@ export function createWorkers(deps: WorkerDeps): Workers {
     retryBaseMs: config.taskRetryBaseMs,
     retryMaxMs: config.taskRetryMaxMs,
     concurrency: config.dispatchConcurrency,
-    log: (line) => log(`[dispatch] ${line}`),
+    log: part("dispatch"),
   });
-  const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`));
+  const webhooks = new WebhookProcessor(deps.db, metrics, part("webhooks"));
   return { queue, dispatcher, drift, webhooks };
 }

@@ -6,12 +6,13 @@ import path from "node:path";
 import type { Pool } from "pg";
 import type { StackRunner } from "../pulumi/runner";
 import { createApp, type ServerApp } from "../server/app";
-import type { ServerConfig } from "../server/config";
+import { configSecrets, type ServerConfig } from "../server/config";
 import { createMetrics } from "../server/metrics";
 import { createWorkers } from "../server/workers";
 import type { WebhookSecretCache } from "../server/webhooks/secret-cache";
 import { type SseEvent, readSse } from "../server/sse";
 import { createTestDatabase, type TestDatabase } from "./database";
+import { captureLogs, type LogEntry, logEntries } from "./log-capture";
 import { ScriptedRunner } from "./scripted-runner";
 
 export const TEST_TOKEN = "test-token-0123456789abcdef";
@@ -22,8 +23,10 @@ export interface TestServer {
   app: ServerApp;
   runner: ScriptedRunner;
   config: ServerConfig;
-  /** Every line the app logged. */
+  /** Every line the app logged, as the process would print it (JSON, redacted). */
   logs: string[];
+  /** The same lines parsed. */
+  logEntries(): LogEntry[];
   /** fetch against the server, with the test token unless `token` says otherwise (null: none). */
   request(pathname: string, init?: RequestInit & { token?: string | null; json?: unknown }): Promise<Response>;
   close(): Promise<void>;
@@ -58,9 +61,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     stateBackendUrl: `file://${stateDir}`,
     ...opts.config,
   };
-  const logs: string[] = [];
+  const { log, lines: logs } = captureLogs({ secrets: configSecrets(config) });
   const pool = opts.pool ?? db.pool;
-  const log = (line: string) => logs.push(line);
   const metrics = createMetrics(pool);
   const workers = createWorkers({ db: pool, runner: runner as StackRunner, config, metrics, log });
   const app = createApp({ db: pool, config, metrics, workers, log, webhookSecrets: opts.webhookSecrets });
@@ -77,6 +79,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     runner,
     config,
     logs,
+    logEntries: () => logEntries(logs),
     request(pathname, init = {}) {
       const { token = TEST_TOKEN, json, ...rest } = init;
       const headers = new Headers(rest.headers);

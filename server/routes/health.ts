@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { Client } from "pg";
 import { fileBackendDir } from "../../pulumi/state-store";
+import type { Logger } from "../../lib/logger";
 import type { AppContext } from "../context";
 import type { RouteSpec } from "../route-table";
 import { healthBody, metricsBody, readyBody } from "../schemas";
@@ -40,7 +41,7 @@ async function checkPostgresBackend(url: string): Promise<string> {
   }
 }
 
-export function healthRoutes(ctx: AppContext, log: (line: string) => void): RouteSpec[] {
+export function healthRoutes(ctx: AppContext, log: Logger): RouteSpec[] {
   return [
     {
       method: "get",
@@ -79,7 +80,7 @@ export function healthRoutes(ctx: AppContext, log: (line: string) => void): Rout
           } catch (err) {
             ready = false;
             checks[name] = "failed";
-            log(`readyz: ${name}: ${(err as Error).message}`);
+            log.warn(`readyz: ${name}: ${(err as Error).message}`);
           }
         };
         await Promise.all([

@@ -70,7 +70,7 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
         });
       }
     } catch (err) {
-      console.error(`event stream of run ${id}: ${(err as Error).message}`);
+      ctx.log.child({ runId: id }).warn(`event stream: ${(err as Error).message}`);
     } finally {
       unsubscribe();
       stream.end();

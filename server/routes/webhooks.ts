@@ -9,6 +9,7 @@ import {
   vaultOrgWebhookPath,
   vaultWebhookPath,
 } from "../../domain/names";
+import type { Logger } from "../../lib/logger";
 import type { AppContext } from "../context";
 import { type ErrorCode, WebhookRejectedError } from "../errors";
 import type { RouteSpec } from "../route-table";
@@ -56,13 +57,18 @@ const loginOf = (v: unknown, key: string): string | undefined => {
   return typeof value === "string" ? value.toLowerCase() : undefined;
 };
 
-export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (line: string) => void): RouteSpec[] {
+export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: Logger): RouteSpec[] {
   const rawBody = express.raw({ type: "*/*", limit: hooks.maxBodyBytes });
+
+  // A delivery id becomes a field only with the shape GitHub gives it: anything else is the sender's text.
+  function deliveryField(req: Request): { deliveryId?: string } {
+    const delivery = req.get("x-github-delivery");
+    return delivery && DELIVERY_PATTERN.test(delivery) ? { deliveryId: delivery } : {};
+  }
 
   function reject(req: Request, code: WebhookRejectedError["code"], message: string): never {
     // What was asked and why it was refused; never the body, which nobody vouched for.
-    const delivery = req.get("x-github-delivery");
-    log(`webhook ${req.path} rejected (${code})${delivery && DELIVERY_PATTERN.test(delivery) ? ` delivery ${delivery}` : ""}`);
+    log.warn(deliveryField(req), `webhook ${req.path} rejected (${code})`);
     throw new WebhookRejectedError(code, message);
   }
 
@@ -148,7 +154,7 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
     try {
       verdict = await hooks.secrets!.verify(source.vaultPath, text, signature);
     } catch (err) {
-      log(`webhook ${req.path}: reading the secret failed: ${(err as Error).message}`);
+      log.child({ deliveryId }).error(`webhook ${req.path}: reading the secret failed: ${(err as Error).message}`);
       throw err;
     }
     if (verdict === "unknown") reject(req, source.unknown, `no webhook secret for ${source.owner}${source.repo ? `/${source.repo}` : ""}`);
@@ -177,7 +183,8 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: (lin
               ? "payload_too_large"
               : "error";
         ctx.metrics.webhookDeliveries.inc({ event: metricEvent(req.get("x-github-event")), outcome: code });
-        if ((err as { type?: string })?.type === "entity.too.large") log(`webhook ${req.path} rejected (payload_too_large)`);
+        if ((err as { type?: string })?.type === "entity.too.large")
+          log.warn(deliveryField(req), `webhook ${req.path} rejected (payload_too_large)`);
         next(err);
       };
       try {

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { z } from "zod";
+import type { Logger } from "../../lib/logger";
 import type { ServerMetrics } from "../metrics";
 import { decideBoardEvent, decideRepoEvent, type Decision, projectNodeIdOf } from "./events";
 import { findBoards, findRepoRules } from "../../db/registry";
@@ -16,7 +17,7 @@ export class WebhookProcessor {
   constructor(
     private readonly pool: Pool,
     private readonly metrics: ServerMetrics,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
   ) {}
 
   /** Starts processing in the background; never rejects. */
@@ -46,9 +47,10 @@ export class WebhookProcessor {
     } catch (err) {
       const message = describe(err);
       this.metrics.webhookDeliveries.inc({ event, outcome: "failed" });
-      this.log(`webhook delivery ${d.deliveryId} (${d.event}) failed: ${message}`);
+      const log = this.log.child({ deliveryId: d.deliveryId });
+      log.error(`delivery (${d.event}) failed: ${message}`);
       await finishDelivery(this.pool, d.deliveryId, "failed", message).catch((e: Error) =>
-        this.log(`webhook delivery ${d.deliveryId}: recording the failure failed too: ${e.message}`),
+        log.error(`recording the failure failed too: ${e.message}`),
       );
     }
   }

@@ -11,6 +11,7 @@ import {
   timeBudget,
   uniqueOwner,
 } from "../../testkit/fault-server";
+import { logEntries, logMessages } from "../../testkit/log-capture";
 import { type PostgresInstance, startPostgresInstance } from "../../testkit/postgres-instance";
 import { waitFor } from "../../testkit/server";
 
@@ -74,16 +75,16 @@ async function restartDuringUp(t: TestContext, stateInDatabase: boolean): Promis
     // Its worker was alive all along: its own lease lapsing during the outage must not make it recover the run under
     // itself. Only a run whose outcome could not be recorded (the database was down when it ended) is taken over,
     // recovered and run again.
-    const unrecorded = server.logs.some((l) => l.includes(`run ${runId}: recording failed`));
+    const unrecorded = logEntries(server.logs).some((e) => e.runId === runId && e.msg.startsWith("recording failed"));
     assert.deepEqual(
       statuses,
       unrecorded ? ["queued", "running", "interrupted", "queued", "running", run.status] : ["queued", "running", run.status],
       unrecorded ? "a run whose outcome was lost is recovered and run again" : "the run was not taken over as if its worker had died",
     );
     // Progress events sent while the database was away wait for it (in order) rather than being dropped.
-    const lostEvents = server.logs.filter((l) => l.startsWith("run event not recorded"));
+    const lostEvents = logMessages(server.logs).filter((l) => l.startsWith("run event not recorded"));
     assert.deepEqual(lostEvents, [], "no progress event was lost to the outage");
-    const heldEvents = server.logs
+    const heldEvents = logMessages(server.logs)
       .map((l) => /^run events recorded again after \d+ ms \((\d+) held\)/.exec(l))
       .reduce((n, m) => n + (m ? Number(m[1]) : 0), 0);
 

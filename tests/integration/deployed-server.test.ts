@@ -20,6 +20,7 @@ import {
   startDeclaredPod,
 } from "../../testkit/declared-server";
 import { emulator } from "../../testkit/github-emulator";
+import { logMessages } from "../../testkit/log-capture";
 import { kubeApi } from "../../testkit/kube-api";
 import { type RunBody, waitFor } from "../../testkit/server";
 import { deleteVaultSecret, writeVaultSecret } from "../../testkit/vault-api";
@@ -144,7 +145,7 @@ test(
     );
     const first = await startDeclaredPod(declared, kubeconfig);
     pods.push(first);
-    const stateLine = first.server.logs.find((l) => l.startsWith("state: "));
+    const stateLine = logMessages(first.server.logs).find((l) => l.startsWith("state: "));
     t.diagnostic(`first pod: ${stateLine}`);
     assert.match(
       stateLine ?? "",
@@ -180,7 +181,7 @@ test(
 
     const second = await startDeclaredPod(declared, kubeconfig);
     pods.push(second);
-    t.diagnostic(`second pod: ${second.server.logs.find((l) => l.startsWith("state: "))}`);
+    t.diagnostic(`second pod: ${logMessages(second.server.logs).find((l) => l.startsWith("state: "))}`);
     const repo = (await (await second.server.request(`/v1/repos/${ref.owner}/${ref.repo}`)).json()) as {
       registry: unknown;
       lastRun: { id: string };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Pool } from "pg";
+import { logMessages } from "../../testkit/log-capture";
 import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
 test("a request without a bearer token is 401 with a challenge; a wrong token is 403", async () => {
@@ -94,7 +95,7 @@ test("/readyz fails when the database is unreachable or the state directory is m
       assert.equal(res.headers.get("retry-after"), "5");
       assert.deepEqual(await res.json(), { error: "database_unavailable" });
     }
-    const faults = srv.logs.filter((l) => /^(GET|POST) \/v1\//.test(l));
+    const faults = logMessages(srv.logs).filter((l) => /^(GET|POST) \/v1\//.test(l));
     assert.deepEqual(faults, [], "an outage is answered, not logged as a fault of the request");
   } finally {
     await srv.close();

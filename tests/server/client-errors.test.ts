@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { logMessages } from "../../testkit/log-capture";
 import { rawRequest, type RawResponse } from "../../testkit/raw-http";
 import { startTestServer, TEST_TOKEN, type TestServer } from "../../testkit/server";
 
@@ -53,7 +54,7 @@ test("a bad chunked encoding gets 400 bad_request, and nothing is stored", async
   assertJsonError(await rawRequest(srv.url, `${head}ZZ\r\n{}\r\n0\r\n\r\n`), 400, "bad_request");
   assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM agents")).rows[0].n, 0);
   assert.deepEqual(
-    srv.logs.filter((l) => l.startsWith("POST /v1/agents")),
+    logMessages(srv.logs).filter((l) => l.startsWith("POST /v1/agents")),
     [],
     "the half-read request is not logged as a fault",
   );

@@ -4,6 +4,7 @@ import { DriftScheduler } from "../../runs/drift";
 import { ScriptedRunner } from "../../testkit/scripted-runner";
 import { startTestServer, type TestServer, waitFor, waitForStatus } from "../../testkit/server";
 import { registerRepo } from "../../testkit/webhooks";
+import { quietLogger } from "../../testkit/log-capture";
 
 async function driftCheck(srv: TestServer, owner: string, repo: string): Promise<string> {
   const res = await srv.request(`/v1/repos/${owner}/${repo}/drift-check`, { method: "POST" });
@@ -65,7 +66,7 @@ test("the schedule queues one drift check per repo and interval, however many re
     const busy = `${repos[2].owner}.${repos[2].repo}`.toLowerCase();
     // A repo with a run under way is left alone: its check would only wait behind it.
     await srv.request("/v1/onboardings", { method: "POST", json: { owner: repos[2].owner, repo: repos[2].repo } });
-    const replica = () => new DriftScheduler({ pool: srv.db.pool, intervalMs: 60_000, queued: () => undefined, log: () => undefined });
+    const replica = () => new DriftScheduler({ pool: srv.db.pool, intervalMs: 60_000, queued: () => undefined, log: quietLogger() });
     const now = Date.now();
     const created = await Promise.all([replica().queueDue(now), replica().queueDue(now)]);
     assert.equal(created[0] + created[1], 2);

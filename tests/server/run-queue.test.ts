@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { RunQueue } from "../../runs/queue";
 import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
 import { getRunBody, onboard, startTestServer, waitFor, waitForStatus } from "../../testkit/server";
+import { quietLogger } from "../../testkit/log-capture";
 
 test("two simultaneous requests for one repo both succeed, one after the other, in order", async () => {
   const gate = new Gate();
@@ -63,7 +64,7 @@ test("runs of different repos run concurrently, up to the concurrency cap", asyn
 test("two workers on one database never run one stack at once and share the cap", async () => {
   const runner = new ScriptedRunner().on(() => true, { steps: ["select-stack", "up", "wait", "done"] });
   const srv = await startTestServer({ runner, config: { runConcurrency: 2 } });
-  const second = new RunQueue({ pool: srv.db.pool, runner, concurrency: 2, leaseMs: 2000, pollMs: 10, log: () => undefined });
+  const second = new RunQueue({ pool: srv.db.pool, runner, concurrency: 2, leaseMs: 2000, pollMs: 10, log: quietLogger() });
   await second.start();
   try {
     const runs = [];

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { Dispatcher } from "../../dispatch/dispatcher";
 import { createTask, getTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../../testkit/agents";
 import { startTestServer, type TestServer, waitFor } from "../../testkit/server";
+import { quietLogger } from "../../testkit/log-capture";
 
 // Fast retries for tests: full-jitter waits of at most 10, 20, 40… ms.
 const CONFIG = { taskRetryBaseMs: 10, taskRetryMaxMs: 50 };
@@ -114,6 +115,14 @@ test("a failing agent's task is retried at another agent with the byte-identical
       ],
     );
     assert.match(task.attempts[0].error ?? "", /HTTP 500/);
+    assert.deepEqual(
+      srv
+        .logEntries()
+        .filter((e) => e.component === "dispatch")
+        .map((e) => [e.level, e.taskId, e.msg.replace(/next in \d+ ms/, "next in … ms")]),
+      [["warn", id, "attempt 1 failed (agent failing answered HTTP 500); next in … ms"]],
+      "the failed attempt is logged once, with its task's id",
+    );
   });
 });
 
@@ -178,7 +187,7 @@ test("a task no healthy agent can take is FAILED visibly with the reason", async
 test("a task left delivering under a lapsed lease is delivered by a new dispatcher; a live lease is left alone", async () => {
   const agent = await startAgent();
   const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
-  const dispatcher = new Dispatcher({ pool: srv.db.pool, pollMs: 20, retryBaseMs: 10, log: () => undefined });
+  const dispatcher = new Dispatcher({ pool: srv.db.pool, pollMs: 20, retryBaseMs: 10, log: quietLogger() });
   try {
     await registerRepo(srv, "acme", "widgets", "proj-widgets");
     const agentId = await registerAgent(srv, "impl", agent.url, { implement: 1 });
@@ -250,7 +259,7 @@ test("a delivered task whose result does not arrive within its timeout is retrie
 test("two dispatchers on one database deliver each task exactly once", async () => {
   const agent = await startAgent();
   const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
-  const dispatchers = [1, 2].map((n) => new Dispatcher({ pool: srv.db.pool, pollMs: 5, workerId: `d${n}`, log: () => undefined }));
+  const dispatchers = [1, 2].map((n) => new Dispatcher({ pool: srv.db.pool, pollMs: 5, workerId: `d${n}`, log: quietLogger() }));
   try {
     await registerRepo(srv, "acme", "widgets", "proj-widgets");
     await registerAgent(srv, "impl", agent.url, { implement: 1 });

@@ -9,6 +9,7 @@ import { createRun } from "../../runs/run-store";
 import { startEmbeddedDatabase } from "../../db/embedded";
 import { listenForWakeups } from "../../db/wakeups";
 import { createTestDatabase, type TestDatabase } from "../../testkit/database";
+import { quietLogger } from "../../testkit/log-capture";
 
 const dbs: TestDatabase[] = [];
 after(async () => Promise.all(dbs.map((d) => d.drop())));
@@ -24,7 +25,7 @@ test("a run stored by one process wakes another's listener at once, without wait
   dbs.push(db);
   const woke: string[] = [];
   let wake = nextCall();
-  const listener = listenForWakeups(db.url, { mesh_six_runs: () => (woke.push("runs"), wake.call("runs")) }, () => undefined);
+  const listener = listenForWakeups(db.url, { mesh_six_runs: () => (woke.push("runs"), wake.call("runs")) }, quietLogger());
   try {
     await wake.promise; // the listener wakes once when it starts listening, for work stored while nobody listened
     wake = nextCall();
@@ -47,7 +48,7 @@ test("a listener whose connection is cut listens again and wakes for what came m
   const db = await createTestDatabase("wake");
   dbs.push(db);
   let wake = nextCall();
-  const listener = listenForWakeups(db.url, { mesh_six_runs: () => wake.call("runs") }, () => undefined);
+  const listener = listenForWakeups(db.url, { mesh_six_runs: () => wake.call("runs") }, quietLogger());
   try {
     await wake.promise;
     wake = nextCall();

@@ -244,7 +244,7 @@ test("the body of a rejected delivery never reaches the logs", async () => {
     const repo = await registerRepo(srv);
     const other = await registerRepo(srv);
     const body = repoPayload(repo.fullName, { marker });
-    const answers = [
+    const sent = [
       await deliver(srv, repo.url, body),
       await deliver(srv, repo.url, body, { secret: other.secret }),
       await deliver(srv, repo.url, `{"marker": "${marker}"`, { secret: repo.secret }),
@@ -252,8 +252,11 @@ test("the body of a rejected delivery never reaches the logs", async () => {
       await deliver(srv, `/webhooks/github/${uniqueOwner()}/x`, body, { secret: repo.secret }),
       await deliver(srv, repo.url, repoPayload(repo.fullName, { marker, pad: "x".repeat(8192) }), { secret: repo.secret }),
       await deliver(srv, repo.url, body, { secret: repo.secret, contentType: "text/plain" }),
-    ].map((r) => r.status);
-    assert.deepEqual(answers, [401, 401, 400, 400, 404, 413, 415]);
+    ];
+    assert.deepEqual(
+      sent.map((r) => r.status),
+      [401, 401, 400, 400, 404, 413, 415],
+    );
     // An accepted delivery whose processing fails logs the failure, not the payload.
     const failing = await deliver(srv, repo.url, repoPayload(repo.fullName, { action: "opened", issue: { marker } }), {
       secret: repo.secret,
@@ -263,6 +266,16 @@ test("the body of a rejected delivery never reaches the logs", async () => {
     assert.ok(
       srv.logs.some((l) => l.includes("rejected (signature_mismatch)")),
       "rejections are logged",
+    );
+    // Each line about a delivery names it in its own field, as the platform's log search wants it.
+    const entries = srv.logEntries();
+    assert.deepEqual(
+      entries.filter((e) => e.msg.includes(" rejected (")).map((e) => e.deliveryId),
+      sent.map((r) => r.deliveryId),
+    );
+    assert.ok(
+      entries.some((e) => e.deliveryId === failing.deliveryId && e.level === "error" && e.msg.startsWith("delivery (issues) failed")),
+      "the failed processing is logged with its delivery id",
     );
     for (const line of [...srv.logs, ...captured]) assert.ok(!line.includes(marker), `logged a body: ${line}`);
   } finally {

@@ -3,6 +3,7 @@ import { Duplex } from "node:stream";
 import { test } from "node:test";
 import { answerClientError } from "../../server/client-errors";
 import { errorHandler } from "../../server/errors";
+import { captureLogs, logEntries } from "../../testkit/log-capture";
 
 /** A socket that records what is written to it. */
 function fakeSocket(opts: { headersSent?: boolean } = {}) {
@@ -42,17 +43,15 @@ test("nothing is written after a response already under way, nor to a reset conn
 });
 
 test("an error nobody foresaw is answered 500 internal_error; the log has its message, the answer nothing of it", () => {
-  const logs: string[] = [];
+  const captured = captureLogs();
   let status = 0;
   let body: unknown;
   const res = { headersSent: false, setHeader() {}, status: (s: number) => ((status = s), res), json: (b: unknown) => (body = b) };
-  errorHandler((l) => logs.push(l))(
-    new TypeError("secret-ish detail"),
-    { method: "GET", path: "/v1/x" } as never,
-    res as never,
-    () => undefined,
-  );
+  errorHandler(captured.log)(new TypeError("secret-ish detail"), { method: "GET", path: "/v1/x" } as never, res as never, () => undefined);
   assert.equal(status, 500);
   assert.deepEqual(body, { error: "internal_error" });
-  assert.deepEqual(logs, ["GET /v1/x: TypeError: secret-ish detail"]);
+  assert.deepEqual(
+    logEntries(captured.lines).map((e) => [e.level, e.msg]),
+    [["error", "GET /v1/x: TypeError: secret-ish detail"]],
+  );
 });

@@ -9,6 +9,7 @@ import { createApp } from "../../server/app";
 import type { ServerConfig } from "../../server/config";
 import { createMetrics } from "../../server/metrics";
 import { createWorkers } from "../../server/workers";
+import { quietLogger } from "../../testkit/log-capture";
 import { ScriptedRunner } from "../../testkit/scripted-runner";
 
 const TOKEN = "lint-token-0123456789abcdef";
@@ -28,7 +29,7 @@ async function servedDocument(config: Partial<ServerConfig> = {}): Promise<strin
     ...config,
   };
   const metrics = createMetrics(pool);
-  const log = () => undefined;
+  const log = quietLogger();
   const workers = createWorkers({ db: pool, runner: new ScriptedRunner(), config: fullConfig, metrics, log });
   const app = createApp({ db: pool, config: fullConfig, metrics, workers, log });
   const server: Server = await new Promise((resolve) => {

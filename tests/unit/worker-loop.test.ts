@@ -3,13 +3,14 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LeaseLost, ShuttingDown } from "../../lib/abort";
 import { keepLease, newWorkerId, WorkerLoop, type WorkerLoopOptions } from "../../lib/worker-loop";
+import { captureLogs, logMessages } from "../../testkit/log-capture";
 
 /** A loop over an in-memory list of job names; `hold` keeps a job in flight until it is released or aborted. */
 function harness(jobs: string[], over: Partial<WorkerLoopOptions<string>> = {}) {
   const started: string[] = [];
   const aborted: string[] = [];
   const release = new Map<string, () => void>();
-  const logs: string[] = [];
+  const { log, lines: logs } = captureLogs();
   const loop = new WorkerLoop<string>({
     concurrency: 2,
     pollMs: 10_000,
@@ -25,7 +26,7 @@ function harness(jobs: string[], over: Partial<WorkerLoopOptions<string>> = {}) 
         });
       }),
     name: "test loop",
-    log: (line) => logs.push(line),
+    log,
     ...over,
   });
   return { loop, started, aborted, release, logs };
@@ -111,7 +112,7 @@ test("a failing pass is logged and the loop goes on", async () => {
   await h.loop.start();
   await until(() => passes >= 3);
   await h.loop.stop({ deadline: Date.now() + 1_000, abortAt: Date.now(), reason: new ShuttingDown("stop") });
-  assert.deepEqual(h.logs, ["test loop: database away"]);
+  assert.deepEqual(logMessages(h.logs), ["test loop: database away"]);
 });
 
 test("a lease renewal that says the lease is gone aborts with LeaseLost; failed renewals are reported and retried", async () => {
