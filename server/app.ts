@@ -5,7 +5,8 @@ import { Dispatcher } from "../dispatch/dispatcher";
 import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
 import type { StackRunner } from "../pulumi/runner";
-import { bearerAuth } from "./auth";
+import { auditMutations } from "./audit";
+import { authenticate, authorizeRoutes } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { AppContext } from "./context";
@@ -14,11 +15,13 @@ import { createMetrics, type ServerMetrics } from "./metrics";
 import { buildOpenApi } from "./openapi";
 import { keepRawBody } from "./raw-body";
 import { mountRoutes, openPaths, type RouteSpec } from "./route-table";
+import { auditRoutes } from "./routes/audit";
 import { healthRoutes } from "./routes/health";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
 import { DEFAULT_AGENT_STALE_MS, taskRoutes } from "./routes/tasks";
+import { tokenRoutes } from "./routes/tokens";
 import { webhookRoutes } from "./routes/webhooks";
 import { openApiDocumentBody } from "./schemas";
 import { WebhookProcessor } from "./webhooks/processor";
@@ -119,6 +122,8 @@ export function createApp(deps: AppDeps): ServerApp {
     ...repoRoutes(ctx),
     ...taskRoutes(ctx, dispatcher),
     ...webhookRoutes(ctx, receiver, (line) => log(`[webhooks] ${line}`)),
+    ...tokenRoutes(ctx),
+    ...auditRoutes(ctx),
   ];
   let document: unknown;
   routes.push({
@@ -127,7 +132,7 @@ export function createApp(deps: AppDeps): ServerApp {
     operationId: "openapi",
     summary: "This API's OpenAPI 3.1 document",
     tag: "meta",
-    auth: true,
+    role: "viewer",
     database: false,
     responses: { 200: { description: "The OpenAPI document", schema: openApiDocumentBody } },
     handler(_req, res) {
@@ -139,7 +144,15 @@ export function createApp(deps: AppDeps): ServerApp {
   const app = express();
   app.disable("x-powered-by");
   // Auth before any body is parsed; webhooks (later) must see their raw body, so JSON parsing is /v1's only.
-  app.use(bearerAuth(deps.config.apiTokens, openPaths(routes)));
+  app.use(
+    authenticate({
+      configured: deps.config.apiTokens,
+      pool: deps.db,
+      openPaths: openPaths(routes),
+      onAuthenticated: auditMutations(deps.db, log),
+    }),
+  );
+  app.use(authorizeRoutes(routes));
   // The raw text is kept so a task's payload can be stored and delivered as the client wrote it.
   app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
   mountRoutes(app, routes);

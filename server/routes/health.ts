@@ -48,7 +48,7 @@ export function healthRoutes(ctx: AppContext, log: (line: string) => void): Rout
       operationId: "health",
       summary: "The process is up",
       tag: "health",
-      auth: false,
+      role: "public",
       responses: { 200: { description: "Up", schema: healthBody } },
       handler(_req, res) {
         res.json({ status: "ok" });
@@ -60,7 +60,7 @@ export function healthRoutes(ctx: AppContext, log: (line: string) => void): Rout
       operationId: "ready",
       summary: "The database answers and the Pulumi state backend is usable",
       tag: "health",
-      auth: false,
+      role: "public",
       responses: {
         200: { description: "Ready", schema: readyBody },
         503: { description: "Not ready; `checks` says which dependency failed", schema: readyBody },
@@ -98,7 +98,7 @@ export function healthRoutes(ctx: AppContext, log: (line: string) => void): Rout
       operationId: "metrics",
       summary: "Prometheus metrics",
       tag: "health",
-      auth: false,
+      role: "public",
       responses: { 200: { description: "Prometheus text exposition format", schema: metricsBody, contentType: "text/plain" } },
       async handler(_req, res) {
         const body = await ctx.metrics.registry.metrics();

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { Pool } from "pg";
 import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
-test("a request without a bearer token is 401 with a challenge; a wrong token is 403", async () => {
+test("a request without a bearer token, or with one not known here, is 401 with a challenge", async () => {
   const srv = await startTestServer({ startQueue: false });
   try {
     for (const headers of [{}, { authorization: "Basic dXNlcjpwYXNz" }] as Record<string, string>[]) {
@@ -13,14 +13,15 @@ test("a request without a bearer token is 401 with a challenge; a wrong token is
       assert.deepEqual(await res.json(), { error: "unauthenticated" });
     }
     const wrong = await srv.request("/v1/repos", { token: "not-the-token" });
-    assert.equal(wrong.status, 403);
-    assert.deepEqual(await wrong.json(), { error: "forbidden" });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.headers.get("www-authenticate") ?? "", /^Bearer/);
+    assert.deepEqual(await wrong.json(), { error: "unauthenticated" });
     // Even a route that does not exist asks for a token first: no probing the API unauthenticated.
     assert.equal((await srv.request("/v1/nope", { token: null })).status, 401);
     assert.equal((await srv.request("/v1/nope")).status, 404);
     // Nothing was stored for a refused request.
     const refused = await srv.request("/v1/onboardings", { method: "POST", token: "wrong", json: { owner: "acme", repo: "widgets" } });
-    assert.equal(refused.status, 403);
+    assert.equal(refused.status, 401);
     assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n, 0);
   } finally {
     await srv.close();
