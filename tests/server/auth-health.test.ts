@@ -153,10 +153,25 @@ test("the OpenAPI document is served and lists every route the app serves", asyn
       "GET /v1/tasks/{id}",
       "POST /v1/tasks/{id}/transition",
       "POST /v1/tasks/{id}/result",
+      "POST /v1/tokens",
+      "GET /v1/tokens",
+      "DELETE /v1/tokens/{id}",
+      "GET /v1/audit",
     ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }
     assert.deepEqual(doc.paths["/healthz"].get.security, [], "open routes say so");
+    const ops = doc.paths as unknown as Record<string, Record<string, Record<string, unknown>>>;
+    const roleOf = (p: string, m: string) => [ops[p][m]["x-mesh-six-role"], ops[p][m]["x-mesh-six-agent"], ops[p][m].security];
+    assert.deepEqual(roleOf("/healthz", "get"), ["public", undefined, []]);
+    assert.deepEqual(roleOf("/v1/repos", "get"), ["viewer", undefined, [{ bearer: ["viewer", "operator", "admin"] }]]);
+    assert.deepEqual(roleOf("/v1/repos/{owner}/{repo}", "delete"), ["admin", undefined, [{ bearer: ["admin"] }]]);
+    assert.deepEqual(roleOf("/v1/tasks/{id}/transition", "post"), [
+      "operator",
+      "the agent the task's latest attempt was delivered to",
+      [{ bearer: ["operator", "admin", "agent"] }],
+    ]);
+    assert.match(String(ops["/v1/tokens"].post.description), /role admin; any other token is answered 403/);
     assert.ok(doc.paths["/v1/onboardings"].post.responses["202"]);
     assert.ok(doc.components.schemas.OnboardingRequest && doc.components.schemas.Run);
     assert.ok(doc.components.schemas.AuthPushRequest, "the auth push body is described");
