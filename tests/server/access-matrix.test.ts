@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
-import type { RouteSpec } from "../../server/route-table";
 import { createTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../../testkit/agents";
 import { startTestServer, type TestServer, waitFor } from "../../testkit/server";
 import { issueToken } from "../../testkit/tokens";
@@ -54,6 +53,16 @@ const EXPECTED: Record<string, Cell[]> = {
   revokeToken: ADMIN,
   listAudit: ADMIN,
 };
+
+/** What this test reads of a route table entry (server/route-table.ts RouteSpec). */
+interface RouteSpec {
+  method: string;
+  path: string;
+  operationId: string;
+  role: string;
+  agent?: unknown;
+  body?: unknown;
+}
 
 let srv: TestServer;
 let routes: readonly RouteSpec[] = [];
