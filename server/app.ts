@@ -6,7 +6,7 @@ import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
 import type { StackRunner } from "../pulumi/runner";
 import { auditMutations } from "./audit";
-import { authenticate, authorizeRoutes } from "./auth";
+import { authenticate, authorizedOnly, authorizeRoutes } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { AppContext } from "./context";
@@ -155,7 +155,7 @@ export function createApp(deps: AppDeps): ServerApp {
   app.use(authorizeRoutes(routes));
   // The raw text is kept so a task's payload can be stored and delivered as the client wrote it.
   app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
-  mountRoutes(app, routes);
+  mountRoutes(app, routes, [authorizedOnly]);
   app.use(notFoundHandler);
   app.use(errorHandler(log));
   const drain = () => {

@@ -103,6 +103,11 @@ export function authorize(route: RouteSpec): RequestHandler {
   };
 }
 
+/** A route's first handler: a request the authorization router did not see is failed, never served. */
+export const authorizedOnly: RequestHandler = (req, res, next) => {
+  next(routeAccessOf(res) ? undefined : new Error(`${req.method} ${req.path} reached its route without being authorized`));
+};
+
 /**
  * Every route's authorization, matched as the app matches its routes (an Express router with the same paths
  * and the same default options), for mounting ahead of body parsing: a refused request's body is never read.

@@ -68,10 +68,11 @@ const jsonOnly: RequestHandler = (req, _res, next) => {
   next(hasBody(req) && !req.is("application/json") ? new UnsupportedMediaTypeError(req.get("content-type")) : undefined);
 };
 
-export function mountRoutes(app: Express, routes: readonly RouteSpec[]): void {
+/** Mounts each route's handler, after `first` (checks every route's request must have passed). */
+export function mountRoutes(app: Express, routes: readonly RouteSpec[], first: RequestHandler[] = []): void {
   for (const route of routes) {
-    if (route.body) app[route.method](route.path, jsonOnly, route.handler);
-    else app[route.method](route.path, route.handler);
+    if (route.body) app[route.method](route.path, ...first, jsonOnly, route.handler);
+    else app[route.method](route.path, ...first, route.handler);
   }
 }
 
