@@ -204,6 +204,16 @@ export async function getTask(db: Pool | PoolClient, id: string): Promise<TaskRe
   return rows[0] ? toTask(rows[0]) : undefined;
 }
 
+/** The agent the task's latest attempt went to: the one that may report on it and move it (undefined: none yet). */
+export async function deliveredTo(pool: Pool, taskId: string): Promise<string | undefined> {
+  if (!isUuid(taskId)) return undefined;
+  const { rows } = await pool.query<{ agent_id: string | null }>(
+    "SELECT agent_id FROM task_attempts WHERE task_id = $1 ORDER BY attempt DESC LIMIT 1",
+    [taskId],
+  );
+  return rows[0]?.agent_id ?? undefined;
+}
+
 export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptRecord[]> {
   const { rows } = await pool.query<AttemptRow>(
     `SELECT a.*, g.name AS agent_name FROM task_attempts a LEFT JOIN agents g ON g.id = a.agent_id WHERE a.task_id = $1 ORDER BY a.attempt`,

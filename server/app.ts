@@ -2,7 +2,8 @@ import type { Server } from "node:http";
 import express, { type Express } from "express";
 import type { Pool } from "pg";
 import { defaultLogger, type Logger } from "../lib/logger";
-import { bearerAuth } from "./auth";
+import { auditMutations } from "./audit";
+import { authenticate, authorizedOnly, authorizeRoutes } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import type { ServerConfig } from "./config";
 import type { AppContext } from "./context";
@@ -11,11 +12,13 @@ import type { ServerMetrics } from "./metrics";
 import { buildOpenApi } from "./openapi";
 import { keepRawBody } from "./raw-body";
 import { mountRoutes, openPaths, type RouteSpec } from "./route-table";
+import { auditRoutes } from "./routes/audit";
 import { healthRoutes } from "./routes/health";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
 import { taskRoutes } from "./routes/tasks";
+import { tokenRoutes } from "./routes/tokens";
 import { webhookRoutes } from "./routes/webhooks";
 import { openApiDocumentBody } from "./schemas";
 import { WebhookSecretCache } from "./webhooks/secret-cache";
@@ -76,6 +79,8 @@ export function createApp(deps: AppDeps): ServerApp {
     ...repoRoutes(ctx),
     ...taskRoutes(ctx, dispatcher),
     ...webhookRoutes(ctx, receiver, log.child({ component: "webhooks" })),
+    ...tokenRoutes(ctx),
+    ...auditRoutes(ctx),
   ];
   let document: unknown;
   routes.push({
@@ -84,7 +89,7 @@ export function createApp(deps: AppDeps): ServerApp {
     operationId: "openapi",
     summary: "This API's OpenAPI 3.1 document",
     tag: "meta",
-    auth: true,
+    role: "viewer",
     database: false,
     responses: { 200: { description: "The OpenAPI document", schema: openApiDocumentBody } },
     handler(_req, res) {
@@ -96,10 +101,18 @@ export function createApp(deps: AppDeps): ServerApp {
   const app = express();
   app.disable("x-powered-by");
   // Auth before any body is parsed; webhooks (later) must see their raw body, so JSON parsing is /v1's only.
-  app.use(bearerAuth(deps.config.apiTokens, openPaths(routes)));
+  app.use(
+    authenticate({
+      configured: deps.config.apiTokens,
+      pool: deps.db,
+      openPaths: openPaths(routes),
+      onAuthenticated: auditMutations(deps.db, log.child({ component: "audit" })),
+    }),
+  );
+  app.use(authorizeRoutes(routes));
   // The raw text is kept so a task's payload can be stored and delivered as the client wrote it.
   app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
-  mountRoutes(app, routes);
+  mountRoutes(app, routes, [authorizedOnly]);
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.log));
   const drain = () => {

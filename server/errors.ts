@@ -4,6 +4,7 @@ import { isDatabaseUnavailable } from "../db/database-availability";
 import { defaultLogger, type Logger } from "../lib/logger";
 import { IdempotencyKeyReusedError } from "../runs/run-store";
 import { InvalidRepoNameError } from "../domain/names";
+import type { RankedRole } from "../domain/roles";
 import { RepoConfigError } from "../domain/repo-config";
 import { SecretStoreUnavailableError } from "./webhooks/vault-kv";
 
@@ -73,10 +74,22 @@ export class UnauthenticatedError extends Error {
   }
 }
 
+/** The token is known, but its role may not call the route. */
 export class ForbiddenError extends Error {
-  constructor() {
-    super("the bearer token is not accepted");
+  constructor(
+    readonly required: RankedRole,
+    /** Whether an agent token may call it for its own agent. */
+    readonly agentScoped: boolean,
+  ) {
+    super(`this needs the ${required} role${agentScoped ? " (or the token of the agent it concerns)" : ""}`);
     this.name = "ForbiddenError";
+  }
+}
+
+export class TokenNotFoundError extends Error {
+  constructor(readonly tokenId: string) {
+    super(`token ${tokenId} not found`);
+    this.name = "TokenNotFoundError";
   }
 }
 
@@ -146,15 +159,20 @@ export const ERROR_CODES = {
   malformed_json: { status: 400, description: "the delivery's body is not a JSON object" },
   repository_mismatch: { status: 400, description: "the payload names another repository than the URL" },
   organization_mismatch: { status: 400, description: "the payload names another organization than the URL" },
-  unauthenticated: { status: 401, description: "no bearer token" },
+  unauthenticated: { status: 401, description: "no bearer token, or one not known here (never issued, or revoked)" },
   signature_missing: { status: 401, description: "X-Hub-Signature-256 is missing" },
   signature_mismatch: { status: 401, description: "the signature does not match the body" },
-  forbidden: { status: 403, description: "the bearer token is not accepted" },
+  forbidden: {
+    status: 403,
+    description:
+      "the token's role may not do this; `required` names the least role that may, `agent` whether an agent's token may for its own agent",
+  },
   not_found: { status: 404, description: "no such route" },
   run_not_found: { status: 404, description: "no such run" },
   repo_not_found: { status: 404, description: "the repository is not known here" },
   task_not_found: { status: 404, description: "no such task" },
   agent_not_found: { status: 404, description: "no such agent" },
+  token_not_found: { status: 404, description: "no such token" },
   unknown_repository: { status: 404, description: "the repository is not registered (a task's: `repository` names it)" },
   unknown_organization: { status: 404, description: "the organization has no webhook secret" },
   request_timeout: { status: 408, description: "the request did not arrive within the server's request timeout" },
@@ -242,7 +260,8 @@ export function answerFor(err: unknown): Answer | undefined {
   }
   if (err instanceof InvalidRepoNameError) return invalid(err.field, err.message);
   if (err instanceof UnauthenticatedError) return answer("unauthenticated", {}, { "WWW-Authenticate": 'Bearer realm="mesh-six"' });
-  if (err instanceof ForbiddenError) return answer("forbidden");
+  if (err instanceof ForbiddenError) return answer("forbidden", { required: err.required, agent: err.agentScoped });
+  if (err instanceof TokenNotFoundError) return answer("token_not_found");
   if (err instanceof RunNotFoundError) return answer("run_not_found");
   if (err instanceof RepoNotFoundError) return answer("repo_not_found");
   if (err instanceof TaskNotFoundError) return answer("task_not_found");

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { RouteSpec } from "./route-table";
+import { holdsRole, RANKED_ROLES, type RankedRole } from "../domain/roles";
 import { ERROR_CODES, type ErrorCode } from "./errors";
 import { apiSchemas, errorSchemas } from "./schemas";
 
@@ -43,8 +44,10 @@ const ERROR_HEADERS: Record<string, { codes: ErrorCode[]; headers: Record<string
 /** Every error code the route can be answered with, by status, in ERROR_CODES order. */
 function errorCodesByStatus(route: RouteSpec, hasPathParams: boolean): [string, ErrorCode[]][] {
   const codes = new Set<ErrorCode>([...EVERY_ROUTE, ...(route.errors ?? [])]);
-  if (route.auth) for (const c of ["unauthenticated", "forbidden"] as const) codes.add(c);
-  if (route.database ?? route.auth) codes.add("database_unavailable");
+  const secured = route.role !== "public";
+  if (secured) for (const c of ["unauthenticated", "forbidden"] as const) codes.add(c);
+  // Issued tokens are looked up in the database, so any secured route can find it unavailable.
+  if (secured || route.database) codes.add("database_unavailable");
   // The router answers a path parameter it cannot percent-decode.
   if (hasPathParams) codes.add("invalid_request");
   if (route.body) for (const c of ["invalid_request", "payload_too_large", "unsupported_media_type"] as const) codes.add(c);
@@ -55,6 +58,29 @@ function errorCodesByStatus(route: RouteSpec, hasPathParams: boolean): [string, 
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return [...byStatus];
+}
+
+function optionalParams(params: { name: string; description: string }[] | undefined, where: "query" | "header") {
+  return (params ?? []).map((p) => ({ name: p.name, in: where, required: false, description: p.description, schema: { type: "string" } }));
+}
+
+const HOLDERS: Record<RankedRole, string> = { viewer: "viewer, operator or admin", operator: "operator or admin", admin: "admin" };
+
+/**
+ * Who may call the operation, three ways: `x-mesh-six-role` (the least role; `x-mesh-six-agent` when an
+ * agent's token may too, and for which agent), the roles as the bearer requirement's role names (OpenAPI 3.1
+ * allows them for schemes other than OAuth), and a sentence in the description.
+ */
+function access(route: RouteSpec): Record<string, unknown> {
+  if (route.role === "public") return { security: [], "x-mesh-six-role": "public", description: "Served without a token." };
+  const roles = RANKED_ROLES.filter((r) => holdsRole(r, route.role as RankedRole));
+  const agent = route.agent ? ` or an agent token bound to ${route.agent.description}` : "";
+  return {
+    description: `Needs a token of role ${HOLDERS[route.role]}${agent}; any other token is answered 403 forbidden.`,
+    security: [{ bearer: route.agent ? [...roles, "agent"] : roles }],
+    "x-mesh-six-role": route.role,
+    ...(route.agent ? { "x-mesh-six-agent": route.agent.description } : {}),
+  };
 }
 
 /** The OpenAPI 3.1 document of the routes, with the schemas of server/schemas.ts as components. */
@@ -68,13 +94,8 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       required: true,
       schema: { type: "string" },
     }));
-    const headerParams = (route.headers ?? []).map((h) => ({
-      name: h.name,
-      in: "header",
-      required: false,
-      description: h.description,
-      schema: { type: "string" },
-    }));
+    const queryParams = optionalParams(route.query, "query");
+    const headerParams = optionalParams(route.headers, "header");
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(route.responses)) {
       responses[status] = {
@@ -105,8 +126,10 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       operationId: route.operationId,
       summary: route.summary,
       tags: [route.tag],
-      ...(route.auth ? {} : { security: [] }),
-      ...(pathParams.length + headerParams.length > 0 ? { parameters: [...pathParams, ...headerParams] } : {}),
+      ...access(route),
+      ...(pathParams.length + queryParams.length + headerParams.length > 0
+        ? { parameters: [...pathParams, ...queryParams, ...headerParams] }
+        : {}),
       ...(route.body
         ? { requestBody: { required: !route.bodyOptional, content: { "application/json": { schema: schemaRef(route.body, "input") } } } }
         : {}),

@@ -1,5 +1,6 @@
 import type { Express, Request, RequestHandler } from "express";
 import type { z } from "zod";
+import type { RankedRole } from "../domain/roles";
 import { type ErrorCode, UnsupportedMediaTypeError } from "./errors";
 
 /**
@@ -13,9 +14,15 @@ export interface RouteSpec {
   operationId: string;
   summary: string;
   tag: string;
-  /** false: served without a bearer token (probes, metrics). */
-  auth: boolean;
+  /**
+   * The least role a token needs (domain/roles.ts; each ranked role holds those below it); "public": served
+   * without a bearer token (probes, metrics, webhooks, which carry their own signature).
+   */
+  role: RankedRole | "public";
+  /** Agent tokens may call the route too, for the agent its target belongs to (and no other). */
+  agent?: AgentScope;
   headers?: { name: string; description: string }[];
+  query?: { name: string; description: string }[];
   body?: z.ZodType;
   /** The body may be left out altogether (a preview without changes). */
   bodyOptional?: boolean;
@@ -29,6 +36,13 @@ export interface RouteSpec {
   /** Whether the handler reads or writes the database (default: true for authenticated routes). */
   database?: boolean;
   handler: RequestHandler;
+}
+
+export interface AgentScope {
+  /** Whose the target is, as the document states it ("the agent in the path"). */
+  description: string;
+  /** The id of the agent the request's target belongs to; undefined when it belongs to none. */
+  agentOf(req: Request): Promise<string | undefined> | string | undefined;
 }
 
 export interface ResponseSpec {
@@ -54,13 +68,14 @@ const jsonOnly: RequestHandler = (req, _res, next) => {
   next(hasBody(req) && !req.is("application/json") ? new UnsupportedMediaTypeError(req.get("content-type")) : undefined);
 };
 
-export function mountRoutes(app: Express, routes: readonly RouteSpec[]): void {
+/** Mounts each route's handler, after `first` (checks every route's request must have passed). */
+export function mountRoutes(app: Express, routes: readonly RouteSpec[], first: RequestHandler[] = []): void {
   for (const route of routes) {
-    if (route.body) app[route.method](route.path, jsonOnly, route.handler);
-    else app[route.method](route.path, route.handler);
+    if (route.body) app[route.method](route.path, ...first, jsonOnly, route.handler);
+    else app[route.method](route.path, ...first, route.handler);
   }
 }
 
 export function openPaths(routes: readonly RouteSpec[]): Set<string> {
-  return new Set(routes.filter((r) => !r.auth).map((r) => r.path));
+  return new Set(routes.filter((r) => r.role === "public").map((r) => r.path));
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { RUN_KINDS, RUN_STATUSES } from "../domain/runs";
 import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../dispatch/task-store";
 import { githubOwner, githubRepo, repoStackConfigSchema } from "../domain/repo-config";
+import { RANKED_ROLES, ROLES } from "../domain/roles";
 import { WORKFLOW_STATES } from "../domain/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
 
@@ -310,11 +311,89 @@ export const taskResultRequest = z
   .strict()
   .register(apiSchemas, { id: "TaskResult" });
 
+export const tokenRequest = z
+  .object({
+    name: z.string().min(1).max(200).describe("Who or what will hold the token"),
+    role: z.enum(ROLES),
+    agentId: z.uuid().optional().describe("The agent an agent token acts for: required with the agent role, refused with any other"),
+  })
+  .strict()
+  .superRefine((t, issues) => {
+    if ((t.role === "agent") !== (t.agentId !== undefined)) {
+      issues.addIssue({
+        code: "custom",
+        path: ["agentId"],
+        message: t.role === "agent" ? "required with the agent role" : "only with the agent role",
+      });
+    }
+  })
+  .register(apiSchemas, { id: "TokenRequest" });
+
+const tokenFields = {
+  id: z.uuid(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  agentId: z.uuid().nullable(),
+  createdAt: z.iso.datetime(),
+  createdBy: z.string().nullable().describe("The actor id of the admin who created it"),
+};
+
+export const tokenView = z
+  .object({ ...tokenFields, revokedAt: timestamp })
+  .register(apiSchemas, { id: "Token", description: "A token as listed: never its text" });
+
+export const tokenCreated = z
+  .object({ ...tokenFields, token: z.string().describe("The token itself: shown in this answer only, stored only as its SHA-256") })
+  .register(apiSchemas, { id: "TokenCreated" });
+
+export const tokenList = z.object({ tokens: z.array(tokenView) }).register(apiSchemas, { id: "TokenList" });
+
+export const auditEntry = z
+  .object({
+    id: z.string(),
+    at: z.iso.datetime(),
+    actor: z.object({
+      id: z.string().describe("The token's id, or `config:<n>` for the n-th token of MESH_SIX_API_TOKENS"),
+      name: z.string(),
+      role: z.enum(ROLES),
+    }),
+    method: z.string(),
+    route: z.string().nullable().describe("The route pattern (`/v1/runs/:id/cancel`); null when no route matched"),
+    target: z.string().nullable().describe("What the request was about: owner/repo, a run's, task's, agent's or token's id"),
+    status: z.number().int().describe("The status the request was answered with"),
+  })
+  .register(apiSchemas, { id: "AuditEntry" });
+
+export const auditPage = z
+  .object({
+    entries: z.array(auditEntry).describe("Newest first"),
+    nextCursor: z.string().nullable().describe("Pass as `cursor` for the next (older) page; null on the last"),
+  })
+  .register(apiSchemas, { id: "AuditPage" });
+
+export const auditQuery = z
+  .object({
+    actor: z.string().min(1).optional(),
+    route: z.string().min(1).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    cursor: z
+      .string()
+      .regex(/^[1-9][0-9]{0,18}$/, "not a cursor this server gave")
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+
 const fieldIssues = z.array(z.object({ field: z.string(), message: z.string() }));
 
 // The fields an error carries besides its code; every other code's body is `{"error": code}` alone.
 const ERROR_FIELDS: Partial<Record<ErrorCode, z.ZodRawShape>> = {
   invalid_request: { issues: fieldIssues },
+  forbidden: {
+    required: z.enum(RANKED_ROLES).describe("The least role that may do this"),
+    agent: z.boolean().describe("Whether an agent's token may do it for its own agent"),
+  },
   unknown_repository: { repository: z.string().optional().describe("owner/repo (a task's; a webhook's names it in the URL)") },
   invalid_transition: { from: taskStateEnum, to: taskStateEnum },
   task_not_in_flight: { deliveryStatus: z.enum(DELIVERY_STATUSES) },

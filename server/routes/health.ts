@@ -49,7 +49,7 @@ export function healthRoutes(ctx: AppContext, log: Logger): RouteSpec[] {
       operationId: "health",
       summary: "The process is up",
       tag: "health",
-      auth: false,
+      role: "public",
       responses: { 200: { description: "Up", schema: healthBody } },
       handler(_req, res) {
         res.json({ status: "ok" });
@@ -61,7 +61,7 @@ export function healthRoutes(ctx: AppContext, log: Logger): RouteSpec[] {
       operationId: "ready",
       summary: "The database answers and the Pulumi state backend is usable",
       tag: "health",
-      auth: false,
+      role: "public",
       responses: {
         200: { description: "Ready", schema: readyBody },
         503: { description: "Not ready; `checks` says which dependency failed", schema: readyBody },
@@ -99,7 +99,7 @@ export function healthRoutes(ctx: AppContext, log: Logger): RouteSpec[] {
       operationId: "metrics",
       summary: "Prometheus metrics",
       tag: "health",
-      auth: false,
+      role: "public",
       responses: { 200: { description: "Prometheus text exposition format", schema: metricsBody, contentType: "text/plain" } },
       async handler(_req, res) {
         const body = await ctx.metrics.registry.metrics();

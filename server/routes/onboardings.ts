@@ -1,5 +1,6 @@
 import { isOnboarded } from "../../runs/run-store";
 import { stackNameFor } from "../../domain/names";
+import { setAuditTarget } from "../audit";
 import { type AppContext, runLocation, submitRun } from "../context";
 import { buildOnboardingRequest } from "../onboarding-request";
 import { idempotencyOf } from "../requests";
@@ -28,7 +29,7 @@ export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "createOnboarding",
       summary: "Onboard a repository: a run that brings its stack up (an update when it is already onboarded)",
       tag: "onboarding",
-      auth: true,
+      role: "operator",
       headers: [IDEMPOTENCY_HEADER],
       body: onboardingRequest,
       responses: ACCEPTED_RESPONSES,
@@ -48,6 +49,7 @@ export function onboardingRoutes(ctx: AppContext): RouteSpec[] {
           options,
           idempotency,
         });
+        setAuditTarget(res, `${run.owner}/${run.repo} run ${run.id}`);
         res
           .status(created ? 202 : 200)
           .location(runLocation(run))

@@ -4,6 +4,7 @@ import type { RunKind, RunRecord, RunRequest } from "../../domain/runs";
 import { type RepoRef, repoRefOf, stackNameFor } from "../../domain/names";
 import { parseRepoStackConfig, type RepoStackInput } from "../../domain/repo-config";
 import { findKnownRepo, type KnownRepo, listKnownRepos } from "../../db/registry";
+import { setAuditTarget } from "../audit";
 import { type AppContext, runLocation, submitRun, toRunView } from "../context";
 import { RepoNotFoundError } from "../errors";
 import { buildOnboardingRequest } from "../onboarding-request";
@@ -52,6 +53,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
         request,
         idempotency,
       });
+      setAuditTarget(res, `${run.owner}/${run.repo} run ${run.id}`);
       res
         .status(created ? 202 : 200)
         .location(runLocation(run))
@@ -76,7 +78,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "listRepos",
       summary: "Repositories known here: registered, or with an onboarding run",
       tag: "repos",
-      auth: true,
+      role: "viewer",
       responses: { 200: { description: "The repositories", schema: repoList } },
       async handler(_req, res) {
         const known = await listKnownRepos(ctx.pool);
@@ -93,7 +95,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "getRepo",
       summary: "A repository's registry row and its last run",
       tag: "repos",
-      auth: true,
+      role: "viewer",
       responses: { 200: { description: "The repository", schema: repoView } },
       errors: [...repoErrors],
       async handler(req, res) {
@@ -108,7 +110,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "previewRepo",
       summary: "Preview a change: the applied settings with the body's changes (a new repo: what onboarding would do)",
       tag: "repos",
-      auth: true,
+      role: "operator",
       headers: [IDEMPOTENCY_HEADER],
       body: previewRequest,
       bodyOptional: true,
@@ -130,7 +132,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "refreshRepo",
       summary: "Refresh the stack's state from the real resources (detects drift)",
       tag: "repos",
-      auth: true,
+      role: "operator",
       headers: [IDEMPOTENCY_HEADER],
       responses: ACCEPTED_RESPONSES,
       errors: [...repoErrors, ...IDEMPOTENCY_ERRORS],
@@ -142,7 +144,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "checkRepoDrift",
       summary: "Check for drift now: a preview-only refresh whose verdict lands in the registry (driftStatus); the schedule runs it too",
       tag: "repos",
-      auth: true,
+      role: "operator",
       headers: [IDEMPOTENCY_HEADER],
       responses: ACCEPTED_RESPONSES,
       errors: [...repoErrors, ...IDEMPOTENCY_ERRORS],
@@ -154,7 +156,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "offboardRepo",
       summary: "Offboard: destroy the stack's resources, then remove the stack (registry row and secret go with them)",
       tag: "repos",
-      auth: true,
+      role: "admin",
       headers: [IDEMPOTENCY_HEADER],
       responses: ACCEPTED_RESPONSES,
       errors: [...repoErrors, ...IDEMPOTENCY_ERRORS],

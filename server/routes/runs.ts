@@ -114,7 +114,7 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "getRun",
       summary: "A run: status, step, times, change summary, outputs (secrets redacted), failure",
       tag: "runs",
-      auth: true,
+      role: "viewer",
       responses: { 200: { description: "The run", schema: runView } },
       errors: ["run_not_found"],
       async handler(req, res) {
@@ -130,7 +130,7 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "streamRunEvents",
       summary: "The run's events as Server-Sent Events (id = seq; resumes after Last-Event-ID; ends when the run is terminal)",
       tag: "runs",
-      auth: true,
+      role: "viewer",
       headers: [{ name: "Last-Event-ID", description: "Replay only events after this seq" }],
       responses: {
         200: { description: "An event stream; each event's data is a RunEvent", schema: runEventBody, contentType: "text/event-stream" },
@@ -146,7 +146,7 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "pushRunAuth",
       summary: "Hand over credentials for a run waiting for the OAuth device flow; they go to the auth service and end the wait",
       tag: "runs",
-      auth: true,
+      role: "operator",
       body: authPushRequest,
       responses: {
         202: { description: "Credentials delivered; the run finishes", schema: authPushAnswer },
@@ -160,7 +160,7 @@ export function runRoutes(ctx: AppContext): RouteSpec[] {
       operationId: "cancelRun",
       summary: "Cancel a run: a queued one at once, a running one through its abort signal",
       tag: "runs",
-      auth: true,
+      role: "operator",
       responses: {
         200: { description: "The queued run is cancelled", schema: cancelAnswer },
         202: { description: "Cancellation requested; the run stops at its next safe point", schema: cancelAnswer },

@@ -5,6 +5,7 @@ import {
   DEFAULT_TASK_MAX_ATTEMPTS,
   type AgentRecord,
   createTask,
+  deliveredTo,
   getTask,
   heartbeatAgent,
   listAgents,
@@ -16,11 +17,12 @@ import {
 } from "../../dispatch/task-store";
 import { repoAuthProject } from "../../db/registry";
 import { canTransition } from "../../domain/workflow";
+import { setAuditTarget } from "../audit";
 import type { AppContext } from "../context";
 import { AgentNotFoundError, InvalidTransitionError, TaskNotFoundError, TaskNotInFlightError, UnknownRepositoryError } from "../errors";
 import { rawBodyText } from "../raw-body";
 import { validate } from "../requests";
-import type { RouteSpec } from "../route-table";
+import type { AgentScope, RouteSpec } from "../route-table";
 import {
   agentList,
   agentRegistered,
@@ -86,6 +88,12 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
     return task;
   }
 
+  const theAgentInThePath: AgentScope = { description: "the agent in the path", agentOf: (req) => String(req.params.id) };
+  const theTasksAgent: AgentScope = {
+    description: "the agent the task's latest attempt was delivered to",
+    agentOf: (req) => deliveredTo(ctx.pool, String(req.params.id)),
+  };
+
   return [
     {
       method: "post",
@@ -93,11 +101,12 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       operationId: "registerAgent",
       summary: "Register an agent: its endpoint and its capabilities with their weights",
       tag: "tasks",
-      auth: true,
+      role: "admin",
       body: agentRegistration,
       responses: { 201: { description: "Registered (its first heartbeat)", schema: agentRegistered } },
       async handler(req, res) {
         const agent = await registerAgent(ctx.pool, validate(agentRegistration, req.body ?? {}));
+        setAuditTarget(res, agent.id);
         res.status(201).json({ agentId: agent.id });
       },
     },
@@ -107,7 +116,8 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       operationId: "agentHeartbeat",
       summary: "An agent is alive; agents silent for longer than the staleness window are not given tasks",
       tag: "tasks",
-      auth: true,
+      role: "admin",
+      agent: theAgentInThePath,
       responses: { 204: { description: "Noted" } },
       errors: ["agent_not_found"],
       async handler(req, res) {
@@ -122,7 +132,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       operationId: "listAgents",
       summary: "Registered agents, with whether each is healthy (heartbeat within the staleness window)",
       tag: "tasks",
-      auth: true,
+      role: "viewer",
       responses: { 200: { description: "The agents", schema: agentList } },
       async handler(_req, res) {
         const now = Date.now();
@@ -135,7 +145,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       operationId: "createTask",
       summary: "Create a task for an agent with the capability; it is stored, then delivered with the repo's authProjectId",
       tag: "tasks",
-      auth: true,
+      role: "operator",
       body: taskRequest,
       responses: { 202: { description: "Stored; delivery follows", schema: taskAccepted } },
       errors: ["unknown_repository"],
@@ -151,6 +161,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
           maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS,
         });
         dispatcher.kick();
+        setAuditTarget(res, task.id);
         res.status(202).location(`/v1/tasks/${task.id}`).json({ taskId: task.id });
       },
     },
@@ -160,7 +171,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       operationId: "getTask",
       summary: "A task: workflow state, delivery status, every attempt (agent, outcome), result",
       tag: "tasks",
-      auth: true,
+      role: "viewer",
       responses: { 200: { description: "The task", schema: taskView } },
       errors: ["task_not_found"],
       async handler(req, res) {
@@ -174,7 +185,8 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       summary:
         "Move a task along the workflow (domain/workflow.ts TRANSITIONS); FAILED → INTAKE delivers it again with a fresh retry budget",
       tag: "tasks",
-      auth: true,
+      role: "operator",
+      agent: theTasksAgent,
       body: taskTransitionRequest,
       responses: { 200: { description: "Moved", schema: taskView } },
       errors: ["task_not_found", "invalid_transition"],
@@ -196,7 +208,8 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       operationId: "reportTaskResult",
       summary: "The agent reports the task's outcome with its result; it stays retrievable through GET",
       tag: "tasks",
-      auth: true,
+      role: "admin",
+      agent: theTasksAgent,
       body: taskResultRequest,
       responses: { 200: { description: "Recorded", schema: taskView } },
       errors: ["task_not_found", "task_not_in_flight"],

@@ -518,7 +518,7 @@ const started = Date.now();
 const webhookTarget = (f: FaultServer) =>
   ({ db: { pool: f.pool }, request: (p: string, init?: RequestInit) => fetch(`${f.server.url}${p}`, init) }) as unknown as TestServer;
 
-const TABLES = ["runs", "tasks", "agents", "webhook_deliveries", "webhook_work_items"];
+const TABLES = ["runs", "tasks", "agents", "api_tokens", "webhook_deliveries", "webhook_work_items"];
 
 async function rowCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};

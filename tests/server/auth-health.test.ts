@@ -4,7 +4,7 @@ import { Pool } from "pg";
 import { logMessages } from "../../testkit/log-capture";
 import { onboard, startTestServer, waitForStatus } from "../../testkit/server";
 
-test("a request without a bearer token is 401 with a challenge; a wrong token is 403", async () => {
+test("a request without a bearer token, or with one not known here, is 401 with a challenge", async () => {
   const srv = await startTestServer({ startQueue: false });
   try {
     for (const headers of [{}, { authorization: "Basic dXNlcjpwYXNz" }] as Record<string, string>[]) {
@@ -14,14 +14,15 @@ test("a request without a bearer token is 401 with a challenge; a wrong token is
       assert.deepEqual(await res.json(), { error: "unauthenticated" });
     }
     const wrong = await srv.request("/v1/repos", { token: "not-the-token" });
-    assert.equal(wrong.status, 403);
-    assert.deepEqual(await wrong.json(), { error: "forbidden" });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.headers.get("www-authenticate") ?? "", /^Bearer/);
+    assert.deepEqual(await wrong.json(), { error: "unauthenticated" });
     // Even a route that does not exist asks for a token first: no probing the API unauthenticated.
     assert.equal((await srv.request("/v1/nope", { token: null })).status, 401);
     assert.equal((await srv.request("/v1/nope")).status, 404);
     // Nothing was stored for a refused request.
     const refused = await srv.request("/v1/onboardings", { method: "POST", token: "wrong", json: { owner: "acme", repo: "widgets" } });
-    assert.equal(refused.status, 403);
+    assert.equal(refused.status, 401);
     assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n, 0);
   } finally {
     await srv.close();
@@ -153,10 +154,25 @@ test("the OpenAPI document is served and lists every route the app serves", asyn
       "GET /v1/tasks/{id}",
       "POST /v1/tasks/{id}/transition",
       "POST /v1/tasks/{id}/result",
+      "POST /v1/tokens",
+      "GET /v1/tokens",
+      "DELETE /v1/tokens/{id}",
+      "GET /v1/audit",
     ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }
     assert.deepEqual(doc.paths["/healthz"].get.security, [], "open routes say so");
+    const ops = doc.paths as unknown as Record<string, Record<string, Record<string, unknown>>>;
+    const roleOf = (p: string, m: string) => [ops[p][m]["x-mesh-six-role"], ops[p][m]["x-mesh-six-agent"], ops[p][m].security];
+    assert.deepEqual(roleOf("/healthz", "get"), ["public", undefined, []]);
+    assert.deepEqual(roleOf("/v1/repos", "get"), ["viewer", undefined, [{ bearer: ["viewer", "operator", "admin"] }]]);
+    assert.deepEqual(roleOf("/v1/repos/{owner}/{repo}", "delete"), ["admin", undefined, [{ bearer: ["admin"] }]]);
+    assert.deepEqual(roleOf("/v1/tasks/{id}/transition", "post"), [
+      "operator",
+      "the agent the task's latest attempt was delivered to",
+      [{ bearer: ["operator", "admin", "agent"] }],
+    ]);
+    assert.match(String(ops["/v1/tokens"].post.description), /role admin; any other token is answered 403/);
     assert.ok(doc.paths["/v1/onboardings"].post.responses["202"]);
     assert.ok(doc.components.schemas.OnboardingRequest && doc.components.schemas.Run);
     assert.ok(doc.components.schemas.AuthPushRequest, "the auth push body is described");

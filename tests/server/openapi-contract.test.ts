@@ -11,6 +11,7 @@ import { type ObservedResponse, type Operation, ResponseValidator } from "../../
 import { rawRequest } from "../../testkit/raw-http";
 import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
 import { onboard, startTestServer, type TestServer, waitFor, waitForStatus } from "../../testkit/server";
+import { issueToken } from "../../testkit/tokens";
 
 /**
  * The OpenAPI document against what the server does. Every operation of the document (paths × methods, so a
@@ -35,6 +36,8 @@ interface Env {
   finishedRun: string;
   waitingRun: string;
   agentId: string;
+  /** Tokens too weak for some operation: a viewer's, and an agent's (for the operations a viewer may call); one to revoke. */
+  weak: { viewer: string; agent: string; revocable: string };
 }
 
 interface Probe {
@@ -87,6 +90,7 @@ const VALID_BODY: Record<string, unknown> = {
   createTask: { capability: "implement", owner: "acme", repo: "widgets", payload: {} },
   transitionTask: { to: "PLANNING" },
   reportTaskResult: { outcome: "succeeded" },
+  createToken: { name: "contract", role: "viewer" },
 };
 
 function fillPath(op: Operation, params: Record<string, string> = {}): string {
@@ -121,7 +125,13 @@ function genericProbes(op: Operation): Probe[] {
   if (secured) {
     probes.push(
       { name: "no bearer token", status: 401, send: call("srv", fillPath(op), { method, token: null }) },
-      { name: "a wrong bearer token", status: 403, send: call("srv", fillPath(op), { method, token: "wrong-token-0123456789" }) },
+      { name: "a wrong bearer token", status: 401, send: call("srv", fillPath(op), { method, token: "wrong-token-0123456789" }) },
+      {
+        name: "a token of a role too weak",
+        status: 403,
+        send: (env) =>
+          call("srv", fillPath(op), { method, token: op.spec["x-mesh-six-role"] === "viewer" ? env.weak.agent : env.weak.viewer })(env),
+      },
     );
   }
   if (hasBody) {
@@ -169,7 +179,42 @@ const PROBES: Record<string, Probe[]> = {
     { name: "exposition", status: 200, send: call("srv", "/metrics", { token: null }) },
     { name: "database down", status: 200, send: call("down", "/metrics", { token: null }) },
   ],
-  openapi: [{ name: "the document", status: 200, send: call("srv", "/v1/openapi.json") }],
+  openapi: [
+    { name: "the document", status: 200, send: call("srv", "/v1/openapi.json") },
+    // Configured tokens are known without the database; any other has to be looked up in it.
+    { name: "an issued token, database down", status: 503, send: call("down", "/v1/openapi.json", { token: "m6_not-configured-here" }) },
+  ],
+  createToken: [
+    { name: "issued", status: 201, send: call("srv", "/v1/tokens", { method: "POST", json: VALID_BODY.createToken }) },
+    {
+      name: "an agent token",
+      status: 201,
+      send: (env) => call("srv", "/v1/tokens", { method: "POST", json: { name: "agent", role: "agent", agentId: env.agentId } })(env),
+    },
+    { name: "an unknown role", status: 400, send: call("srv", "/v1/tokens", { method: "POST", json: { name: "x", role: "root" } }) },
+    {
+      name: "an agent token for no registered agent",
+      status: 400,
+      send: call("srv", "/v1/tokens", { method: "POST", json: { name: "x", role: "agent", agentId: randomUUID() } }),
+    },
+    { name: "database down", status: 503, send: call("down", "/v1/tokens", { method: "POST", json: VALID_BODY.createToken }) },
+  ],
+  listTokens: [
+    { name: "the tokens", status: 200, send: call("srv", "/v1/tokens") },
+    { name: "database down", status: 503, send: call("down", "/v1/tokens") },
+  ],
+  revokeToken: [
+    { name: "revoked", status: 204, send: call("srv", (e) => `/v1/tokens/${e.weak.revocable}`, { method: "DELETE" }) },
+    { name: "no such token", status: 404, send: call("srv", `/v1/tokens/${randomUUID()}`, { method: "DELETE" }) },
+    { name: "database down", status: 503, send: call("down", `/v1/tokens/${randomUUID()}`, { method: "DELETE" }) },
+  ],
+  listAudit: [
+    { name: "a page", status: 200, send: call("srv", "/v1/audit?limit=2") },
+    { name: "filtered", status: 200, send: call("srv", "/v1/audit?actor=config:1&route=/v1/onboardings&since=2020-01-01T00:00:00Z") },
+    { name: "a cursor this server did not give", status: 400, send: call("srv", "/v1/audit?cursor=abc") },
+    { name: "an unknown filter", status: 400, send: call("srv", "/v1/audit?who=me") },
+    { name: "database down", status: 503, send: call("down", "/v1/audit") },
+  ],
   createOnboarding: [
     {
       name: "accepted",
@@ -549,6 +594,11 @@ describe("the OpenAPI document is what the server does", () => {
     await registerRepo(env.srv, "acme", "widgets", "proj-1");
     env.agent = await startAgent("accept");
     env.agentId = await registerAgent(env.srv, "contract-agent", env.agent.url, { implement: 1 });
+    env.weak = {
+      viewer: (await issueToken(env.srv, { name: "contract-viewer", role: "viewer" })).token,
+      agent: (await issueToken(env.srv, { name: "contract-agent", role: "agent", agentId: env.agentId })).token,
+      revocable: (await issueToken(env.srv, { name: "contract-revocable", role: "viewer" })).id,
+    };
     const finished = await onboard(env.srv, { owner: "acme", repo: "widgets", skipAuth: true });
     env.finishedRun = (await waitForStatus(env.srv, finished.runId, "succeeded")).id;
     const waiting = await onboard(env.srv, { owner: "acme", repo: "waiting", authProjectId: "proj-2" });

@@ -1,0 +1,45 @@
+import type { Request, Response } from "express";
+import type { Pool } from "pg";
+import { recordAudit } from "../db/audit-log";
+import { type Principal, routeAccessOf } from "./auth";
+import type { Logger } from "../lib/logger";
+
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** What a request was about when its path does not say (a run or token it created). */
+export function setAuditTarget(res: Response, target: string): void {
+  res.locals.auditTarget = target;
+}
+
+/**
+ * Records every mutating request of an authenticated principal once it is answered (or the client went away:
+ * 499): who, the method and route pattern, what it was about, the status. Never the body or the query: bodies
+ * carry credentials (the auth push's OAuth tokens). Unauthenticated requests are not recorded (anyone could
+ * fill the table), nor are webhooks, which carry no token: their deliveries are kept in webhook_deliveries.
+ */
+export function auditMutations(pool: Pool, log: Logger): (req: Request, res: Response, principal: Principal) => void {
+  return (req, res, principal) => {
+    if (!MUTATING.has(req.method)) return;
+    let recorded = false;
+    const record = () => {
+      if (recorded) return;
+      recorded = true;
+      const access = routeAccessOf(res);
+      const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+      const target = (res.locals.auditTarget as string | undefined) ?? access?.target ?? null;
+      recordAudit(pool, {
+        actorId: principal.id,
+        actorName: principal.name,
+        actorRole: principal.role,
+        method: req.method,
+        route: access?.route ?? null,
+        target,
+        status,
+      }).catch((err: Error) =>
+        log.error(`not recorded: ${req.method} ${access?.route ?? "(no route)"} by ${principal.id}: ${err.message}`),
+      );
+    };
+    res.once("finish", record);
+    res.once("close", record);
+  };
+}
