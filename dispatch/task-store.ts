@@ -178,7 +178,12 @@ export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptR
  * is not. A FAILED task sent back to INTAKE is to be worked on again: if its delivery had ended, it is delivered
  * again, as stored, with a fresh retry budget.
  */
-export async function setTaskState(pool: Pool, id: string, from: WorkflowState, to: WorkflowState): Promise<TaskRecord | undefined> {
+export async function setTaskState(
+  pool: Pool | PoolClient,
+  id: string,
+  from: WorkflowState,
+  to: WorkflowState,
+): Promise<TaskRecord | undefined> {
   if (from === "FAILED" && to === "INTAKE") {
     const { rows } = await pool.query(
       `UPDATE tasks SET state = $3, updated_at = now(), delivery_status = 'pending', budget_start = attempts, next_attempt_at = now(), result = NULL, error = NULL

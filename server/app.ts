@@ -1,6 +1,8 @@
 import type { Server } from "node:http";
 import express, { type Express } from "express";
 import type { Pool } from "pg";
+import { GitHubBoardClient } from "../clients/github-board";
+import { BoardWriter } from "../dispatch/board-writer";
 import { Dispatcher } from "../dispatch/dispatcher";
 import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
@@ -45,6 +47,8 @@ export type ServerApp = Express & {
   readonly dispatcher: Dispatcher;
   /** Queues every onboarded repo's periodic drift check; the caller starts and stops it with the queue. */
   readonly drift: DriftScheduler;
+  /** Writes the repos' boards from the outbox, when GitHub is configured; the caller starts and stops it. */
+  readonly boards?: BoardWriter;
   /** Marks the process as stopping: /readyz answers 503 draining from now on. */
   drain(): void;
 };
@@ -105,7 +109,24 @@ export function createApp(deps: AppDeps): ServerApp {
     log: (line) => log(`[dispatch] ${line}`),
   });
 
-  const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`));
+  const boardClient = deps.config.boards ? new GitHubBoardClient(deps.config.boards) : undefined;
+  const boards =
+    boardClient &&
+    new BoardWriter({
+      pool: deps.db,
+      api: boardClient,
+      pollMs: deps.config.pollMs,
+      retryBaseMs: deps.config.boards?.retryBaseMs,
+      retryMaxMs: deps.config.boards?.retryMaxMs,
+      log: (line) => log(`[boards] ${line}`),
+    });
+  const webhooks = new WebhookProcessor(deps.db, metrics, (line) => log(`[webhooks] ${line}`), {
+    serverLogin: boardClient ? () => boardClient.viewerLogin() : undefined,
+    moved: (result) => {
+      boards?.kick();
+      if (result.redeliver) dispatcher.kick();
+    },
+  });
   const receiver = {
     secrets: webhookSecrets(deps),
     processor: webhooks,
@@ -158,6 +179,7 @@ export function createApp(deps: AppDeps): ServerApp {
     webhooks,
     dispatcher,
     drift,
+    boards,
     drain,
     listen: listenAnsweringClientErrors as Express["listen"],
   });

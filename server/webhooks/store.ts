@@ -102,6 +102,13 @@ export const WORK_CAPABILITY: Readonly<Record<WorkKind, string | undefined>> = {
   "board-update": undefined,
 };
 
+/** The issue a work item's card shows: issues and their comments have one; pull requests are not put on boards. */
+function boardContentOf(item: WorkItem): string | null {
+  if (item.kind !== "issue" && item.kind !== "issue-comment") return null;
+  const nodeId = (item.payload.issue as { nodeId?: unknown } | undefined)?.nodeId;
+  return typeof nodeId === "string" ? nodeId : null;
+}
+
 /** Records the work item and, for work agents do, its dispatch task, together (a redelivery adds neither). */
 export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { owner: string; repo: string }, item: WorkItem): Promise<void> {
   const client = await pool.connect();
@@ -114,9 +121,10 @@ export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { own
     );
     const capability = WORK_CAPABILITY[item.kind];
     if (inserted.rowCount && capability) {
+      // An issue's task has a card on the repo's board: inserting it queues the card's first write (migration 015).
       const task = await client.query<{ id: string }>(
-        `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts)
-         VALUES ($1, $2, $3, $4, 0, $5, $6) RETURNING id`,
+        `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+         VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING id`,
         [
           capability,
           repo.owner,
@@ -124,6 +132,7 @@ export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { own
           JSON.stringify({ kind: item.kind, issueNumber: item.issueNumber, deliveryId, ...item.payload }),
           DEFAULT_TASK_TIMEOUT_MS,
           DEFAULT_TASK_MAX_ATTEMPTS,
+          boardContentOf(item),
         ],
       );
       await client.query("UPDATE webhook_work_items SET task_id = $1 WHERE delivery_id = $2 AND owner = $3 AND repo = $4", [
