@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import { GitHubBoardClient } from "../../clients/github-board";
+import { claimBoardWrite, finishBoardWrite, retryBoardWrite } from "../../dispatch/board-store";
 import { PRIORITIES, STATUS_COLUMN, STATUS_COLUMNS, TEXT_FIELDS, type WorkflowState } from "../../domain/workflow";
 import { registerAgent, startAgent } from "../../testkit/agents";
 import { type BoardEmulator, boardEmulator } from "../../testkit/github-emulator";
@@ -388,6 +389,40 @@ test("board writes wait out a GitHub outage: none is lost and each card's writes
     console.log(`outage: 8 writes queued while GitHub was away, the first of each card tried ${rows[0].most} times, all landed in order`);
   } finally {
     proxy.restore();
+    await srv.close();
+  }
+});
+
+test("writers claim only the oldest pending write of each card, so two writers never reorder one card", async () => {
+  const srv = await boardServer({ startDispatcher: false, startBoards: false });
+  try {
+    const { owner, repo } = await registerRepo(srv, {}, null);
+    const taskOf = async (content: string) =>
+      (
+        await srv.db.pool.query<{ id: string }>(
+          `INSERT INTO tasks (capability, owner, repo, payload, timeout_ms, board_content_id) VALUES ('planning', $1, $2, '{}', 1000, $3) RETURNING id`,
+          [owner, repo, content],
+        )
+      ).rows[0].id;
+    const x = await taskOf("I_x");
+    const y = await taskOf("I_y");
+    await srv.db.pool.query("UPDATE tasks SET state = 'PLANNING' WHERE id = ANY($1)", [[x, y]]);
+    const a = await claimBoardWrite(srv.db.pool, "writer-a", 60_000);
+    const b = await claimBoardWrite(srv.db.pool, "writer-b", 60_000);
+    assert.deepEqual([a?.contentNodeId, a?.state, b?.contentNodeId, b?.state], ["I_x", "INTAKE", "I_y", "INTAKE"]);
+    assert.equal(await claimBoardWrite(srv.db.pool, "writer-c", 60_000), undefined, "each card's PLANNING waits for its INTAKE");
+    // A failed write keeps its place: the card's later write still waits for it.
+    await retryBoardWrite(srv.db.pool, a!.id, "writer-a", "GitHub away", 0);
+    const again = await claimBoardWrite(srv.db.pool, "writer-c", 60_000);
+    assert.deepEqual([again?.id, again?.attempts], [a!.id, 2]);
+    assert.equal(await finishBoardWrite(srv.db.pool, a!.id, "writer-a"), false, "a write is finished only by the writer holding it");
+    assert.equal(await finishBoardWrite(srv.db.pool, a!.id, "writer-c"), true);
+    const next = await claimBoardWrite(srv.db.pool, "writer-c", 60_000);
+    assert.deepEqual([next?.contentNodeId, next?.state], ["I_x", "PLANNING"]);
+    // A writer that died: its lease lapses and another writer takes the write.
+    await srv.db.pool.query("UPDATE board_writes SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [b!.id]);
+    assert.equal((await claimBoardWrite(srv.db.pool, "writer-d", 60_000))?.id, b!.id);
+  } finally {
     await srv.close();
   }
 });
