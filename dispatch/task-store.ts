@@ -112,7 +112,7 @@ function toAgent(r: AgentRow): AgentRecord {
   };
 }
 
-function toTask(r: TaskRow): TaskRecord {
+export function toTask(r: TaskRow): TaskRecord {
   return {
     id: r.id,
     capability: r.capability,
@@ -179,12 +179,15 @@ export const DEFAULT_TASK_MAX_ATTEMPTS = 4;
 /** `payloadJson`, when given, is stored instead of a serialisation of `payload` (the client's own text). */
 export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payload" | "priority" | "timeoutMs" | "maxAttempts"> & {
   payloadJson?: string;
+  /** The issue's node id when the task is an issue's: inserting it queues the card's first write (migration 015). */
+  boardContentId?: string | null;
 };
 
 /** The one insert of a task: from the API on the pool, from a webhook inside the transaction that records its work item. */
 export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRecord> {
   const { rows } = await db.query<TaskRow>(
-    `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
     [
       task.capability,
       task.owner,
@@ -193,6 +196,7 @@ export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<
       task.priority,
       task.timeoutMs,
       task.maxAttempts,
+      task.boardContentId ?? null,
     ],
   );
   return toTask(rows[0]);
@@ -227,7 +231,12 @@ export async function listAttempts(pool: Pool, taskId: string): Promise<AttemptR
  * is not. A FAILED task sent back to INTAKE is to be worked on again: if its delivery had ended, it is delivered
  * again, as stored, with a fresh retry budget.
  */
-export async function setTaskState(pool: Pool, id: string, from: WorkflowState, to: WorkflowState): Promise<TaskRecord | undefined> {
+export async function setTaskState(
+  pool: Pool | PoolClient,
+  id: string,
+  from: WorkflowState,
+  to: WorkflowState,
+): Promise<TaskRecord | undefined> {
   if (from === "FAILED" && to === "INTAKE") {
     const { rows } = await pool.query<TaskRow>(
       `UPDATE tasks SET state = $3, updated_at = now(), delivery_status = 'pending', budget_start = attempts, next_attempt_at = now(), result = NULL, error = NULL

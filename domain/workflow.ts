@@ -43,3 +43,12 @@ export function canTransition(from: WorkflowState, to: WorkflowState): boolean {
 export function isWorkflowState(value: string): value is WorkflowState {
   return (WORKFLOW_STATES as readonly string[]).includes(value);
 }
+
+/**
+ * A task's integer priority (higher first, 0 by default) as the board's Priority option: 0 is Medium, each step up
+ * or down one option further, clamped to the ends.
+ */
+export function priorityName(priority: number): (typeof PRIORITIES)[number] {
+  const index = Math.min(PRIORITIES.length - 1, Math.max(0, 2 - Math.trunc(priority)));
+  return PRIORITIES[index];
+}

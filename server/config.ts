@@ -57,6 +57,16 @@ export interface ServerConfig {
   driftCheckIntervalMs?: number;
   /** The GitHub webhook receiver's settings; without Vault (VAULT_ADDR and VAULT_TOKEN) webhooks answer 503. */
   webhooks?: WebhookConfig;
+  /** Where the repos' boards are written (GITHUB_TOKEN, GITHUB_GRAPHQL_URL or GITHUB_API_URL + /graphql); without it none is. */
+  boards?: BoardsConfig;
+}
+
+export interface BoardsConfig {
+  graphqlUrl: string;
+  token: string;
+  /** Board writes retry with a full-jitter backoff from this base (MESH_SIX_BOARD_RETRY_BASE_MS, 1 s) up to a cap (60 s). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
 }
 
 export interface WebhookConfig {
@@ -167,7 +177,29 @@ const envSchema = z.object({
     .min(0)
     .default(6 * 60 * 60_000),
   MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
+  // Empty counts as unset, as it did before the server read it.
+  GITHUB_TOKEN: z.string().optional(),
+  GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com"),
+  GITHUB_GRAPHQL_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MESH_SIX_BOARD_RETRY_BASE_MS: positiveInt.default(1000),
+  MESH_SIX_BOARD_RETRY_MAX_MS: positiveInt.default(60_000),
 });
+
+// GitHub Enterprise Server serves REST under /api/v3 and GraphQL at /api/graphql; github.com at /graphql.
+function graphqlUrlOf(apiUrl: string): string {
+  const base = apiUrl.replace(/\/$/, "");
+  return /\/api\/v3$/.test(base) ? base.replace(/\/api\/v3$/, "/api/graphql") : `${base}/graphql`;
+}
+
+function boardsOf(e: z.output<typeof envSchema>): BoardsConfig | undefined {
+  if (!e.GITHUB_TOKEN) return undefined;
+  return {
+    graphqlUrl: e.GITHUB_GRAPHQL_URL ?? graphqlUrlOf(e.GITHUB_API_URL),
+    token: e.GITHUB_TOKEN,
+    retryBaseMs: e.MESH_SIX_BOARD_RETRY_BASE_MS,
+    retryMaxMs: e.MESH_SIX_BOARD_RETRY_MAX_MS,
+  };
+}
 
 function webhooksOf(e: z.output<typeof envSchema>): WebhookConfig | undefined {
   if (!e.VAULT_ADDR || !e.VAULT_TOKEN) return undefined;
@@ -225,6 +257,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     deviceFlow: deviceFlowOf(e),
     authServiceUrl: e.MESH_SIX_AUTH_SERVICE_URL,
     webhooks: webhooksOf(e),
+    ...(e.GITHUB_TOKEN ? { boards: boardsOf(e) } : {}),
     agentStaleMs: e.MESH_SIX_AGENT_STALE_MS,
     taskLeaseMs: e.MESH_SIX_TASK_LEASE_MS,
     taskRetryBaseMs: e.MESH_SIX_TASK_RETRY_BASE_MS,

@@ -66,12 +66,17 @@ async function main(): Promise<void> {
   // Tasks left delivering by a process that died are claimed again once their lease lapsed.
   app.dispatcher.start();
   app.drift.start();
+  app.boards?.start();
   // Other replicas' new runs and tasks wake this one at once; the embedded database has no other replicas.
   let wakeups: Wakeups | undefined;
   if (!embedded) {
     wakeups = listenForWakeups(
       databaseUrl,
-      { mesh_six_runs: () => app.queue.kick(), mesh_six_tasks: () => app.dispatcher.kick() },
+      {
+        mesh_six_runs: () => app.queue.kick(),
+        mesh_six_tasks: () => app.dispatcher.kick(),
+        mesh_six_board_writes: () => app.boards?.kick(),
+      },
       log.child({ component: "wakeups" }),
     );
   }
@@ -101,7 +106,7 @@ async function main(): Promise<void> {
     app.drain();
     // The runs' grace starts now; requests are still answered until endpoints have dropped this not-ready pod.
     await wakeups?.stop();
-    const stopped = Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop()]);
+    const stopped = Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop(), app.boards?.stop()]);
     if (config.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
     server.close();
     server.closeIdleConnections();

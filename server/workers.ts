@@ -5,6 +5,8 @@ import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { ServerMetrics } from "./metrics";
+import { GitHubBoardClient } from "../clients/github-board";
+import { BoardWriter } from "../dispatch/board-writer";
 import { WebhookProcessor } from "./webhooks/processor";
 import { defaultLogger, type Logger } from "../lib/logger";
 
@@ -18,6 +20,8 @@ export interface Workers {
   drift: DriftScheduler;
   /** Processes webhook deliveries after they were acknowledged; `idle()` waits for those under way. */
   webhooks: WebhookProcessor;
+  /** Writes the repos' boards from the outbox, when GitHub is configured. */
+  boards?: BoardWriter;
 }
 
 export interface WorkerDeps {
@@ -71,6 +75,23 @@ export function createWorkers(deps: WorkerDeps): Workers {
     concurrency: config.dispatchConcurrency,
     log: part("dispatch"),
   });
-  const webhooks = new WebhookProcessor(deps.db, metrics, part("webhooks"));
-  return { queue, dispatcher, drift, webhooks };
+  const boardClient = config.boards ? new GitHubBoardClient(config.boards) : undefined;
+  const boards =
+    boardClient &&
+    new BoardWriter({
+      pool: deps.db,
+      api: boardClient,
+      pollMs: config.pollMs,
+      retryBaseMs: config.boards?.retryBaseMs,
+      retryMaxMs: config.boards?.retryMaxMs,
+      log: part("boards"),
+    });
+  const webhooks = new WebhookProcessor(deps.db, metrics, part("webhooks"), {
+    serverLogin: boardClient ? () => boardClient.viewerLogin() : undefined,
+    moved: (result) => {
+      boards?.kick();
+      if (result.redeliver) dispatcher.kick();
+    },
+  });
+  return { queue, dispatcher, drift, webhooks, boards };
 }

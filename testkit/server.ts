@@ -39,6 +39,8 @@ export interface TestServerOptions {
   startQueue?: boolean;
   /** Start the task dispatcher (default true). */
   startDispatcher?: boolean;
+  /** Start the board writer when `config.boards` is set (default true). */
+  startBoards?: boolean;
   /** Use this pool instead of a fresh test database's (e.g. one that cannot connect). */
   pool?: Pool;
   /** The webhook secrets' cache (default: none unless `config.webhooks` names a Vault). */
@@ -68,6 +70,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const app = createApp({ db: pool, config, metrics, workers, log, webhookSecrets: opts.webhookSecrets });
   if (opts.startQueue ?? true) await app.queue.start();
   if (opts.startDispatcher ?? true) app.dispatcher.start();
+  if (opts.startBoards ?? true) app.boards?.start();
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -91,6 +94,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await app.queue.stop();
       await app.dispatcher.stop();
       await app.drift.stop();
+      await app.boards?.stop();
       await app.webhooks.idle();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -181,7 +181,7 @@ export function repoPayload(fullName: string, extra: Record<string, unknown> = {
 
 export function issuePayload(
   fullName: string,
-  opts: { action?: string; labels?: string[]; author?: string; number?: number; added?: string } = {},
+  opts: { action?: string; labels?: string[]; author?: string; number?: number; added?: string; nodeId?: string } = {},
 ): string {
   return repoPayload(fullName, {
     action: opts.action ?? "opened",
@@ -193,6 +193,7 @@ export function issuePayload(
       html_url: `https://github.com/${fullName}/issues/${opts.number ?? 7}`,
       user: { login: opts.author ?? "octocat" },
       labels: (opts.labels ?? []).map((name) => ({ name })),
+      ...(opts.nodeId ? { node_id: opts.nodeId } : {}),
     },
     ...(opts.added ? { label: { name: opts.added } } : {}),
   });

@@ -1,7 +1,8 @@
 // `/_emulator/*`: set-up and inspection for tests and the sandbox; not part of GitHub's API.
 import { Router } from "express";
 import { notFound } from "./errors";
-import { createRepo, repoJson } from "./repos";
+import { createIssue } from "./items";
+import { createRepo, getRepo, repoJson } from "./repos";
 import { apiBase } from "./rest";
 import { EmulatorStore } from "./state";
 
@@ -11,6 +12,13 @@ export function controlRoutes(store: EmulatorStore): Router {
   r.post("/_emulator/repos", (req, res) => {
     const repo = store.mutate(() => createRepo(store, req.body ?? {}));
     res.status(201).json(repoJson(store.state, repo, apiBase(req)));
+  });
+
+  // Only what a board card needs from an issue (its node id and number): GitHub's REST issue is not emulated.
+  r.post("/_emulator/repos/:owner/:repo/issues", (req, res) => {
+    const repo = getRepo(store.state, String(req.params.owner), String(req.params.repo));
+    const issue = store.mutate(() => createIssue(repo, req.body ?? {}));
+    res.status(201).json({ number: issue.number, node_id: issue.nodeId, title: issue.title });
   });
 
   r.post("/_emulator/reset", (_req, res) => {

@@ -177,6 +177,153 @@ const SDL = /* GraphQL */ `
       last: Int
       orderBy: RepositoryOrder = { field: CREATED_AT, direction: DESC }
     ): RepositoryConnection!
+    items(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      orderBy: ProjectV2ItemOrder = { field: POSITION, direction: ASC }
+    ): ProjectV2ItemConnection!
+  }
+
+  type Issue implements Node {
+    id: ID!
+    databaseId: Int
+    number: Int!
+    title: String!
+    url: URI!
+    createdAt: DateTime!
+    projectItems(includeArchived: Boolean = true, after: String, before: String, first: Int, last: Int): ProjectV2ItemConnection!
+  }
+
+  enum ProjectV2ItemType {
+    ISSUE
+    PULL_REQUEST
+    DRAFT_ISSUE
+    REDACTED
+  }
+
+  enum ProjectV2ItemOrderField {
+    POSITION
+  }
+  input ProjectV2ItemOrder {
+    field: ProjectV2ItemOrderField!
+    direction: OrderDirection!
+  }
+
+  enum ProjectV2ItemFieldValueOrderField {
+    POSITION
+  }
+  input ProjectV2ItemFieldValueOrder {
+    field: ProjectV2ItemFieldValueOrderField!
+    direction: OrderDirection!
+  }
+
+  # GitHub's union also has DraftIssue and PullRequest; the emulator only puts issues on boards.
+  union ProjectV2ItemContent = Issue
+
+  type ProjectV2Item implements Node {
+    id: ID!
+    databaseId: Int
+    type: ProjectV2ItemType!
+    isArchived: Boolean!
+    content: ProjectV2ItemContent
+    project: ProjectV2!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    fieldValueByName(name: String!): ProjectV2ItemFieldValue
+    fieldValues(
+      after: String
+      before: String
+      first: Int
+      last: Int
+      orderBy: ProjectV2ItemFieldValueOrder = { field: POSITION, direction: ASC }
+    ): ProjectV2ItemFieldValueConnection!
+  }
+
+  type ProjectV2ItemEdge {
+    cursor: String!
+    node: ProjectV2Item
+  }
+
+  type ProjectV2ItemConnection {
+    edges: [ProjectV2ItemEdge]
+    nodes: [ProjectV2Item]
+    pageInfo: PageInfo!
+    totalCount: Int!
+  }
+
+  interface ProjectV2ItemFieldValueCommon {
+    id: ID!
+    databaseId: Int
+    field: ProjectV2FieldConfiguration!
+    item: ProjectV2Item!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
+
+  type ProjectV2ItemFieldTextValue implements Node & ProjectV2ItemFieldValueCommon {
+    id: ID!
+    databaseId: Int
+    field: ProjectV2FieldConfiguration!
+    item: ProjectV2Item!
+    text: String
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
+
+  type ProjectV2ItemFieldNumberValue implements Node & ProjectV2ItemFieldValueCommon {
+    id: ID!
+    databaseId: Int
+    field: ProjectV2FieldConfiguration!
+    item: ProjectV2Item!
+    number: Float
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
+
+  type ProjectV2ItemFieldDateValue implements Node & ProjectV2ItemFieldValueCommon {
+    id: ID!
+    databaseId: Int
+    field: ProjectV2FieldConfiguration!
+    item: ProjectV2Item!
+    date: Date
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
+
+  type ProjectV2ItemFieldSingleSelectValue implements Node & ProjectV2ItemFieldValueCommon {
+    id: ID!
+    databaseId: Int
+    field: ProjectV2FieldConfiguration!
+    item: ProjectV2Item!
+    name: String
+    nameHTML: String
+    optionId: String
+    color: ProjectV2SingleSelectFieldOptionColor!
+    description: String
+    descriptionHTML: String
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
+
+  # GitHub's union also has the values of built-in fields (labels, milestone, …), which the emulator does not keep.
+  union ProjectV2ItemFieldValue =
+    | ProjectV2ItemFieldDateValue
+    | ProjectV2ItemFieldNumberValue
+    | ProjectV2ItemFieldSingleSelectValue
+    | ProjectV2ItemFieldTextValue
+
+  type ProjectV2ItemFieldValueEdge {
+    cursor: String!
+    node: ProjectV2ItemFieldValue
+  }
+
+  type ProjectV2ItemFieldValueConnection {
+    edges: [ProjectV2ItemFieldValueEdge]
+    nodes: [ProjectV2ItemFieldValue]
+    pageInfo: PageInfo!
+    totalCount: Int!
   }
 
   type ProjectV2Edge {
@@ -441,7 +588,41 @@ const SDL = /* GraphQL */ `
     repository: Repository
   }
 
+  input AddProjectV2ItemByIdInput {
+    clientMutationId: String
+    projectId: ID!
+    contentId: ID!
+  }
+
+  type AddProjectV2ItemByIdPayload {
+    clientMutationId: String
+    item: ProjectV2Item
+  }
+
+  input ProjectV2FieldValue {
+    text: String
+    number: Float
+    date: Date
+    singleSelectOptionId: String
+    iterationId: String
+  }
+
+  input UpdateProjectV2ItemFieldValueInput {
+    clientMutationId: String
+    projectId: ID!
+    itemId: ID!
+    fieldId: ID!
+    value: ProjectV2FieldValue!
+  }
+
+  type UpdateProjectV2ItemFieldValuePayload {
+    clientMutationId: String
+    projectV2Item: ProjectV2Item
+  }
+
   type Mutation {
+    addProjectV2ItemById(input: AddProjectV2ItemByIdInput!): AddProjectV2ItemByIdPayload
+    updateProjectV2ItemFieldValue(input: UpdateProjectV2ItemFieldValueInput!): UpdateProjectV2ItemFieldValuePayload
     createProjectV2(input: CreateProjectV2Input!): CreateProjectV2Payload
     updateProjectV2(input: UpdateProjectV2Input!): UpdateProjectV2Payload
     deleteProjectV2(input: DeleteProjectV2Input!): DeleteProjectV2Payload

@@ -30,8 +30,9 @@ import {
   updateField,
   updateProject,
 } from "./projects";
+import { AddItemInput, UpdateItemValueInput, addItem, itemsOf, itemsOfContent, updateItemValue } from "./items";
 import { HTML_BASE, findOwner, viewer } from "./repos";
-import { EmulatorStore, FieldRecord, OwnerRecord, ProjectRecord, RepoRecord, repoKey } from "./state";
+import { EmulatorStore, FieldRecord, IssueRecord, ItemRecord, OwnerRecord, ProjectRecord, RepoRecord, repoKey } from "./state";
 
 type View = Record<string, unknown>;
 
@@ -190,7 +191,78 @@ class Views {
         const repos = p.repositoryNodeIds.map((id) => repoOfNodeId(this.state, id)).filter((r): r is RepoRecord => r !== undefined);
         return connection("repositories", repos, args, (r) => this.repository(r));
       },
+      items: (args: PageArgs) => connection("items", itemsOf(p), args, (i) => this.item(i, p)),
     };
+  }
+
+  issue(i: IssueRecord, r: RepoRecord): View {
+    return {
+      __typename: "Issue",
+      id: i.nodeId,
+      databaseId: null,
+      number: i.number,
+      title: i.title,
+      url: `${HTML_BASE}/${r.owner}/${r.name}/issues/${i.number}`,
+      createdAt: i.createdAt,
+      projectItems: (args: PageArgs) =>
+        connection("projectItems", itemsOfContent(this.state, i.nodeId), args, ({ item, project }) => this.item(item, project)),
+    };
+  }
+
+  item(i: ItemRecord, p: ProjectRecord): View {
+    const content = () => {
+      for (const repo of Object.values(this.state.repos)) {
+        const issue = repo.issues?.find((x) => x.nodeId === i.contentNodeId);
+        if (issue) return this.issue(issue, repo);
+      }
+      return null;
+    };
+    // Values in the order of the project's fields, as GitHub lists them; values of deleted fields are gone.
+    const values = () => p.fields.filter((f) => i.values[f.nodeId]).map((f) => this.fieldValue(i, f, p));
+    return {
+      __typename: "ProjectV2Item",
+      id: i.nodeId,
+      databaseId: i.databaseId,
+      type: "ISSUE",
+      isArchived: false,
+      content,
+      project: () => this.project(p),
+      createdAt: i.createdAt,
+      updatedAt: i.updatedAt,
+      fieldValueByName: ({ name }: { name: string }) => {
+        const field = p.fields.find((f) => f.name === name);
+        return field && i.values[field.nodeId] ? this.fieldValue(i, field, p) : null;
+      },
+      fieldValues: (args: PageArgs) => connection("fieldValues", values(), args, (v) => v),
+    };
+  }
+
+  private fieldValue(i: ItemRecord, f: FieldRecord, p: ProjectRecord): View {
+    const v = i.values[f.nodeId];
+    const common = {
+      id: `PVTFV_${i.nodeId.slice(5)}_${f.databaseId}`,
+      databaseId: null,
+      field: () => this.field(f, p),
+      item: () => this.item(i, p),
+      createdAt: v.updatedAt,
+      updatedAt: v.updatedAt,
+    };
+    if (v.optionId !== undefined) {
+      const option = f.options?.find((o) => o.id === v.optionId);
+      return {
+        __typename: "ProjectV2ItemFieldSingleSelectValue",
+        ...common,
+        optionId: v.optionId,
+        name: option?.name ?? null,
+        nameHTML: option ? escapeHtml(option.name) : null,
+        color: option?.color ?? "GRAY",
+        description: option?.description ?? null,
+        descriptionHTML: option ? escapeHtml(option.description) : null,
+      };
+    }
+    if (v.number !== undefined) return { __typename: "ProjectV2ItemFieldNumberValue", ...common, number: v.number };
+    if (v.date !== undefined) return { __typename: "ProjectV2ItemFieldDateValue", ...common, date: v.date };
+    return { __typename: "ProjectV2ItemFieldTextValue", ...common, text: v.text ?? null };
   }
 
   field(f: FieldRecord, p: ProjectRecord): View {
@@ -219,6 +291,10 @@ class Views {
         return this.repository(n.record);
       case "ProjectV2":
         return this.project(n.record);
+      case "Issue":
+        return this.issue(n.record, n.repo);
+      case "ProjectV2Item":
+        return this.item(n.record, n.project);
       default:
         return this.field(n.record, n.project);
     }
@@ -279,6 +355,14 @@ function rootValue(store: EmulatorStore): Record<string, unknown> {
       payload(input, { repository: views.repository(store.mutate(() => linkToRepository(store, input))) }),
     unlinkProjectV2FromRepository: ({ input }: Args<LinkInput>) =>
       payload(input, { repository: views.repository(store.mutate(() => unlinkFromRepository(store, input))) }),
+    addProjectV2ItemById: ({ input }: Args<AddItemInput>) => {
+      const { item, project } = store.mutate(() => addItem(store, input));
+      return payload(input, { item: views.item(item, project) });
+    },
+    updateProjectV2ItemFieldValue: ({ input }: Args<UpdateItemValueInput>) => {
+      const { item, project } = store.mutate(() => updateItemValue(store, input));
+      return payload(input, { projectV2Item: views.item(item, project) });
+    },
   };
 }
 

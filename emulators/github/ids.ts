@@ -2,15 +2,18 @@
 // the same against the emulator as against github.com.
 import { createHash, randomBytes } from "node:crypto";
 
-export type NodeKind = "User" | "Organization" | "Repository" | "ProjectV2" | "ProjectV2Field" | "ProjectV2SingleSelectField";
+export type NodeKind =
+  "User" | "Organization" | "Repository" | "Issue" | "ProjectV2" | "ProjectV2Field" | "ProjectV2SingleSelectField" | "ProjectV2Item";
 
 const PREFIX: Record<NodeKind, string> = {
   User: "U_kgDO",
   Organization: "O_kgDO",
   Repository: "R_kgDO",
+  Issue: "I_kwDO",
   ProjectV2: "PVT_kwDO",
   ProjectV2Field: "PVTF_lADO",
   ProjectV2SingleSelectField: "PVTSSF_lADO",
+  ProjectV2Item: "PVTI_lADO",
 };
 
 /**

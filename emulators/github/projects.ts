@@ -1,10 +1,13 @@
 // Projects (v2) and their fields. GraphQL resolvers call these; they know nothing about GraphQL.
 import { EmulatorError } from "./errors";
 import { NodeKind, newNodeId, newOptionId } from "./ids";
+import { findIssue, findItem } from "./items";
 import {
   EmulatorState,
   EmulatorStore,
   FieldRecord,
+  IssueRecord,
+  ItemRecord,
   OptionRecord,
   OwnerRecord,
   ProjectRecord,
@@ -21,7 +24,9 @@ export type AnyNode =
   | { kind: "User" | "Organization"; record: OwnerRecord }
   | { kind: "Repository"; record: RepoRecord }
   | { kind: "ProjectV2"; record: ProjectRecord }
-  | { kind: "ProjectV2Field" | "ProjectV2SingleSelectField"; record: FieldRecord; project: ProjectRecord };
+  | { kind: "ProjectV2Field" | "ProjectV2SingleSelectField"; record: FieldRecord; project: ProjectRecord }
+  | { kind: "Issue"; record: IssueRecord; repo: RepoRecord }
+  | { kind: "ProjectV2Item"; record: ItemRecord; project: ProjectRecord };
 
 function unprocessable(message: string): EmulatorError {
   return new EmulatorError(422, message, "UNPROCESSABLE");
@@ -44,6 +49,10 @@ export function findNode(state: EmulatorState, id: string): AnyNode | undefined 
     const f = p.fields.find((x) => x.nodeId === id);
     if (f) return { kind: fieldKind(f), record: f, project: p };
   }
+  const issue = findIssue(state, id);
+  if (issue) return { kind: "Issue", record: issue.issue, repo: issue.repo };
+  const item = findItem(state, id);
+  if (item) return { kind: "ProjectV2Item", record: item.item, project: item.project };
   return undefined;
 }
 

@@ -73,6 +73,35 @@ export interface RepoRecord {
   pushedAt: string;
   hooks: HookRecord[];
   git: GitRecord;
+  /** Absent in state files written before issues were emulated. */
+  issues?: IssueRecord[];
+}
+
+export interface IssueRecord {
+  number: number;
+  nodeId: string;
+  title: string;
+  createdAt: string;
+}
+
+/** One field's value on a project item: text for TEXT fields, the option's id for SINGLE_SELECT ones. */
+export interface ItemValueRecord {
+  text?: string;
+  optionId?: string;
+  number?: number;
+  date?: string;
+  updatedAt: string;
+}
+
+export interface ItemRecord {
+  nodeId: string;
+  databaseId: number;
+  /** The issue the card shows. */
+  contentNodeId: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Keyed by field node id. */
+  values: Record<string, ItemValueRecord>;
 }
 
 export type SingleSelectColor = "GRAY" | "BLUE" | "GREEN" | "YELLOW" | "ORANGE" | "RED" | "PINK" | "PURPLE";
@@ -108,6 +137,8 @@ export interface ProjectRecord {
   updatedAt: string;
   repositoryNodeIds: string[];
   fields: FieldRecord[];
+  /** Absent in state files written before project items were emulated. */
+  items?: ItemRecord[];
 }
 
 export interface EmulatorState {

@@ -26,6 +26,7 @@ const user = z.looseObject({ login: z.string() });
 const label = z.looseObject({ name: z.string() });
 const issue = z.looseObject({
   number: z.number().int(),
+  node_id: z.string().optional(),
   title: z.string(),
   body: z.string().nullish(),
   state: z.string().optional(),
@@ -82,6 +83,8 @@ function issueView(i: z.output<typeof issue>, labels: string[]) {
     author: i.user.login,
     labels,
     isPullRequest: i.pull_request !== undefined,
+    // The card's content on the repo's board (payloads made by hand may lack it).
+    ...(i.node_id ? { nodeId: i.node_id } : {}),
   };
 }
 
@@ -150,6 +153,7 @@ export type BoardRules = RepoBoard;
 const option = z.looseObject({ id: z.string(), name: z.string().optional() });
 const projectItemEvent = z.looseObject({
   action: z.string(),
+  sender: z.looseObject({ login: z.string() }).optional(),
   projects_v2_item: z.looseObject({
     node_id: z.string(),
     project_node_id: z.string(),
@@ -197,6 +201,7 @@ export function decideBoardEvent(payload: unknown, board: BoardRules): Decision 
     itemNodeId: item.node_id,
     contentNodeId: item.content_node_id ?? null,
     contentType: item.content_type ?? null,
+    sender: p.sender?.login ?? null,
   };
   if (p.action !== "edited") return { outcome: "work", item: { kind: "board-update", issueNumber: null, payload: base } };
   const change = p.changes?.field_value;

@@ -2,6 +2,7 @@ import type { Pool } from "pg";
 import { z } from "zod";
 import type { Logger } from "../../lib/logger";
 import type { ServerMetrics } from "../metrics";
+import { applyBoardMove, type MoveResult } from "./board-moves";
 import { decideBoardEvent, decideRepoEvent, type Decision, projectNodeIdOf } from "./events";
 import { findBoards, findRepoRules } from "../../db/registry";
 import { finishDelivery, insertWorkItem, type PendingDelivery, pendingDeliveries } from "./store";
@@ -18,6 +19,7 @@ export class WebhookProcessor {
     private readonly pool: Pool,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
+    private readonly boards: BoardMoveHooks = {},
   ) {}
 
   /** Starts processing in the background; never rejects. */
@@ -79,12 +81,30 @@ export class WebhookProcessor {
     for (const [repo, decision] of decisions) {
       if (decision.outcome === "work") {
         await insertWorkItem(this.pool, d.deliveryId, repo, decision.item);
+        if (decision.item.kind === "board-update") await this.followCard(d, repo, decision.item.payload);
         worked = true;
       } else if (decision.outcome === "recorded") recorded = true;
       else reasons.push(decision.reason);
     }
     return worked || recorded ? { status: "processed" as const } : { status: "ignored" as const, reason: [...new Set(reasons)].join("; ") };
   }
+
+  private async followCard(d: PendingDelivery, repo: { owner: string; repo: string }, payload: Record<string, unknown>): Promise<void> {
+    // Without the server's login its own moves could not be told from people's: the delivery fails and is taken again.
+    const login = this.boards.serverLogin ? await this.boards.serverLogin() : undefined;
+    const result = await applyBoardMove(this.pool, d.deliveryId, repo, payload, login);
+    if (!result) return;
+    if (result.outcome === "refused") this.log.warn(`board move refused for ${repo.owner}/${repo.repo}: ${result.reason}`);
+    this.boards.moved?.(result);
+  }
+}
+
+/** How board moves are judged and followed up. */
+export interface BoardMoveHooks {
+  /** The server's own GitHub login (its board writes come back as webhooks sent by it). */
+  serverLogin?: () => Promise<string>;
+  /** A move was judged: the writer (and, for a task sent back to INTAKE, the dispatcher) may have work. */
+  moved?: (result: MoveResult) => void;
 }
 
 const KNOWN_EVENTS = new Set(["ping", "issues", "issue_comment", "pull_request", "projects_v2_item"]);

@@ -53,6 +53,13 @@ export const WORK_CAPABILITY: Readonly<Record<WorkKind, string | undefined>> = {
   "board-update": undefined,
 };
 
+/** The issue a work item's card shows: issues and their comments have one; pull requests are not put on boards. */
+function boardContentOf(item: WorkItem): string | null {
+  if (item.kind !== "issue" && item.kind !== "issue-comment") return null;
+  const nodeId = (item.payload.issue as { nodeId?: unknown } | undefined)?.nodeId;
+  return typeof nodeId === "string" ? nodeId : null;
+}
+
 /** Records the work item and, for work agents do, its dispatch task, together (a redelivery adds neither). */
 export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { owner: string; repo: string }, item: WorkItem): Promise<void> {
   await withTransaction(pool, async (client) => {
@@ -71,6 +78,7 @@ export async function insertWorkItem(pool: Pool, deliveryId: string, repo: { own
         priority: 0,
         timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
         maxAttempts: DEFAULT_TASK_MAX_ATTEMPTS,
+        boardContentId: boardContentOf(item),
       });
       await client.query("UPDATE webhook_work_items SET task_id = $1 WHERE delivery_id = $2 AND owner = $3 AND repo = $4", [
         task.id,

@@ -397,3 +397,85 @@ test("a query outside the emulated schema fails validation instead of answering 
   const { errors } = await graphqlErrorsOf(gql(`{ viewer { login noSuchField } }`));
   assert.match(errors[0].message, /noSuchField/);
 });
+
+async function createIssue(url: string, title: string): Promise<{ number: number; node_id: string }> {
+  const res = await fetch(`${url}/_emulator/repos/acme/widgets/issues`, {
+    method: "POST",
+    headers: { authorization: `token ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ title }),
+  });
+  assert.equal(res.status, 201);
+  return (await res.json()) as { number: number; node_id: string };
+}
+
+const ADD_ITEM = `mutation($p: ID!, $c: ID!) { addProjectV2ItemById(input: { projectId: $p, contentId: $c }) {
+  item { id type isArchived project { id } content { ... on Issue { id number title url } } } } }`;
+const SET_VALUE = `mutation($p: ID!, $i: ID!, $f: ID!, $v: ProjectV2FieldValue!) {
+  updateProjectV2ItemFieldValue(input: { projectId: $p, itemId: $i, fieldId: $f, value: $v }) { projectV2Item { id } } }`;
+const ITEM_VALUES = `query($i: ID!) { node(id: $i) { ... on ProjectV2Item { id
+  fieldValueByName(name: "Status") { ... on ProjectV2ItemFieldSingleSelectValue { name optionId } }
+  fieldValues(first: 20) { totalCount nodes {
+    ... on ProjectV2ItemFieldTextValue { text field { ... on ProjectV2FieldCommon { name } } }
+    ... on ProjectV2ItemFieldSingleSelectValue { name optionId field { ... on ProjectV2FieldCommon { name } } } } } } } }`;
+
+test("an issue is added to a project once: adding it again answers the item it has, and the issue lists its items", async (t) => {
+  const { gql, orgId, url } = await start(t);
+  const project = await createProject(gql, orgId, "Board");
+  const issue = await createIssue(url, "Make widgets faster");
+  assert.match(issue.node_id, /^I_kwDO/);
+  type Added = { addProjectV2ItemById: { item: { id: string; type: string; project: { id: string }; content: { number: number } } } };
+  const first = await gql<Added>(ADD_ITEM, { p: project.id, c: issue.node_id });
+  assert.match(first.addProjectV2ItemById.item.id, /^PVTI_/);
+  assert.deepEqual([first.addProjectV2ItemById.item.type, first.addProjectV2ItemById.item.content.number], ["ISSUE", issue.number]);
+  const again = await gql<Added>(ADD_ITEM, { p: project.id, c: issue.node_id });
+  assert.equal(again.addProjectV2ItemById.item.id, first.addProjectV2ItemById.item.id);
+  const listed = await gql<{ node: { projectItems: { totalCount: number; nodes: { id: string; project: { id: string } }[] } } }>(
+    `query($id: ID!) { node(id: $id) { ... on Issue { projectItems(first: 10) { totalCount nodes { id project { id } } } } } }`,
+    { id: issue.node_id },
+  );
+  assert.deepEqual(listed.node.projectItems.nodes, [{ id: first.addProjectV2ItemById.item.id, project: { id: project.id } }]);
+  const items = await gql<{ node: { items: { totalCount: number } } }>(
+    `query($p: ID!) { node(id: $p) { ... on ProjectV2 { items(first: 5) { totalCount } } } }`,
+    {
+      p: project.id,
+    },
+  );
+  assert.equal(items.node.items.totalCount, 1);
+  const { errors } = await graphqlErrorsOf(gql(ADD_ITEM, { p: project.id, c: "I_kwDOnope" }));
+  assert.equal(errors[0].type, "NOT_FOUND");
+});
+
+test("an item's single-select and text values are set and read back; a value of the wrong kind or option is refused", async (t) => {
+  const { gql, orgId, url } = await start(t);
+  const project = await createProject(gql, orgId, "Board");
+  const status = project.fields.nodes.find((f) => f.name === "Status")!;
+  const text = await gql<{ createProjectV2Field: { projectV2Field: Field } }>(CREATE_FIELD, {
+    input: { projectId: project.id, dataType: "TEXT", name: "Pod Name" },
+  });
+  const issue = await createIssue(url, "Card");
+  const added = await gql<{ addProjectV2ItemById: { item: { id: string } } }>(ADD_ITEM, { p: project.id, c: issue.node_id });
+  const itemId = added.addProjectV2ItemById.item.id;
+  const done = status.options!.find((o) => o.name === "Done")!;
+  await gql(SET_VALUE, { p: project.id, i: itemId, f: status.id, v: { singleSelectOptionId: done.id } });
+  await gql(SET_VALUE, { p: project.id, i: itemId, f: text.createProjectV2Field.projectV2Field.id, v: { text: "agent-0" } });
+  type Values = {
+    node: {
+      fieldValueByName: { name: string; optionId: string };
+      fieldValues: { totalCount: number; nodes: { name?: string; text?: string; field: { name: string } }[] };
+    };
+  };
+  const read = await gql<Values>(ITEM_VALUES, { i: itemId });
+  assert.deepEqual(read.node.fieldValueByName, { name: "Done", optionId: done.id });
+  assert.deepEqual(
+    read.node.fieldValues.nodes.map((n) => [n.field.name, n.name ?? n.text]),
+    [
+      ["Status", "Done"],
+      ["Pod Name", "agent-0"],
+    ],
+  );
+  for (const v of [{ singleSelectOptionId: "nope" }, { text: "Done" }, {}]) {
+    const { errors } = await graphqlErrorsOf(gql(SET_VALUE, { p: project.id, i: itemId, f: status.id, v }));
+    assert.equal(errors[0].type, "UNPROCESSABLE", JSON.stringify(v));
+  }
+  assert.equal((await gql<Values>(ITEM_VALUES, { i: itemId })).node.fieldValueByName.name, "Done", "a refused change leaves the value");
+});

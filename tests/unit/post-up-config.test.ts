@@ -80,3 +80,25 @@ test("inside a pod the server refuses to run without DATABASE_URL rather than ke
     8080,
   );
 });
+
+test("boards are written only with GITHUB_TOKEN; the GraphQL URL is GITHUB_GRAPHQL_URL, else GITHUB_API_URL's /graphql", () => {
+  assert.equal(loadServerConfig(BASE, "file:///x").boards, undefined);
+  const token = "gh-token-for-the-test";
+  assert.deepEqual(loadServerConfig({ ...BASE, GITHUB_TOKEN: token }, "file:///x").boards, {
+    graphqlUrl: "https://api.github.com/graphql",
+    token,
+    retryBaseMs: 1000,
+    retryMaxMs: 60_000,
+  });
+  const cfg = loadServerConfig(
+    { ...BASE, GITHUB_TOKEN: token, GITHUB_API_URL: "http://127.0.0.1:3990/", MESH_SIX_BOARD_RETRY_BASE_MS: "50" },
+    "file:///x",
+  );
+  assert.deepEqual([cfg.boards?.graphqlUrl, cfg.boards?.retryBaseMs], ["http://127.0.0.1:3990/graphql", 50]);
+  const ghes = { ...BASE, GITHUB_TOKEN: token, GITHUB_API_URL: "https://ghe.example/api/v3" };
+  assert.equal(loadServerConfig(ghes, "file:///x").boards?.graphqlUrl, "https://ghe.example/api/graphql");
+  const given = { ...ghes, GITHUB_GRAPHQL_URL: "https://graphql.ghe.example/" };
+  assert.equal(loadServerConfig(given, "file:///x").boards?.graphqlUrl, "https://graphql.ghe.example/");
+  assert.equal(loadServerConfig({ ...BASE, GITHUB_TOKEN: "" }, "file:///x").boards, undefined);
+  assert.throws(() => loadServerConfig({ ...BASE, GITHUB_TOKEN: token, GITHUB_API_URL: "ftp://x" }, "file:///x"), /GITHUB_API_URL/);
+});
