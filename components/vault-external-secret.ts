@@ -14,6 +14,8 @@ export interface VaultExternalSecretArgs {
   vaultPath: pulumi.Input<string>;
   /** Each target key is read from the Vault property of the same name. */
   keys: string[];
+  /** Further Vault secrets copied into the same Secret, each key again from the property of its name. */
+  moreSources?: { vaultPath: pulumi.Input<string>; keys: string[] }[];
   /** How often ESO re-reads Vault. Default: "1h". */
   refreshInterval?: string;
   /** The ClusterSecretStore to read through. Default: "vault-backend". */
@@ -32,7 +34,12 @@ export class VaultExternalSecret extends pulumi.ComponentResource {
   public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: VaultExternalSecretArgs, opts?: pulumi.ComponentResourceOptions) {
-    checkKeys(name, args.keys);
+    const sources = [{ vaultPath: args.vaultPath, keys: args.keys }, ...(args.moreSources ?? [])];
+    checkKeys(
+      name,
+      args.keys,
+      sources.flatMap((s) => s.keys),
+    );
     super("mesh-six:secrets:VaultExternalSecret", name, {}, opts);
 
     const externalSecret = new k8s.apiextensions.CustomResource(
@@ -50,7 +57,7 @@ export class VaultExternalSecret extends pulumi.ComponentResource {
           secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName ?? EXTERNAL_SECRET_DEFAULT_STORE },
           // Owner: deleting the ExternalSecret (offboarding, destroy) garbage-collects the Secret with it.
           target: { name: args.secretName, creationPolicy: "Owner" },
-          data: args.keys.map((k) => ({ secretKey: k, remoteRef: { key: args.vaultPath, property: k } })),
+          data: sources.flatMap((s) => s.keys.map((k) => ({ secretKey: k, remoteRef: { key: s.vaultPath, property: k } }))),
         },
       },
       { parent: this },
@@ -62,8 +69,8 @@ export class VaultExternalSecret extends pulumi.ComponentResource {
   }
 }
 
-function checkKeys(name: string, keys: string[]): void {
-  if (keys.length === 0) throw new Error(`VaultExternalSecret ${name}: keys must name at least one key`);
+function checkKeys(name: string, primary: string[], keys: string[]): void {
+  if (primary.length === 0) throw new Error(`VaultExternalSecret ${name}: keys must name at least one key`);
   const bad = keys.filter((k) => !SECRET_KEY.test(k));
   if (bad.length > 0) throw new Error(`VaultExternalSecret ${name}: keys ${bad.join(", ")} are not valid Secret keys`);
   const dupes = keys.filter((k, i) => keys.indexOf(k) !== i);

@@ -31,6 +31,8 @@ const clientStackFields = repoStackConfigSchema.pick({
   storageClassName: true,
   cacheRepo: true,
   overwriteDevcontainer: true,
+  litellm: true,
+  skipLiteLLM: true,
 });
 
 const runOptions = {

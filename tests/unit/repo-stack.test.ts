@@ -1,56 +1,23 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
-import { parseRepoStackConfig } from "../../domain/repo-config";
+import { type Declared, declareRepoStack } from "../../testkit/repo-stack-mocks";
 import { STATUS_COLUMN, STATUS_COLUMNS, WORKFLOW_STATES } from "../../domain/workflow";
 
 // The repo stack's resources under Pulumi's mocks: what each component asks for, without a cluster.
 
-interface Declared {
-  type: string;
-  name: string;
-  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-const declared: Declared[] = [];
 // The value the mocked webhook secret generates; it must never surface in the stack's outputs.
 const CANARY = "canary-webhook-secret-0123456789";
 
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      declared.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state = args.type === "pulumi-nodejs:dynamic/github:WebhookSecret" ? { ...args.inputs, value: CANARY } : args.inputs;
-      return { id: `${args.name}-id`, state };
-    },
-    call(args) {
-      return args.inputs;
-    },
-  },
-  "mesh-six",
-  "acme.widgets",
-  false,
-);
-
+let declared: Declared[];
 let outputs: Record<string, unknown>;
 
 before(async () => {
-  // Loaded after setMocks, so its resources register with the mocks.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { repoResources }: typeof import("../../stacks/repo") = require("../../stacks/repo");
-  const result = repoResources(
-    parseRepoStackConfig({
-      owner: "acme",
-      repo: "widgets",
-      serverUrl: "https://mesh-six.example.com",
-      displayName: "Widgets",
-      authProjectId: "proj-1",
-    }),
-  );
-  outputs = await new Promise((resolve) => pulumi.output(result).apply((v) => resolve(v as Record<string, unknown>)));
-  // The registration is not among the outputs: wait for its (output-dependent) registration too.
-  for (let i = 0; i < 100 && !declared.some((d) => d.type === "pulumi-nodejs:dynamic/registry:RepoRegistration"); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // A server without a LiteLLM proxy, whatever the sandbox's environment says (repo-stack-litellm.test.ts has one).
+  delete process.env.LITELLM_API_BASE;
+  ({ declared, outputs } = await declareRepoStack(
+    { owner: "acme", repo: "widgets", serverUrl: "https://mesh-six.example.com", displayName: "Widgets", authProjectId: "proj-1" },
+    (type, inputs) => (type === "pulumi-nodejs:dynamic/github:WebhookSecret" ? { ...inputs, value: CANARY } : inputs),
+  ));
 });
 
 function one(type: string): Declared {
@@ -160,6 +127,16 @@ test("the devcontainer is committed with the mesh-six-tools feature and an exist
   assert.equal(file.inputs.overwrite, false);
   const doc = JSON.parse(file.inputs.content);
   assert.ok(Object.keys(doc.features).some((f) => f.includes("mesh-six-tools")));
+});
+
+test("without a LiteLLM proxy (no LITELLM_API_BASE) the repo gets no LiteLLM team and its Secret no LiteLLM keys", () => {
+  assert.equal(declared.filter((d) => d.type === "pulumi-nodejs:dynamic/litellm:Team").length, 0);
+  assert.equal(outputs.litellmTeamId, undefined);
+  const es = one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs;
+  assert.deepEqual(
+    es.spec.data.map((d: { secretKey: string }) => d.secretKey),
+    ["GITHUB_TOKEN"],
+  );
 });
 
 test("stack outputs carry no secret values", () => {
