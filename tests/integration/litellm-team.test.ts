@@ -147,3 +147,33 @@ test(
     }
   },
 );
+
+test("skipLiteLLM leaves LiteLLM out and the run records the step as skipped", { timeout: TIMEOUT_MS }, async () => {
+  const left = timeBudget(TIMEOUT_MS);
+  const ll = await startLiteLLMFixture();
+  const ref = { owner: uniqueOwner("litellm-skip"), repo: "widgets" };
+  await createEmulatorRepo(ref);
+  const fs = await startFaultServer({ env: ll.env });
+  try {
+    const accepted = await fs.onboard(ref, { skipLiteLLM: true, litellm: { maxBudget: 5 } });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const done = await fs.waitForRun(accepted.runId!, TERMINAL, left());
+    assert.equal(done.status, "succeeded", `${done.failedStep}: ${done.failureReason}`);
+    const skipped = (await fs.events(done.id)).filter((e) => e.type === "step" && e.data.step === "litellm");
+    assert.deepEqual(
+      skipped.map((e) => e.data.skipped),
+      ["the request set skipLiteLLM"],
+    );
+    assert.deepEqual((await ll.call<Dump>("GET", "/_emulator/state")).body, { teams: [], keys: [] });
+    assert.equal(done.outputs?.litellmTeamId, undefined);
+    assert.equal(await readVaultSecret(vaultLiteLLMPath(ref)), undefined);
+    const es = await kubeApi("GET", `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/${k8sNameFor(ref)}-secrets`);
+    assert.deepEqual(
+      (es.body as ExternalSecret).spec.data.map((d) => d.secretKey),
+      ["GITHUB_TOKEN"],
+    );
+  } finally {
+    await fs.cleanup([ref]);
+    await ll.close();
+  }
+});
