@@ -11,6 +11,8 @@ export interface VaultExternalSecretArgs {
   readonly vaultPath: pulumi.Input<string>;
   /** Each target key is read from the Vault property of the same name; at least one, each a valid Secret key, no repeats. */
   readonly keys: readonly string[];
+  /** Further Vault secrets copied into the same Secret, each key again from the property of its name. @default none */
+  readonly moreSources?: readonly { readonly vaultPath: pulumi.Input<string>; readonly keys: readonly string[] }[];
   /** How often ESO re-reads Vault. @default "1h" (EXTERNAL_SECRET_DEFAULT_REFRESH) */
   readonly refreshInterval?: string;
   /** The ClusterSecretStore to read through. @default "vault-backend" (EXTERNAL_SECRET_DEFAULT_STORE) */
@@ -35,7 +37,12 @@ export class VaultExternalSecret extends pulumi.ComponentResource {
   public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: VaultExternalSecretArgs, opts?: pulumi.ComponentResourceOptions) {
-    checkKeys(name, args.keys);
+    const sources = [{ vaultPath: args.vaultPath, keys: args.keys }, ...(args.moreSources ?? [])];
+    checkKeys(
+      name,
+      args.keys,
+      sources.flatMap((s) => s.keys),
+    );
     super(COMPONENT_TYPES.vaultExternalSecret, name, {}, opts);
 
     const externalSecret = new k8s.apiextensions.CustomResource(
@@ -53,7 +60,7 @@ export class VaultExternalSecret extends pulumi.ComponentResource {
           secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName ?? EXTERNAL_SECRET_DEFAULT_STORE },
           // Owner: deleting the ExternalSecret (offboarding, destroy) garbage-collects the Secret with it.
           target: { name: args.secretName, creationPolicy: "Owner" },
-          data: args.keys.map((k) => ({ secretKey: k, remoteRef: { key: args.vaultPath, property: k } })),
+          data: sources.flatMap((s) => s.keys.map((k) => ({ secretKey: k, remoteRef: { key: s.vaultPath, property: k } }))),
         },
       },
       { parent: this },
@@ -65,8 +72,8 @@ export class VaultExternalSecret extends pulumi.ComponentResource {
   }
 }
 
-function checkKeys(name: string, keys: readonly string[]): void {
-  if (keys.length === 0) throw new Error(`VaultExternalSecret ${name}: keys must name at least one key`);
+function checkKeys(name: string, primary: readonly string[], keys: readonly string[]): void {
+  if (primary.length === 0) throw new Error(`VaultExternalSecret ${name}: keys must name at least one key`);
   const bad = keys.filter((k) => !SECRET_KEY.test(k));
   if (bad.length > 0) throw new Error(`VaultExternalSecret ${name}: keys ${bad.join(", ")} are not valid Secret keys`);
   const dupes = keys.filter((k, i) => keys.indexOf(k) !== i);

@@ -287,6 +287,16 @@ export function storagePrefixFor(ref: RepoRef): string {
   return `repos/${canonical(ref)}/`;
 }
 
+/** Path of the repo's LiteLLM key below the KV v2 mount, written by its LiteLLM team resource. */
+export function vaultLiteLLMPath(ref: RepoRef): string {
+  return `mesh-six/repos/${canonical(ref)}/litellm`;
+}
+
+/** The alias of the repo's LiteLLM key, unique on the proxy (LiteLLM refuses a second key of an alias). */
+export function liteLLMKeyAlias(ref: RepoRef): string {
+  return `mesh-six:${canonical(ref)}`;
+}
+
 /** The server's route for the repo's GitHub webhook deliveries. */
 export function webhookUrlPath(ref: RepoRef): string {
   return `${REPO_WEBHOOK_ROUTE}/${canonical(ref)}`;

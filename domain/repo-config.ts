@@ -57,6 +57,35 @@ export const githubRepo = githubName(validateRepo).describe(
   'A GitHub repository name: 1-100 letters, digits, ".", "-" or "_", not "." or ".." nor ending in ".git"',
 );
 
+const modelName = z.string().min(1).max(200);
+
+/** The repo's team on the LiteLLM proxy and its one virtual key (providers/litellm-team.ts). */
+export const liteLLMSettingsSchema = z
+  .object({
+    /** The team's alias on the proxy. Default: the repository's `owner/repo`. */
+    teamAlias: z.string().min(1).max(200).optional(),
+    /** Models the team may call; none (the default) means every model the proxy serves. */
+    models: z
+      .array(modelName)
+      .max(100)
+      .refine((m) => new Set(m).size === m.length, "must not name a model twice")
+      .optional(),
+    /** Handed to the environment as LITELLM_DEFAULT_MODEL; one of `models` when those are given. */
+    defaultModel: modelName.optional(),
+    /** The team's budget in USD; none when absent. */
+    maxBudget: z.number().finite().nonnegative().optional(),
+    /**
+     * Rotates the team's key once for each value it has not had before: repeating a request with the same
+     * value rotates nothing. Any string will do, e.g. the date of the rotation.
+     */
+    rotateKeyNonce: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .refine((s) => s.defaultModel === undefined || !s.models?.length || s.models.includes(s.defaultModel), {
+    message: "must be one of litellm.models",
+    path: ["defaultModel"],
+  });
+
 export const repoStackConfigSchema = z
   .object({
     owner: githubOwner,
@@ -107,6 +136,10 @@ export const repoStackConfigSchema = z
       })
       .strict()
       .optional(),
+    /** The repo's LiteLLM team and key; used only when the server has a LiteLLM proxy (LITELLM_API_BASE). */
+    litellm: liteLLMSettingsSchema.optional(),
+    /** Give the repo no LiteLLM team or key (and remove those it has). */
+    skipLiteLLM: z.boolean().default(false),
   })
   .strict();
 
@@ -153,6 +186,8 @@ const STRUCTURED_KEYS = new Set([
   "allowedAuthors",
   "overwriteDevcontainer",
   "storage",
+  "litellm",
+  "skipLiteLLM",
 ]);
 
 function decode(key: string, value: string): unknown {

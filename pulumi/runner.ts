@@ -4,6 +4,7 @@ import { cleanMessage, summariseEngineEvent } from "./engine-events";
 import { removeTruncatedSidecars } from "./file-backend-repair";
 import { RunEventSender } from "./run-event-sender";
 import { defaultLogger, type Logger } from "../lib/logger";
+import { liteLLMSkipReason } from "../domain/litellm";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "../domain/runs";
 import type { RepoStackInput } from "../domain/repo-config";
 import type { CommandSignals } from "./pulumi-command";
@@ -66,6 +67,8 @@ export class PulumiStackRunner implements StackRunner {
         switch (run.kind) {
           case "onboard":
           case "update": {
+            const liteLLMSkipped = liteLLMSkipReason(run.request, process.env);
+            if (liteLLMSkipped) await op.skipped("litellm", liteLLMSkipped);
             await op.step("up");
             // The world as it is, not as the state last saw it: what was deleted or edited by hand is put back.
             const up = await stack.up({ ...guarded, refresh: true });
@@ -208,6 +211,11 @@ class Operation {
   step(step: string): Promise<void> {
     this.current = step;
     return this.send({ type: "step", step });
+  }
+
+  /** A step the run leaves out; the current step (named by a failure) stays what it was. */
+  skipped(step: string, reason: string): Promise<void> {
+    return this.send({ type: "step", step, skipped: reason });
   }
 
   log(message: string): Promise<void> {

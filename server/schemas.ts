@@ -32,6 +32,8 @@ const clientStackFields = repoStackConfigSchema.pick({
   storageClassName: true,
   cacheRepo: true,
   overwriteDevcontainer: true,
+  litellm: true,
+  skipLiteLLM: true,
 });
 
 /** What a request may choose about the repo's storage prefix; the bucket is the server's (MESH_SIX_S3_BUCKET). */

@@ -7,12 +7,16 @@ import { RepoRegistration } from "../providers/repo-registration";
 import { RepoWebhook } from "../components/repo-webhook";
 import { STORAGE_SECRET_KEYS, StoragePrefix } from "../providers/storage-prefix";
 import { VaultExternalSecret } from "../components/vault-external-secret";
+import { LITELLM_DEFAULT_MODEL_KEY, LITELLM_ENV_KEYS, LiteLLMTeamResource } from "../providers/litellm-team";
+import { liteLLMSkipReason } from "../domain/litellm";
 import {
   k8sNameFor,
+  liteLLMKeyAlias,
   repoLabels,
   stackNameFor,
   storagePrefixFor,
   vaultEnvPath,
+  vaultLiteLLMPath,
   vaultStoragePath,
   vaultWebhookPath,
   webhookUrlPath,
@@ -38,6 +42,8 @@ export interface RepoStackOutputs {
   devcontainerManaged: pulumi.Output<boolean>;
   /** `s3://<bucket>/<prefix>` of the repo's storage prefix, or "" without one. */
   storageUrl: pulumi.Output<string>;
+  /** The repo's team on the LiteLLM proxy; absent when LiteLLM is skipped. Its key is only ever in Vault. */
+  litellmTeamId?: pulumi.Output<string>;
 }
 
 export function readConfig(): RepoStackConfig {
@@ -54,12 +60,20 @@ export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
   const annotations = { "mesh-six.dev/repository": fullName };
   const displayName = cfg.displayName ?? cfg.repo;
 
-  const envSecret = new VaultExternalSecret("env", {
-    namespace: cfg.namespace,
-    secretName: `${name}-secrets`,
-    vaultPath: vaultEnvPath(ref),
-    keys: cfg.envSecretKeys,
-  });
+  const litellm = liteLLMSkipReason(cfg, process.env) === undefined ? liteLLMTeam(cfg, ref) : undefined;
+
+  const envSecret = new VaultExternalSecret(
+    "env",
+    {
+      namespace: cfg.namespace,
+      secretName: `${name}-secrets`,
+      vaultPath: vaultEnvPath(ref),
+      keys: cfg.envSecretKeys,
+      moreSources: litellm ? [{ vaultPath: litellm.vaultPath, keys: liteLLMEnvKeys(cfg) }] : [],
+    },
+    // The key is in Vault before External Secrets is told to read it.
+    { dependsOn: litellm ? [litellm] : [] },
+  );
 
   const storage = cfg.storage && storageResources(cfg, name);
 
@@ -143,7 +157,28 @@ export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
     projectUrl: board.url,
     devcontainerManaged: devcontainer.managed,
     storageUrl: storage ? storage.url : pulumi.output(""),
+    ...(litellm ? { litellmTeamId: litellm.teamId } : {}),
   };
+}
+
+function liteLLMTeam(cfg: RepoStackConfig, ref: { owner: string; repo: string }): LiteLLMTeamResource {
+  const settings = cfg.litellm ?? {};
+  return new LiteLLMTeamResource("litellm", {
+    teamAlias: settings.teamAlias ?? `${cfg.owner}/${cfg.repo}`.toLowerCase(),
+    models: settings.models ?? [],
+    maxBudget: settings.maxBudget,
+    defaultModel: settings.defaultModel,
+    rotateKeyNonce: settings.rotateKeyNonce,
+    keyAlias: liteLLMKeyAlias(ref),
+    vaultPath: vaultLiteLLMPath(ref),
+    // The environment may reach the proxy at another address than the server does (LITELLM_ENV_API_BASE).
+    envBaseUrl: process.env.LITELLM_ENV_API_BASE || process.env.LITELLM_API_BASE!,
+  });
+}
+
+/** The variables the environment's Secret takes from the LiteLLM key's Vault secret. */
+function liteLLMEnvKeys(cfg: RepoStackConfig): string[] {
+  return [...LITELLM_ENV_KEYS, ...(cfg.litellm?.defaultModel ? [LITELLM_DEFAULT_MODEL_KEY] : [])];
 }
 
 /** The repo stack's program: read and validate config, declare the resources, export the outputs. */

@@ -25,6 +25,49 @@ test("an invalid onboarding request is refused with 400 and every issue names it
   }
 });
 
+test("bad LiteLLM settings are a 400 naming each field, and the OpenAPI document describes litellm and skipLiteLLM", async () => {
+  const srv = await startTestServer({ startQueue: false });
+  try {
+    const res = await srv.request("/v1/onboardings", {
+      method: "POST",
+      json: {
+        owner: "acme",
+        repo: "widgets",
+        skipLiteLLM: 1,
+        litellm: { maxBudget: "lots", models: ["a"], defaultModel: "b", rotateKey: true },
+      },
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { issues: { field: string; message: string }[] };
+    const fields = Object.fromEntries(body.issues.map((i) => [i.field, i.message]));
+    assert.deepEqual(Object.keys(fields).sort(), ["litellm.maxBudget", "litellm.rotateKey", "skipLiteLLM"]);
+    assert.equal(fields["litellm.rotateKey"], "unknown field");
+    const refused = await srv.request("/v1/onboardings", {
+      method: "POST",
+      json: { owner: "acme", repo: "widgets", litellm: { models: ["a"], defaultModel: "b" } },
+    });
+    assert.deepEqual(((await refused.json()) as { issues: unknown[] }).issues, [
+      { field: "litellm.defaultModel", message: "must be one of litellm.models" },
+    ]);
+    assert.equal((await srv.db.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n, 0);
+
+    const doc = (await (await srv.request("/v1/openapi.json")).json()) as {
+      components: { schemas: { OnboardingRequest: { properties: Record<string, { properties?: Record<string, unknown> }> } } };
+    };
+    const props = doc.components.schemas.OnboardingRequest.properties;
+    assert.ok(props.skipLiteLLM, "skipLiteLLM is documented");
+    assert.deepEqual(Object.keys(props.litellm.properties ?? {}).sort(), [
+      "defaultModel",
+      "maxBudget",
+      "models",
+      "rotateKeyNonce",
+      "teamAlias",
+    ]);
+  } finally {
+    await srv.close();
+  }
+});
+
 test("malformed JSON is a 400 naming the body", async () => {
   const srv = await startTestServer({ startQueue: false });
   try {

@@ -1,50 +1,23 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
 import { parseRepoStackConfig } from "../../domain/repo-config";
 import { k8sNameFor, storagePrefixFor, vaultStoragePath } from "../../domain/names";
+import { type Declared, declareRepoStack } from "../../testkit/repo-stack-mocks";
 import { STORAGE_PREFIX_TYPE, STORAGE_SECRET_KEYS, prefixPolicy } from "../../providers/storage-prefix";
 
 // A repo stack with a storage prefix, under Pulumi's mocks: the prefix, the ExternalSecret that brings its key into
 // the environment, and the environment reading both Secrets.
 
-interface Declared {
-  type: string;
-  name: string;
-  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  dependsOn: string[];
-}
-const declared: Declared[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      declared.push({ type: args.type, name: args.name, inputs: args.inputs, dependsOn: [] });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call(args) {
-      return args.inputs;
-    },
-  },
-  "mesh-six",
-  "acme.widgets",
-  false,
-);
-
 const ref = { owner: "acme", repo: "widgets" };
+let declared: Declared[];
 let outputs: Record<string, unknown>;
 
 before(async () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { repoResources }: typeof import("../../stacks/repo") = require("../../stacks/repo");
-  const result = repoResources(
-    parseRepoStackConfig({
-      ...ref,
-      serverUrl: "https://mesh-six.example.com",
-      storage: { bucket: "mesh-six-artifacts", keepOnOffboard: false },
-    }),
-  );
-  outputs = await new Promise((resolve) => pulumi.output(result).apply((v) => resolve(v as Record<string, unknown>)));
+  ({ declared, outputs } = await declareRepoStack({
+    ...ref,
+    serverUrl: "https://mesh-six.example.com",
+    storage: { bucket: "mesh-six-artifacts", keepOnOffboard: false },
+  }));
 });
 
 function named(type: string, name: string): Declared {

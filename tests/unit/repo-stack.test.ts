@@ -31,6 +31,8 @@ const declared = mocks.registered;
 let outputs: Record<string, unknown>;
 
 before(async () => {
+  // A server without a LiteLLM proxy, whatever the sandbox's environment says (repo-stack-litellm.test.ts has one).
+  delete process.env.LITELLM_API_BASE;
   // Loaded after setMocks, so its resources register with the mocks.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { repoResources }: typeof import("../../stacks/repo") = require("../../stacks/repo");
@@ -151,6 +153,16 @@ test("the devcontainer is committed with the mesh-six-tools feature and an exist
   assert.equal(file.inputs.overwrite, false);
   const doc = JSON.parse(file.inputs.content);
   assert.ok(Object.keys(doc.features).some((f) => f.includes("mesh-six-tools")));
+});
+
+test("without a LiteLLM proxy (no LITELLM_API_BASE) the repo gets no LiteLLM team and its Secret no LiteLLM keys", () => {
+  assert.equal(declared.filter((d) => d.type === "pulumi-nodejs:dynamic/litellm:Team").length, 0);
+  assert.equal(outputs.litellmTeamId, undefined);
+  const es = one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs;
+  assert.deepEqual(
+    es.spec.data.map((d: { secretKey: string }) => d.secretKey),
+    ["GITHUB_TOKEN"],
+  );
 });
 
 test("stack outputs carry no secret values", () => {
