@@ -4,6 +4,7 @@ import type { Pool } from "pg";
 import { Dispatcher } from "../dispatch/dispatcher";
 import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
+import type { RepoValidator } from "../runs/validate";
 import type { StackRunner } from "../pulumi/runner";
 import { bearerAuth } from "./auth";
 import { answerClientErrors } from "./client-errors";
@@ -32,6 +33,8 @@ export interface AppDeps {
   log?: (line: string) => void;
   /** The webhook secrets' cache; by default one over the Vault of `config.webhooks`. */
   webhookSecrets?: WebhookSecretCache;
+  /** The `validate` step of onboardings and updates (runs/validate.ts); the server tests' scripted runs go without. */
+  validate?: RepoValidator;
 }
 
 /** The Express app with the run queue it feeds; the caller starts the queue and listens. */
@@ -74,6 +77,7 @@ export function createApp(deps: AppDeps): ServerApp {
     leaseMs: deps.config.runLeaseMs,
     pollMs: deps.config.pollMs,
     shutdownGraceMs: deps.config.runShutdownGraceMs,
+    validate: deps.validate,
     postUp: {
       podReadyTimeoutMs: deps.config.podReadyTimeoutMs ?? DEFAULT_POD_READY_TIMEOUT_MS,
       deviceFlow: deps.config.deviceFlow,

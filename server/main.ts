@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Pool } from "pg";
 import { PulumiStackRunner } from "../pulumi/runner";
+import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
 import { PROJECT_DIR, workspaceSettings } from "../pulumi/workspace";
 import { createApp } from "./app";
@@ -42,7 +43,12 @@ async function main(): Promise<void> {
   if (applied.length > 0) console.error(`migrations applied: ${applied.join(", ")}`);
 
   settings.stackSettings = new DatabaseStackSettings(pool);
-  const app = createApp({ db: pool, runner: new PulumiStackRunner({ settings }), config });
+  const app = createApp({
+    db: pool,
+    runner: new PulumiStackRunner({ settings }),
+    config,
+    validate: githubRepoValidator(process.env, (line) => console.error(`[github] ${line}`)),
+  });
   await app.queue.start();
   // Tasks left delivering by a process that died are claimed again once their lease lapsed.
   app.dispatcher.start();
