@@ -14,8 +14,13 @@ export interface Fault {
   status: number;
   /** Requests still to be refused. */
   remaining: number;
-  /** Requests refused so far. */
+  /** Requests refused so far, and with which HTTP status (a GraphQL primary limit is a 200). */
   served: number;
+  servedByStatus: Record<string, number>;
+  /** Only every n-th matching request is refused (1: each), so that a fault spreads over a whole run. */
+  every: number;
+  /** Matching requests seen so far. */
+  seen: number;
   /** Seconds: until x-ratelimit-reset (primary) or the retry-after header (secondary). */
   waitSeconds: number;
   tokenDigest?: string;
@@ -32,7 +37,7 @@ function invalid(field: string, message: string) {
   return validationFailed({ resource: "Fault", code: "invalid", field, message });
 }
 
-/** `POST /_emulator/faults`: `{ kind, count, status?, waitSeconds?, token?, owner? }`; a token or an owner is required. */
+/** `POST /_emulator/faults`: `{ kind, count, status?, waitSeconds?, every?, token?, owner? }`; a token or an owner is required. */
 export function parseFault(body: unknown): Fault {
   const b = (body ?? {}) as Record<string, unknown>;
   const kind = b.kind as FaultKind;
@@ -42,6 +47,8 @@ export function parseFault(body: unknown): Fault {
     throw invalid("status", `a ${kind} is answered with ${STATUSES[kind].join(" or ")}`);
   }
   if (!Number.isInteger(b.count) || (b.count as number) < 1) throw invalid("count", "count must be a positive integer");
+  const every = b.every ?? 1;
+  if (!Number.isInteger(every) || (every as number) < 1) throw invalid("every", "every must be a positive integer");
   const waitSeconds = b.waitSeconds ?? 1;
   if (!Number.isInteger(waitSeconds) || (waitSeconds as number) < 0) throw invalid("waitSeconds", "waitSeconds must be a whole number");
   if (b.token !== undefined && typeof b.token !== "string") throw invalid("token", "token must be a string");
@@ -54,6 +61,9 @@ export function parseFault(body: unknown): Fault {
     status,
     remaining: b.count as number,
     served: 0,
+    servedByStatus: {},
+    every: every as number,
+    seen: 0,
     waitSeconds: waitSeconds as number,
     tokenDigest: b.token === undefined ? undefined : tokenDigest(b.token as string),
     owner: (b.owner as string | undefined)?.toLowerCase(),
@@ -99,12 +109,14 @@ export class FaultList {
       const digest = callerOf(res).digest;
       const owner = ownerOf(req);
       const fault = this.faults.find(
-        (f) => f.remaining > 0 && (!f.tokenDigest || f.tokenDigest === digest) && (!f.owner || f.owner === owner),
+        (f) =>
+          f.remaining > 0 && (!f.tokenDigest || f.tokenDigest === digest) && (!f.owner || f.owner === owner) && ++f.seen % f.every === 0,
       );
       if (!fault) return next();
       fault.remaining--;
       fault.served++;
       serve(fault, req, res);
+      fault.servedByStatus[res.statusCode] = (fault.servedByStatus[res.statusCode] ?? 0) + 1;
     };
   }
 }
