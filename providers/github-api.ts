@@ -36,7 +36,12 @@ function asApiError(err: unknown, operation: string): unknown {
     data && typeof data === "object" && typeof (data as { message?: unknown }).message === "string"
       ? (data as { message: string }).message
       : typeof data === "string" && data !== ""
-        ? data.slice(0, 300)
+        ? // GitHub's 5xx pages are HTML: their words are enough.
+          data
+            .replace(/<[^>]*>/g, " ")
+            .replace(/\s+/g, " ")
+            .trim()
+            .slice(0, 300)
         : failure.message;
   return new GitHubApiError(status, operation, message);
 }

@@ -1,12 +1,55 @@
 /**
- * A GitHub emulator of the test's own, in this process, for tests that set faults or token scopes: nothing they
- * do reaches the sandbox's emulator, which other tests share. The calls under test use a token registered for
- * the test (`token`), and faults are scoped to it.
+ * A GitHub emulator of the test's own (emulators/github/main.ts as a child process, as the sandbox runs it), for
+ * tests that set faults or token scopes: nothing they do reaches the sandbox's emulator, which other tests share.
+ * The calls under test use a token registered for the test (`token`), and faults are scoped to it.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import type { RepoRef } from "../domain/names";
-import { type GitHubEmulator, startGitHubEmulator } from "../emulators/github/server";
-import type { Fault } from "../emulators/github/faults";
+import { TSX_LOADER } from "./server-process";
+
+/** A fault as `GET /_emulator/faults` lists it (emulators/github/faults.ts). */
+export interface Fault {
+  id: string;
+  kind: string;
+  status: number;
+  remaining: number;
+  served: number;
+  servedByStatus: Record<string, number>;
+}
+
+const LISTENING = /listening on (http:\/\/\S+)/;
+
+async function startEmulatorProcess(token: string): Promise<{ url: string; close(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, path.resolve(__dirname, "../emulators/github/main.ts")], {
+    env: { ...process.env, GITHUB_EMULATOR_TOKEN: token, GITHUB_EMULATOR_PORT: "0", GITHUB_EMULATOR_STATE: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  process.once("exit", () => child.kill("SIGKILL"));
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the GitHub emulator did not start: ${output.join("")}`)), 30_000);
+    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output.push(chunk.toString());
+      const found = LISTENING.exec(output.join(""))?.[1];
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+    void exited.then(() => reject(new Error(`the GitHub emulator exited: ${output.join("")}`)));
+  });
+  return {
+    url,
+    close: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
 
 export interface OwnGitHub {
   url: string;
@@ -30,7 +73,7 @@ export interface OwnGitHub {
 export async function startOwnGitHub(): Promise<OwnGitHub> {
   const admin = randomBytes(18).toString("base64url");
   const token = randomBytes(18).toString("base64url");
-  const emu: GitHubEmulator = await startGitHubEmulator({ port: 0, token: admin });
+  const emu = await startEmulatorProcess(admin);
   const control = async <T>(method: string, path: string, body?: unknown) => {
     const res = await fetch(`${emu.url}${path}`, {
       method,

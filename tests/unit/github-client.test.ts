@@ -94,7 +94,7 @@ test("GitHub down for longer than the retries fails with the call named (method 
   );
   assert.ok(err instanceof GitHubApiError);
   assert.equal(err.status, 502);
-  assert.match(err.message, /^GitHub GET \/repos\/acme\/widgets failed: HTTP 502/);
+  assert.equal(err.message, "GitHub GET /repos/acme/widgets failed: HTTP 502 Server Error Sorry, this page is taking too long to load.");
   assert.ok(!err.message.includes(TOKEN));
   assert.equal(await served(), 4, "the first try and three retries");
 });
