@@ -15,7 +15,11 @@ export class GitHubApiError extends Error {
     /** GraphQL error types, e.g. NOT_FOUND. */
     readonly graphqlTypes: string[] = [],
   ) {
-    super(`GitHub ${operation} failed: HTTP ${status} ${detail}`);
+    const message = `GitHub ${operation} failed: HTTP ${status} ${detail}`;
+    super(message);
+    // Set again: serialized into the dynamic-provider process, the class's super() call no longer sets it on
+    // this object, and Pulumi reports a provider's failure by its `message`.
+    this.message = message;
     this.name = "GitHubApiError";
   }
 }
