@@ -48,7 +48,7 @@ class Bench {
 
   /** A new repository in the GitHub emulator; names of one purpose share a shape (and length). */
   async newRepo(name: string): Promise<RepoRef> {
-    const created = await emulator("POST", "/_emulator/repos", { owner: this.owner, name, owner_type: "Organization" });
+    const created = await emulator("POST", "/_emulator/repos", { owner: this.owner, name, owner_type: "Organization", auto_init: true });
     if (created.status !== 201) throw new Error(`creating ${this.owner}/${name} in the GitHub emulator: HTTP ${created.status}`);
     return { owner: this.owner, repo: name };
   }

@@ -37,7 +37,12 @@ interface Setup {
 
 async function newRepo(): Promise<RepoRef> {
   const ref = { owner, repo: `r${String(repoCounter++).padStart(3, "0")}` };
-  const created = await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" });
+  const created = await emulator("POST", "/_emulator/repos", {
+    owner: ref.owner,
+    name: ref.repo,
+    owner_type: "Organization",
+    auto_init: true,
+  });
   if (created.status !== 201) throw new Error(`creating ${ref.owner}/${ref.repo}: HTTP ${created.status}`);
   return ref;
 }

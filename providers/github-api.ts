@@ -1,9 +1,11 @@
 /**
  * The GitHub calls our dynamic resources make (the GitHub Pulumi provider cannot be built here: the Go module
  * proxy refuses its module path). GitHub is reached through GITHUB_API_URL, GITHUB_GRAPHQL_URL and GITHUB_TOKEN
- * in the environment of the Pulumi run, so the token never enters a stack's state. These functions use only
- * globals, because Pulumi serializes them into the dynamic-provider process.
+ * in the environment of the Pulumi run, so the token never enters a stack's state. Every call goes through the
+ * project's Octokit (lib/github-octokit.ts: rate limits waited out, 5xx retried), built per call in the
+ * dynamic-provider process these functions are serialized into.
  */
+import { createGitHubOctokit, githubClientOptionsFromEnv } from "../lib/github-octokit";
 
 export class GitHubApiError extends Error {
   constructor(
@@ -13,17 +15,39 @@ export class GitHubApiError extends Error {
     /** GraphQL error types, e.g. NOT_FOUND. */
     readonly graphqlTypes: string[] = [],
   ) {
-    super(`GitHub ${operation} failed: HTTP ${status} ${detail}`);
+    const message = `GitHub ${operation} failed: HTTP ${status} ${detail}`;
+    super(message);
+    // Set again: serialized into the dynamic-provider process, the class's super() call no longer sets it on
+    // this object, and Pulumi reports a provider's failure by its `message`.
+    this.message = message;
     this.name = "GitHubApiError";
   }
 }
 
-function githubEnv() {
-  const token = process.env.GITHUB_TOKEN;
-  if (!token) throw new Error("GITHUB_TOKEN must be set for GitHub resources");
-  const api = (process.env.GITHUB_API_URL ?? "https://api.github.com").replace(/\/$/, "");
-  const graphql = process.env.GITHUB_GRAPHQL_URL ?? `${api}/graphql`;
-  return { token, api, graphql };
+interface OctokitFailure {
+  status?: number;
+  message: string;
+  response?: { status?: number; data?: unknown };
+}
+
+/** Octokit's errors as ours: the call named, GitHub's message kept (it never carries the request or its token). */
+function asApiError(err: unknown, operation: string): unknown {
+  const failure = err as OctokitFailure;
+  const status = failure.status ?? failure.response?.status;
+  if (typeof status !== "number") return err;
+  const data = failure.response?.data;
+  const message =
+    data && typeof data === "object" && typeof (data as { message?: unknown }).message === "string"
+      ? (data as { message: string }).message
+      : typeof data === "string" && data !== ""
+        ? // GitHub's 5xx pages are HTML: their words are enough.
+          data
+            .replace(/<[^>]*>/g, " ")
+            .replace(/\s+/g, " ")
+            .trim()
+            .slice(0, 300)
+        : failure.message;
+  return new GitHubApiError(status, operation, message);
 }
 
 /** One REST call; undefined for 404 when `allowNotFound`. */
@@ -33,43 +57,28 @@ export async function githubRest<T>(
   body?: unknown,
   options: { allowNotFound?: boolean } = {},
 ): Promise<T | undefined> {
-  const env = githubEnv();
-  const res = await fetch(`${env.api}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${env.token}`,
-      Accept: "application/vnd.github+json",
-      "X-GitHub-Api-Version": "2022-11-28",
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status === 404 && options.allowNotFound) return undefined;
-  if (!res.ok) {
-    // GitHub's error bodies carry a message, never the request; safe to show.
-    const text = await res.text();
-    let message = text.slice(0, 300);
-    try {
-      message = (JSON.parse(text) as { message?: string }).message ?? message;
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new GitHubApiError(res.status, `${method} ${path}`, message);
+  const octokit = createGitHubOctokit(githubClientOptionsFromEnv());
+  const operation = `${method} ${path}`;
+  try {
+    const res = await octokit.request(operation, body === undefined ? {} : { data: body });
+    if (res.status === 204) return undefined;
+    return res.data as T;
+  } catch (err) {
+    if (options.allowNotFound && (err as OctokitFailure).status === 404) return undefined;
+    throw asApiError(err, operation);
   }
-  if (res.status === 204) return undefined;
-  return (await res.json()) as T;
 }
 
 /** One GraphQL call; GraphQL errors become a GitHubApiError naming the operation. */
 export async function githubGraphql<T>(operation: string, query: string, variables: Record<string, unknown>): Promise<T> {
-  const env = githubEnv();
-  const res = await fetch(env.graphql, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${env.token}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ query, variables }),
-  });
-  if (!res.ok) throw new GitHubApiError(res.status, operation, (await res.text()).slice(0, 300));
-  const body = (await res.json()) as { data?: T; errors?: { message: string; type?: string }[] };
+  const env = githubClientOptionsFromEnv();
+  const url = process.env.GITHUB_GRAPHQL_URL || `${env.baseUrl}/graphql`;
+  let body: { data?: T; errors?: { message: string; type?: string }[] };
+  try {
+    body = (await createGitHubOctokit(env).request(`POST ${url}`, { query, variables })).data as typeof body;
+  } catch (err) {
+    throw asApiError(err, operation);
+  }
   if (body.errors?.length) {
     throw new GitHubApiError(
       200,

@@ -16,6 +16,7 @@ import {
   takeOverLapsedRuns,
 } from "./run-store";
 import { hasPostUpSteps, type PostUpConfig, runPostUpSteps } from "./post-up";
+import { type RepoValidator, VALIDATE_STEP, validatesFirst } from "./validate";
 import type { StackRunner } from "../pulumi/runner";
 import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "../domain/runs";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
@@ -37,6 +38,8 @@ export interface RunQueueOptions {
   bus?: RunEventBus;
   /** The pod-health and auth steps after an onboard's or update's `up`; without it a run ends at `up`. */
   postUp?: PostUpConfig;
+  /** The `validate` step before an onboard's or update's stack is touched; without it a run starts at `select-stack`. */
+  validate?: RepoValidator;
   /** Called once per run that reached a terminal status here (metrics). */
   onFinished?: (run: RunRecord) => void;
   log?: Logger;
@@ -84,6 +87,7 @@ export class RunQueue {
   /** Per waiting run: fired when credentials were pushed through the API (here or on another replica). */
   private readonly authPushes = new Map<string, AbortController>();
   private readonly postUp?: PostUpConfig;
+  private readonly validate?: RepoValidator;
 
   constructor(opts: RunQueueOptions) {
     this.pool = opts.pool;
@@ -94,6 +98,7 @@ export class RunQueue {
     this.workerId = opts.workerId ?? newWorkerId();
     this.bus = opts.bus ?? new RunEventBus();
     this.postUp = opts.postUp;
+    this.validate = opts.validate;
     this.onFinished = opts.onFinished ?? (() => undefined);
     this.log = opts.log ?? defaultLogger().child({ component: "queue" });
     this.loop = new WorkerLoop<RunRecord>({
@@ -229,6 +234,10 @@ export class RunQueue {
         if (event.type === "step") step = event.step;
         await emit(event);
       };
+      if (this.validate && validatesFirst(run)) {
+        await tracked({ type: "step", step: VALIDATE_STEP });
+        await this.validate(run, signal);
+      }
       const done = await this.runner.run(run, signal, tracked, kill);
       if (this.postUp && hasPostUpSteps(run)) await this.afterUp(run, done, signal, tracked, this.postUp);
       result = done;

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Pool } from "pg";
 import { PulumiStackRunner } from "../pulumi/runner";
+import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
 import { PROJECT_DIR, workspaceSettings } from "../pulumi/workspace";
 import { createApp } from "./app";
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     config,
     metrics,
     log,
+    validate: githubRepoValidator(process.env, (line) => log.child({ component: "github" }).warn(line)),
   });
   const app = createApp({ db: pool, config, metrics, workers, log });
   await app.queue.start();

@@ -3,6 +3,7 @@ import { Dispatcher } from "../dispatch/dispatcher";
 import type { StackRunner } from "../pulumi/runner";
 import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
+import type { RepoValidator } from "../runs/validate";
 import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { ServerMetrics } from "./metrics";
 import { GitHubBoardClient } from "../clients/github-board";
@@ -32,6 +33,8 @@ export interface WorkerDeps {
   metrics: ServerMetrics;
   /** The process's root logger; each worker logs through a child naming it (`component`). */
   log?: Logger;
+  /** The `validate` step of onboardings and updates (runs/validate.ts); the server tests' scripted runs go without. */
+  validate?: RepoValidator;
 }
 
 export function createWorkers(deps: WorkerDeps): Workers {
@@ -45,6 +48,7 @@ export function createWorkers(deps: WorkerDeps): Workers {
     leaseMs: config.runLeaseMs,
     pollMs: config.pollMs,
     shutdownGraceMs: config.runShutdownGraceMs,
+    validate: deps.validate,
     postUp: {
       podReadyTimeoutMs: config.podReadyTimeoutMs ?? DEFAULT_POD_READY_TIMEOUT_MS,
       deviceFlow: config.deviceFlow,

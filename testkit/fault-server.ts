@@ -100,7 +100,12 @@ export function uniqueOwner(prefix: string): string {
 }
 
 export async function createEmulatorRepo(ref: RepoRef): Promise<void> {
-  const created = await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" });
+  const created = await emulator("POST", "/_emulator/repos", {
+    owner: ref.owner,
+    name: ref.repo,
+    owner_type: "Organization",
+    auto_init: true,
+  });
   if (created.status !== 201) throw new Error(`creating ${ref.owner}/${ref.repo} in the GitHub emulator: HTTP ${created.status}`);
 }
 

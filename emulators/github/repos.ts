@@ -2,6 +2,7 @@
 import { validateOwner, validateRepo } from "../../domain/names";
 import { notFound, validationFailed } from "./errors";
 import { newNodeId } from "./ids";
+import { FULL_PERMISSIONS, type RepoPermissions } from "./tokens";
 import { EmulatorState, EmulatorStore, OwnerRecord, OwnerType, RepoRecord, VIEWER_LOGIN, ownerKey, repoKey, timestamp } from "./state";
 
 export const HTML_BASE = "https://github.com";
@@ -37,6 +38,7 @@ export interface CreateRepoInput {
   name: unknown;
   default_branch?: unknown;
   private?: unknown;
+  archived?: unknown;
   owner_type?: unknown;
 }
 
@@ -78,6 +80,9 @@ export function createRepo(store: EmulatorStore, input: CreateRepoInput): RepoRe
   if (input.private !== undefined && typeof input.private !== "boolean") {
     throw validationFailed({ resource: "Repository", code: "invalid", field: "private" });
   }
+  if (input.archived !== undefined && typeof input.archived !== "boolean") {
+    throw validationFailed({ resource: "Repository", code: "invalid", field: "archived" });
+  }
   const ownerType = input.owner_type;
   if (ownerType !== undefined && ownerType !== "User" && ownerType !== "Organization") {
     throw validationFailed({ resource: "Repository", code: "invalid", field: "owner_type" });
@@ -93,6 +98,7 @@ export function createRepo(store: EmulatorStore, input: CreateRepoInput): RepoRe
     owner: ownerRecord.login,
     name,
     private: input.private ?? false,
+    archived: input.archived ?? false,
     defaultBranch,
     createdAt: now,
     updatedAt: now,
@@ -169,8 +175,13 @@ function repoSizeKb(repo: RepoRecord): number {
   return Math.ceil(bytes / 1024);
 }
 
-/** The `full-repository` shape of `GET /repos/{owner}/{repo}`. */
-export function repoJson(state: EmulatorState, repo: RepoRecord, api: string): Record<string, unknown> {
+/** The `full-repository` shape of `GET /repos/{owner}/{repo}`; `permissions` are the calling token's. */
+export function repoJson(
+  state: EmulatorState,
+  repo: RepoRecord,
+  api: string,
+  permissions: RepoPermissions = FULL_PERMISSIONS,
+): Record<string, unknown> {
   const owner = findOwner(state, repo.owner);
   if (!owner) throw new Error(`repository ${repo.owner}/${repo.name} has no owner record`);
   const full = `${repo.owner}/${repo.name}`;
@@ -251,12 +262,12 @@ export function repoJson(state: EmulatorState, repo: RepoRecord, api: string): R
     has_pages: false,
     has_downloads: true,
     has_discussions: false,
-    archived: false,
+    archived: repo.archived ?? false,
     disabled: false,
     pushed_at: repo.pushedAt,
     created_at: repo.createdAt,
     updated_at: repo.updatedAt,
-    permissions: { admin: true, maintain: true, push: true, triage: true, pull: true },
+    permissions: { ...permissions },
     allow_rebase_merge: true,
     allow_squash_merge: true,
     allow_merge_commit: true,

@@ -1,6 +1,9 @@
 // GitHub's REST routes the project uses. Handlers only translate HTTP to the domain modules and
 // back; every change goes through `store.mutate` so it is atomic and persisted before the answer.
 import { Router, type Request } from "express";
+import { callerOf } from "./auth";
+import { branchJson } from "./branches";
+import { EmulatorError } from "./errors";
 import { deleteContent, fileCommitJson, getContentJson, normalisePath, putContent } from "./contents";
 import { createHook, deleteHook, findHook, hookConfigJson, hookJson, updateHook, updateHookConfig } from "./hooks";
 import { getRepo, privateUserJson, repoJson } from "./repos";
@@ -20,13 +23,23 @@ function param(req: Request, name: string): string {
 export function restRoutes(store: EmulatorStore): Router {
   const r = Router();
   const repoOf = (req: Request) => getRepo(store.state, param(req, "owner"), param(req, "repo"));
+  // GitHub refuses every write to an archived repository with this 403.
+  const writableRepoOf = (req: Request) => {
+    const repo = repoOf(req);
+    if (repo.archived) throw new EmulatorError(403, "Repository was archived so is read-only.", "FORBIDDEN");
+    return repo;
+  };
 
   r.get("/user", (req, res) => {
     res.json(privateUserJson(store.state, apiBase(req)));
   });
 
   r.get("/repos/:owner/:repo", (req, res) => {
-    res.json(repoJson(store.state, repoOf(req), apiBase(req)));
+    res.json(repoJson(store.state, repoOf(req), apiBase(req), callerOf(res).token.permissions));
+  });
+
+  r.get("/repos/:owner/:repo/branches/*branch", (req, res) => {
+    res.json(branchJson(repoOf(req), param(req, "branch"), apiBase(req)));
   });
 
   r.get("/repos/:owner/:repo/hooks", (req, res) => {
@@ -35,7 +48,7 @@ export function restRoutes(store: EmulatorStore): Router {
   });
 
   r.post("/repos/:owner/:repo/hooks", (req, res) => {
-    const repo = repoOf(req);
+    const repo = writableRepoOf(req);
     const hook = store.mutate(() => createHook(store, repo, req.body));
     res
       .status(201)
@@ -49,13 +62,13 @@ export function restRoutes(store: EmulatorStore): Router {
   });
 
   r.patch("/repos/:owner/:repo/hooks/:hook_id", (req, res) => {
-    const repo = repoOf(req);
+    const repo = writableRepoOf(req);
     const hook = store.mutate(() => updateHook(repo, findHook(repo, param(req, "hook_id")), req.body));
     res.json(hookJson(repo, hook, apiBase(req)));
   });
 
   r.delete("/repos/:owner/:repo/hooks/:hook_id", (req, res) => {
-    const repo = repoOf(req);
+    const repo = writableRepoOf(req);
     store.mutate(() => deleteHook(repo, findHook(repo, param(req, "hook_id"))));
     res.status(204).end();
   });
@@ -66,7 +79,7 @@ export function restRoutes(store: EmulatorStore): Router {
   });
 
   r.patch("/repos/:owner/:repo/hooks/:hook_id/config", (req, res) => {
-    const repo = repoOf(req);
+    const repo = writableRepoOf(req);
     const hook = store.mutate(() => updateHookConfig(findHook(repo, param(req, "hook_id")), req.body));
     res.json(hookConfigJson(hook));
   });
@@ -83,14 +96,14 @@ export function restRoutes(store: EmulatorStore): Router {
   });
 
   r.put("/repos/:owner/:repo/contents/*path", (req, res) => {
-    const repo = repoOf(req);
+    const repo = writableRepoOf(req);
     const path = normalisePath(param(req, "path"));
     const result = store.mutate((state) => putContent(state, repo, path, req.body));
     res.status(result.created ? 201 : 200).json(fileCommitJson(repo, result, apiBase(req)));
   });
 
   r.delete("/repos/:owner/:repo/contents/*path", (req, res) => {
-    const repo = repoOf(req);
+    const repo = writableRepoOf(req);
     const path = normalisePath(param(req, "path"));
     const result = store.mutate((state) => deleteContent(state, repo, path, req.body));
     res.json(fileCommitJson(repo, result, apiBase(req)));

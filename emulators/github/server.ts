@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { requireToken } from "./auth";
 import { controlRoutes } from "./control";
 import { EmulatorError, restErrorBody } from "./errors";
+import { FaultList } from "./faults";
 import { graphqlHandler } from "./graphql";
 import { restRoutes } from "./rest";
 import { EmulatorStore } from "./state";
@@ -22,9 +23,10 @@ export interface GitHubEmulator {
   url: string;
   close(): Promise<void>;
   state: EmulatorStore;
+  faults: FaultList;
 }
 
-export function createApp(store: EmulatorStore, token: string): express.Express {
+export function createApp(store: EmulatorStore, token: string, faults = new FaultList()): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -33,10 +35,11 @@ export function createApp(store: EmulatorStore, token: string): express.Express 
     res.set("x-github-request-id", randomUUID());
     next();
   });
-  app.use(requireToken(token));
+  app.use(requireToken(token, store));
   // Any content type: GitHub parses a JSON body whatever the client labelled it.
   app.use(express.json({ limit: "100mb", type: () => true }));
-  app.use(controlRoutes(store));
+  app.use(faults.middleware());
+  app.use(controlRoutes(store, faults));
   app.use(restRoutes(store));
   app.post("/graphql", graphqlHandler(store));
   app.use((_req: Request, res: Response) => {
@@ -64,7 +67,8 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
   const store = new EmulatorStore(opts.stateFile);
   // Persist at once so the file exists (and is known to be writable) before the first request.
   store.save();
-  const app = createApp(store, opts.token);
+  const faults = new FaultList();
+  const app = createApp(store, opts.token, faults);
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, "127.0.0.1", (err?: Error) => (err ? reject(err) : resolve(s)));
   });
@@ -73,6 +77,7 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     state: store,
+    faults,
     // Idempotent, so a test may close early and still leave the close in its cleanup.
     close: () =>
       (closing ??= new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
 import { newNodeId } from "./ids";
+import type { TokenRecord } from "./tokens";
 
 export const VIEWER_LOGIN = "mesh-six-bot";
 const STATE_VERSION = 1;
@@ -67,6 +68,8 @@ export interface RepoRecord {
   owner: string;
   name: string;
   private: boolean;
+  /** Archived repositories are read-only: GitHub refuses every write to them. */
+  archived?: boolean;
   defaultBranch: string;
   createdAt: string;
   updatedAt: string;
@@ -151,6 +154,8 @@ export interface EmulatorState {
   repos: Record<string, RepoRecord>;
   /** Keyed by node id. */
   projects: Record<string, ProjectRecord>;
+  /** Tokens registered by tests besides the one the emulator started with, keyed by their digest (tokens.ts). */
+  tokens?: Record<string, TokenRecord>;
 }
 
 /** GitHub's REST and GraphQL timestamps have whole seconds: "2011-09-06T17:26:27Z". */

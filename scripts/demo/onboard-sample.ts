@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   const created = await fetch(`${github}/_emulator/repos`, {
     method: "POST",
     headers: { Authorization: `token ${requireEnv("GITHUB_EMULATOR_TOKEN")}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ owner: sample.owner, name: sample.repo, owner_type: "Organization" }),
+    body: JSON.stringify({ owner: sample.owner, name: sample.repo, owner_type: "Organization", auto_init: true }),
   });
   // 422: it is there from an earlier run, which is fine: onboarding it again is an update.
   if (!created.ok && created.status !== 422) throw new Error(`creating the sample repository: HTTP ${created.status}`);

@@ -80,7 +80,10 @@ before(async () => {
     VAULT_TOKEN: process.env.VAULT_TOKEN!,
   });
   await writeVaultSecret(`${vaultBase}/onboarding-server`, { MESH_SIX_API_TOKENS: randomBytes(24).toString("base64url") });
-  assert.equal((await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" })).status, 201);
+  assert.equal(
+    (await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization", auto_init: true })).status,
+    201,
+  );
 
   // The platform stack's own state goes to the test database too: nothing is written into the project.
   platformSettings = workspaceSettings(

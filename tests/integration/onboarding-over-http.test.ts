@@ -23,7 +23,10 @@ let SERVER_ENV: Record<string, string>;
 before(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), "mesh-six-http-"));
   db = await createTestDatabase("http_onboarding");
-  assert.equal((await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" })).status, 201);
+  assert.equal(
+    (await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization", auto_init: true })).status,
+    201,
+  );
   SERVER_ENV = {
     DATABASE_URL: db.url,
     PULUMI_BACKEND_URL: `file://${stateDir}`,

@@ -29,7 +29,10 @@ async function boardsTitled(): Promise<string[]> {
 before(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), "mesh-six-adopt-"));
   db = await createTestDatabase("adopt");
-  assert.equal((await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" })).status, 201);
+  assert.equal(
+    (await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization", auto_init: true })).status,
+    201,
+  );
   const repo = await emulatorGraphql<{ repository: { id: string; owner: { id: string } } }>(
     `query($o: String!, $n: String!) { repository(owner: $o, name: $n) { id owner { id } } }`,
     { o: ref.owner, n: ref.repo },

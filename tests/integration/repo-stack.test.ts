@@ -31,7 +31,12 @@ const execFileAsync = promisify(execFile);
 before(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), "mesh-six-repo-stack-"));
   db = await createTestDatabase("repo_stack");
-  const created = await emulator("POST", "/_emulator/repos", { owner: ref.owner, name: ref.repo, owner_type: "Organization" });
+  const created = await emulator("POST", "/_emulator/repos", {
+    owner: ref.owner,
+    name: ref.repo,
+    owner_type: "Organization",
+    auto_init: true,
+  });
   assert.equal(created.status, 201);
   const settings = workspaceSettings({ ...process.env, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "test" });
   settings.envVars = { ...settings.envVars, PULUMI_CONFIG_PASSPHRASE: "test", DATABASE_URL: db.url };

@@ -277,3 +277,119 @@ test("contents responses conform to GitHub's schema", async (t) => {
   });
   await conforms(call, { method: "GET", template: tpl, path: file, status: 404 });
 });
+
+/** A call with a token of the test's choosing, with the answer's headers. */
+async function callAs(url: string, token: string, method: string, p: string, body?: unknown) {
+  const res = await fetch(`${url}${p}`, {
+    method,
+    headers: { authorization: `token ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  // A 502 is GitHub's HTML error page, as it is on github.com.
+  const json = text && res.headers.get("content-type")?.startsWith("application/json");
+  return { status: res.status, headers: res.headers, body: json ? (JSON.parse(text) as Record<string, unknown>) : { text } };
+}
+
+test("what an onboarding checks first conforms: archived, the token's scopes and permissions, the default branch", async (t) => {
+  const emu = await startGitHubEmulator({ port: 0, token: TOKEN });
+  t.after(() => emu.close());
+  const as = (token: string, method: string, p: string, body?: unknown) => callAs(emu.url, token, method, p, body);
+  assert.equal(
+    (await as(TOKEN, "POST", "/_emulator/repos", { owner: "acme", name: "widgets", archived: true, auto_init: true })).status,
+    201,
+  );
+  assert.equal((await as(TOKEN, "POST", "/_emulator/repos", { owner: "acme", name: "empty" })).status, 201);
+  const fineGrained = "fine-grained-token";
+  assert.equal(
+    (await as(TOKEN, "POST", "/_emulator/tokens", { token: fineGrained, scopes: null, permissions: { admin: false } })).status,
+    201,
+  );
+  const classic = "classic-hooks-only";
+  assert.equal((await as(TOKEN, "POST", "/_emulator/tokens", { token: classic, scopes: ["admin:repo_hook"] })).status, 201);
+
+  const mine = await as(TOKEN, "GET", "/repos/acme/widgets");
+  assertConforms("GET", "/repos/{owner}/{repo}", 200, mine.body);
+  assert.equal(mine.body.archived, true);
+  assert.equal(mine.headers.get("x-oauth-scopes"), "admin:repo_hook, project, repo");
+  assert.equal(mine.body.default_branch, "main");
+  const theirs = await as(fineGrained, "GET", "/repos/acme/widgets");
+  assertConforms("GET", "/repos/{owner}/{repo}", 200, theirs.body);
+  assert.equal(theirs.headers.get("x-oauth-scopes"), null, "a fine-grained token has no OAuth scopes");
+  assert.deepEqual(theirs.body.permissions, { admin: false, maintain: true, push: true, triage: true, pull: true });
+  assert.equal((await as(classic, "GET", "/repos/acme/widgets")).headers.get("x-oauth-scopes"), "admin:repo_hook");
+  assert.equal((await as("not-a-token-at-all", "GET", "/repos/acme/widgets")).status, 401);
+
+  const branch = await as(TOKEN, "GET", "/repos/acme/widgets/branches/main");
+  assert.equal(branch.status, 200);
+  assertConforms("GET", "/repos/{owner}/{repo}/branches/{branch}", 200, branch.body);
+  assert.equal(branch.body.name, "main");
+  const none = await as(TOKEN, "GET", "/repos/acme/empty/branches/main");
+  assert.equal(none.status, 404);
+  assertConforms("GET", "/repos/{owner}/{repo}/branches/{branch}", 404, none.body);
+  assert.equal(none.body.message, "Branch not found");
+
+  const write = await as(TOKEN, "POST", "/repos/acme/widgets/hooks", { config: { url: "https://b.example/h" } });
+  assert.equal(write.status, 403);
+  assertConforms("POST", "/repos/{owner}/{repo}/hooks", 403, write.body);
+  assert.equal(write.body.message, "Repository was archived so is read-only.");
+});
+
+test("faults are answered as GitHub answers them, only to the token or owner they are for, until cleared", async (t) => {
+  const emu = await startGitHubEmulator({ port: 0, token: TOKEN });
+  t.after(() => emu.close());
+  const as = (token: string, method: string, p: string, body?: unknown) => callAs(emu.url, token, method, p, body);
+  await as(TOKEN, "POST", "/_emulator/repos", { owner: "acme", name: "widgets" });
+  const victim = "victim-token-1";
+  await as(TOKEN, "POST", "/_emulator/tokens", { token: victim });
+  assert.equal(
+    (await as(TOKEN, "POST", "/_emulator/faults", { kind: "rate-limit", count: 1 })).status,
+    422,
+    "an unscoped fault is refused",
+  );
+
+  const before = Math.floor(Date.now() / 1000);
+  assert.equal(
+    (await as(TOKEN, "POST", "/_emulator/faults", { kind: "rate-limit", count: 1, waitSeconds: 30, token: victim })).status,
+    201,
+  );
+  assert.equal((await as(TOKEN, "GET", "/repos/acme/widgets")).status, 200, "another token is unaffected");
+  const primary = await as(victim, "GET", "/repos/acme/widgets");
+  assert.equal(primary.status, 403);
+  assertConforms("GET", "/repos/{owner}/{repo}", 403, primary.body);
+  assert.match(String(primary.body.message), /^API rate limit exceeded/);
+  assert.equal(primary.headers.get("x-ratelimit-remaining"), "0");
+  assert.ok(Number(primary.headers.get("x-ratelimit-reset")) >= before + 30);
+  assert.equal((await as(victim, "GET", "/repos/acme/widgets")).status, 200, "served once, as asked");
+
+  await as(TOKEN, "POST", "/_emulator/faults", { kind: "secondary-rate-limit", status: 429, count: 1, waitSeconds: 7, owner: "ACME" });
+  const secondary = await as(victim, "GET", "/repos/acme/widgets/hooks");
+  assert.equal(secondary.status, 429);
+  assert.equal(secondary.headers.get("retry-after"), "7");
+  assert.match(String(secondary.body.message), /secondary rate limit/);
+
+  await as(TOKEN, "POST", "/_emulator/faults", { kind: "rate-limit", count: 1, token: victim });
+  const graphql = await as(victim, "POST", "/graphql", { query: "{ viewer { login } }" });
+  assert.equal(graphql.status, 200, "GraphQL reports its primary limit in the body");
+  assert.equal((graphql.body.errors as { type: string }[])[0].type, "RATE_LIMITED");
+  assert.equal(graphql.headers.get("x-ratelimit-resource"), "graphql");
+
+  await as(TOKEN, "POST", "/_emulator/faults", { kind: "server-error", count: 5, token: victim });
+  const unicorn = await as(victim, "GET", "/repos/acme/widgets");
+  assert.equal(unicorn.status, 502);
+  assert.match(String(unicorn.body.text), /Server Error/);
+  const listed = (await as(TOKEN, "GET", "/_emulator/faults")).body as unknown as { kind: string; served: number; remaining: number }[];
+  assert.deepEqual(
+    listed.map((f) => [f.kind, f.served, f.remaining]),
+    [
+      ["rate-limit", 1, 0],
+      ["secondary-rate-limit", 1, 0],
+      ["rate-limit", 1, 0],
+      ["server-error", 1, 4],
+    ],
+  );
+  assert.ok(!JSON.stringify(listed).includes(victim), "faults keep a digest of their token, not the token");
+  assert.deepEqual((await as(TOKEN, "DELETE", "/_emulator/faults", { owner: "acme" })).body, { cleared: 1 });
+  assert.deepEqual((await as(TOKEN, "DELETE", "/_emulator/faults", { token: victim })).body, { cleared: 3 });
+  assert.equal((await as(victim, "GET", "/repos/acme/widgets")).status, 200);
+});
