@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import type { Pool } from "pg";
 import { STATUS_COLUMN, priorityName } from "../domain/workflow";
-import { PollPause } from "../lib/poll-pause";
+import { ShuttingDown } from "../lib/abort";
+import { newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { fullJitterDelay } from "./dispatcher";
 import { defaultLogger, type Logger } from "../lib/logger";
 import {
@@ -58,9 +57,7 @@ export class BoardWriter {
   private readonly retryMaxMs: number;
   private readonly random: () => number;
   private readonly log: Logger;
-  private readonly pause = new PollPause();
-  private loop?: Promise<void>;
-  private stopping = false;
+  private readonly loop: WorkerLoop<BoardWrite>;
 
   constructor(opts: BoardWriterOptions) {
     this.pool = opts.pool;
@@ -70,25 +67,32 @@ export class BoardWriter {
     this.retryBaseMs = opts.retryBaseMs ?? 1_000;
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
     this.random = opts.random ?? Math.random;
-    this.workerId = opts.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}/boards`;
+    this.workerId = opts.workerId ?? newWorkerId("/boards");
     this.log = opts.log ?? defaultLogger().child({ component: "boards" });
+    // One write at a time: a board is a person's view, and GitHub asks integrations to serialize their mutations.
+    this.loop = new WorkerLoop<BoardWrite>({
+      concurrency: 1,
+      pollMs: this.pollMs,
+      claim: () => claimBoardWrite(this.pool, this.workerId, this.leaseMs),
+      key: (write) => write.id,
+      work: (write) => this.attempt(write),
+      name: "board loop",
+      log: this.log,
+    });
   }
 
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = this.work();
+    void this.loop.start();
   }
 
   kick(): void {
-    this.pause.kick();
+    this.loop.kick();
   }
 
+  /** Lets the write under way finish (a write is one GitHub call); one still running after the lease is its lease's. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.kick();
-    await this.loop;
-    this.loop = undefined;
+    const deadline = Date.now() + this.leaseMs;
+    await this.loop.stop({ deadline, abortAt: deadline, reason: new ShuttingDown("the server is stopping") });
   }
 
   /** Writes until none is due; what was written (tests, and a writer folded into another loop). */
@@ -99,17 +103,6 @@ export class BoardWriter {
       if (!write) return written;
       await this.attempt(write);
       written++;
-    }
-  }
-
-  private async work(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await this.drain();
-      } catch (err) {
-        this.log.error(`board loop: ${(err as Error).message}`);
-      }
-      await this.pause.wait(this.pollMs, this.stopping);
     }
   }
 
