@@ -19,7 +19,7 @@ import { startAuthorizationServer } from "../../testkit/oauth-server";
 
 // SIGTERM to the real server while a run is at each of its steps: the process must be gone within
 // MESH_SIX_RUN_SHUTDOWN_GRACE_MS (plus a few seconds for the process's own teardown) whatever the step is doing,
-// leave no Pulumi process of its own behind, and a new server must take the run up again (issue item 6).
+// leave no Pulumi process of its own behind, and a new server must take the run up again.
 // Each step is made to last: `stack select` through a `pulumi` that sleeps there (a slow backend), the engine
 // creating resources, a pod whose volumes can never bind (a StorageClass that does not exist), a device flow
 // nobody approves.

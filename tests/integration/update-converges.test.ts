@@ -6,7 +6,7 @@ import { emulator } from "../../testkit/github-emulator";
 import { kubeApi } from "../../testkit/kube-api";
 import { deleteVaultSecret, readVaultSecret } from "../../testkit/vault-api";
 
-// An update converges the world on the declared stack (issue item 7): a repo's environment changed or deleted by
+// An update converges the world on the declared stack: a repo's environment changed or deleted by
 // hand (its StatefulSet and RoleBinding deleted, its Service's selector and its GitHub webhook's URL and secret
 // edited, its webhook secret gone from Vault) is repaired by ONE re-onboarding, which must not report everything
 // `same` and then wait at pod-health for a pod that no longer exists.

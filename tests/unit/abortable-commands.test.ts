@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { selectRepoStack, selectStack, workspaceSettings } from "../../pulumi/workspace";
 
 // Stack selection and config writes are CLI commands too (`pulumi stack select`, `pulumi config set-all`): a run's
-// abort must reach them, or a cancel or a shutdown waits for whatever they are stuck on (issue item 6). A `pulumi`
+// abort must reach them, or a cancel or a shutdown waits for whatever they are stuck on. A `pulumi`
 // that is slow exactly there stands in for a slow backend; it records the signals it got.
 
 const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-slow-pulumi-"));

@@ -12,7 +12,7 @@ import { RequestValidationError } from "../../server/errors";
 import { buildOnboardingRequest } from "../../server/onboarding-request";
 
 // The CLI and the server must build one repo's stack input the same way, and no default may make a stack the policy
-// pack refuses (issue item 9).
+// pack refuses.
 
 const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
