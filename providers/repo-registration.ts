@@ -108,7 +108,7 @@ export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<Registrat
   },
   async read(id: string, props?: RegistrationInputs) {
     const exists = await withRegistry((registry, c) => registry.registrationExists(c, id));
-    return exists ? { id, props } : { id: "" };
+    return exists ? { id, props } : { id: "", props: {} as RegistrationInputs };
   },
   async delete(id: string) {
     await withRegistry((registry, c) => registry.deleteRegistration(c, id));
