@@ -109,8 +109,10 @@ export function prefixPolicy(bucket: string, prefix: string): string {
   });
 }
 
+/** The store's error code: the SDK's IAM client names its errors after the code with "Exception" added. */
 function errorName(err: unknown): string {
-  return (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? "";
+  const name = (err as { name?: string }).name ?? (err as { Code?: string }).Code ?? "";
+  return name.replace(/Exception$/, "");
 }
 
 /** Creates or adopts bucket, user and policy, and makes sure Vault holds a live key of the user. */
@@ -216,7 +218,7 @@ const storagePrefixProvider: pulumi.dynamic.ResourceProvider<PrefixInputs, Prefi
     try {
       await iam.send(new iamsdk.GetUserPolicyCommand({ UserName: props!.userName, PolicyName: STORAGE_POLICY_NAME }));
     } catch (err) {
-      if (["NoSuchEntity", "NoSuchEntityException"].includes(errorName(err))) return { id: "", props: {} as PrefixInputs };
+      if (errorName(err) === "NoSuchEntity") return { id: "", props: {} as PrefixInputs };
       throw err;
     }
     return { id, props: props! };
@@ -226,7 +228,7 @@ const storagePrefixProvider: pulumi.dynamic.ResourceProvider<PrefixInputs, Prefi
     const { s3sdk, iamsdk } = sdks();
     const { s3, iam } = storeClients();
     const gone = (err: unknown) => {
-      if (!["NoSuchEntity", "NoSuchEntityException"].includes(errorName(err))) throw err;
+      if (errorName(err) !== "NoSuchEntity") throw err;
     };
     const keys = await iam.send(new iamsdk.ListAccessKeysCommand({ UserName: props.userName })).then(
       (r) => r.AccessKeyMetadata ?? [],

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { GetUserPolicyCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateUserCommand, GetUserPolicyCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { selectRepoStack, workspaceSettings } from "../../pulumi/workspace";
 import { k8sNameFor, storagePrefixFor, vaultStoragePath } from "../../domain/names";
@@ -155,4 +155,18 @@ test("offboarding with keepOnOffboard keeps the prefix's objects and still revok
   console.log(`prefix after offboarding (keepOnOffboard true): ${JSON.stringify(await keysUnder(prefix))}`);
   assert.equal(await readVaultSecret(vaultStoragePath(ref)), undefined);
   assert.notEqual(await refused(asRepo(key).send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}artifact.bin` }))), "allowed");
+});
+
+test("a user and key left by a create that was interrupted are adopted: the up succeeds and only the key Vault holds is left", async () => {
+  const { stack, ref } = await repoStack(`adopted-${suffix}`, false);
+  const userName = k8sNameFor(ref, "s3");
+  await iam.send(new CreateUserCommand({ UserName: userName }));
+  const orphan = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!;
+
+  assert.equal((await stack.up({ onOutput: () => undefined })).summary.result, "succeeded");
+  const key = (await readVaultSecret(vaultStoragePath(ref))) as unknown as StorageKey;
+  const keys = (await iam.send(new ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata?.map((k) => k.AccessKeyId);
+  assert.deepEqual(keys, [key.AWS_ACCESS_KEY_ID], "the orphaned key is gone; the user has the one key Vault holds");
+  assert.notEqual(key.AWS_ACCESS_KEY_ID, orphan);
+  assert.equal((await stack.destroy({ onOutput: () => undefined })).summary.result, "succeeded");
 });
