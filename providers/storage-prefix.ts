@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { vaultKvDestroy, vaultKvRead, vaultKvWrite } from "./vault-kv-api";
 
 /**
  * A repository's prefix in the platform's S3-compatible store, with credentials that reach that prefix and nothing
@@ -82,13 +83,6 @@ function storeClients() {
   };
 }
 
-function vaultUrl(mount: string, kind: "data" | "metadata", path: string): { url: string; token: string } {
-  const addr = process.env.VAULT_ADDR;
-  const token = process.env.VAULT_TOKEN;
-  if (!addr || !token) throw new Error("VAULT_ADDR and VAULT_TOKEN must be set to keep storage keys in Vault");
-  return { url: `${addr.replace(/\/$/, "")}/v1/${mount}/${kind}/${path.split("/").map(encodeURIComponent).join("/")}`, token };
-}
-
 /** The prefix's policy: objects below it, and listing only with a prefix inside it. */
 export function prefixPolicy(bucket: string, prefix: string): string {
   return JSON.stringify({
@@ -133,11 +127,7 @@ async function ensurePrefix(inputs: PrefixInputs): Promise<void> {
     }),
   );
 
-  const { url, token } = vaultUrl(inputs.vaultMount, "data", inputs.vaultPath);
-  const stored = await fetch(url, { headers: { "X-Vault-Token": token } });
-  if (!stored.ok && stored.status !== 404)
-    throw new Error(`Vault refused reading ${inputs.vaultMount}/${inputs.vaultPath}: HTTP ${stored.status}`);
-  const current = stored.ok ? ((await stored.json()) as { data: { data: Record<string, string> } }).data.data : {};
+  const current = (await vaultKvRead(inputs.vaultMount, inputs.vaultPath))?.data ?? {};
   const keys = (await iam.send(new iamsdk.ListAccessKeysCommand({ UserName: inputs.userName }))).AccessKeyMetadata ?? [];
   const live = keys.some((k) => k.AccessKeyId === current.AWS_ACCESS_KEY_ID);
   const sameTarget =
@@ -162,12 +152,7 @@ async function ensurePrefix(inputs: PrefixInputs): Promise<void> {
     MESH_SIX_STORAGE_BUCKET: inputs.bucket,
     MESH_SIX_STORAGE_PREFIX: inputs.prefix,
   };
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "X-Vault-Token": token, "Content-Type": "application/json" },
-    body: JSON.stringify({ data }),
-  });
-  if (!res.ok) throw new Error(`Vault refused writing ${inputs.vaultMount}/${inputs.vaultPath}: HTTP ${res.status}`);
+  await vaultKvWrite(inputs.vaultMount, inputs.vaultPath, data);
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -250,9 +235,7 @@ const storagePrefixProvider: pulumi.dynamic.ResourceProvider<PrefixInputs, Prefi
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     }
-    const { url, token: vaultToken } = vaultUrl(props.vaultMount, "metadata", props.vaultPath);
-    const res = await fetch(url, { method: "DELETE", headers: { "X-Vault-Token": vaultToken } });
-    if (!res.ok && res.status !== 404) throw new Error(`Vault refused deleting ${props.vaultMount}/${props.vaultPath}: HTTP ${res.status}`);
+    await vaultKvDestroy(props.vaultMount, props.vaultPath);
   },
 };
 
