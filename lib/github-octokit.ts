@@ -53,12 +53,18 @@ export function githubClientOptionsFromEnv(env: NodeJS.ProcessEnv = process.env)
   };
 }
 
+interface WriteGroups {
+  write: unknown;
+  notifications: unknown;
+}
+
 // One limiter per interval and process, as the plugin keeps its own: every client of the process shares the spacing.
-const writeGroups = new Map<number, unknown>();
+// A plain object, not a Map: Pulumi serializes what a dynamic provider's function captures, and a Map does not survive.
+const writeGroups: Record<string, WriteGroups> = {};
 
 /** The plugin's write and notification groups with the given spacing (its own settings otherwise). */
-function spacedWriteGroups(intervalMs: number): { write: unknown; notifications: unknown } {
-  let groups = writeGroups.get(intervalMs) as { write: unknown; notifications: unknown } | undefined;
+function spacedWriteGroups(intervalMs: number): WriteGroups {
+  let groups = writeGroups[intervalMs];
   if (!groups) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see below: runs in the dynamic-provider process too
     const Bottleneck = require("bottleneck/light") as typeof import("bottleneck").default;
@@ -73,7 +79,7 @@ function spacedWriteGroups(intervalMs: number): { write: unknown; notifications:
         timeout,
       }),
     };
-    writeGroups.set(intervalMs, groups);
+    writeGroups[intervalMs] = groups;
   }
   return groups;
 }

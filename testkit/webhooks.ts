@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import type { Pool } from "pg";
 import type { WebhookConfig } from "../server/config";
 import { vaultWebhookPath } from "../domain/names";
 import { startTestServer, type TestServer, type TestServerOptions, waitFor } from "./server";
@@ -98,7 +99,7 @@ export interface Delivery {
 
 /** POSTs a delivery as GitHub would (no bearer token). */
 export async function deliver(
-  srv: TestServer,
+  srv: Pick<TestServer, "request">,
   path: string,
   body: string | Buffer,
   d: Delivery = {},
@@ -131,13 +132,13 @@ export interface DeliveryRow {
   processed_at: Date | null;
 }
 
-export async function deliveryRow(srv: TestServer, deliveryId: string): Promise<DeliveryRow | undefined> {
+export async function deliveryRow(srv: { db: { pool: Pool } }, deliveryId: string): Promise<DeliveryRow | undefined> {
   const { rows } = await srv.db.pool.query<DeliveryRow>("SELECT * FROM webhook_deliveries WHERE delivery_id = $1", [deliveryId]);
   return rows[0];
 }
 
 /** The delivery's row once processing finished with it. */
-export function processedRow(srv: TestServer, deliveryId: string): Promise<DeliveryRow> {
+export function processedRow(srv: { db: { pool: Pool } }, deliveryId: string): Promise<DeliveryRow> {
   return waitFor(async () => {
     const row = await deliveryRow(srv, deliveryId);
     return row && row.status !== "received" ? row : undefined;
@@ -166,7 +167,7 @@ export async function taskOf(
   return rows[0];
 }
 
-export async function workItems(srv: TestServer, deliveryId?: string): Promise<WorkItemRow[]> {
+export async function workItems(srv: { db: { pool: Pool } }, deliveryId?: string): Promise<WorkItemRow[]> {
   const { rows } = await srv.db.pool.query<WorkItemRow>(
     `SELECT delivery_id, owner, repo, kind, issue_number, payload, task_id FROM webhook_work_items ${deliveryId ? "WHERE delivery_id = $1" : ""} ORDER BY id`,
     deliveryId ? [deliveryId] : [],
