@@ -16,3 +16,15 @@ export type FieldIssue = { field: string; message: string };
 
 /** A repo, with the lifecycle state (onboarding | onboarded | drifted | offboarding | offboarded | failed) of servers that have it. */
 export type RepoView = z.output<typeof repoView> & { state?: string };
+
+/**
+ * A task as GET /v1/tasks lists it (schema TaskSummary): its latest attempt only; GET /v1/tasks/{id} has them all.
+ * Written out here because the list's schema is not on this branch yet.
+ */
+export type TaskSummary = Pick<
+  TaskView,
+  "id" | "capability" | "owner" | "repo" | "state" | "deliveryStatus" | "maxAttempts" | "error" | "createdAt" | "updatedAt"
+> & {
+  attemptCount: number;
+  lastAttempt: TaskView["attempts"][number] | null;
+};

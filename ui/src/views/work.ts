@@ -1,7 +1,7 @@
 import { api, query } from "../api";
 import { h, replace, table, uid } from "../dom";
 import { badge, repoHref, when } from "../format";
-import type { AgentView, TaskView } from "../types";
+import type { AgentView, TaskSummary, TaskView } from "../types";
 import { actionButton, heading, isMissingRoute, missingRoute, type View } from "./common";
 
 const taskHref = (id: string) => `#/tasks/${encodeURIComponent(id)}`;
@@ -22,27 +22,28 @@ function attemptsTable(task: TaskView): HTMLElement {
   );
 }
 
-function tasksTable(tasks: TaskView[]): HTMLElement {
+function tasksTable(tasks: TaskSummary[]): HTMLElement {
   if (tasks.length === 0) return h("p", {}, "No tasks.");
   return table(
     "Tasks",
-    ["Task", "Repository", "Capability", "State", "Delivery", "Attempts", "Updated"],
+    ["Task", "Repository", "Capability", "State", "Delivery", "Attempts", "Last attempt", "Updated"],
     tasks.map((t) => [
       h("a", { href: taskHref(t.id) }, t.id.slice(0, 8)),
       h("a", { href: repoHref(t.owner, t.repo) }, `${t.owner}/${t.repo}`),
       t.capability,
       badge(t.state),
       badge(t.deliveryStatus),
-      `${t.attempts.length} of ${t.maxAttempts}`,
+      `${t.attemptCount} of ${t.maxAttempts}`,
+      t.lastAttempt ? [t.lastAttempt.agentName ?? "—", " ", t.lastAttempt.outcome ? badge(t.lastAttempt.outcome) : "in flight"] : "—",
       when(t.updatedAt),
     ]),
   );
 }
 
 /** GET /v1/tasks, or undefined from a server without it. */
-async function listTasks(cursor?: string): Promise<{ tasks: TaskView[]; nextCursor: string | null } | undefined> {
+async function listTasks(cursor?: string): Promise<{ tasks: TaskSummary[]; nextCursor: string | null } | undefined> {
   try {
-    return await api.get<{ tasks: TaskView[]; nextCursor: string | null }>(`/v1/tasks${query({ cursor, limit: 50 })}`);
+    return await api.get<{ tasks: TaskSummary[]; nextCursor: string | null }>(`/v1/tasks${query({ cursor, limit: 50 })}`);
   } catch (err) {
     if (isMissingRoute(err)) return undefined;
     throw err;
@@ -73,7 +74,7 @@ export const tasksView: View = async ({ main, go }) => {
     replace(list, missingRoute("GET /v1/tasks", "tasks can only be looked up by id"));
     return;
   }
-  const show = (p: { tasks: TaskView[]; nextCursor: string | null }) => {
+  const show = (p: { tasks: TaskSummary[]; nextCursor: string | null }) => {
     list.append(tasksTable(p.tasks));
     replace(more, p.nextCursor ? actionButton("Older tasks", async () => show((await listTasks(p.nextCursor!))!)) : null);
   };
@@ -109,10 +110,11 @@ export const taskView: View = async ({ main, params }) => {
 export const agentsView: View = async ({ main }) => {
   const { agents } = await api.get<{ agents: AgentView[] }>("/v1/agents");
   const page = await listTasks();
-  const attempts = new Map<string, { task: TaskView; attempt: TaskView["attempts"][number] }[]>();
+  // Each listed task's latest attempt, by the agent it went to (a task's page has all of them).
+  const attempts = new Map<string, { task: TaskSummary; attempt: NonNullable<TaskSummary["lastAttempt"]> }[]>();
   for (const task of page?.tasks ?? []) {
-    for (const attempt of task.attempts)
-      if (attempt.agentId) attempts.set(attempt.agentId, [...(attempts.get(attempt.agentId) ?? []), { task, attempt }]);
+    const attempt = task.lastAttempt;
+    if (attempt?.agentId) attempts.set(attempt.agentId, [...(attempts.get(attempt.agentId) ?? []), { task, attempt }]);
   }
   replace(
     main,
@@ -145,7 +147,7 @@ export const agentsView: View = async ({ main }) => {
             page
               ? mine.length
                 ? table(
-                    `Attempts of ${a.name}`,
+                    `Latest attempts of ${a.name}`,
                     ["Task", "Attempt", "Started", "Outcome"],
                     mine.map(({ task, attempt }) => [
                       h("a", { href: taskHref(task.id) }, task.id.slice(0, 8)),
