@@ -411,6 +411,27 @@ test("offboarding waits for the repo's name typed out, then runs the destroy", a
   step(`offboarded after typing acme/widgets: destroy run ${runId}, the repo's page says offboarded`);
 });
 
+test("the runs page lists the history, filtered by kind (or each repo's last run, on a server without GET /v1/runs)", async () => {
+  const listed = (await srv.request("/v1/runs")).status === 200;
+  await page.goto(`${base}/ui/#/runs`);
+  const rows = page.locator("main tbody tr");
+  if (listed) {
+    await rows.filter({ hasText: "preview" }).first().waitFor();
+    assert.equal(await rows.count(), 5, "three onboardings (one cancelled), the preview, the offboarding");
+    await page.getByLabel("Kind").selectOption("preview");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll("main tbody tr")].every((tr) => tr.textContent?.startsWith("preview")));
+    assert.equal(await rows.count(), 1, "the one preview");
+  } else {
+    await page.getByText("This server has no GET /v1/runs yet").waitFor();
+    assert.equal(await rows.count(), 3, "the last run of each of the three repos");
+  }
+  await shoot(page, "runs");
+  step(
+    `runs page: ${listed ? "the history from GET /v1/runs, filtered to the one preview" : "no GET /v1/runs here: each repo's last run"}`,
+  );
+});
+
 test("the audit trail lists what was done, and every page reads on a 375 px screen without sideways scrolling", async () => {
   await page.goto(`${base}/ui/#/audit`);
   await page.locator("tr", { hasText: "DELETE /v1/repos/:owner/:repo" }).waitFor();
