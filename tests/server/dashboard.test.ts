@@ -11,6 +11,8 @@ import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
 import { getRunBody, onboard, readEventStream, startTestServer, TEST_TOKEN, type TestServer, waitFor } from "../../testkit/server";
 import { startTcpProxy, type TcpProxy } from "../../testkit/tcp-proxy";
 import { buildDashboard } from "../../ui/build";
+import { WebhookSecretCache } from "../../server/webhooks/secret-cache";
+import { deliver, repoPayload } from "../../testkit/webhooks";
 
 /**
  * The dashboard (/ui) as an operator uses it, in real headless Chromium (Debian's, driven by playwright-core)
@@ -101,6 +103,8 @@ let page: Page;
 let authServer: AuthorizationServer;
 let authService: AuthService;
 let agent: TestAgent;
+const pageProblems: string[] = [];
+const HOOK_SECRET = "dashboard-test-webhook-secret";
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
@@ -111,6 +115,8 @@ before(async () => {
   srv = await startTestServer({
     runner,
     config: { deviceFlow: authServer.config, authServiceUrl: authService.url, deviceFlowSecondMs: 10 },
+    // Every repo's webhook secret, read from here instead of Vault: the deliveries page needs a signed delivery, not Vault.
+    webhookSecrets: new WebhookSecretCache({ read: async () => ({ secret: HOOK_SECRET }) }),
   });
   proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(srv.url).port) });
   base = `http://${proxy.address}`;
@@ -118,7 +124,11 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  page.on("pageerror", (err) => console.log(`  page error: ${err.message}`));
+  // Nothing the page runs may throw, and the CSP must never have to block anything of its own.
+  page.on("pageerror", (err) => pageProblems.push(`page error: ${err.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) pageProblems.push(`console: ${m.text()}`);
+  });
 });
 
 after(async () => {
@@ -392,6 +402,24 @@ test("agents and tasks show their attempts", async () => {
   );
 });
 
+test("webhook deliveries are listed with their event and outcome (or the page says GET /v1/deliveries is missing)", async () => {
+  const hook = await deliver(srv, "/webhooks/github/acme/widgets", repoPayload("acme/widgets", { zen: "Keep it logically awesome." }), {
+    event: "ping",
+    secret: HOOK_SECRET,
+  });
+  assert.equal(hook.status, 202);
+  const listed = (await srv.request("/v1/deliveries")).status === 200;
+  await page.goto(`${base}/ui/#/deliveries`);
+  if (listed) {
+    const row = page.locator("tr", { hasText: hook.deliveryId });
+    await row.waitFor();
+    assert.match(await row.innerText(), /acme\/widgets[\s\S]*ping[\s\S]*(received|processed|ignored)/);
+  } else await page.getByText("This server has no GET /v1/deliveries yet").waitFor();
+  step(
+    `webhook delivery ${hook.deliveryId.slice(0, 8)}: ${listed ? "listed with its event and outcome" : "no GET /v1/deliveries here: the page says so"}`,
+  );
+});
+
 test("offboarding waits for the repo's name typed out, then runs the destroy", async () => {
   await page.goto(`${base}/ui/#/repos/acme/widgets`);
   const button = page.getByRole("button", { name: "Offboard acme/widgets" });
@@ -439,7 +467,7 @@ test("the audit trail lists what was done, and every page reads on a 375 px scre
   step("audit trail: the onboardings (400 and 202), preview, cancel, offboard");
 
   await page.setViewportSize({ width: 375, height: 800 });
-  const pages = ["#/repos", "#/onboard", "#/runs", "#/audit", "#/agents", "#/tasks", "#/repos/acme/widgets"];
+  const pages = ["#/repos", "#/onboard", "#/runs", "#/audit", "#/agents", "#/tasks", "#/deliveries", "#/repos/acme/widgets"];
   for (const hash of pages) {
     await page.goto(`${base}/ui/${hash}`);
     await page.locator("main h1").waitFor();
@@ -454,4 +482,5 @@ test("the audit trail lists what was done, and every page reads on a 375 px scre
   await page.locator("main h1").waitFor();
   await shoot(page, "narrow-onboarding-form");
   step(`375 px: ${pages.length} pages without horizontal scroll`);
+  assert.deepEqual(pageProblems, [], "no script error and no CSP violation on any page");
 });

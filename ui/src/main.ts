@@ -2,6 +2,7 @@ import { session, whenUnauthenticated } from "./api";
 import { h, replace } from "./dom";
 import { errorNote, type View } from "./views/common";
 import { auditView } from "./views/audit";
+import { deliveriesView } from "./views/deliveries";
 import { renderLogin } from "./views/login";
 import { onboardView } from "./views/onboard";
 import { repoView, reposView } from "./views/repos";
@@ -21,6 +22,7 @@ const ROUTES: { pattern: RegExp; view: View; nav: string }[] = [
   { pattern: /^#\/tasks\/([^/]+)$/, view: taskView, nav: "#/tasks" },
   { pattern: /^#\/tasks$/, view: tasksView, nav: "#/tasks" },
   { pattern: /^#\/agents$/, view: agentsView, nav: "#/agents" },
+  { pattern: /^#\/deliveries$/, view: deliveriesView, nav: "#/deliveries" },
   { pattern: /^#\/audit$/, view: auditView, nav: "#/audit" },
 ];
 

@@ -41,9 +41,11 @@ function tasksTable(tasks: TaskSummary[]): HTMLElement {
 }
 
 /** GET /v1/tasks, or undefined from a server without it. */
-async function listTasks(cursor?: string): Promise<{ tasks: TaskSummary[]; nextCursor: string | null } | undefined> {
+async function listTasks(
+  params: { cursor?: string; agent?: string; limit?: number } = {},
+): Promise<{ tasks: TaskSummary[]; nextCursor: string | null } | undefined> {
   try {
-    return await api.get<{ tasks: TaskSummary[]; nextCursor: string | null }>(`/v1/tasks${query({ cursor, limit: 50 })}`);
+    return await api.get<{ tasks: TaskSummary[]; nextCursor: string | null }>(`/v1/tasks${query({ limit: 50, ...params })}`);
   } catch (err) {
     if (isMissingRoute(err)) return undefined;
     throw err;
@@ -76,7 +78,7 @@ export const tasksView: View = async ({ main, go }) => {
   }
   const show = (p: { tasks: TaskSummary[]; nextCursor: string | null }) => {
     list.append(tasksTable(p.tasks));
-    replace(more, p.nextCursor ? actionButton("Older tasks", async () => show((await listTasks(p.nextCursor!))!)) : null);
+    replace(more, p.nextCursor ? actionButton("Older tasks", async () => show((await listTasks({ cursor: p.nextCursor! }))!)) : null);
   };
   show(page);
 };
@@ -109,21 +111,17 @@ export const taskView: View = async ({ main, params }) => {
 
 export const agentsView: View = async ({ main }) => {
   const { agents } = await api.get<{ agents: AgentView[] }>("/v1/agents");
-  const page = await listTasks();
-  // Each listed task's latest attempt, by the agent it went to (a task's page has all of them).
-  const attempts = new Map<string, { task: TaskSummary; attempt: NonNullable<TaskSummary["lastAttempt"]> }[]>();
-  for (const task of page?.tasks ?? []) {
-    const attempt = task.lastAttempt;
-    if (attempt?.agentId) attempts.set(attempt.agentId, [...(attempts.get(attempt.agentId) ?? []), { task, attempt }]);
-  }
+  // The tasks each agent had an attempt of (GET /v1/tasks?agent=), with each one's latest attempt.
+  const worked = await Promise.all(agents.map((a) => listTasks({ agent: a.id, limit: 10 })));
+  const listed = worked.every((w) => w !== undefined);
   replace(
     main,
     heading("Agents"),
-    page ? null : missingRoute("GET /v1/tasks", "agents show without their attempts"),
+    listed ? null : missingRoute("GET /v1/tasks", "agents show without their attempts"),
     agents.length === 0
       ? h("p", {}, "No agent is registered.")
-      : agents.map((a) => {
-          const mine = attempts.get(a.id) ?? [];
+      : agents.map((a, i) => {
+          const tasks = worked[i]?.tasks ?? [];
           return h(
             "section",
             { "aria-label": `Agent ${a.name}` },
@@ -144,20 +142,25 @@ export const agentsView: View = async ({ main }) => {
               h("dt", {}, "Last heartbeat"),
               h("dd", {}, when(a.lastHeartbeatAt)),
             ),
-            page
-              ? mine.length
+            !listed
+              ? null
+              : tasks.length
                 ? table(
-                    `Latest attempts of ${a.name}`,
-                    ["Task", "Attempt", "Started", "Outcome"],
-                    mine.map(({ task, attempt }) => [
-                      h("a", { href: taskHref(task.id) }, task.id.slice(0, 8)),
-                      String(attempt.attempt),
-                      when(attempt.startedAt),
-                      attempt.outcome ? badge(attempt.outcome) : "in flight",
+                    `Tasks attempted by ${a.name}`,
+                    ["Task", "State", "Attempts", "Latest attempt"],
+                    tasks.map((t) => [
+                      h("a", { href: taskHref(t.id) }, t.id.slice(0, 8)),
+                      badge(t.state),
+                      `${t.attemptCount} of ${t.maxAttempts}`,
+                      t.lastAttempt
+                        ? [
+                            `#${t.lastAttempt.attempt} by ${t.lastAttempt.agentName ?? "?"} `,
+                            t.lastAttempt.outcome ? badge(t.lastAttempt.outcome) : "in flight",
+                          ]
+                        : "—",
                     ]),
                   )
-                : h("p", { class: "muted" }, "No attempts among the latest tasks.")
-              : null,
+                : h("p", { class: "muted" }, "No attempts yet."),
           );
         }),
   );
