@@ -105,6 +105,7 @@ let authService: AuthService;
 let agent: TestAgent;
 const pageProblems: string[] = [];
 const HOOK_SECRET = "dashboard-test-webhook-secret";
+let previewRunId = "";
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
@@ -338,6 +339,7 @@ test("the repositories list shows state, drift and links; a preview of a change 
   assert.match(plan, /^~ update\s+kubernetes:apps\/v1:StatefulSet env$/m);
   assert.equal((plan.match(/^ {2}same/gm) ?? []).length, 3);
   await shoot(page, "preview-diff");
+  previewRunId = runId;
   step(`preview ${runId}: settings diff (displayName, memory limit) and resource plan (+1 ~1, 3 same)`);
 });
 
@@ -467,7 +469,17 @@ test("the audit trail lists what was done, and every page reads on a 375 px scre
   step("audit trail: the onboardings (400 and 202), preview, cancel, offboard");
 
   await page.setViewportSize({ width: 375, height: 800 });
-  const pages = ["#/repos", "#/onboard", "#/runs", "#/audit", "#/agents", "#/tasks", "#/deliveries", "#/repos/acme/widgets"];
+  const pages = [
+    "#/repos",
+    "#/onboard",
+    "#/runs",
+    "#/audit",
+    "#/agents",
+    "#/tasks",
+    "#/deliveries",
+    "#/repos/acme/widgets",
+    `#/runs/${previewRunId}`,
+  ];
   for (const hash of pages) {
     await page.goto(`${base}/ui/${hash}`);
     await page.locator("main h1").waitFor();

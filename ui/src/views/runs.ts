@@ -245,7 +245,13 @@ export const runView: View = async ({ main, params, onLeave }) => {
         diff,
         h("h2", { id: "diff-h" }, "Preview diff"),
         h("h3", {}, "Settings (applied → proposed)"),
-        base ? null : h("p", { class: "note" }, "The applied settings are not known here: every setting shows as added."),
+        base
+          ? null
+          : h(
+              "p",
+              { class: "note" },
+              "No applied settings were found (the repo is not onboarded, or this server keeps no run history): every setting shows as added.",
+            ),
         renderDiff("Settings diff", settingsDiff(base, run.request)),
         h("h3", {}, "Resources"),
         renderDiff("Resource plan", resourceDiff(events)),
