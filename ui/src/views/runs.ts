@@ -6,6 +6,7 @@ import { badge, duration, repoHref, runHref, when } from "../format";
 import { isTerminal, RUN_KINDS, RUN_STATUSES } from "../../../domain/runs";
 import type { RepoView, RunEventMessage, RunView } from "../types";
 import { actionButton, heading, isMissingRoute, missingRoute, type View } from "./common";
+import { choiceFilter, historyList } from "./history";
 
 export function runsTable(runs: RunView[]): HTMLElement {
   if (runs.length === 0) return h("p", {}, "No runs.");
@@ -43,52 +44,24 @@ async function previewBase(run: RunView): Promise<Record<string, unknown> | null
 }
 
 export const runsView: View = async ({ main }) => {
-  const kind = h(
-    "select",
-    { id: "runs-kind", name: "kind" },
-    h("option", { value: "" }, "any"),
-    RUN_KINDS.map((k) => h("option", { value: k }, k)),
-  );
-  const status = h(
-    "select",
-    { id: "runs-status", name: "status" },
-    h("option", { value: "" }, "any"),
-    RUN_STATUSES.map((s) => h("option", { value: s }, s)),
-  );
-  const list = h("div", {});
-  const more = h("div", { class: "actions" });
-
-  async function load(cursor?: string): Promise<void> {
-    try {
-      const page = await api.get<{ runs: RunView[]; nextCursor: string | null }>(
-        `/v1/runs${query({ kind: kind.value, status: status.value, cursor, limit: 25 })}`,
-      );
-      if (!cursor) list.replaceChildren();
-      list.append(runsTable(page.runs));
-      more.replaceChildren();
-      if (page.nextCursor) more.append(actionButton("Older runs", () => load(page.nextCursor!)));
-    } catch (err) {
-      if (!isMissingRoute(err)) throw err;
-      // A server without the run history: every repo's last run.
-      const { repos } = await api.get<{ repos: RepoView[] }>("/v1/repos");
-      const runs = repos.flatMap((r) => (r.lastRun ? [r.lastRun] : []));
-      replace(
-        list,
-        missingRoute("GET /v1/runs", "this lists each repository's last run"),
-        runsTable(runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt))),
-      );
-    }
+  const runs = historyList<RunView>({
+    what: "runs",
+    path: "/v1/runs",
+    key: "runs",
+    limit: 25,
+    filters: [choiceFilter("kind", "Kind", RUN_KINDS), choiceFilter("status", "Status", RUN_STATUSES)],
+    render: runsTable,
+  });
+  replace(main, heading("Runs"), runs.filters, runs.list, runs.more);
+  try {
+    await runs.load();
+  } catch (err) {
+    if (!isMissingRoute(err)) throw err;
+    // A server without the run history: every repo's last run.
+    const { repos } = await api.get<{ repos: RepoView[] }>("/v1/repos");
+    const last = repos.flatMap((r) => (r.lastRun ? [r.lastRun] : [])).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    replace(runs.list, missingRoute("GET /v1/runs", "this lists each repository's last run"), runsTable(last));
   }
-
-  const filters = h(
-    "form",
-    { class: "grid2", "aria-label": "Filter runs", onsubmit: (e: Event) => (e.preventDefault(), void load()) },
-    h("div", { class: "field" }, h("label", { for: "runs-kind" }, "Kind"), kind),
-    h("div", { class: "field" }, h("label", { for: "runs-status" }, "Status"), status),
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Show")),
-  );
-  replace(main, heading("Runs"), filters, list, more);
-  await load();
 };
 
 function stepsOf(events: RunEventMessage[], current: string | null): HTMLElement {
