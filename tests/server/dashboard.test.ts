@@ -10,6 +10,7 @@ import { type AuthorizationServer, type AuthService, startAuthorizationServer, s
 import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
 import { getRunBody, onboard, readEventStream, startTestServer, TEST_TOKEN, type TestServer, waitFor } from "../../testkit/server";
 import { startTcpProxy, type TcpProxy } from "../../testkit/tcp-proxy";
+import { issueToken } from "../../testkit/tokens";
 import { buildDashboard } from "../../ui/build";
 import { WebhookSecretCache } from "../../server/webhooks/secret-cache";
 import { deliver, repoPayload } from "../../testkit/webhooks";
@@ -439,6 +440,27 @@ test("offboarding waits for the repo's name typed out, then runs the destroy", a
   await page.goto(`${base}/ui/#/repos/acme/widgets`);
   await page.locator("dl.facts dd .badge", { hasText: "offboarded" }).waitFor();
   step(`offboarded after typing acme/widgets: destroy run ${runId}, the repo's page says offboarded`);
+});
+
+test("a viewer's token reads the pages, and an action it may not take shows the API's answer; logging out forgets the token", async () => {
+  const viewer = await issueToken(srv, { name: "dashboard viewer", role: "viewer" });
+  const tab = await context.newPage();
+  try {
+    await tab.goto(`${base}/ui/#/onboard`);
+    await tab.getByLabel("API token").fill(viewer.token);
+    await tab.getByRole("button", { name: "Log in" }).click();
+    await tab.getByRole("heading", { name: "Onboard a repository" }).waitFor();
+    await tab.getByLabel("Owner (required)").fill("acme");
+    await tab.getByLabel("Repository (required)").fill("sprockets");
+    await tab.getByRole("button", { name: "Onboard" }).click();
+    await tab.locator(".error-summary").getByText("it needs the operator role").waitFor();
+    await tab.getByRole("button", { name: "Log out" }).click();
+    await tab.getByRole("heading", { name: "Log in" }).waitFor();
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem("mesh-six.api-token")), null);
+  } finally {
+    await tab.close();
+  }
+  step('a viewer token: the onboarding refused with "needs the operator role"; logged out, the token is gone from the tab');
 });
 
 test("the runs page lists the history, filtered by kind (or each repo's last run, on a server without GET /v1/runs)", async () => {
