@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { deleteRegistration, registryId, upsertRegistration } from "../../db/registry";
+import { deleteRegistration, recordDriftStatus, registryId, upsertRegistration } from "../../db/registry";
 import { TEXT_FIELDS } from "../../domain/workflow";
 import { createTask, getTask, registerAgent, startAgent, type TestAgent } from "../../testkit/agents";
 import { type AuthorizationServer, type AuthService, startAuthorizationServer, startAuthService } from "../../testkit/oauth-server";
@@ -308,10 +308,11 @@ test("the repositories list shows state, drift and links; a preview of a change 
     labels: ["mesh-six", "triage"],
     allowedAuthors: [],
   });
+  await recordDriftStatus(srv.db.pool, "acme.widgets", "in-sync", new Date()); // what a drift check records
   await page.goto(`${base}/ui/#/repos`);
   const row = page.locator("tr", { hasText: "acme/widgets" });
   await row.waitFor();
-  assert.match(await row.innerText(), /onboarded/);
+  assert.match(await row.innerText(), /onboarded\s+in-sync/);
   assert.equal(await row.getByRole("link", { name: "board", exact: true }).getAttribute("href"), "https://github.com/orgs/acme/projects/7");
   assert.equal(
     await row.getByRole("link", { name: "webhook", exact: true }).getAttribute("href"),
@@ -319,7 +320,7 @@ test("the repositories list shows state, drift and links; a preview of a change 
   );
   assert.match(await row.innerText(), /mesh-six-repos\/acme-widgets-env-0/);
   await shoot(page, "repos");
-  step("repositories: acme/widgets onboarded, drift, board/webhook links, env pod");
+  step("repositories: acme/widgets onboarded, drift in-sync, board/webhook links, env pod");
 
   await row.getByRole("link", { name: "acme/widgets" }).click();
   await page.getByRole("heading", { name: "acme/widgets" }).waitFor();
