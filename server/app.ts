@@ -3,6 +3,7 @@ import express, { type Express } from "express";
 import type { Pool } from "pg";
 import { defaultLogger, type Logger } from "../lib/logger";
 import { auditMutations } from "./audit";
+import { DASHBOARD_PATH, dashboardRouter } from "./dashboard";
 import { authenticate, authorizedOnly, authorizeRoutes } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import type { ServerConfig } from "./config";
@@ -100,6 +101,8 @@ export function createApp(deps: AppDeps): ServerApp {
 
   const app = express();
   app.disable("x-powered-by");
+  // Static files before auth: the dashboard's page carries no data; what it shows comes from /v1 with the user's token.
+  app.use(DASHBOARD_PATH, dashboardRouter());
   // Auth before any body is parsed; webhooks (later) must see their raw body, so JSON parsing is /v1's only.
   app.use(
     authenticate({
