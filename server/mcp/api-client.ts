@@ -47,6 +47,16 @@ export interface ApiClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** The base URL as an error may name it: scheme, host and port, never a user or password it held. */
+function shownBase(base: string): string {
+  try {
+    const url = new URL(base);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return "(an invalid URL)";
+  }
+}
+
 export function apiClient(opts: ApiClientOptions): ApiClient {
   const base = opts.baseUrl.replace(/\/+$/, "");
   return async (call) => {
@@ -63,7 +73,7 @@ export function apiClient(opts: ApiClientOptions): ApiClient {
         signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
     } catch (err) {
-      throw new ApiUnreachableError(base, err);
+      throw new ApiUnreachableError(shownBase(base), err);
     }
     const text = await res.text();
     let body: unknown;

@@ -243,6 +243,8 @@ describe("over Streamable HTTP at /mcp", () => {
       method: "POST",
       status: 202,
     });
+    const protocol = (await (await srv.request("/v1/audit?route=/mcp")).json()) as { entries: unknown[] };
+    assert.deepEqual(protocol.entries, [], "/mcp's own messages are not recorded: the requests its tools make are");
   });
 
   test("tasks: read one, move it along the workflow, a move the workflow refuses is the API's invalid_transition", async () => {
