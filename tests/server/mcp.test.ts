@@ -12,7 +12,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { onboardingRequest, previewRequest } from "../../server/schemas";
 import { createTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../../testkit/agents";
 import { type AuthorizationServer, type AuthService, startAuthorizationServer, startAuthService } from "../../testkit/oauth-server";
-import { startTestServer, type TestServer, waitFor, waitForStatus } from "../../testkit/server";
+import { onboard, startTestServer, type TestServer, waitFor, waitForStatus } from "../../testkit/server";
 import { issueToken, type IssuedToken } from "../../testkit/tokens";
 
 /**
@@ -338,16 +338,20 @@ async function inspector(args: string[], token: string): Promise<unknown> {
 }
 
 describe("through the MCP Inspector's CLI", () => {
-  test("tools/list and tools/call over stdio", async () => {
+  test("tools/list and tools/call over stdio: a waiting run's device code", async () => {
     const stdio = ["--", process.execPath, "--import", "tsx", path.join(ROOT, "mcp/stdio.ts")];
     const listed = (await inspector(["--method", "tools/list", ...stdio], tokens.viewer.token)) as { tools: { name: string }[] };
     assert.deepEqual(listed.tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
+    const { runId } = await onboard(srv, { owner: "acme", repo: "inspected", authProjectId: "proj-i" });
+    await waitForStatus(srv, runId, "waiting-for-auth");
+    // --tool-arg takes every word up to the next option: it goes before the others.
     const called = (await inspector(
-      ["--method", "tools/call", "--tool-name", "list-repos", ...stdio],
+      ["--tool-arg", `runId=${runId}`, "--method", "tools/call", "--tool-name", "get-run", ...stdio],
       tokens.viewer.token,
     )) as CallToolResult;
-    assert.ok(!called.isError);
-    assert.ok((structured(called).repos as { fullName: string }[]).some((r) => r.fullName === "acme/widgets"));
+    assert.ok(!called.isError, text(called));
+    const auth = structured(called).auth as { userCode: string; verificationUriComplete: string };
+    assert.ok(text(called).includes(`open ${auth.verificationUriComplete} and enter the code ${auth.userCode}`), text(called));
   });
 
   test("tools/list and tools/call over Streamable HTTP with the bearer token", async () => {
