@@ -156,8 +156,12 @@ export const TOOLS: readonly ToolSpec[] = [
   {
     name: "list-runs",
     title: "List runs",
-    description: "Runs, newest first, filtered by kind, status and time, a page at a time (GET /v1/runs; `nextCursor` for the next page).",
+    description:
+      "Runs, newest first, filtered by kind, status and time, a page at a time (GET /v1/runs; `nextCursor` for the next page); " +
+      "one repository's with owner and repo (GET /v1/repos/{owner}/{repo}/runs).",
     input: z.object({
+      owner: repoArgs.shape.owner.optional(),
+      repo: repoArgs.shape.repo.optional(),
       kind: z.enum(RUN_KINDS).optional(),
       status: z.enum(RUN_STATUSES).optional(),
       since: z.iso.datetime({ offset: true }).optional().describe("Created at or after"),
@@ -165,7 +169,10 @@ export const TOOLS: readonly ToolSpec[] = [
       ...pageArgs,
     }),
     annotations: { readOnlyHint: true },
-    request: (args) => ({ method: "GET", path: "/v1/runs", query: queryOf(args) }),
+    request(args) {
+      if (args.owner === undefined && args.repo === undefined) return { method: "GET", path: "/v1/runs", query: queryOf(args) };
+      return { method: "GET", path: apiPath("/v1/repos/:owner/:repo/runs", pathArgs(args, REPO)), query: queryOf(rest(args, REPO)) };
+    },
   },
   {
     name: "preview-repo",

@@ -77,6 +77,10 @@ test("list tools send their filters as the query", async () => {
   const client = await connected(api);
   await callTool(client, "list-runs", { kind: "refresh", limit: 5, status: ["a"] });
   assert.deepEqual(calls[0], { method: "GET", path: "/v1/runs", query: { kind: "refresh", limit: 5, status: '["a"]' } });
+  await callTool(client, "list-runs", { owner: "acme", repo: "widgets", cursor: "c1" });
+  assert.deepEqual(calls[1], { method: "GET", path: "/v1/repos/acme/widgets/runs", query: { cursor: "c1" } });
+  const half = await callTool(client, "list-runs", { owner: "acme" });
+  assert.deepEqual(half.structuredContent, { status: 400, error: "invalid_request", issues: [{ field: "repo", message: "required" }] });
 });
 
 test("a missing path parameter or a wrong confirmation is refused before anything is sent, in the API's shape", async () => {
