@@ -9,7 +9,8 @@ import { createToolServer } from "./tool-server";
  * `/mcp`: the tools over Streamable HTTP, stateless (a server and transport per request, answers as JSON, no
  * sessions), so any replica can take any request. Authenticated by the app's bearer-token middleware like every
  * path that is not open; using MCP at all needs the viewer role, and what each tool may do is decided by the API
- * route it calls, with the caller's own Authorization header.
+ * route it calls, with the caller's own Authorization header. No Host-header check (the SDK's guard against DNS
+ * rebinding): a page a browser was tricked into loading cannot send the bearer token.
  */
 
 export const MCP_PATH = "/mcp";
@@ -20,7 +21,8 @@ const MCP_BODY_LIMIT = "128kb";
 /**
  * The API as the tools reach it: through the listening socket this request came in on (its local address and port),
  * so a tool's request passes auth, roles, body parsing, validation, the audit log and the error handler exactly as
- * any client's does, on whatever address and port the server listens.
+ * any client's does, on whatever address and port the server listens. Once a stopping replica has closed its
+ * listener, a tool's call answers api_unreachable: the client sends it again, to another replica.
  */
 function ownApiUrl(req: Request): string {
   const { localAddress, localPort } = req.socket;
