@@ -44,7 +44,7 @@ function listed(): Tool[] {
       title: spec.title,
       description: spec.description,
       inputSchema: jsonSchemaOf(spec),
-      annotations: { ...spec.annotations, openWorldHint: false },
+      annotations: spec.annotations,
     };
     const aliases = (spec.aliases ?? []).map((alias): Tool => ({
       ...tool,
