@@ -11,6 +11,7 @@ import type { AppContext } from "./context";
 import { errorHandler, notFoundHandler } from "./errors";
 import type { ServerMetrics } from "./metrics";
 import { buildOpenApi } from "./openapi";
+import { mcpRouter } from "./mcp/http";
 import { keepRawBody } from "./raw-body";
 import { mountRoutes, openPaths, type RouteSpec } from "./route-table";
 import { auditRoutes } from "./routes/audit";
@@ -116,6 +117,8 @@ export function createApp(deps: AppDeps): ServerApp {
   // The raw text is kept so a task's payload can be stored and delivered as the client wrote it.
   app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
   mountRoutes(app, routes, [authorizedOnly]);
+  // The MCP tools: no route of the table, each tool one request to the routes above (server/mcp/).
+  app.use(mcpRouter());
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.log));
   const drain = () => {
