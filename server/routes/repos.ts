@@ -1,4 +1,5 @@
 import type { Request } from "express";
+import { mergeSettings } from "../../lib/merge-settings";
 import { lastAppliedRequest, latestRunsByStack, queuePosition } from "../../runs/run-store";
 import type { RunKind, RunRecord, RunRequest } from "../../domain/runs";
 import { type RepoRef, repoRefOf, stackNameFor } from "../../domain/names";
@@ -121,7 +122,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
         validate(previewRequest, changes);
         // A repo not onboarded yet: what an onboarding of it would apply.
         const applied = (await lastAppliedRequest(ctx.pool, stackNameFor(ref))) ?? buildOnboardingRequest(ref, ctx.config).request;
-        const request = { ...applied, ...(changes as object), owner: ref.owner, repo: ref.repo } as RepoStackInput;
+        const request = { ...mergeSettings(applied, changes as object), owner: ref.owner, repo: ref.repo } as RepoStackInput;
         parseRepoStackConfig(request); // the merged settings must make a valid stack, too
         return { request, payload: changes };
       }),

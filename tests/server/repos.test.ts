@@ -25,6 +25,26 @@ test("a preview applies the body's changes to the settings last applied", async 
   }
 });
 
+test("a preview's nested change keeps the applied settings beside it; a list is replaced whole", async () => {
+  const srv = await startTestServer();
+  try {
+    const limits = { cpu: "4", memory: "4Gi" };
+    const { runId } = await onboard(srv, { owner: "acme", repo: "widgets", labels: ["agents", "bugs"], resources: { limits } });
+    await waitForStatus(srv, runId, "succeeded");
+    const res = await srv.request("/v1/repos/acme/widgets/preview", {
+      method: "POST",
+      json: { resources: { limits: { memory: "8Gi" } }, labels: ["agents"] },
+    });
+    assert.equal(res.status, 202);
+    const run = await waitForStatus(srv, ((await res.json()) as { runId: string }).runId, "succeeded");
+    const request = run.request as { resources: { limits: Record<string, string> }; labels: string[] };
+    assert.deepEqual(request.resources.limits, { cpu: "4", memory: "8Gi" });
+    assert.deepEqual(request.labels, ["agents"]);
+  } finally {
+    await srv.close();
+  }
+});
+
 test("a preview with invalid settings or repo names is a 400 naming the field", async () => {
   const srv = await startTestServer({ startQueue: false });
   try {
