@@ -5,6 +5,7 @@ import type { ServerMetrics } from "../metrics";
 import { applyBoardMove, type MoveResult } from "./board-moves";
 import { decideBoardEvent, decideRepoEvent, type Decision, projectNodeIdOf } from "./events";
 import { findBoards, findRepoRules } from "../../db/registry";
+import { agentGithubLogins } from "../../dispatch/task-store";
 import { finishDelivery, insertWorkItem, type PendingDelivery, pendingDeliveries } from "./store";
 
 /**
@@ -62,7 +63,9 @@ export class WebhookProcessor {
       // Read again: the registry may have changed since the delivery was accepted.
       const rules = await findRepoRules(this.pool, d.owner, d.repo);
       if (!rules) return { status: "ignored", reason: "the repository is no longer registered" };
-      return this.record(d, [[rules, decideRepoEvent(d.event, d.payload, rules)]]);
+      // Read at each delivery: an agent registered a moment ago may be commenting already.
+      const identities = { agentLogins: await agentGithubLogins(this.pool) };
+      return this.record(d, [[rules, decideRepoEvent(d.event, d.payload, rules, identities)]]);
     }
     if (d.event === "ping") return { status: "processed" };
     if (d.event !== "projects_v2_item") return { status: "ignored", reason: `organization event ${d.event} is not handled` };
