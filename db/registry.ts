@@ -128,8 +128,9 @@ export async function upsertRegistration(db: Queryable, r: Registration): Promis
       r.envNamespace,
       JSON.stringify(r.labels),
       JSON.stringify(r.allowedAuthors),
-      JSON.stringify(r.filters),
-      JSON.stringify(r.agentSettings),
+      // A state written before these inputs existed has neither: the column defaults apply.
+      JSON.stringify(r.filters ?? {}),
+      JSON.stringify(r.agentSettings ?? {}),
     ],
   );
 }

@@ -90,7 +90,8 @@ export type DeliveryFilters = z.output<typeof deliveryFiltersSchema>;
  * keys of the agents' settings file, each replaced whole. Shown on the repo, so nothing secret belongs here.
  */
 export const agentSettingsSchema = z
-  .record(z.string().min(1).max(200), z.json())
+  // Values are JSON already (a request body, or stack config read back as JSON); z.json() would be a recursive schema.
+  .record(z.string().min(1).max(200), z.unknown())
   .refine((s) => Object.keys(s).length <= 100, "at most 100 keys")
   .refine((s) => JSON.stringify(s).length <= 64 * 1024, "at most 64 KiB of JSON");
 
