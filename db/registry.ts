@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { TEXT_FIELDS } from "../domain/workflow";
-import { type DeliveryFilters, deliveryFiltersSchema } from "../domain/repo-config";
+import type { DeliveryFilters } from "../domain/repo-config";
 
 /**
  * The one module with SQL over `repo_registry`, the row per onboarded repository that every mesh-six service
@@ -167,19 +167,17 @@ export interface RegisteredRules {
   labels: string[];
   /** Logins whose issues and comments turn into work; empty: anyone's. */
   allowedAuthors: string[];
-  /** What keeps matching deliveries from becoming work; a row from before migration 016 reads as the defaults. */
-  filters: DeliveryFilters;
+  /**
+   * The filters column as written (deliveryFiltersSchema's output; '{}' on a row from before migration 016). Read
+   * with its defaults by the webhook receiver: this module is loaded in the registration's provider process too,
+   * which need not load a schema library to write a row.
+   */
+  filters: unknown;
   /** Vault KV v2 path of the repo's webhook secret. */
   webhookSecretPath: string;
 }
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-
-/** A row's filters with the defaults filled in; a value the schema refuses (written by hand) falls back to all defaults. */
-function filtersOf(value: unknown): DeliveryFilters {
-  const parsed = deliveryFiltersSchema.safeParse(value ?? {});
-  return parsed.success ? parsed.data : deliveryFiltersSchema.parse({});
-}
 
 /** The registry row of `owner/repo`, compared as GitHub does: without regard to case. */
 export async function findRepoRules(db: Queryable, owner: string, repo: string): Promise<RegisteredRules | undefined> {
@@ -201,7 +199,7 @@ export async function findRepoRules(db: Queryable, owner: string, repo: string):
         repo: row.repo,
         labels: strings(row.labels),
         allowedAuthors: strings(row.allowed_authors),
-        filters: filtersOf(row.filters),
+        filters: row.filters,
         webhookSecretPath: row.webhook_secret_path,
       }
     : undefined;

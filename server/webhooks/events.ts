@@ -2,6 +2,7 @@ import { z } from "zod";
 import { STATUS_COLUMN, type WorkflowState, WORKFLOW_STATES } from "../../domain/workflow";
 import type { RegisteredRules, RepoBoard } from "../../db/registry";
 import { type Actor, filterReason, type Identities } from "./filters";
+import type { DeliveryFilters } from "../../domain/repo-config";
 
 /**
  * What a verified delivery means for mesh-six: pure decisions over the payload and the repo's registry row,
@@ -10,7 +11,7 @@ import { type Actor, filterReason, type Identities } from "./filters";
  */
 
 /** The registry fields that decide whether a repo event turns into work. */
-export type RepoRules = Omit<RegisteredRules, "webhookSecretPath">;
+export type RepoRules = Omit<RegisteredRules, "webhookSecretPath" | "filters"> & { filters: DeliveryFilters };
 
 export type WorkKind = "issue" | "issue-comment" | "pull-request" | "board-update";
 

@@ -1,5 +1,5 @@
 import picomatch from "picomatch";
-import type { DeliveryFilters } from "../../domain/repo-config";
+import { type DeliveryFilters, deliveryFiltersSchema } from "../../domain/repo-config";
 
 /**
  * Whether a delivery that matches a repo's labels is still kept from agents: sent or written by one of the agents
@@ -28,6 +28,12 @@ export interface FilterSubject {
 export interface Identities {
   /** The GitHub logins the agents act as (registered with them, POST /v1/agents `githubLogin`). */
   agentLogins: readonly string[];
+}
+
+/** A registry row's filters with the defaults filled in; a value the schema refuses (written by hand) reads as the defaults. */
+export function repoFilters(column: unknown): DeliveryFilters {
+  const parsed = deliveryFiltersSchema.safeParse(column ?? {});
+  return parsed.success ? parsed.data : deliveryFiltersSchema.parse({});
 }
 
 // GitHub compares logins and label names without regard to case.

@@ -4,6 +4,7 @@ import { repoRegistrationProvider } from "../../providers/repo-registration";
 import { createTestDatabase } from "../../testkit/database";
 import { findRepoRules } from "../../db/registry";
 import { serializedProvider } from "../../testkit/serialized-provider";
+import { repoFilters } from "../../server/webhooks/filters";
 
 // Pulumi serializes a dynamic provider's closure and loads it in a process of its own: plain Node.js, without tsx,
 // from the project directory. The provider must find db/registry.ts (TypeScript) and pg there by itself.
@@ -59,7 +60,7 @@ test("the registration provider, serialized as Pulumi does, writes, reads and de
       },
     ]);
     // What the webhook receiver reads back (db/registry.ts, the same module the provider ran).
-    assert.deepEqual((await findRepoRules(db.pool, "ACME", "widgets"))?.filters, registration.filters);
+    assert.deepEqual(repoFilters((await findRepoRules(db.pool, "ACME", "widgets"))?.filters), registration.filters);
     assert.deepEqual(await provider.call("read", "acme/widgets", {}), { id: "acme/widgets", props: {} });
     await provider.call("delete", "acme/widgets", {});
     assert.deepEqual(await provider.call("read", "acme/widgets", {}), { id: "", props: {} });

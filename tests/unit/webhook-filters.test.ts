@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type DeliveryFilters, deliveryFiltersSchema, parseRepoStackConfig } from "../../domain/repo-config";
 import { decideRepoEvent, type RepoRules } from "../../server/webhooks/events";
-import { filterReason, isBot } from "../../server/webhooks/filters";
+import { filterReason, isBot, repoFilters } from "../../server/webhooks/filters";
 import { botUser, githubExample, type Payload } from "../../testkit/github-payloads";
 
 const defaults = deliveryFiltersSchema.parse({});
@@ -40,6 +40,10 @@ test("the defaults are the safe side: drafts and bots ignored, no label excluded
   });
   // A stack config without filters gets exactly these.
   assert.deepEqual(parseRepoStackConfig({ owner: "acme", repo: "widgets", serverUrl: "https://mesh.example" }).filters, defaults);
+  // A registry row from before the column (its default '{}'), or one edited by hand into nonsense, reads as the defaults.
+  assert.deepEqual(repoFilters({}), defaults);
+  assert.deepEqual(repoFilters({ ignoreBots: "no" }), defaults);
+  assert.deepEqual(repoFilters({ ignoreDrafts: false }), { ...defaults, ignoreDrafts: false });
 });
 
 test("GitHub's own issue, comment and pull request examples with the repo's label are work", () => {
