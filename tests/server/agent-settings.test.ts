@@ -14,6 +14,8 @@ let provider: SerializedProvider;
 before(async () => {
   service = await startAuthService();
   provider = await serializedProvider(agentSettingsProvider, { MESH_SIX_AUTH_SERVICE_URL: service.url });
+  // The cases after the first call the provider in this process: each serialized call costs a process start.
+  process.env.MESH_SIX_AUTH_SERVICE_URL = service.url;
 });
 
 after(async () => {
@@ -32,6 +34,8 @@ function seedProject(id: string, settings: Record<string, unknown>) {
   const now = new Date().toISOString();
   service.projects.set(id, { id, displayName: "made by hand", settingsJson: JSON.stringify(settings), createdAt: now, updatedAt: now });
 }
+
+const direct = agentSettingsProvider;
 
 const rows: { step: string; settings: string }[] = [];
 const record = (step: string, id: string) => rows.push({ step, settings: JSON.stringify(settingsOf(id) ?? null) });
@@ -88,12 +92,12 @@ test("onboard merges the repo's keys, re-onboard changes and removes only its ow
 
 test("a project the service lacks is created with the repo's keys; one gone before offboarding is nothing to remove", async () => {
   const inputs = { projectId: "proj-new", displayName: "acme/gadgets", settings: { model: "opus" } };
-  await provider.call("create", inputs);
+  await direct.create!(inputs);
   assert.equal(service.projects.get("proj-new")?.displayName, "acme/gadgets");
   assert.deepEqual(settingsOf("proj-new"), { model: "opus" });
   service.projects.delete("proj-new");
-  assert.deepEqual(await provider.call("read", "proj-new", inputs), { id: "", props: {} });
-  await provider.call("delete", "proj-new", inputs);
+  assert.deepEqual(await direct.read!("proj-new", inputs), { id: "", props: {} });
+  await direct.delete!("proj-new", inputs);
   assert.equal(service.projects.has("proj-new"), false, "offboarding does not make a project just to remove keys from it");
 });
 
@@ -101,19 +105,18 @@ test("settings the service holds that are not a JSON object are refused rather t
   const now = new Date().toISOString();
   service.projects.set("proj-broken", { id: "proj-broken", displayName: "x", settingsJson: "{not json", createdAt: now, updatedAt: now });
   await assert.rejects(
-    provider.call("create", { projectId: "proj-broken", displayName: "acme/x", settings: { model: "opus" } }),
+    direct.create!({ projectId: "proj-broken", displayName: "acme/x", settings: { model: "opus" } }),
     /proj-broken's settings are not a JSON object/,
   );
   assert.equal(service.projects.get("proj-broken")?.settingsJson, "{not json");
 });
 
 test("moving to another auth project replaces the resource: the keys go to the new project first", async () => {
-  const diff = (await provider.call(
-    "diff",
+  const diff = await direct.diff!(
     "a",
     { projectId: "a", displayName: "d", settings: {} },
     { projectId: "b", displayName: "d", settings: {} },
-  )) as { replaces: string[]; deleteBeforeReplace?: boolean };
+  );
   assert.deepEqual(diff.replaces, ["projectId"]);
   assert.notEqual(diff.deleteBeforeReplace, true);
 });
