@@ -15,6 +15,8 @@ export interface AgentRecord {
   name: string;
   endpoint: string;
   capabilities: Record<string, number>;
+  /** The GitHub login the agent acts as; null when it did not say. */
+  githubLogin: string | null;
   lastHeartbeatAt: Date;
   registeredAt: Date;
 }
@@ -63,6 +65,7 @@ interface AgentRow {
   name: string;
   endpoint: string;
   capabilities: Record<string, number>;
+  github_login: string | null;
   last_heartbeat_at: Date;
   registered_at: Date;
 }
@@ -107,6 +110,7 @@ function toAgent(r: AgentRow): AgentRecord {
     name: r.name,
     endpoint: r.endpoint,
     capabilities: r.capabilities,
+    githubLogin: r.github_login,
     lastHeartbeatAt: r.last_heartbeat_at,
     registeredAt: r.registered_at,
   };
@@ -151,14 +155,24 @@ function toAttempt(r: AttemptRow): AttemptRecord {
 
 export async function registerAgent(
   pool: Pool,
-  agent: { name: string; endpoint: string; capabilities: Record<string, number> },
+  agent: { name: string; endpoint: string; capabilities: Record<string, number>; githubLogin?: string },
 ): Promise<AgentRecord> {
-  const { rows } = await pool.query<AgentRow>("INSERT INTO agents (name, endpoint, capabilities) VALUES ($1, $2, $3) RETURNING *", [
-    agent.name,
-    agent.endpoint,
-    JSON.stringify(agent.capabilities),
-  ]);
+  const { rows } = await pool.query<AgentRow>(
+    "INSERT INTO agents (name, endpoint, capabilities, github_login) VALUES ($1, $2, $3, $4) RETURNING *",
+    [agent.name, agent.endpoint, JSON.stringify(agent.capabilities), agent.githubLogin ?? null],
+  );
   return toAgent(rows[0]);
+}
+
+/**
+ * Every GitHub login an agent registered with, stale agents' too: a comment an agent posted just before its
+ * heartbeat lapsed is still its own.
+ */
+export async function agentGithubLogins(db: Pool | PoolClient): Promise<string[]> {
+  const { rows } = await db.query<{ login: string }>(
+    "SELECT DISTINCT lower(github_login) AS login FROM agents WHERE github_login IS NOT NULL ORDER BY 1",
+  );
+  return rows.map((r) => r.login);
 }
 
 export async function heartbeatAgent(pool: Pool, id: string): Promise<boolean> {

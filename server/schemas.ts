@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { RUN_KINDS, RUN_STATUSES } from "../domain/runs";
 import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../dispatch/task-store";
-import { githubOwner, githubRepo, repoStackConfigSchema } from "../domain/repo-config";
+import {
+  githubOwner,
+  githubRepo,
+  repoStackConfigSchema,
+  SETTINGS_NEED_AUTH_PROJECT,
+  settingsWithoutAuthProject,
+} from "../domain/repo-config";
 import { RANKED_ROLES, ROLES } from "../domain/roles";
 import { WORKFLOW_STATES } from "../domain/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
@@ -34,6 +40,8 @@ const clientStackFields = repoStackConfigSchema.pick({
   overwriteDevcontainer: true,
   litellm: true,
   skipLiteLLM: true,
+  settings: true,
+  filters: true,
 });
 
 /** What a request may choose about the repo's storage prefix; the bucket is the server's (MESH_SIX_S3_BUCKET). */
@@ -62,6 +70,7 @@ export const onboardingRequest = repoStackConfigSchema
   .extend(storageChoice)
   .extend(runOptions)
   .strict()
+  .refine((r) => !settingsWithoutAuthProject(r), { message: SETTINGS_NEED_AUTH_PROJECT, path: ["settings"] })
   .register(apiSchemas, { id: "OnboardingRequest", description: "Onboard a repository (or update it when it is already onboarded)" });
 
 /** A preview's proposed settings; what it leaves out comes from the last applied onboarding. */
@@ -215,6 +224,11 @@ export const agentRegistration = z
       .record(capabilityName, z.number().positive().max(1000))
       .refine((caps) => Object.keys(caps).length > 0, "name at least one capability")
       .describe("Capability → weight (higher: preferred)"),
+    githubLogin: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/, "expected a GitHub login")
+      .optional()
+      .describe("The GitHub login the agent acts as: deliveries it sends or writes never become work (its own comments)"),
   })
   .strict()
   .register(apiSchemas, { id: "AgentRegistration" });
@@ -227,6 +241,7 @@ export const agentView = z
     name: z.string(),
     endpoint: z.string(),
     capabilities: z.record(z.string(), z.number()),
+    githubLogin: z.string().nullable(),
     lastHeartbeatAt: z.iso.datetime(),
     registeredAt: z.iso.datetime(),
     healthy: z.boolean().describe("Heartbeat within the staleness window: the agent may be given tasks"),

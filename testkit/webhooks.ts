@@ -51,6 +51,8 @@ export interface RegistryFields {
   projectId?: string;
   statusFieldId?: string;
   statusOptions?: Record<string, string>;
+  /** The registry's filters column as the stack writes it; absent: the column default ('{}', read as the defaults). */
+  filters?: Record<string, unknown>;
 }
 
 /** A registry row for a fresh repo and its webhook secret in Vault (unless `secret` is null). */
@@ -64,8 +66,8 @@ export async function registerRepo(
   const fullName = `${owner}/${repo}`;
   await srv.db.pool.query(
     `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path,
-       env_statefulset, env_namespace, labels, allowed_authors, project_id, status_field_id, status_options)
-     VALUES ($1, $2, $3, $4, $5, 'main', $6, 'env-x', 'mesh-six', $7, $8, $9, $10, $11)`,
+       env_statefulset, env_namespace, labels, allowed_authors, project_id, status_field_id, status_options, filters)
+     VALUES ($1, $2, $3, $4, $5, 'main', $6, 'env-x', 'mesh-six', $7, $8, $9, $10, $11, $12)`,
     [
       fullName,
       owner,
@@ -78,6 +80,7 @@ export async function registerRepo(
       fields.projectId ?? null,
       fields.statusFieldId ?? null,
       JSON.stringify(fields.statusOptions ?? {}),
+      JSON.stringify(fields.filters ?? {}),
     ],
   );
   if (secret !== null) await writeVaultSecret(vaultWebhookPath({ owner, repo }), { secret });

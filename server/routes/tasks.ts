@@ -42,6 +42,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
     name: a.name,
     endpoint: a.endpoint,
     capabilities: a.capabilities,
+    githubLogin: a.githubLogin,
     lastHeartbeatAt: a.lastHeartbeatAt.toISOString(),
     registeredAt: a.registeredAt.toISOString(),
     healthy: now - a.lastHeartbeatAt.getTime() < staleMs,

@@ -101,8 +101,8 @@ test("repos are listed with their registry row and last run; an unknown repo is 
     const { runId } = await onboard(srv, { owner: "acme", repo: "widgets" });
     await waitForStatus(srv, runId, "succeeded");
     await srv.db.pool.query(
-      `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace)
-       VALUES ('acme/widgets', 'acme', 'widgets', 'acme.widgets', 'Widgets', 'main', 'mesh-six/webhooks/repos/acme/widgets', 'env-acme-widgets', 'mesh-six')`,
+      `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace, agent_settings)
+       VALUES ('acme/widgets', 'acme', 'widgets', 'acme.widgets', 'Widgets', 'main', 'mesh-six/webhooks/repos/acme/widgets', 'env-acme-widgets', 'mesh-six', '{"model": "opus"}')`,
     );
     const list = (await (await srv.request("/v1/repos")).json()) as {
       repos: { fullName: string; registry: Record<string, unknown> | null; lastRun: { id: string } | null }[];
@@ -114,7 +114,10 @@ test("repos are listed with their registry row and last run; an unknown repo is 
 
     const one = await srv.request("/v1/repos/Acme/Widgets"); // GitHub names are case-insensitive
     assert.equal(one.status, 200);
-    assert.equal(((await one.json()) as { stackName: string }).stackName, "acme.widgets");
+    const shown = (await one.json()) as { stackName: string; registry: { agentSettings: unknown; filters: unknown } };
+    assert.equal(shown.stackName, "acme.widgets");
+    // The repo's agent settings as its stack applied them, and its filters as written ('{}': the defaults).
+    assert.deepEqual([shown.registry.agentSettings, shown.registry.filters], [{ model: "opus" }, {}]);
     const missing = await srv.request("/v1/repos/acme/gadgets");
     assert.equal(missing.status, 404);
     assert.deepEqual(await missing.json(), { error: "repo_not_found" });
