@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { isRegistered, type Queryable } from "../db/registry";
+import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
 import { withTransaction } from "../db/transaction";
 import { isUuid } from "../lib/uuid";
 import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunRequest, RunStatus } from "../domain/runs";
@@ -479,4 +480,20 @@ export async function latestRunsByStack(db: Queryable, stackNames: string[]): Pr
     [stackNames],
   );
   return new Map(rows.map((r) => [r.stack_name, toRun(r)]));
+}
+
+export interface RunFilter {
+  stackName?: string;
+  kind?: RunKind;
+  status?: RunStatus;
+}
+
+/** A page of runs, newest first (GET /v1/runs and a repo's runs). */
+export async function listRuns(db: Queryable, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
+  const c = new Conditions();
+  if (filter.stackName !== undefined) c.add(`stack_name = ${c.arg(filter.stackName)}`);
+  if (filter.kind !== undefined) c.add(`kind = ${c.arg(filter.kind)}`);
+  if (filter.status !== undefined) c.add(`status = ${c.arg(filter.status)}`);
+  const found = await readPage<RunRow>(db, { select: "*", from: "runs", time: "created_at", id: "id", idType: "uuid" }, c, page);
+  return { rows: found.rows.map(toRun), next: found.next };
 }

@@ -5,6 +5,7 @@ import { githubOwner, githubRepo, repoStackConfigSchema } from "../domain/repo-c
 import { RANKED_ROLES, ROLES } from "../domain/roles";
 import { WORKFLOW_STATES } from "../domain/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
+import { nextCursorField, pageQueryFields } from "./pagination";
 
 /**
  * The API's request and response shapes. Requests are validated with these; responses are documented with
@@ -132,6 +133,14 @@ export const runView = z
       .describe("While the run is waiting-for-auth: where the user approves this device, and the code to enter"),
   })
   .register(apiSchemas, { id: "Run" });
+
+export const runPage = z
+  .object({ runs: z.array(runView).describe("Newest first"), nextCursor: nextCursorField })
+  .register(apiSchemas, { id: "RunPage" });
+
+export const runListQuery = z
+  .object({ kind: z.enum(RUN_KINDS).optional(), status: z.enum(RUN_STATUSES).optional(), ...pageQueryFields(50) })
+  .strict();
 
 /** Credentials obtained outside the device flow (a token response, RFC 6749 §5.1), for a waiting run. */
 export const authPushRequest = z
@@ -369,22 +378,12 @@ export const auditEntry = z
 export const auditPage = z
   .object({
     entries: z.array(auditEntry).describe("Newest first"),
-    nextCursor: z.string().nullable().describe("Pass as `cursor` for the next (older) page; null on the last"),
+    nextCursor: nextCursorField,
   })
   .register(apiSchemas, { id: "AuditPage" });
 
 export const auditQuery = z
-  .object({
-    actor: z.string().min(1).optional(),
-    route: z.string().min(1).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
-    cursor: z
-      .string()
-      .regex(/^[1-9][0-9]{0,18}$/, "not a cursor this server gave")
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-  })
+  .object({ actor: z.string().min(1).optional(), route: z.string().min(1).optional(), ...pageQueryFields(100) })
   .strict();
 
 const fieldIssues = z.array(z.object({ field: z.string(), message: z.string() }));

@@ -13,8 +13,15 @@ import type { RouteSpec } from "../route-table";
 import { previewRequest, repoList, repoView } from "../schemas";
 import { ACCEPTED_RESPONSES, IDEMPOTENCY_ERRORS, IDEMPOTENCY_HEADER } from "./onboardings";
 
-function repoRef(req: Request): RepoRef {
+export function repoRef(req: Request): RepoRef {
   return repoRefOf(String(req.params.owner), String(req.params.repo));
+}
+
+/** The repo, known here (registered, or with an onboarding run); else a 404. */
+export async function mustKnow(ctx: AppContext, ref: RepoRef): Promise<KnownRepo> {
+  const known = await findKnownRepo(ctx.pool, stackNameFor(ref));
+  if (!known) throw new RepoNotFoundError(`${ref.owner}/${ref.repo}`);
+  return known;
 }
 
 export function repoRoutes(ctx: AppContext): RouteSpec[] {
@@ -28,12 +35,6 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       registry: known.registry,
       lastRun: lastRun ? toRunView(lastRun, position) : null,
     };
-  }
-
-  async function mustKnow(ref: RepoRef): Promise<KnownRepo> {
-    const known = await findKnownRepo(ctx.pool, stackNameFor(ref));
-    if (!known) throw new RepoNotFoundError(`${ref.owner}/${ref.repo}`);
-    return known;
   }
 
   /** Queues a run of `kind` for the repo and answers 202 with it (200 for an idempotent repeat). */
@@ -63,7 +64,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
 
   // Refresh, drift checks and destroy act on the stack as last applied; its request is kept with the run for the record.
   const asApplied = async (_req: Request, ref: RepoRef) => {
-    await mustKnow(ref);
+    await mustKnow(ctx, ref);
     const applied = await lastAppliedRequest(ctx.pool, stackNameFor(ref));
     return { request: applied ?? { owner: ref.owner, repo: ref.repo }, payload: {} };
   };
@@ -99,7 +100,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       responses: { 200: { description: "The repository", schema: repoView } },
       errors: [...repoErrors],
       async handler(req, res) {
-        const known = await mustKnow(repoRef(req));
+        const known = await mustKnow(ctx, repoRef(req));
         const last = await latestRunsByStack(ctx.pool, [known.stackName]);
         res.json(await view(known, last.get(known.stackName)));
       },

@@ -33,6 +33,8 @@ const EXPECTED: Record<string, Cell[]> = {
   listRepos: VIEWER,
   getRepo: VIEWER,
   getRun: VIEWER,
+  listRuns: VIEWER,
+  listRepoRuns: VIEWER,
   streamRunEvents: VIEWER,
   listAgents: VIEWER,
   getTask: VIEWER,
