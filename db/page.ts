@@ -74,5 +74,10 @@ export async function readPage<R>(db: Queryable, table: PagedTable, c: Condition
   );
   const kept = rows.slice(0, page.limit);
   const last = kept[kept.length - 1];
-  return { rows: kept, next: rows.length > page.limit && last ? { at: last.page_at, id: last.page_id } : null };
+  const next = rows.length > page.limit && last ? { at: last.page_at, id: last.page_id } : null;
+  for (const row of kept) {
+    delete (row as Partial<typeof row>).page_at;
+    delete (row as Partial<typeof row>).page_id;
+  }
+  return { rows: kept, next };
 }

@@ -10,7 +10,6 @@ import { RequestValidationError } from "./errors";
 
 export const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const BIGINT_ID = /^[1-9][0-9]{0,18}$/;
-export const TEXT_ID = /^[\x21-\x7e]{1,200}$/;
 
 const CURSOR_MESSAGE = "not a cursor this server gave";
 

@@ -280,6 +280,18 @@ export const taskAccepted = z.object({ taskId: z.uuid() }).register(apiSchemas, 
 
 const taskStateEnum = z.enum(WORKFLOW_STATES);
 
+const taskAttemptView = z
+  .object({
+    attempt: z.number().int(),
+    agentId: z.uuid().nullable(),
+    agentName: z.string().nullable(),
+    startedAt: z.iso.datetime(),
+    finishedAt: timestamp,
+    outcome: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .register(apiSchemas, { id: "TaskAttempt" });
+
 export const taskView = z
   .object({
     id: z.uuid(),
@@ -293,23 +305,86 @@ export const taskView = z
     deliveryStatus: z.enum(DELIVERY_STATUSES),
     maxAttempts: z.number().int(),
     nextAttemptAt: z.iso.datetime().nullable(),
-    attempts: z.array(
-      z.object({
-        attempt: z.number().int(),
-        agentId: z.uuid().nullable(),
-        agentName: z.string().nullable(),
-        startedAt: z.iso.datetime(),
-        finishedAt: timestamp,
-        outcome: z.string().nullable(),
-        error: z.string().nullable(),
-      }),
-    ),
+    attempts: z.array(taskAttemptView),
     result: z.unknown(),
     error: z.string().nullable().describe("Why the last attempt, or the task, failed"),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
   .register(apiSchemas, { id: "Task" });
+
+export const taskSummary = z
+  .object({
+    id: z.uuid(),
+    capability: z.string(),
+    owner: z.string(),
+    repo: z.string(),
+    priority: z.number().int(),
+    timeoutMs: z.number().int(),
+    state: taskStateEnum,
+    deliveryStatus: z.enum(DELIVERY_STATUSES),
+    attemptCount: z.number().int().describe("Every attempt the task ever had"),
+    maxAttempts: z.number().int(),
+    lastAttempt: taskAttemptView.nullable().describe("The latest attempt (null before the first)"),
+    nextAttemptAt: z.iso.datetime().nullable(),
+    error: z.string().nullable().describe("Why the last attempt, or the task, failed"),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .register(apiSchemas, {
+    id: "TaskSummary",
+    description: "A task as lists show it; GET /v1/tasks/{id} adds its payload, result and every attempt",
+  });
+
+export const taskPage = z
+  .object({ tasks: z.array(taskSummary).describe("Newest first"), nextCursor: nextCursorField })
+  .register(apiSchemas, { id: "TaskPage" });
+
+export const taskListQuery = z
+  .object({
+    state: taskStateEnum.optional(),
+    status: z.enum(DELIVERY_STATUSES).optional(),
+    capability: capabilityName.optional(),
+    agent: z.uuid().optional(),
+    ...pageQueryFields(50),
+  })
+  .strict();
+
+const DELIVERY_OUTCOMES = ["received", "processed", "ignored", "failed"] as const;
+
+export const deliveryView = z
+  .object({
+    deliveryId: z.string().describe("X-GitHub-Delivery"),
+    owner: z.string().describe("The URL's owner, or organization"),
+    repo: z.string().nullable().describe("The URL's repository (null for an organization's delivery)"),
+    event: z.string().describe("X-GitHub-Event"),
+    action: z.string().nullable(),
+    outcome: z.enum(DELIVERY_OUTCOMES).describe("received: not processed yet"),
+    receivedAt: z.iso.datetime(),
+    processedAt: timestamp,
+    reason: z.string().nullable().describe("Why it was ignored"),
+    error: z.string().nullable().describe("Why processing failed"),
+    workItems: z
+      .array(
+        z.object({
+          owner: z.string(),
+          repo: z.string(),
+          kind: z.enum(["issue", "issue-comment", "pull-request", "board-update"]),
+          issueNumber: z.number().int().nullable(),
+          taskId: z.uuid().nullable().describe("The task it became, for work agents do"),
+        }),
+      )
+      .describe("What it asked for"),
+  })
+  .register(apiSchemas, { id: "Delivery", description: "A webhook delivery: never its payload or signature" });
+
+export const deliveryPage = z
+  .object({ deliveries: z.array(deliveryView).describe("Newest received first"), nextCursor: nextCursorField })
+  .register(apiSchemas, { id: "DeliveryPage" });
+
+export const deliveryListQuery = z
+  .object({ event: z.string().min(1).max(64).optional(), outcome: z.enum(DELIVERY_OUTCOMES).optional(), ...pageQueryFields(50) })
+  .strict();
 
 export const taskTransitionRequest = z.object({ to: taskStateEnum }).strict().register(apiSchemas, { id: "TaskTransition" });
 

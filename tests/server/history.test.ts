@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { registerAgent, registerRepo } from "../../testkit/agents";
 import { onboard, startTestServer, type TestServer } from "../../testkit/server";
 
 /**
@@ -183,4 +184,187 @@ test("a listed run is the run view GET /v1/runs/{id} answers", async () => {
   } finally {
     await srv.close();
   }
+});
+
+interface TaskItem {
+  id: string;
+  owner: string;
+  repo: string;
+  capability: string;
+  state: string;
+  deliveryStatus: string;
+  attemptCount: number;
+  lastAttempt: { attempt: number; agentId: string | null; agentName: string | null; outcome: string | null } | null;
+  createdAt: string;
+}
+
+describe("task history", () => {
+  let srv: TestServer;
+  let agentA = "";
+  before(async () => {
+    srv = await startTestServer({ startQueue: false, startDispatcher: false });
+    await registerRepo(srv, "acme", "widgets", "proj-w");
+    await registerRepo(srv, "acme", "gadgets", "proj-g");
+    agentA = await registerAgent(srv, "agent-a", "http://127.0.0.1:1/tasks", { implement: 1 });
+    const agentB = await registerAgent(srv, "agent-b", "http://127.0.0.1:1/tasks", { review: 1 });
+    // Four widgets tasks at one instant, one gadgets task earlier; the first two widgets tasks were tried.
+    await srv.db.pool.query(
+      `INSERT INTO tasks (capability, owner, repo, payload, timeout_ms, created_at, state, delivery_status, attempts)
+       SELECT CASE WHEN i % 2 = 0 THEN 'implement' ELSE 'review' END, 'acme', 'widgets', '{"secret":"payload-text"}', 1000,
+              '2026-02-01T08:00:00.5Z', CASE WHEN i = 1 THEN 'FAILED' ELSE 'INTAKE' END, 'pending', 0
+       FROM generate_series(1, 4) i`,
+    );
+    await srv.db.pool.query(
+      `INSERT INTO tasks (capability, owner, repo, payload, timeout_ms, created_at) VALUES ('review', 'acme', 'gadgets', '{}', 1000, '2026-02-01T07:00:00Z')`,
+    );
+    const widgets = await srv.db.pool.query<{ id: string }>("SELECT id FROM tasks WHERE repo = 'widgets' ORDER BY id LIMIT 2");
+    for (const [i, { id }] of widgets.rows.entries()) {
+      await srv.db.pool.query("UPDATE tasks SET attempts = 2 WHERE id = $1", [id]);
+      await srv.db.pool.query(
+        `INSERT INTO task_attempts (task_id, attempt, agent_id, finished_at, outcome) VALUES ($1, 1, $2, now(), 'http_error'), ($1, 2, $3, NULL, 'delivered')`,
+        [id, agentB, i === 0 ? agentA : agentB],
+      );
+    }
+  });
+  after(() => srv.close());
+
+  test("pages walk every task once, newest first, with its attempt count and last attempt", async () => {
+    const { pages, items } = await walk<TaskItem>(srv, "/v1/tasks?limit=2", "tasks");
+    assert.deepEqual(pages, [2, 2, 1]);
+    const { rows } = await srv.db.pool.query<{ id: string }>("SELECT id FROM tasks ORDER BY created_at DESC, id DESC");
+    assert.deepEqual(
+      items.map((t) => t.id),
+      rows.map((r) => r.id),
+    );
+    const tried = items.filter((t) => t.attemptCount > 0);
+    assert.equal(tried.length, 2);
+    for (const t of tried) assert.deepEqual([t.lastAttempt?.attempt, t.lastAttempt?.outcome], [2, "delivered"]);
+    assert.deepEqual(tried.map((t) => t.lastAttempt?.agentName).sort(), ["agent-a", "agent-b"]);
+    assert.ok(items.filter((t) => t.attemptCount === 0).every((t) => t.lastAttempt === null));
+    const text = await (await srv.request("/v1/tasks")).text();
+    assert.ok(!text.includes("payload-text"), "a list never carries payloads");
+  });
+
+  test("state, status, capability, agent and time filter; a repo's list holds its tasks only", async () => {
+    const ids = async (query: string) => (await json<{ tasks: TaskItem[] }>(srv, query)).tasks;
+    assert.deepEqual(
+      (await ids("/v1/tasks?state=FAILED")).map((t) => t.state),
+      ["FAILED"],
+    );
+    assert.equal((await ids("/v1/tasks?status=pending")).length, 5);
+    assert.equal((await ids("/v1/tasks?status=delivered")).length, 0);
+    assert.ok((await ids("/v1/tasks?capability=implement")).every((t) => t.capability === "implement"));
+    assert.equal((await ids("/v1/tasks?capability=implement")).length, 2);
+    // Agent B had an attempt of both tried tasks, agent A the last attempt of one.
+    assert.equal((await ids(`/v1/tasks?agent=${agentA}`)).length, 1);
+    assert.equal((await ids(`/v1/tasks?until=2026-02-01T08:00:00.5Z`)).length, 1);
+    assert.equal((await ids(`/v1/tasks?since=2026-02-01T08:00:00.5Z`)).length, 4);
+    const gadgets = await ids("/v1/repos/ACME/gadgets/tasks");
+    assert.deepEqual(
+      gadgets.map((t) => t.repo),
+      ["gadgets"],
+    );
+    const widgets = await walk<TaskItem>(srv, "/v1/repos/acme/widgets/tasks?limit=3", "tasks");
+    assert.deepEqual(widgets.pages, [3, 1]);
+    assert.ok(widgets.items.every((t) => t.repo === "widgets"));
+  });
+
+  test("bad task query values are a 400 naming the field", async () => {
+    const runsCursor = (await json<{ nextCursor: string }>(srv, "/v1/tasks?limit=1")).nextCursor;
+    const cases: [string, string][] = [
+      ["?state=DONE", "state"],
+      ["?status=lost", "status"],
+      ["?agent=agent-a", "agent"],
+      ["?capability=%20x", "capability"],
+      ["?limit=501", "limit"],
+      ["?since=2026-02-01", "since"],
+      [`?cursor=${runsCursor}x`, "cursor"],
+      [
+        `?cursor=${Buffer.from(Buffer.from(runsCursor, "base64url").toString().replace("tasks:", "runs:")).toString("base64url")}`,
+        "cursor",
+      ],
+    ];
+    for (const [query, field] of cases) {
+      for (const path of ["/v1/tasks", "/v1/repos/acme/widgets/tasks"]) {
+        const body = await json<{ error: string; issues: { field: string }[] }>(srv, `${path}${query}`, 400);
+        assert.deepEqual([body.error, body.issues.map((i) => i.field)], ["invalid_request", [field]], `${path}${query}`);
+      }
+    }
+    assert.deepEqual(await json(srv, "/v1/repos/acme/nothing/tasks", 404), { error: "repo_not_found" });
+  });
+});
+
+interface DeliveryItem {
+  deliveryId: string;
+  owner: string;
+  repo: string | null;
+  event: string;
+  outcome: string;
+  receivedAt: string;
+  workItems: { kind: string; taskId: string | null }[];
+}
+
+describe("delivery history", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ startQueue: false, startDispatcher: false });
+    await registerRepo(srv, "acme", "widgets", "proj-w");
+    await registerRepo(srv, "acme", "gadgets", "proj-g");
+    // The URL's spelling is kept as it came: GitHub names are compared without regard to case.
+    await srv.db.pool.query(
+      `INSERT INTO webhook_deliveries (delivery_id, owner, repo, event, action, received_at, status, processed_at, reason, payload)
+       SELECT 'd-' || i, 'Acme', 'Widgets', CASE WHEN i <= 2 THEN 'issues' ELSE 'pull_request' END, 'opened', '2026-03-01T12:00:00Z',
+              CASE WHEN i = 1 THEN 'ignored' WHEN i = 2 THEN 'received' ELSE 'processed' END, now(), CASE WHEN i = 1 THEN 'no configured label' END,
+              '{"hook":{"config":{"secret":"whsec-hidden"}}}'
+       FROM generate_series(1, 4) i`,
+    );
+    await srv.db.pool.query(
+      `INSERT INTO webhook_deliveries (delivery_id, owner, repo, event, received_at, status) VALUES
+         ('g-1', 'acme', 'gadgets', 'issues', '2026-03-01T11:00:00Z', 'failed'), ('o-1', 'acme', NULL, 'projects_v2_item', '2026-03-01T13:00:00Z', 'processed')`,
+    );
+    await srv.db.pool.query(
+      `INSERT INTO webhook_work_items (delivery_id, owner, repo, kind, issue_number, payload) VALUES ('d-3', 'acme', 'widgets', 'pull-request', 7, '{}')`,
+    );
+  });
+  after(() => srv.close());
+
+  test("pages walk every delivery once, newest first, without payload or signature", async () => {
+    const { pages, items } = await walk<DeliveryItem>(srv, "/v1/deliveries?limit=4", "deliveries");
+    assert.deepEqual(pages, [4, 2]);
+    const { rows } = await srv.db.pool.query<{ delivery_id: string }>(
+      "SELECT delivery_id FROM webhook_deliveries ORDER BY received_at DESC, delivery_id DESC",
+    );
+    assert.deepEqual(
+      items.map((d) => d.deliveryId),
+      rows.map((r) => r.delivery_id),
+    );
+    assert.equal(items[0].deliveryId, "o-1");
+    assert.deepEqual(
+      items.find((d) => d.deliveryId === "d-3")?.workItems.map((w) => w.kind),
+      ["pull-request"],
+    );
+    const text = await (await srv.request("/v1/deliveries")).text();
+    assert.ok(!text.includes("whsec-hidden") && !text.includes("payload") && !text.includes("signature"), text);
+  });
+
+  test("event, outcome and time filter; a repo's list holds the deliveries to its URL only", async () => {
+    const list = async (query: string) => (await json<{ deliveries: DeliveryItem[] }>(srv, query)).deliveries.map((d) => d.deliveryId);
+    assert.deepEqual(await list("/v1/deliveries?event=issues"), ["d-2", "d-1", "g-1"]);
+    assert.deepEqual(await list("/v1/deliveries?outcome=ignored"), ["d-1"]);
+    assert.deepEqual(await list("/v1/deliveries?outcome=received"), ["d-2"]);
+    assert.deepEqual(await list("/v1/deliveries?until=2026-03-01T12:00:00Z"), ["g-1"]);
+    assert.deepEqual(await list("/v1/deliveries?since=2026-03-01T12:00:01Z"), ["o-1"]);
+    assert.deepEqual(await list("/v1/repos/acme/widgets/deliveries"), ["d-4", "d-3", "d-2", "d-1"]);
+    assert.deepEqual(await list("/v1/repos/acme/widgets/deliveries?event=pull_request&limit=1"), ["d-4"]);
+    assert.deepEqual(await list("/v1/repos/acme/gadgets/deliveries"), ["g-1"]);
+    for (const [query, field] of [
+      ["?outcome=lost", "outcome"],
+      ["?event=", "event"],
+      ["?limit=-1", "limit"],
+      ["?cursor=ZGVsaXZlcmllczoxOmEgYg", "cursor"],
+    ]) {
+      const body = await json<{ error: string; issues: { field: string }[] }>(srv, `/v1/repos/acme/widgets/deliveries${query}`, 400);
+      assert.deepEqual([body.error, body.issues.map((i) => i.field)], ["invalid_request", [field]], query);
+    }
+  });
 });

@@ -231,6 +231,10 @@ const PROBES: Record<string, Probe[]> = {
   listAudit: listProbes("/v1/audit", "actor=config:1&route=/v1/onboardings&since=2020-01-01T00:00:00Z", "who=me"),
   listRuns: listProbes("/v1/runs", "kind=onboard&status=succeeded&since=2020-01-01T00:00:00Z", "kind=deploy"),
   listRepoRuns: repoListProbes("runs", "kind=onboard&until=2030-01-01T00:00:00Z", "limit=501"),
+  listTasks: listProbes("/v1/tasks", "state=INTAKE&status=pending&capability=implement", "state=DONE"),
+  listRepoTasks: repoListProbes("tasks", `agent=${randomUUID()}&since=2020-01-01T00:00:00Z`, "agent=me"),
+  listDeliveries: listProbes("/v1/deliveries", "event=issues&outcome=processed", "outcome=lost"),
+  listRepoDeliveries: repoListProbes("deliveries", "until=2030-01-01T00:00:00Z", "limit=0"),
   createOnboarding: [
     {
       name: "accepted",
