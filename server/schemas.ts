@@ -2,6 +2,7 @@ import { z } from "zod";
 import { RUN_KINDS, RUN_STATUSES } from "../domain/runs";
 import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../dispatch/task-store";
 import { githubOwner, githubRepo, repoStackConfigSchema } from "../domain/repo-config";
+import { REPO_STATES } from "../domain/repo-state";
 import { RANKED_ROLES, ROLES } from "../domain/roles";
 import { WORKFLOW_STATES } from "../domain/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
@@ -171,15 +172,18 @@ export const repoView = z
     repo: z.string(),
     fullName: z.string(),
     stackName: z.string(),
+    state: z.enum(REPO_STATES).describe("Where the repository is in its life on the platform (docs/ARCHITECTURE.md, Repo lifecycle)"),
     registry: z
       .record(z.string(), z.unknown())
       .nullable()
-      .describe("The repo_registry row (null until the stack has registered the repository)"),
+      .describe("The repo_registry row (null until the stack has registered the repository, and once it is offboarded)"),
     lastRun: runView.nullable(),
   })
   .register(apiSchemas, { id: "Repo" });
 
 export const repoList = z.object({ repos: z.array(repoView) }).register(apiSchemas, { id: "RepoList" });
+
+export const repoListQuery = z.object({ state: z.enum([...REPO_STATES, "current", "all"]).default("current") }).strict();
 
 export const openApiDocumentBody = z
   .looseObject({

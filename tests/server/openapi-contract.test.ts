@@ -277,6 +277,8 @@ const PROBES: Record<string, Probe[]> = {
   ],
   listRepos: [
     { name: "the repos", status: 200, send: call("srv", "/v1/repos") },
+    { name: "the offboarded ones", status: 200, send: call("srv", "/v1/repos?state=offboarded") },
+    { name: "a state that is none", status: 400, send: call("srv", "/v1/repos?state=gone") },
     { name: "database down", status: 503, send: call("down", "/v1/repos") },
   ],
   getRepo: [
