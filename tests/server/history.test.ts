@@ -4,8 +4,9 @@ import { registerAgent, registerRepo } from "../../testkit/agents";
 import { onboard, startTestServer, type TestServer } from "../../testkit/server";
 
 /**
- * The history lists: runs over every repo and per repo, a page at a time, newest first by (created_at, id).
- * Rows are inserted with equal times on purpose: a cursor of the time alone would repeat or skip them.
+ * The history lists: runs, tasks and webhook deliveries, over every repo and per repo, a page at a time, newest
+ * first by (time, id). Rows are inserted with equal times on purpose: a cursor of the time alone would repeat or
+ * skip them.
  */
 
 interface RunItem {
