@@ -13,10 +13,10 @@ export interface PageKey {
 }
 
 export interface PageRequest {
-  /** Rows at or after this time. */
-  since?: Date;
-  /** Rows before this time. */
-  until?: Date;
+  /** Rows at or after this time (RFC 3339 text: PostgreSQL reads it to the microsecond, a Date would not). */
+  since?: string;
+  /** Rows before this time (the same). */
+  until?: string;
   /** Rows older than this key (the previous page's `next`). */
   after?: PageKey;
   limit: number;
@@ -57,8 +57,8 @@ export interface PagedTable {
 
 export async function readPage<R>(db: Queryable, table: PagedTable, c: Conditions, page: PageRequest): Promise<Page<R>> {
   const { time, id } = table;
-  if (page.since) c.add(`${time} >= ${c.arg(page.since)}`);
-  if (page.until) c.add(`${time} < ${c.arg(page.until)}`);
+  if (page.since) c.add(`${time} >= ${c.arg(page.since)}::timestamptz`);
+  if (page.until) c.add(`${time} < ${c.arg(page.until)}::timestamptz`);
   if (page.after) {
     // Integer microseconds added to the epoch: exact, where a Date (milliseconds) would round the key.
     const at = `'epoch'::timestamptz + ${c.arg(page.after.at)}::bigint * interval '1 microsecond'`;

@@ -57,12 +57,7 @@ export function pageRequestOf(
     after = decodeCursor(list, q.cursor, idPattern);
     if (!after) throw new RequestValidationError([{ field: "cursor", message: CURSOR_MESSAGE }]);
   }
-  return {
-    since: q.since ? new Date(q.since) : undefined,
-    until: q.until ? new Date(q.until) : undefined,
-    after,
-    limit: q.limit,
-  };
+  return { since: q.since, until: q.until, after, limit: q.limit };
 }
 
 export function nextCursorOf(list: string, next: PageKey | null): string | null {

@@ -125,6 +125,8 @@ describe("run history", () => {
     );
     const since = await json<{ runs: RunItem[] }>(srv, "/v1/runs?since=2026-01-01T10:00:00.123456Z");
     assert.equal(since.runs.length, 8, "since is inclusive, to the microsecond");
+    const later = await json<{ runs: RunItem[] }>(srv, "/v1/runs?since=2026-01-01T10:00:00.123457Z");
+    assert.equal(later.runs.length, 1, "a microsecond later leaves the equal-time runs out");
     const until = await json<{ runs: RunItem[] }>(srv, "/v1/runs?until=2026-01-01T10:00:00.123456Z");
     assert.deepEqual(
       until.runs.map((r) => r.createdAt),
