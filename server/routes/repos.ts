@@ -18,7 +18,7 @@ export function repoRef(req: Request): RepoRef {
   return repoRefOf(String(req.params.owner), String(req.params.repo));
 }
 
-/** The repo, known here (registered, or with an onboarding run); else a 404. */
+/** The repo, known here (registered, or with an onboard, update or destroy run); else a 404. */
 export async function mustKnow(ctx: AppContext, ref: RepoRef): Promise<KnownRepo> {
   const known = await findKnownRepo(ctx.pool, stackNameFor(ref));
   if (!known) throw new RepoNotFoundError(`${ref.owner}/${ref.repo}`);
