@@ -23,11 +23,12 @@ export function pageQueryFields(defaultLimit: number) {
   };
 }
 
-/** The OpenAPI description of those fields. */
-export function pageQueryDocs(what: string, defaultLimit: number): { name: string; description: string }[] {
+/** The OpenAPI description of those fields; `timeWord` says which time orders the list (`created`). */
+export function pageQueryDocs(what: string, defaultLimit: number, timeWord = ""): { name: string; description: string }[] {
+  const when = timeWord ? `${what} ${timeWord}` : what;
   return [
-    { name: "since", description: `${what} at or after this time (RFC 3339)` },
-    { name: "until", description: `${what} before this time (RFC 3339)` },
+    { name: "since", description: `${when} at or after this time (RFC 3339)` },
+    { name: "until", description: `${when} before this time (RFC 3339)` },
     { name: "cursor", description: "The previous page's nextCursor (opaque)" },
     { name: "limit", description: `${what} per page, 1-500 (default ${defaultLimit})` },
   ];

@@ -2,8 +2,9 @@ import type { Request } from "express";
 import type { z } from "zod";
 import type { KnownRepo } from "../../db/registry";
 import type { Page, PageRequest } from "../../db/page";
-import { listTasks, type TaskSummary } from "../../dispatch/task-store";
-import type { RunRecord } from "../../domain/runs";
+import { DELIVERY_STATUSES, listTasks, type TaskSummary } from "../../dispatch/task-store";
+import { RUN_KINDS, RUN_STATUSES, type RunRecord } from "../../domain/runs";
+import { WORKFLOW_STATES } from "../../domain/workflow";
 import { listRuns, queuePosition } from "../../runs/run-store";
 import { type AppContext, toRunView } from "../context";
 import type { ErrorCode } from "../errors";
@@ -48,8 +49,8 @@ export function historyRoutes(ctx: AppContext): RouteSpec[] {
     tag: "runs",
     query: runListQuery,
     filters: [
-      { name: "kind", description: "Only runs of this kind" },
-      { name: "status", description: "Only runs in this status" },
+      { name: "kind", description: `Only runs of this kind: ${RUN_KINDS.join(", ")}` },
+      { name: "status", description: `Only runs in this status: ${RUN_STATUSES.join(", ")}` },
     ],
     timeWord: "created",
     idPattern: UUID_ID,
@@ -64,8 +65,8 @@ export function historyRoutes(ctx: AppContext): RouteSpec[] {
     tag: "tasks",
     query: taskListQuery,
     filters: [
-      { name: "state", description: "Only tasks in this workflow state" },
-      { name: "status", description: "Only tasks with this delivery status" },
+      { name: "state", description: `Only tasks in this workflow state: ${WORKFLOW_STATES.join(", ")}` },
+      { name: "status", description: `Only tasks with this delivery status: ${DELIVERY_STATUSES.join(", ")}` },
       { name: "capability", description: "Only tasks for this capability" },
       { name: "agent", description: "Only tasks with an attempt delivered to this agent (its id)" },
     ],
@@ -84,7 +85,7 @@ export function historyRoutes(ctx: AppContext): RouteSpec[] {
     query: deliveryListQuery,
     filters: [
       { name: "event", description: "Only deliveries of this event (X-GitHub-Event)" },
-      { name: "outcome", description: "Only deliveries with this outcome" },
+      { name: "outcome", description: "Only deliveries with this outcome: received (not processed yet), processed, ignored, failed" },
     ],
     timeWord: "received",
     idPattern: DELIVERY_PATTERN,
@@ -94,7 +95,7 @@ export function historyRoutes(ctx: AppContext): RouteSpec[] {
   };
 
   function routesOf<Q extends PageQuery, R>(list: HistoryList<Q, R>): RouteSpec[] {
-    const query = [...list.filters, ...pageQueryDocs(`${list.title} ${list.timeWord}`, 50)];
+    const query = [...list.filters, ...pageQueryDocs(list.title, 50, list.timeWord)];
     // The query is checked first, as bodies are elsewhere: what the client sent is wrong whichever repo it names.
     const handler = (inRepo: boolean): RouteSpec["handler"] => {
       return async (req: Request, res) => {
