@@ -3,6 +3,8 @@ import { Conditions, type Page, type PageRequest, readPage } from "./page";
 
 /** One mutating request: who sent it, what it asked for, and how it was answered. Never its body. */
 export interface AuditEntry {
+  /** When the request arrived: the trail is in the order requests came, not in the order their entries were written. */
+  at: Date;
   actorId: string;
   actorName: string;
   actorRole: string;
@@ -15,7 +17,6 @@ export interface AuditEntry {
 
 export interface StoredAuditEntry extends AuditEntry {
   id: string;
-  at: Date;
 }
 
 export interface AuditFilter {
@@ -25,8 +26,8 @@ export interface AuditFilter {
 
 export async function recordAudit(pool: Pool, e: AuditEntry): Promise<void> {
   await pool.query(
-    `INSERT INTO audit_log (actor_id, actor_name, actor_role, method, route, target, status) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [e.actorId, e.actorName, e.actorRole, e.method, e.route, e.target, e.status],
+    `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, method, route, target, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [e.at, e.actorId, e.actorName, e.actorRole, e.method, e.route, e.target, e.status],
   );
 }
 
