@@ -13,7 +13,7 @@ export type Queryable = Pick<Pool | PoolClient, "query">;
 
 /**
  * Reads of the repos the server knows: those in repo_registry (written by their stacks) and those with an
- * onboarding run, registered yet or not.
+ * onboard, update or destroy run, registered yet or not, or no longer (an offboarded repo's history stays readable).
  */
 export interface KnownRepo {
   owner: string;
@@ -28,7 +28,7 @@ const KNOWN = `
   FROM (
     SELECT stack_name, owner, repo, 0 AS pri, 0::bigint AS seq FROM repo_registry
     UNION ALL
-    SELECT stack_name, owner, repo, 1, seq FROM runs WHERE kind IN ('onboard', 'update')
+    SELECT stack_name, owner, repo, 1, seq FROM runs WHERE kind IN ('onboard', 'update', 'destroy')
   ) k
   LEFT JOIN repo_registry rr ON rr.stack_name = k.stack_name`;
 

@@ -16,6 +16,7 @@ import { keepRawBody } from "./raw-body";
 import { mountRoutes, openPaths, type RouteSpec } from "./route-table";
 import { auditRoutes } from "./routes/audit";
 import { healthRoutes } from "./routes/health";
+import { historyRoutes } from "./routes/history";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): ServerApp {
     ...webhookRoutes(ctx, receiver, log.child({ component: "webhooks" })),
     ...tokenRoutes(ctx),
     ...auditRoutes(ctx),
+    ...historyRoutes(ctx),
   ];
   let document: unknown;
   routes.push({

@@ -24,6 +24,8 @@ export function setAuditTarget(res: Response, target: string): void {
 export function auditMutations(pool: Pool, log: Logger): (req: Request, res: Response, principal: Principal) => void {
   return (req, res, principal) => {
     if (!MUTATING.has(req.method) || UNRECORDED_PATHS.has(req.path)) return;
+    // Entries are written after the answer, and two of them can land in either order: the arrival orders the trail.
+    const at = new Date();
     let recorded = false;
     const record = () => {
       if (recorded) return;
@@ -32,6 +34,7 @@ export function auditMutations(pool: Pool, log: Logger): (req: Request, res: Res
       const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
       const target = (res.locals.auditTarget as string | undefined) ?? access?.target ?? null;
       recordAudit(pool, {
+        at,
         actorId: principal.id,
         actorName: principal.name,
         actorRole: principal.role,

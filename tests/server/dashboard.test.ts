@@ -14,6 +14,7 @@ import { issueToken } from "../../testkit/tokens";
 import { buildDashboard } from "../../ui/build";
 import { WebhookSecretCache } from "../../server/webhooks/secret-cache";
 import { deliver, repoPayload } from "../../testkit/webhooks";
+import { sampleRegistration } from "../../testkit/registration";
 
 /**
  * The dashboard (/ui) as an operator uses it, in real headless Chromium (Debian's, driven by playwright-core)
@@ -287,27 +288,25 @@ test("onboard from the form with the keyboard: the API's refusal shows next to i
 
 test("the repositories list shows state, drift and links; a preview of a change reads as a diff", async () => {
   // What the repo stack's RepoRegistration writes when it comes up (the scripted runner runs no stack).
-  await upsertRegistration(srv.db.pool, {
-    owner: "acme",
-    repo: "widgets",
-    stackName: "acme.widgets",
-    displayName: "Widgets",
-    defaultBranch: "main",
-    projectId: "PVT_1",
-    projectNumber: 7,
-    statusFieldId: "F1",
-    statusOptions: {},
-    priorityFieldId: "F2",
-    priorityOptions: {},
-    textFieldIds: { [TEXT_FIELDS.podName]: "F3" },
-    webhookSecretPath: "mesh-six/webhooks/repos/acme/widgets",
-    webhookId: 42,
-    authProjectId: "",
-    envStatefulSet: "acme-widgets-env",
-    envNamespace: "mesh-six-repos",
-    labels: ["mesh-six", "triage"],
-    allowedAuthors: [],
-  });
+  await upsertRegistration(
+    srv.db.pool,
+    sampleRegistration(
+      { owner: "acme", repo: "widgets" },
+      {
+        displayName: "Widgets",
+        projectNumber: 7,
+        statusFieldId: "F1",
+        statusOptions: {},
+        priorityFieldId: "F2",
+        priorityOptions: {},
+        textFieldIds: { [TEXT_FIELDS.podName]: "F3" },
+        webhookId: 42,
+        envStatefulSet: "acme-widgets-env",
+        envNamespace: "mesh-six-repos",
+        labels: ["mesh-six", "triage"],
+      },
+    ),
+  );
   await recordDriftStatus(srv.db.pool, "acme.widgets", "in-sync", new Date()); // what a drift check records
   await page.goto(`${base}/ui/#/repos`);
   const row = page.locator("tr", { hasText: "acme/widgets" });

@@ -3,41 +3,29 @@ import { test } from "node:test";
 import { repoRegistrationProvider } from "../../providers/repo-registration";
 import { createTestDatabase } from "../../testkit/database";
 import { findRepoRules } from "../../db/registry";
+import { sampleRegistration } from "../../testkit/registration";
 import { serializedProvider } from "../../testkit/serialized-provider";
 import { repoFilters } from "../../server/webhooks/filters";
 
 // Pulumi serializes a dynamic provider's closure and loads it in a process of its own: plain Node.js, without tsx,
 // from the project directory. The provider must find db/registry.ts (TypeScript) and pg there by itself.
 
-const registration = {
-  owner: "acme",
-  repo: "widgets",
-  stackName: "acme.widgets",
-  displayName: "Widgets",
-  defaultBranch: "main",
-  projectId: "PVT_1",
-  projectNumber: 1,
-  statusFieldId: "F_status",
-  statusOptions: { Todo: "o1" },
-  priorityFieldId: "F_prio",
-  priorityOptions: { High: "p1" },
-  textFieldIds: { "Session ID": "F_session", "Pod Name": "F_pod", "Workflow ID": "F_wf" },
-  webhookSecretPath: "mesh-six/webhooks/repos/acme/widgets",
-  webhookId: 7,
-  authProjectId: "",
-  envStatefulSet: "env-acme-widgets",
-  envNamespace: "mesh-six",
-  labels: ["agent"],
-  allowedAuthors: [],
-  filters: {
-    excludeLabels: ["wontfix"],
-    ignoreDrafts: true,
-    ignoreBots: true,
-    ignoredLogins: [],
-    pullRequests: { baseBranches: ["main"], headBranches: [] },
+const registration = sampleRegistration(
+  { owner: "acme", repo: "widgets" },
+  {
+    displayName: "Widgets",
+    textFieldIds: { "Session ID": "F_session", "Pod Name": "F_pod", "Workflow ID": "F_wf" },
+    labels: ["agent"],
+    filters: {
+      excludeLabels: ["wontfix"],
+      ignoreDrafts: true,
+      ignoreBots: true,
+      ignoredLogins: [],
+      pullRequests: { baseBranches: ["main"], headBranches: [] },
+    },
+    agentSettings: { theme: "dark" },
   },
-  agentSettings: { theme: "dark" },
-};
+);
 
 test("the registration provider, serialized as Pulumi does, writes, reads and deletes the row from a plain Node.js process", async () => {
   const db = await createTestDatabase("registration_provider");

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resourceDiff, settingsDiff } from "../../ui/src/diff";
-import { repoState } from "../../ui/src/format";
-import type { RepoView, RunEventMessage, RunView } from "../../ui/src/types";
+import type { RunEventMessage } from "../../ui/src/types";
 
 // The dashboard's pure parts, without a browser: what a preview diff says and which state a repo is shown in.
 
@@ -52,33 +51,4 @@ test("a resource plan lists each resource once with its planned operation, chang
       " same kubernetes:core/v1:ConfigMap a",
     ],
   );
-});
-
-function repo(registered: boolean, run: Partial<RunView> | null, drift = "in-sync"): RepoView {
-  return {
-    owner: "acme",
-    repo: "widgets",
-    fullName: "acme/widgets",
-    stackName: "acme.widgets",
-    registry: registered ? { driftStatus: drift } : null,
-    lastRun: run ? ({ kind: "onboard", status: "succeeded", ...run } as RunView) : null,
-  };
-}
-
-test("a repo's state is the server's when it gives one, else read off its registry row and last run", () => {
-  assert.equal(repoState({ ...repo(true, null), state: "offboarding" }), "offboarding");
-  const cases: [RepoView, string][] = [
-    [repo(false, { status: "running" }), "onboarding"],
-    [repo(false, { status: "waiting-for-auth" }), "onboarding"],
-    [repo(false, { status: "failed" }), "failed"],
-    [repo(false, { status: "cancelled" }), "failed"],
-    [repo(true, { status: "failed", kind: "update" }), "onboarded"],
-    [repo(true, { status: "succeeded" }), "onboarded"],
-    [repo(true, { kind: "drift-check" }, "drifted"), "drifted"],
-    [repo(true, { kind: "destroy", status: "running" }), "offboarding"],
-    [repo(false, { kind: "destroy" }), "offboarded"],
-    [repo(true, { kind: "destroy", status: "failed" }), "failed"],
-  ];
-  for (const [r, want] of cases)
-    assert.equal(repoState(r), want, `${r.lastRun?.kind} ${r.lastRun?.status}, registered: ${r.registry !== null}`);
 });

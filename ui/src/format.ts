@@ -42,26 +42,6 @@ export function duration(from: string | null, to: string | null): string {
 export const runHref = (id: string) => `#/runs/${encodeURIComponent(id)}`;
 export const repoHref = (owner: string, repo: string) => `#/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
 
-/**
- * The repo's lifecycle state: the server's `state` field, or — from a server that has none yet — read off the
- * registry row and the last run as a client had to before.
- */
-export function repoState(repo: RepoView): string {
-  if (repo.state) return repo.state;
-  const run = repo.lastRun;
-  const registered = repo.registry !== null;
-  const drifted = registered && repo.registry?.driftStatus === "drifted";
-  const busy = run && ["queued", "running", "waiting-for-auth", "interrupted"].includes(run.status);
-  if (run?.kind === "destroy") return busy ? "offboarding" : run.status === "succeeded" ? "offboarded" : "failed";
-  if (run && (run.kind === "onboard" || run.kind === "update")) {
-    if (busy) return "onboarding";
-    // A first onboarding that failed or was cancelled left nothing onboarded.
-    if ((run.status === "failed" || run.status === "cancelled") && !registered) return "failed";
-  }
-  if (registered) return drifted ? "drifted" : "onboarded";
-  return run?.status === "succeeded" ? "onboarded" : (run?.status ?? "unknown");
-}
-
 /** GitHub web links of a registry row: the board and the webhook; the environment pod as namespace/name. */
 export function repoLinks(repo: RepoView): HTMLElement {
   const r = repo.registry ?? {};

@@ -1,7 +1,7 @@
 import { api, query, repoPath } from "../api";
 import { h, replace, table } from "../dom";
 import { apiForm } from "../form";
-import { badge, envPod, repoHref, repoLinks, repoState, runHref, when } from "../format";
+import { badge, envPod, repoHref, repoLinks, runHref, when } from "../format";
 import type { RepoView, RunAccepted, RunView } from "../types";
 import { actionButton, heading, isMissingRoute, missingRoute, type View } from "./common";
 import { PREVIEW_GROUPS } from "./onboard";
@@ -25,7 +25,7 @@ export const reposView: View = async ({ main }) => {
           ["Repository", "State", "Drift", "Last run", "Links"],
           repos.map((r) => [
             h("a", { href: repoHref(r.owner, r.repo) }, r.fullName),
-            badge(repoState(r)),
+            badge(r.state),
             r.registry ? badge(String(r.registry.driftStatus ?? "unknown")) : "—",
             lastRunCell(r.lastRun),
             repoLinks(r),
@@ -107,7 +107,7 @@ export const repoView: View = async ({ main, params, go }) => {
       "dl",
       { class: "facts" },
       h("dt", {}, "State"),
-      h("dd", {}, badge(repoState(view))),
+      h("dd", {}, badge(view.state)),
       h("dt", {}, "Drift"),
       h("dd", {}, r ? [badge(String(r.driftStatus ?? "unknown")), ` checked ${when(r.driftCheckedAt as string | null)}`] : "—"),
       h("dt", {}, "Stack"),
