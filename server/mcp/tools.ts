@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { githubOwner, githubRepo } from "../../domain/repo-config";
 import { RUN_KINDS, RUN_STATUSES } from "../../domain/runs";
 import { WORKFLOW_STATES } from "../../domain/workflow";
 import type { FieldIssue } from "../errors";
@@ -69,7 +70,7 @@ function queryOf(args: Args): ApiCall["query"] {
 }
 
 const REPO = ["owner", "repo"] as const;
-const repoArgs = onboardingRequest.pick({ owner: true, repo: true });
+const repoArgs = z.object({ owner: githubOwner, repo: githubRepo });
 const runId = z.string().describe("The run's id: `runId` of the answer that queued it");
 const taskId = z.string().describe("The task's id");
 const pageArgs = {

@@ -381,6 +381,7 @@ test("agents and tasks show their attempts", async () => {
   await waitFor(async () => (await getTask(srv, taskId)).attempts.length > 0, "the task's first attempt");
   // With GET /v1/tasks (the task history) the agents and tasks pages list the attempts; without it they say so.
   const listed = (await srv.request("/v1/tasks")).status === 200;
+  assert.ok(listed, "/v1/tasks is served");
   await page.goto(`${base}/ui/#/agents`);
   const card = page.getByRole("region", { name: "Agent planner-1" });
   await card.getByRole("heading", { name: /planner-1 healthy/ }).waitFor();
@@ -412,6 +413,7 @@ test("webhook deliveries are listed with their event and outcome (or the page sa
   });
   assert.equal(hook.status, 202);
   const listed = (await srv.request("/v1/deliveries")).status === 200;
+  assert.ok(listed, "/v1/deliveries is served");
   await page.goto(`${base}/ui/#/deliveries`);
   if (listed) {
     const row = page.locator("tr", { hasText: hook.deliveryId });
@@ -465,6 +467,7 @@ test("a viewer's token reads the pages, and an action it may not take shows the 
 
 test("the runs page lists the history, filtered by kind (or each repo's last run, on a server without GET /v1/runs)", async () => {
   const listed = (await srv.request("/v1/runs")).status === 200;
+  assert.ok(listed, "/v1/runs is served");
   await page.goto(`${base}/ui/#/runs`);
   const rows = page.locator("main tbody tr");
   if (listed) {

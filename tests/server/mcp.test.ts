@@ -101,9 +101,6 @@ async function waitForRun(client: Client, runId: string, status: string): Promis
   }, `run ${runId} to be ${status} (through get-run)`);
 }
 
-const hasRoute = (method: string, p: string) =>
-  srv.app.routes.some((r: { method: string; path: string }) => r.method === method && r.path === p);
-
 before(async () => {
   as = await startAuthorizationServer();
   service = await startAuthService();
@@ -260,35 +257,22 @@ describe("over Streamable HTTP at /mcp", () => {
       to: "ACCEPTED",
     });
     const listed = await call(op, "list-tasks", { limit: 10 });
-    if (hasRoute("get", "/v1/tasks")) {
-      assert.ok((assertOk(listed, "list tasks").tasks as { id: string }[]).some((t) => t.id === taskId));
-    } else {
-      // Until GET /v1/tasks is merged (issue 17 item 2), the tool answers the API's own not_found.
-      assertApiError(listed, 404, { error: "not_found" });
-    }
+    assert.ok((assertOk(listed, "list tasks").tasks as { id: string }[]).some((t) => t.id === taskId));
   });
 
   test("list-runs pages through GET /v1/runs and a repository's GET /v1/repos/{owner}/{repo}/runs", async () => {
     const op = await httpClient(tokens.operator.token);
     const listed = await call(op, "list-runs", { kind: "refresh", limit: 50 });
     const ofRepo = await call(op, "list-runs", { owner: "acme", repo: "widgets", limit: 1 });
-    if (hasRoute("get", "/v1/runs")) {
-      const page = assertOk(listed, "list runs") as { runs: { kind: string; owner: string }[]; nextCursor: string | null };
-      assert.ok(page.runs.length >= 2 && page.runs.every((r) => r.kind === "refresh" && r.owner === "acme"), JSON.stringify(page));
-      const first = assertOk(ofRepo, "list a repo's runs") as { runs: { repo: string; kind: string }[]; nextCursor: string | null };
-      assert.deepEqual(
-        first.runs.map((r) => [r.repo, r.kind]),
-        [["widgets", "refresh"]],
-      );
-      const next = assertOk(await call(op, "list-runs", { owner: "acme", repo: "widgets", limit: 1, cursor: first.nextCursor }), "page 2");
-      assert.equal((next.runs as { repo: string }[])[0]?.repo, "widgets", "the cursor pages on");
-    } else {
-      // Until GET /v1/runs is merged (issue 17 item 2): the API's not_found, as the tool's error.
-      assertApiError(listed, 404, { error: "not_found" });
-      assertApiError(ofRepo, 404, { error: "not_found" });
-      const repo = (await (await srv.request("/v1/repos/acme/widgets")).json()) as { lastRun: { kind: string } };
-      assert.equal(repo.lastRun.kind, "refresh", "what the tool will list is there: the last run, through GET /v1/repos");
-    }
+    const page = assertOk(listed, "list runs") as { runs: { kind: string; owner: string }[]; nextCursor: string | null };
+    assert.ok(page.runs.length >= 2 && page.runs.every((r) => r.kind === "refresh" && r.owner === "acme"), JSON.stringify(page));
+    const first = assertOk(ofRepo, "list a repo's runs") as { runs: { repo: string; kind: string }[]; nextCursor: string | null };
+    assert.deepEqual(
+      first.runs.map((r) => [r.repo, r.kind]),
+      [["widgets", "refresh"]],
+    );
+    const next = assertOk(await call(op, "list-runs", { owner: "acme", repo: "widgets", limit: 1, cursor: first.nextCursor }), "page 2");
+    assert.equal((next.runs as { repo: string }[])[0]?.repo, "widgets", "the cursor pages on");
   });
 
   test("/mcp takes the API's bearer tokens: none is 401, an agent's (no ranked role) is 403", async () => {
