@@ -52,6 +52,10 @@ const EXPECTED: Record<string, Cell[]> = {
   listTokens: ADMIN,
   revokeToken: ADMIN,
   listAudit: ADMIN,
+  createSubscription: ADMIN,
+  listSubscriptions: ADMIN,
+  listSubscriptionDeliveries: ADMIN,
+  deleteSubscription: ADMIN,
 };
 
 /** What this test reads of a route table entry (server/route-table.ts RouteSpec). */
