@@ -434,6 +434,7 @@ export const notificationDeliveryList = z
           deliveryId: z.uuid().describe("Sent as X-Mesh-Six-Delivery"),
           eventId: z.string(),
           event: z.enum(NOTIFICATION_KINDS),
+          subscriptionId: z.uuid(),
           owner: z.string().nullable(),
           repo: z.string().nullable(),
           channel: z.enum(NOTIFICATION_CHANNELS),

@@ -38,6 +38,7 @@ function deliveryOut(d: LedgerEntry) {
     deliveryId: d.deliveryId,
     eventId: d.eventId,
     event: d.kind,
+    subscriptionId: d.subscriptionId,
     owner: d.owner,
     repo: d.repo,
     channel: d.channel,
@@ -127,6 +128,19 @@ export function subscriptionRoutes(ctx: AppContext): RouteSpec[] {
         const id = String(req.params.id);
         if (!(await getSubscription(ctx.pool, id))) throw new SubscriptionNotFoundError(id);
         res.json({ deliveries: (await deliveryLedger(ctx.pool, { subscriptionId: id })).map(deliveryOut) });
+      },
+    },
+    {
+      method: "get",
+      path: "/v1/notifications",
+      operationId: "listNotifications",
+      summary: "The notification ledger over every subscription: each delivery with every attempt, newest first",
+      tag: "notifications",
+      // What was sent where and how it went; no secret, URL or topic (those are the subscriptions', an admin's).
+      role: "viewer",
+      responses: { 200: { description: "The deliveries", schema: notificationDeliveryList } },
+      async handler(_req, res) {
+        res.json({ deliveries: (await deliveryLedger(ctx.pool)).map(deliveryOut) });
       },
     },
     {

@@ -55,6 +55,7 @@ const EXPECTED: Record<string, Cell[]> = {
   createSubscription: ADMIN,
   listSubscriptions: ADMIN,
   listSubscriptionDeliveries: ADMIN,
+  listNotifications: VIEWER,
   deleteSubscription: ADMIN,
 };
 

@@ -216,6 +216,12 @@ test("every kind of event reaches the channels subscribed to it: signed webhooks
     const shown = (await (await srv.request(`/v1/subscriptions/${topic.id}/deliveries`)).json()) as { deliveries: { status: string }[] };
     assert.equal(shown.deliveries.length, 7);
     assert.ok(shown.deliveries.every((d) => d.status === "delivered"));
+    // The whole ledger, for viewers too: no URL, topic or secret in it.
+    const whole = await srv.request("/v1/notifications", { token: viewer.token });
+    assert.equal(whole.status, 200);
+    const wholeText = await whole.text();
+    assert.equal((JSON.parse(wholeText) as { deliveries: unknown[] }).deliveries.length, 7 + 7 + 1);
+    assert.doesNotMatch(wholeText, /127\.0\.0\.1|mesh-six-ops/);
     assert.equal((await srv.request(`/v1/subscriptions/${global.id}`, { method: "DELETE" })).status, 204);
     assert.equal((await srv.request(`/v1/subscriptions/${global.id}`, { method: "DELETE" })).status, 404);
     assert.equal(JSON.parse(await (await srv.request("/v1/subscriptions")).text()).subscriptions.length, 3);

@@ -244,6 +244,10 @@ const PROBES: Record<string, Probe[]> = {
     { name: "no such subscription", status: 404, send: call("srv", `/v1/subscriptions/${randomUUID()}/deliveries`) },
     { name: "database down", status: 503, send: call("down", `/v1/subscriptions/${randomUUID()}/deliveries`) },
   ],
+  listNotifications: [
+    { name: "the ledger", status: 200, send: call("srv", "/v1/notifications") },
+    { name: "database down", status: 503, send: call("down", "/v1/notifications") },
+  ],
   deleteSubscription: [
     { name: "deleted", status: 204, send: call("srv", (e) => `/v1/subscriptions/${e.subscriptions.deletable}`, { method: "DELETE" }) },
     { name: "no such subscription", status: 404, send: call("srv", `/v1/subscriptions/${randomUUID()}`, { method: "DELETE" }) },
