@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { test, type TestContext } from "node:test";
 import type { StackRunner } from "../../pulumi/runner";
 import { startNtfyEmulator } from "../../emulators/ntfy/server";
-import { deliveryLedger, type LedgerEntry } from "../../notify/delivery-store";
+import { claimDelivery, deliveryLedger, type LedgerEntry } from "../../notify/delivery-store";
 import { createMetrics } from "../../server/metrics";
 import { createWorkers } from "../../server/workers";
 import { startAuthorizationServer, startAuthService } from "../../testkit/oauth-server";
@@ -255,7 +255,7 @@ test("bad subscriptions are 400 naming the field; a webhook without Vault is 503
   }
 });
 
-test("a slow receiver and one that is down delay no one else, and a restart of the workers loses nothing", async (t) => {
+test("a slow receiver and one that is down delay no one else, and neither a restart of the workers nor a dead one loses anything", async (t) => {
   const fast = await kept(t, startReceiver());
   const slow = await kept(t, startReceiver("slow"));
   const flaky = await kept(t, startReceiver());
@@ -300,6 +300,9 @@ test("a slow receiver and one that is down delay no one else, and a restart of t
       runs.push(runId);
       await waitForStatus(srv, runId, "succeeded");
     }
+    // A worker that dies holding a claim leaves just this: a delivery under its lease and an attempt never ended.
+    const abandoned = await claimDelivery(srv.db.pool, "gone-host/1/dead/notify", 200);
+    assert.ok(abandoned, "a delivery was due");
     flaky.behaviour = "fail";
     await flaky.up();
     const second = createWorkers({
@@ -336,16 +339,25 @@ test("a slow receiver and one that is down delay no one else, and a restart of t
       for (const d of all.filter((x) => x.subscriptionId === sub.id)) assert.ok(ids.has(d.deliveryId), `${name} received ${d.deliveryId}`);
     }
     assert.equal(fast.received.length, 5, "the fast receiver got each exactly once");
+    const taken = all.find((d) => d.deliveryId === abandoned.deliveryId)!;
+    assert.equal(taken.attempts[0].worker, "gone-host/1/dead/notify");
+    assert.equal(taken.attempts[0].outcome, "interrupted", "the dead worker's attempt is closed when its lease lapsed and another took it");
+    assert.equal(taken.attempts.at(-1)?.outcome, "delivered");
     const workers = new Set(all.flatMap((d) => d.attempts.map((a) => a.worker)));
     assert.ok(workers.has(second.notifier.workerId) && workers.has(srv.app.notifier.workerId), "both workers delivered");
 
-    printLedger(all, subs);
+    printLedger(all, subs, {
+      "worker-1": srv.app.notifier.workerId,
+      "worker-2": second.notifier.workerId,
+      dead: "gone-host/1/dead/notify",
+    });
   }
 });
 
-/** The ledger as the report shows it: per delivery, event, channel, attempts with sent/ended times and outcomes. */
-function printLedger(all: LedgerEntry[], subs: Record<string, { id: string }>): void {
+/** The ledger as the report shows it: per delivery, event, channel, and each attempt: sent, ended, how, by which worker. */
+function printLedger(all: LedgerEntry[], subs: Record<string, { id: string }>, workers: Record<string, string>): void {
   const names = new Map(Object.entries(subs).map(([name, s]) => [s.id, name]));
+  const workerNames = new Map(Object.entries(workers).map(([name, id]) => [id, name]));
   const t0 = Math.min(...all.map((d) => d.createdAt.getTime()));
   const ms = (d: Date | null) => (d ? `+${d.getTime() - t0}ms` : "-");
   const lines = [...all]
@@ -355,9 +367,13 @@ function printLedger(all: LedgerEntry[], subs: Record<string, { id: string }>): 
     )
     .map((d) => {
       const tries = d.attempts
-        .map((a) => `#${a.attempt} sent ${ms(a.sentAt)} ${a.outcome}${a.httpStatus ? ` ${a.httpStatus}` : ""}`)
+        .map(
+          (a) =>
+            `#${a.attempt} ${workerNames.get(a.worker) ?? a.worker} sent ${ms(a.sentAt)} ended ${ms(a.finishedAt)} ${a.outcome}${a.httpStatus ? ` ${a.httpStatus}` : ""}`,
+        )
         .join("; ");
-      return `event ${d.eventId} ${d.kind.padEnd(13)} ${`${d.channel}:${names.get(d.subscriptionId)}`.padEnd(13)} attempts ${String(d.attempts.length).padStart(2)} created ${ms(d.createdAt)} delivered ${ms(d.deliveredAt)} | ${tries}`;
+      const head = `event ${d.eventId} ${d.kind.padEnd(13)} ${`${d.channel}:${names.get(d.subscriptionId)}`.padEnd(13)} ${d.status}`;
+      return `${head} attempts ${String(d.attempts.length).padStart(2)} created ${ms(d.createdAt)} delivered ${ms(d.deliveredAt)} | ${tries}`;
     });
   console.log(["notification ledger (times from the first event):", ...lines].join("\n"));
 }
