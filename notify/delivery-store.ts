@@ -174,3 +174,12 @@ export async function deliveryLedger(pool: Pool, opts: { subscriptionId?: string
     })),
   }));
 }
+
+/** Deliveries not yet delivered, per channel (a receiver that stays down shows here). */
+export async function countPendingDeliveries(pool: Pool): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ channel: string; n: number }>(
+    `SELECT s.channel, count(*)::int AS n FROM notification_deliveries d JOIN notification_subscriptions s ON s.id = d.subscription_id
+     WHERE d.status = 'pending' GROUP BY s.channel`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.channel, r.n]));
+}

@@ -280,7 +280,9 @@ test("a slow receiver and one that is down delay no one else, and neither a rest
     }
 
     // The fast receiver and ntfy have all three while the slow one times out and the flaky one is unreachable.
-    await waitFor(() => fast.received.length >= 3 && ntfy.received.length >= 3, "the fast receivers", 5000);
+    const landed = async (sub: { id: string }, n: number) =>
+      (await ledger(srv, sub.id)).filter((d) => d.status === "delivered").length >= n;
+    await waitFor(async () => (await landed(subs.fast, 3)) && (await landed(subs.ntfy, 3)), "the fast receivers", 5000);
     for (const d of await ledger(srv, subs.fast.id)) {
       assert.equal(d.status, "delivered");
       assert.ok(d.deliveredAt!.getTime() - d.createdAt.getTime() < 1000, "delivered within a second of the event");
@@ -291,6 +293,10 @@ test("a slow receiver and one that is down delay no one else, and neither a rest
       "an unreachable try",
     );
     assert.ok((await ledger(srv, subs.slow.id)).every((d) => d.status === "pending"));
+    const metrics = await (await srv.request("/metrics", { token: null })).text();
+    const pending = Number(/^mesh_six_notifications_pending\{channel="webhook"\} (\d+)$/m.exec(metrics)?.[1]);
+    assert.ok(pending >= 2, `the slow and the down receivers' deliveries show as pending (${pending})`);
+    assert.match(metrics, /^mesh_six_notifications_pending\{channel="ntfy"\} 0$/m);
 
     // The workers stop (a replica goes away); events keep coming while none runs; new workers on the same
     // database take over. Meanwhile the flaky receiver comes back failing (503), then recovers.
