@@ -125,13 +125,10 @@ async function transition(
  */
 async function reportedTransition(
   pool: Pool,
-  set: string,
-  where: string,
-  params: unknown[],
-  extra: Record<string, unknown> = {},
+  ...change: Parameters<typeof transition> extends [Queryable, ...infer C] ? C : never
 ): Promise<RunRecord[]> {
   return withTransaction(pool, async (client) => {
-    const runs = await transition(client, set, where, params, extra);
+    const runs = await transition(client, ...change);
     for (const run of runs) {
       const event = runNotification(run);
       if (event) await recordNotification(client, event);

@@ -53,6 +53,9 @@ function deliveryOut(d: LedgerEntry) {
 
 /** Notification subscriptions, managed by an admin; a webhook's signing secret goes to Vault and into the creation's answer only. */
 export function subscriptionRoutes(ctx: AppContext): RouteSpec[] {
+  const ledgerOf = async (subscriptionId?: string) => ({
+    deliveries: (await deliveryLedger(ctx.pool, { subscriptionId })).map(deliveryOut),
+  });
   const vault = ctx.config.webhooks;
   const secrets: SecretWriter | undefined = vault
     ? vaultKvWriter({ addr: vault.vaultAddr, token: vault.vaultToken, mount: vault.vaultMount })
@@ -127,7 +130,7 @@ export function subscriptionRoutes(ctx: AppContext): RouteSpec[] {
       async handler(req, res) {
         const id = String(req.params.id);
         if (!(await getSubscription(ctx.pool, id))) throw new SubscriptionNotFoundError(id);
-        res.json({ deliveries: (await deliveryLedger(ctx.pool, { subscriptionId: id })).map(deliveryOut) });
+        res.json(await ledgerOf(id));
       },
     },
     {
@@ -140,7 +143,7 @@ export function subscriptionRoutes(ctx: AppContext): RouteSpec[] {
       role: "viewer",
       responses: { 200: { description: "The deliveries", schema: notificationDeliveryList } },
       async handler(_req, res) {
-        res.json({ deliveries: (await deliveryLedger(ctx.pool)).map(deliveryOut) });
+        res.json(await ledgerOf());
       },
     },
     {
