@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The onboarding server's image, built and pushed by .github/workflows/build-deploy.yaml and run by the platform
 # stack (components/onboarding-server.ts). Three stages: the Pulumi CLI with its Node.js language host and the
-# kubernetes plugin; the production npm packages; the runtime, as an unprivileged user.
+# kubernetes plugin; the production npm packages (and the dashboard they build); the runtime, as an unprivileged user.
 # The versions are the project's pins (scripts/lib/toolchain-versions.sh, package.json); tests/unit/dockerfile.test.ts
 # fails when they drift apart.
 ARG NODE_VERSION=20.19.5
@@ -28,6 +28,13 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # tsx is a production package: Pulumi.yaml runs the stack programs through it, as the server itself is run.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# The operator dashboard the server serves at /ui (server/dashboard.ts), bundled into dist/ui by esbuild, which is
+# among the production packages already: tsx, which runs the server, is built on it. The bundle's sources are ui/ and
+# what it shares with the server: the run vocabulary (domain/) and the event stream's reader (server/sse.ts).
+COPY ui/ ./ui/
+COPY domain/ ./domain/
+COPY server/ ./server/
+RUN node --import tsx ui/build.ts && test -s dist/ui/app.js && test -s dist/ui/index.html
 
 FROM ${NODE_IMAGE}
 # tini reaps the Pulumi processes the Automation API starts; the CLI needs the system's CA certificates.
@@ -55,6 +62,7 @@ COPY --from=pulumi /pulumi/bin /pulumi/bin
 COPY --from=pulumi /pulumi/home/plugins /pulumi/plugins
 WORKDIR /app
 COPY --from=packages /app/node_modules ./node_modules
+COPY --from=packages /app/dist/ui ./dist/ui
 # The code stays root's and read-only.
 COPY . .
 USER 10001:10001

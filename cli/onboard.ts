@@ -13,6 +13,7 @@ import { DatabaseStackSettings } from "../db/stack-settings";
 import { RequestValidationError } from "../server/errors";
 import { buildOnboardingRequest, loadOnboardingDefaults, type OnboardingDefaults } from "../server/onboarding-request";
 import { progressLine } from "./progress";
+import { mergeSettings } from "../lib/merge-settings";
 
 /**
  * `npm run onboard -- <owner>/<repo> [--display-name X] [--preview|--refresh|--destroy]`: the server's
@@ -81,7 +82,7 @@ async function requestFor(
   }
   if (kind === "onboard") return built.request;
   const applied = pool ? await lastAppliedRequest(pool, stackNameFor(built.parsed)) : undefined;
-  return applied ? { ...applied, ...body } : built.request;
+  return applied ? mergeSettings(applied, body) : built.request;
 }
 
 async function main(): Promise<number> {

@@ -1,7 +1,10 @@
 import type { Pool } from "pg";
+import { Conditions, type Page, type PageRequest, readPage } from "./page";
 
 /** One mutating request: who sent it, what it asked for, and how it was answered. Never its body. */
 export interface AuditEntry {
+  /** When the request arrived: the trail is in the order requests came, not in the order their entries were written. */
+  at: Date;
   actorId: string;
   actorName: string;
   actorRole: string;
@@ -14,23 +17,17 @@ export interface AuditEntry {
 
 export interface StoredAuditEntry extends AuditEntry {
   id: string;
-  at: Date;
 }
 
-export interface AuditQuery {
+export interface AuditFilter {
   actor?: string;
   route?: string;
-  since?: Date;
-  until?: Date;
-  /** Entries older than this one (the previous page's last id). */
-  before?: string;
-  limit: number;
 }
 
 export async function recordAudit(pool: Pool, e: AuditEntry): Promise<void> {
   await pool.query(
-    `INSERT INTO audit_log (actor_id, actor_name, actor_role, method, route, target, status) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [e.actorId, e.actorName, e.actorRole, e.method, e.route, e.target, e.status],
+    `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, method, route, target, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [e.at, e.actorId, e.actorName, e.actorRole, e.method, e.route, e.target, e.status],
   );
 }
 
@@ -46,36 +43,38 @@ type Row = {
   status: number;
 };
 
-/** Newest first; `actor` matches a token's id or its name. */
-export async function listAudit(pool: Pool, q: AuditQuery): Promise<StoredAuditEntry[]> {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  const arg = (v: unknown) => {
-    args.push(v);
-    return `$${args.length}`;
-  };
+/** A page of entries, newest first; `actor` matches a token's id or its name. */
+export async function listAudit(pool: Pool, q: AuditFilter, page: PageRequest): Promise<Page<StoredAuditEntry>> {
+  const c = new Conditions();
   if (q.actor !== undefined) {
-    const a = arg(q.actor);
-    where.push(`(actor_id = ${a} OR actor_name = ${a})`);
+    const a = c.arg(q.actor);
+    c.add(`(actor_id = ${a} OR actor_name = ${a})`);
   }
-  if (q.route !== undefined) where.push(`route = ${arg(q.route)}`);
-  if (q.since !== undefined) where.push(`at >= ${arg(q.since)}`);
-  if (q.until !== undefined) where.push(`at < ${arg(q.until)}`);
-  if (q.before !== undefined) where.push(`id < ${arg(q.before)}`);
-  const { rows } = await pool.query<Row>(
-    `SELECT id::text, at, actor_id, actor_name, actor_role, method, route, target, status FROM audit_log
-     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${arg(q.limit)}`,
-    args,
+  if (q.route !== undefined) c.add(`route = ${c.arg(q.route)}`);
+  const found = await readPage<Row>(
+    pool,
+    {
+      select: "id::text, at, actor_id, actor_name, actor_role, method, route, target, status",
+      from: "audit_log",
+      time: "at",
+      id: "id",
+      idType: "bigint",
+    },
+    c,
+    page,
   );
-  return rows.map((r) => ({
-    id: r.id,
-    at: r.at,
-    actorId: r.actor_id,
-    actorName: r.actor_name,
-    actorRole: r.actor_role,
-    method: r.method,
-    route: r.route,
-    target: r.target,
-    status: r.status,
-  }));
+  return {
+    next: found.next,
+    rows: found.rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      actorId: r.actor_id,
+      actorName: r.actor_name,
+      actorRole: r.actor_role,
+      method: r.method,
+      route: r.route,
+      target: r.target,
+      status: r.status,
+    })),
+  };
 }

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { TEXT_FIELDS } from "../domain/workflow";
+import type { DeliveryFilters } from "../domain/repo-config";
 
 /**
  * The one module with SQL over `repo_registry`, the row per onboarded repository that every mesh-six service
@@ -12,7 +13,7 @@ export type Queryable = Pick<Pool | PoolClient, "query">;
 
 /**
  * Reads of the repos the server knows: those in repo_registry (written by their stacks) and those with an
- * onboarding run, registered yet or not.
+ * onboard, update or destroy run, registered yet or not, or no longer (an offboarded repo's history stays readable).
  */
 export interface KnownRepo {
   owner: string;
@@ -27,7 +28,7 @@ const KNOWN = `
   FROM (
     SELECT stack_name, owner, repo, 0 AS pri, 0::bigint AS seq FROM repo_registry
     UNION ALL
-    SELECT stack_name, owner, repo, 1, seq FROM runs WHERE kind IN ('onboard', 'update')
+    SELECT stack_name, owner, repo, 1, seq FROM runs WHERE kind IN ('onboard', 'update', 'destroy')
   ) k
   LEFT JOIN repo_registry rr ON rr.stack_name = k.stack_name`;
 
@@ -74,6 +75,10 @@ export interface Registration {
   envNamespace: string;
   labels: readonly string[];
   allowedAuthors: readonly string[];
+  /** What keeps matching deliveries from becoming work (deliveryFiltersSchema's output). */
+  filters: DeliveryFilters;
+  /** The keys the repo set in its auth project's agent settings ({} without any). */
+  agentSettings: Record<string, unknown>;
 }
 
 /** The registry key of a repository, as GitHub spells it. */
@@ -86,8 +91,8 @@ export async function upsertRegistration(db: Queryable, r: Registration): Promis
     `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, project_id,
        project_number, status_field_id, status_options, session_field_id, pod_name_field_id, workflow_field_id,
        priority_field_id, priority_options, webhook_secret_path, webhook_id, auth_project_id, env_statefulset,
-       env_namespace, labels, allowed_authors)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+       env_namespace, labels, allowed_authors, filters, agent_settings)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
      ON CONFLICT (full_name) DO UPDATE SET owner = EXCLUDED.owner, repo = EXCLUDED.repo,
        stack_name = EXCLUDED.stack_name, display_name = EXCLUDED.display_name,
        default_branch = EXCLUDED.default_branch, project_id = EXCLUDED.project_id,
@@ -98,7 +103,8 @@ export async function upsertRegistration(db: Queryable, r: Registration): Promis
        webhook_secret_path = EXCLUDED.webhook_secret_path, webhook_id = EXCLUDED.webhook_id,
        auth_project_id = EXCLUDED.auth_project_id, env_statefulset = EXCLUDED.env_statefulset,
        env_namespace = EXCLUDED.env_namespace, labels = EXCLUDED.labels,
-       allowed_authors = EXCLUDED.allowed_authors, updated_at = now()`,
+       allowed_authors = EXCLUDED.allowed_authors, filters = EXCLUDED.filters,
+       agent_settings = EXCLUDED.agent_settings, updated_at = now()`,
     [
       registryId(r),
       r.owner,
@@ -122,6 +128,9 @@ export async function upsertRegistration(db: Queryable, r: Registration): Promis
       r.envNamespace,
       JSON.stringify(r.labels),
       JSON.stringify(r.allowedAuthors),
+      // A state written before these inputs existed has neither: the column defaults apply.
+      JSON.stringify(r.filters ?? {}),
+      JSON.stringify(r.agentSettings ?? {}),
     ],
   );
 }
@@ -158,6 +167,12 @@ export interface RegisteredRules {
   labels: string[];
   /** Logins whose issues and comments turn into work; empty: anyone's. */
   allowedAuthors: string[];
+  /**
+   * The filters column as written (deliveryFiltersSchema's output; '{}' on a row from before migration 016). Read
+   * with its defaults by the webhook receiver: this module is loaded in the registration's provider process too,
+   * which need not load a schema library to write a row.
+   */
+  filters: unknown;
   /** Vault KV v2 path of the repo's webhook secret. */
   webhookSecretPath: string;
 }
@@ -166,8 +181,15 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 
 /** The registry row of `owner/repo`, compared as GitHub does: without regard to case. */
 export async function findRepoRules(db: Queryable, owner: string, repo: string): Promise<RegisteredRules | undefined> {
-  const { rows } = await db.query<{ owner: string; repo: string; labels: unknown; allowed_authors: unknown; webhook_secret_path: string }>(
-    "SELECT owner, repo, labels, allowed_authors, webhook_secret_path FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
+  const { rows } = await db.query<{
+    owner: string;
+    repo: string;
+    labels: unknown;
+    allowed_authors: unknown;
+    filters: unknown;
+    webhook_secret_path: string;
+  }>(
+    "SELECT owner, repo, labels, allowed_authors, filters, webhook_secret_path FROM repo_registry WHERE lower(owner) = lower($1) AND lower(repo) = lower($2)",
     [owner, repo],
   );
   const row = rows[0];
@@ -177,6 +199,7 @@ export async function findRepoRules(db: Queryable, owner: string, repo: string):
         repo: row.repo,
         labels: strings(row.labels),
         allowedAuthors: strings(row.allowed_authors),
+        filters: row.filters,
         webhookSecretPath: row.webhook_secret_path,
       }
     : undefined;

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { recordNotification } from "../db/notification-outbox";
+import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
 import { withTransaction } from "../db/transaction";
 import type { WorkflowState } from "../domain/workflow";
 import { isUuid } from "../lib/uuid";
@@ -16,6 +17,8 @@ export interface AgentRecord {
   name: string;
   endpoint: string;
   capabilities: Record<string, number>;
+  /** The GitHub login the agent acts as; null when it did not say. */
+  githubLogin: string | null;
   lastHeartbeatAt: Date;
   registeredAt: Date;
 }
@@ -64,6 +67,7 @@ interface AgentRow {
   name: string;
   endpoint: string;
   capabilities: Record<string, number>;
+  github_login: string | null;
   last_heartbeat_at: Date;
   registered_at: Date;
 }
@@ -108,19 +112,19 @@ function toAgent(r: AgentRow): AgentRecord {
     name: r.name,
     endpoint: r.endpoint,
     capabilities: r.capabilities,
+    githubLogin: r.github_login,
     lastHeartbeatAt: r.last_heartbeat_at,
     registeredAt: r.registered_at,
   };
 }
 
-export function toTask(r: TaskRow): TaskRecord {
+/** What a task's record and its summary share. */
+function taskFields(r: Omit<TaskRow, "payload" | "result" | "lease_owner" | "lease_expires_at">) {
   return {
     id: r.id,
     capability: r.capability,
     owner: r.owner,
     repo: r.repo,
-    payload: JSON.parse(r.payload),
-    payloadJson: r.payload,
     priority: r.priority,
     timeoutMs: r.timeout_ms,
     state: r.state,
@@ -129,12 +133,20 @@ export function toTask(r: TaskRow): TaskRecord {
     maxAttempts: r.max_attempts,
     budgetStart: r.budget_start,
     nextAttemptAt: r.next_attempt_at,
-    leaseOwner: r.lease_owner,
-    leaseExpiresAt: r.lease_expires_at,
-    result: r.result ?? null,
     error: r.error,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+  };
+}
+
+export function toTask(r: TaskRow): TaskRecord {
+  return {
+    ...taskFields(r),
+    payload: JSON.parse(r.payload),
+    payloadJson: r.payload,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at,
+    result: r.result ?? null,
   };
 }
 
@@ -152,14 +164,24 @@ function toAttempt(r: AttemptRow): AttemptRecord {
 
 export async function registerAgent(
   pool: Pool,
-  agent: { name: string; endpoint: string; capabilities: Record<string, number> },
+  agent: { name: string; endpoint: string; capabilities: Record<string, number>; githubLogin?: string },
 ): Promise<AgentRecord> {
-  const { rows } = await pool.query<AgentRow>("INSERT INTO agents (name, endpoint, capabilities) VALUES ($1, $2, $3) RETURNING *", [
-    agent.name,
-    agent.endpoint,
-    JSON.stringify(agent.capabilities),
-  ]);
+  const { rows } = await pool.query<AgentRow>(
+    "INSERT INTO agents (name, endpoint, capabilities, github_login) VALUES ($1, $2, $3, $4) RETURNING *",
+    [agent.name, agent.endpoint, JSON.stringify(agent.capabilities), agent.githubLogin ?? null],
+  );
   return toAgent(rows[0]);
+}
+
+/**
+ * Every GitHub login an agent registered with, stale agents' too: a comment an agent posted just before its
+ * heartbeat lapsed is still its own.
+ */
+export async function agentGithubLogins(db: Pool | PoolClient): Promise<string[]> {
+  const { rows } = await db.query<{ login: string }>(
+    "SELECT DISTINCT lower(github_login) AS login FROM agents WHERE github_login IS NOT NULL ORDER BY 1",
+  );
+  return rows.map((r) => r.login);
 }
 
 export async function heartbeatAgent(pool: Pool, id: string): Promise<boolean> {
@@ -438,4 +460,62 @@ export async function releaseTask(pool: Pool, taskId: string, owner: string): Pr
      WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
     [taskId, owner],
   );
+}
+
+/** A task as its list shows it: without its payload and result (GET /v1/tasks/:id has them). */
+export type TaskSummary = Omit<TaskRecord, "payload" | "payloadJson" | "result" | "leaseOwner" | "leaseExpiresAt"> & {
+  lastAttempt: AttemptRecord | null;
+};
+
+export interface TaskFilter {
+  /** The repo, compared as GitHub does: without regard to case. */
+  repo?: { owner: string; repo: string };
+  state?: WorkflowState;
+  deliveryStatus?: DeliveryStatus;
+  capability?: string;
+  /** Tasks with an attempt delivered to this agent. */
+  agentId?: string;
+}
+
+type SummaryRow = Omit<TaskRow, "payload" | "result" | "lease_owner" | "lease_expires_at"> & { last_attempt: AttemptRow | null };
+
+/** A page of tasks, newest first, each with its latest attempt. */
+export async function listTasks(db: Pool, filter: TaskFilter, page: PageRequest): Promise<Page<TaskSummary>> {
+  const c = new Conditions();
+  if (filter.repo) c.add(`lower(t.owner) = lower(${c.arg(filter.repo.owner)}) AND lower(t.repo) = lower(${c.arg(filter.repo.repo)})`);
+  if (filter.state !== undefined) c.add(`t.state = ${c.arg(filter.state)}`);
+  if (filter.deliveryStatus !== undefined) c.add(`t.delivery_status = ${c.arg(filter.deliveryStatus)}`);
+  if (filter.capability !== undefined) c.add(`t.capability = ${c.arg(filter.capability)}`);
+  if (filter.agentId !== undefined)
+    c.add(`EXISTS (SELECT 1 FROM task_attempts x WHERE x.task_id = t.id AND x.agent_id = ${c.arg(filter.agentId)})`);
+  const found = await readPage<SummaryRow>(
+    db,
+    {
+      select: `t.id, t.capability, t.owner, t.repo, t.priority, t.timeout_ms, t.state, t.delivery_status, t.attempts, t.max_attempts,
+        t.budget_start, t.next_attempt_at, t.error, t.created_at, t.updated_at, to_jsonb(la) AS last_attempt`,
+      from: `tasks t LEFT JOIN LATERAL (
+          SELECT a.attempt, a.agent_id, g.name AS agent_name, a.started_at, a.finished_at, a.outcome, a.error
+          FROM task_attempts a LEFT JOIN agents g ON g.id = a.agent_id WHERE a.task_id = t.id ORDER BY a.attempt DESC LIMIT 1
+        ) la ON true`,
+      time: "t.created_at",
+      id: "t.id",
+      idType: "uuid",
+    },
+    c,
+    page,
+  );
+  return {
+    next: found.next,
+    rows: found.rows.map((r) => ({
+      ...taskFields(r),
+      // to_jsonb writes times as text.
+      lastAttempt: r.last_attempt
+        ? toAttempt({
+            ...r.last_attempt,
+            started_at: new Date(r.last_attempt.started_at),
+            finished_at: r.last_attempt.finished_at ? new Date(r.last_attempt.finished_at) : null,
+          })
+        : null,
+    })),
+  };
 }

@@ -59,6 +59,42 @@ export const githubRepo = githubName(validateRepo).describe(
 
 const modelName = z.string().min(1).max(200);
 
+const login = z.string().min(1).max(100);
+const labelName = z.string().min(1).max(50);
+/** Glob patterns over branch names (picomatch syntax); a pattern starting with `!` excludes. */
+const branchPatterns = z.array(z.string().min(1).max(255)).max(50).default([]);
+
+/**
+ * What keeps a delivery from becoming work although its labels match (server/webhooks/filters.ts). The defaults are
+ * the safe side: work nobody asked an agent for is worse than a request an operator has to allow explicitly.
+ */
+export const deliveryFiltersSchema = z
+  .object({
+    /** An issue or pull request carrying any of these labels is left alone (e.g. "wontfix"). Default: none. */
+    excludeLabels: z.array(labelName).max(100).default([]),
+    /** Draft pull requests are not reviewed until they are marked ready (`ready_for_review`). Default: ignored. */
+    ignoreDrafts: z.boolean().default(true),
+    /** Deliveries sent or authored by bots (`[bot]` logins, user type Bot) are not work. Default: ignored. */
+    ignoreBots: z.boolean().default(true),
+    /** More GitHub logins whose deliveries are never work (a CI account, a release bot acting as a user). */
+    ignoredLogins: z.array(login).max(100).default([]),
+    /** Pull requests whose branches match: none given means any branch. */
+    pullRequests: z.object({ baseBranches: branchPatterns, headBranches: branchPatterns }).strict().prefault({}),
+  })
+  .strict();
+
+export type DeliveryFilters = z.output<typeof deliveryFiltersSchema>;
+
+/**
+ * The repo's part of its agents' settings in the auth service's project (providers/agent-settings.ts): top-level
+ * keys of the agents' settings file, each replaced whole. Shown on the repo, so nothing secret belongs here.
+ */
+export const agentSettingsSchema = z
+  // Values are JSON already (a request body, or stack config read back as JSON); z.json() would be a recursive schema.
+  .record(z.string().min(1).max(200), z.unknown())
+  .refine((s) => Object.keys(s).length <= 100, "at most 100 keys")
+  .refine((s) => JSON.stringify(s).length <= 64 * 1024, "at most 64 KiB of JSON");
+
 /** The repo's team on the LiteLLM proxy and its one virtual key (providers/litellm-team.ts). */
 export const liteLLMSettingsSchema = z
   .object({
@@ -125,6 +161,10 @@ export const repoStackConfigSchema = z
     allowedAuthors: z.array(z.string()).default([]),
     /** The auth service project whose credentials this repo's agents use. */
     authProjectId: z.string().min(1).max(200).optional(),
+    /** Keys this repo sets in its auth project's agent settings; needs authProjectId. */
+    settings: agentSettingsSchema.optional(),
+    /** Which matching deliveries still do not become work: drafts, bots, the agents' own, excluded labels and branches. */
+    filters: deliveryFiltersSchema.prefault({}),
     /** Replace a devcontainer.json the repository already has. */
     overwriteDevcontainer: z.boolean().default(false),
     /** The repo's prefix in the platform's S3-compatible store; none when absent (the server has no store, or skipStorage). */
@@ -143,6 +183,12 @@ export const repoStackConfigSchema = z
   })
   .strict();
 
+/** Settings belong to an auth project: without one they would go nowhere. Checked by every schema a request passes. */
+export function settingsWithoutAuthProject(c: { settings?: unknown; authProjectId?: string }): boolean {
+  return c.settings !== undefined && c.authProjectId === undefined;
+}
+export const SETTINGS_NEED_AUTH_PROJECT = "needs an authProjectId: the settings are that auth project's";
+
 export type RepoStackConfig = z.output<typeof repoStackConfigSchema>;
 export type RepoStackInput = z.input<typeof repoStackConfigSchema>;
 
@@ -158,6 +204,9 @@ export class RepoConfigError extends Error {
 /** Validates a config object; errors name each offending key as `mesh-six:<path>`. */
 export function parseRepoStackConfig(input: unknown): RepoStackConfig {
   const result = repoStackConfigSchema.safeParse(input);
+  if (result.success && settingsWithoutAuthProject(result.data)) {
+    throw new RepoConfigError([{ key: `${CONFIG_NAMESPACE}:settings`, message: SETTINGS_NEED_AUTH_PROJECT }]);
+  }
   if (result.success) return result.data;
   throw new RepoConfigError(
     result.error.issues.map((issue) => ({
@@ -188,6 +237,8 @@ const STRUCTURED_KEYS = new Set([
   "storage",
   "litellm",
   "skipLiteLLM",
+  "settings",
+  "filters",
 ]);
 
 function decode(key: string, value: string): unknown {

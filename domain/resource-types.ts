@@ -21,6 +21,7 @@ export const PROJECT_BOARD = dynamicType("github", "ProjectBoard");
 export const WEBHOOK_SECRET = dynamicType("github", "WebhookSecret");
 export const VAULT_KV_SECRET = dynamicType("vault", "KvSecret");
 export const REPO_REGISTRATION = dynamicType("registry", "RepoRegistration");
+export const AGENT_SETTINGS = dynamicType("auth", "AgentSettings");
 
 /** The ComponentResource type tokens (`mesh-six:<module>:<kind>`). */
 export const COMPONENT_TYPES = Object.freeze({

@@ -17,6 +17,12 @@ export interface GitHubClientOptions {
   retries?: number;
   /** The 5xx backoff's unit: retry n waits n² units (MESH_SIX_GITHUB_RETRY_BASE_MS). */
   retryBaseMs?: number;
+  /**
+   * The least time between two writes (POST, PATCH, PUT, DELETE, GraphQL) of this process, in ms
+   * (MESH_SIX_GITHUB_WRITE_INTERVAL_MS). GitHub asks for one second between mutating calls, the throttling
+   * plugin's default; a GitHub without secondary limits (the sandbox's emulator) may take less.
+   */
+  writeIntervalMs?: number;
   /** Where waits for rate limits are reported; never given the token. */
   log?: (line: string) => void;
 }
@@ -43,7 +49,39 @@ export function githubClientOptionsFromEnv(env: NodeJS.ProcessEnv = process.env)
     maxWaitSeconds: numberFrom(env, "MESH_SIX_GITHUB_MAX_WAIT_S"),
     retries: numberFrom(env, "MESH_SIX_GITHUB_RETRIES"),
     retryBaseMs: numberFrom(env, "MESH_SIX_GITHUB_RETRY_BASE_MS"),
+    writeIntervalMs: numberFrom(env, "MESH_SIX_GITHUB_WRITE_INTERVAL_MS"),
   };
+}
+
+interface WriteGroups {
+  write: unknown;
+  notifications: unknown;
+}
+
+// One limiter per interval and process, as the plugin keeps its own: every client of the process shares the spacing.
+// A plain object, not a Map: Pulumi serializes what a dynamic provider's function captures, and a Map does not survive.
+const writeGroups: Record<string, WriteGroups> = {};
+
+/** The plugin's write and notification groups with the given spacing (its own settings otherwise). */
+function spacedWriteGroups(intervalMs: number): WriteGroups {
+  let groups = writeGroups[intervalMs];
+  if (!groups) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see below: runs in the dynamic-provider process too
+    const Bottleneck = require("bottleneck/light") as typeof import("bottleneck").default;
+    const timeout = 120_000;
+    groups = {
+      write: new Bottleneck.Group({ id: `octokit-write-${intervalMs}`, maxConcurrent: 1, minTime: intervalMs, timeout }),
+      // GitHub's notification-raising writes (comments, issues) are spaced three times as far apart.
+      notifications: new Bottleneck.Group({
+        id: `octokit-notifications-${intervalMs}`,
+        maxConcurrent: 1,
+        minTime: 3 * intervalMs,
+        timeout,
+      }),
+    };
+    writeGroups[intervalMs] = groups;
+  }
+  return groups;
 }
 
 export function createGitHubOctokit(options: GitHubClientOptions): Octokit {
@@ -72,7 +110,11 @@ export function createGitHubOctokit(options: GitHubClientOptions): Octokit {
     baseUrl: options.baseUrl,
     userAgent: "mesh-six-infra",
     log: { debug: () => undefined, info: () => undefined, warn: log, error: log },
-    throttle: { onRateLimit: waitFor("rate limit"), onSecondaryRateLimit: waitFor("secondary rate limit") },
+    throttle: {
+      onRateLimit: waitFor("rate limit"),
+      onSecondaryRateLimit: waitFor("secondary rate limit"),
+      ...(options.writeIntervalMs === undefined ? {} : spacedWriteGroups(options.writeIntervalMs)),
+    },
     // 429 is a rate limit: the throttling plugin waits as GitHub says rather than backing off blindly.
     retry: {
       doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],

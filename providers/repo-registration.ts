@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { REPO_REGISTRATION } from "../domain/resource-types";
 import { isKnown, requireStringArrays, requireStrings } from "./check";
 import { TypedDynamicResource } from "./typed-resource";
+import type { DeliveryFilters } from "../domain/repo-config";
 
 export interface RepoRegistrationArgs {
   /** The repository's owner; with repo, the row's key (`full_name`). Changing either replaces the row. */
@@ -35,6 +36,10 @@ export interface RepoRegistrationArgs {
   readonly labels: readonly string[];
   /** GitHub logins whose issues and comments mesh-six acts on. */
   readonly allowedAuthors: readonly string[];
+  /** What keeps matching deliveries from becoming work (domain/repo-config.ts deliveryFiltersSchema, defaults filled in). */
+  readonly filters: DeliveryFilters;
+  /** The keys the repo set in its auth project's agent settings, shown on the repo. @default {} */
+  readonly agentSettings?: pulumi.Input<Record<string, unknown>>;
 }
 
 type RegistrationInputs = { -readonly [K in keyof RepoRegistrationArgs]-?: pulumi.Unwrap<RepoRegistrationArgs[K]> };
@@ -86,6 +91,12 @@ export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<Registrat
       ]),
       ...requireStringArrays<RegistrationInputs>(news, ["labels", "allowedAuthors"]),
     ];
+    for (const key of ["filters", "agentSettings"] as const) {
+      const value = news[key];
+      if (isKnown(value) && (typeof value !== "object" || value === null || Array.isArray(value))) {
+        failures.push({ property: key, reason: `${key} must be an object, got ${JSON.stringify(value ?? null)}` });
+      }
+    }
     for (const key of ["projectNumber", "webhookId"] as const) {
       if (isKnown(news[key]) && !Number.isInteger(news[key])) {
         failures.push({ property: key, reason: `${key} must be an integer, got ${JSON.stringify(news[key] ?? null)}` });
@@ -124,6 +135,6 @@ export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<Registrat
  */
 export class RepoRegistration extends TypedDynamicResource {
   constructor(name: string, args: RepoRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(REPO_REGISTRATION, repoRegistrationProvider, name, { ...args }, opts);
+    super(REPO_REGISTRATION, repoRegistrationProvider, name, { agentSettings: {}, ...args }, opts);
   }
 }

@@ -5,6 +5,7 @@ import { removeTruncatedSidecars } from "./file-backend-repair";
 import { RunEventSender } from "./run-event-sender";
 import { defaultLogger, type Logger } from "../lib/logger";
 import { liteLLMSkipReason } from "../domain/litellm";
+import { agentSettingsSkipReason } from "../domain/agent-settings";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "../domain/runs";
 import type { RepoStackInput } from "../domain/repo-config";
 import type { CommandSignals } from "./pulumi-command";
@@ -69,6 +70,8 @@ export class PulumiStackRunner implements StackRunner {
           case "update": {
             const liteLLMSkipped = liteLLMSkipReason(run.request, process.env);
             if (liteLLMSkipped) await op.skipped("litellm", liteLLMSkipped);
+            const settingsSkipped = agentSettingsSkipReason(run.request, process.env);
+            if (settingsSkipped) await op.skipped("agent-settings", settingsSkipped);
             await op.step("up");
             // The world as it is, not as the state last saw it: what was deleted or edited by hand is put back.
             const up = await stack.up({ ...guarded, refresh: true });

@@ -1,9 +1,11 @@
 import type { Pool } from "pg";
 import { isRegistered, type Queryable } from "../db/registry";
 import { recordNotification } from "../db/notification-outbox";
+import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
 import { withTransaction } from "../db/transaction";
 import { runNotification } from "../domain/notifications";
 import { isUuid } from "../lib/uuid";
+import { LIFECYCLE_KINDS, type LifecycleKind, type RepoFacts } from "../domain/repo-state";
 import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunRequest, RunStatus } from "../domain/runs";
 
 /**
@@ -18,6 +20,8 @@ const CLAIM_LOCK_KEY = 0x72756e73;
 
 // A run holding its stack: no other run of that stack may start (runs_one_active_per_stack enforces it).
 const ACTIVE = `('running', 'waiting-for-auth', 'interrupted')`;
+// The runs that change what a repo has on the platform, spelled as the partial index runs_lifecycle (migration 017) is.
+const LIFECYCLE = `(${LIFECYCLE_KINDS.map((k) => `'${k}'`).join(", ")})`;
 
 export class IdempotencyKeyReusedError extends Error {
   constructor(readonly key: string) {
@@ -195,7 +199,7 @@ export async function queuePosition(db: Queryable, run: RunRecord): Promise<numb
 export async function isOnboarded(db: Queryable, stackName: string): Promise<boolean> {
   if (await isRegistered(db, stackName)) return true;
   const { rows } = await db.query<{ kind: string }>(
-    `SELECT kind FROM runs WHERE stack_name = $1 AND status = 'succeeded' AND kind IN ('onboard', 'update', 'destroy')
+    `SELECT kind FROM runs WHERE stack_name = $1 AND status = 'succeeded' AND kind IN ${LIFECYCLE}
      ORDER BY seq DESC LIMIT 1`,
     [stackName],
   );
@@ -500,4 +504,56 @@ export async function latestRunsByStack(db: Queryable, stackNames: string[]): Pr
     [stackNames],
   );
   return new Map(rows.map((r) => [r.stack_name, toRun(r)]));
+}
+
+export interface RunFilter {
+  stackName?: string;
+  kind?: RunKind;
+  status?: RunStatus;
+}
+
+/** A page of runs, newest first (GET /v1/runs and a repo's runs). */
+export async function listRuns(db: Queryable, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
+  const c = new Conditions();
+  if (filter.stackName !== undefined) c.add(`stack_name = ${c.arg(filter.stackName)}`);
+  if (filter.kind !== undefined) c.add(`kind = ${c.arg(filter.kind)}`);
+  if (filter.status !== undefined) c.add(`status = ${c.arg(filter.status)}`);
+  const found = await readPage<RunRow>(db, { select: "*", from: "runs", time: "created_at", id: "id", idType: "uuid" }, c, page);
+  return { rows: found.rows.map(toRun), next: found.next };
+}
+
+type Finished = NonNullable<RepoFacts["last"]>;
+
+/** What the runs say of each stack's lifecycle state (domain/repo-state.ts): two index lookups per stack. */
+export async function lifecycleRuns(db: Queryable, stackNames: string[]): Promise<Map<string, Pick<RepoFacts, "pending" | "last">>> {
+  const { rows } = await db.query<{
+    stack_name: string;
+    pending_kind: LifecycleKind | null;
+    last_kind: LifecycleKind | null;
+    last_status: Finished["status"] | null;
+    last_finished_at: Date | null;
+  }>(
+    `SELECT s.stack_name, p.kind AS pending_kind, l.kind AS last_kind, l.status AS last_status, l.finished_at AS last_finished_at
+     FROM unnest($1::text[]) AS s (stack_name)
+     LEFT JOIN LATERAL (
+       SELECT kind FROM runs WHERE stack_name = s.stack_name AND kind IN ${LIFECYCLE} AND status IN ('queued', 'running', 'waiting-for-auth', 'interrupted')
+       ORDER BY seq DESC LIMIT 1) p ON true
+     LEFT JOIN LATERAL (
+       SELECT kind, status, finished_at FROM runs WHERE stack_name = s.stack_name AND kind IN ${LIFECYCLE}
+         AND status IN ('succeeded', 'failed', 'cancelled') AND started_at IS NOT NULL
+       ORDER BY seq DESC LIMIT 1) l ON true`,
+    [stackNames],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.stack_name,
+      {
+        pending: r.pending_kind ? { kind: r.pending_kind } : undefined,
+        last:
+          r.last_kind && r.last_status && r.last_finished_at
+            ? { kind: r.last_kind, status: r.last_status, finishedAt: r.last_finished_at }
+            : undefined,
+      },
+    ]),
+  );
 }

@@ -3,6 +3,7 @@ import express, { type Express } from "express";
 import type { Pool } from "pg";
 import { defaultLogger, type Logger } from "../lib/logger";
 import { auditMutations } from "./audit";
+import { DASHBOARD_PATH, dashboardRouter } from "./dashboard";
 import { authenticate, authorizedOnly, authorizeRoutes } from "./auth";
 import { answerClientErrors } from "./client-errors";
 import type { ServerConfig } from "./config";
@@ -10,10 +11,12 @@ import type { AppContext } from "./context";
 import { errorHandler, notFoundHandler } from "./errors";
 import type { ServerMetrics } from "./metrics";
 import { buildOpenApi } from "./openapi";
+import { mcpRouter } from "./mcp/http";
 import { keepRawBody } from "./raw-body";
 import { mountRoutes, openPaths, type RouteSpec } from "./route-table";
 import { auditRoutes } from "./routes/audit";
 import { healthRoutes } from "./routes/health";
+import { historyRoutes } from "./routes/history";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
@@ -83,6 +86,7 @@ export function createApp(deps: AppDeps): ServerApp {
     ...tokenRoutes(ctx),
     ...subscriptionRoutes(ctx),
     ...auditRoutes(ctx),
+    ...historyRoutes(ctx),
   ];
   let document: unknown;
   routes.push({
@@ -102,6 +106,8 @@ export function createApp(deps: AppDeps): ServerApp {
 
   const app = express();
   app.disable("x-powered-by");
+  // Static files before auth: the dashboard's page carries no data; what it shows comes from /v1 with the user's token.
+  app.use(DASHBOARD_PATH, dashboardRouter());
   // Auth before any body is parsed; webhooks (later) must see their raw body, so JSON parsing is /v1's only.
   app.use(
     authenticate({
@@ -115,6 +121,8 @@ export function createApp(deps: AppDeps): ServerApp {
   // The raw text is kept so a task's payload can be stored and delivered as the client wrote it.
   app.use("/v1", express.json({ limit: "64kb", verify: keepRawBody }));
   mountRoutes(app, routes, [authorizedOnly]);
+  // The MCP tools: no route of the table, each tool one request to the routes above (server/mcp/).
+  app.use(mcpRouter());
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.log));
   const drain = () => {

@@ -86,8 +86,11 @@ function targetOf(params: Record<string, unknown>): string | null {
   return null;
 }
 
-/** Refuses the request unless its principal holds the route's role, or is the agent its target belongs to. */
-export function authorize(route: RouteSpec): RequestHandler {
+/**
+ * Refuses the request unless its principal holds the route's role, or is the agent its target belongs to. Also
+ * guards `/mcp`, which is no route of the table (server/mcp/http.ts).
+ */
+export function authorize(route: Pick<RouteSpec, "path" | "role" | "agent">): RequestHandler {
   return (req, res, next) => {
     // Express serves the first route that matches: that one's rules decide.
     if (routeAccessOf(res)) return next();

@@ -1,11 +1,19 @@
 import { z } from "zod";
 import { RUN_KINDS, RUN_STATUSES } from "../domain/runs";
 import { DEFAULT_TASK_TIMEOUT_MS, DELIVERY_STATUSES } from "../dispatch/task-store";
-import { githubOwner, githubRepo, repoStackConfigSchema } from "../domain/repo-config";
+import {
+  githubOwner,
+  githubRepo,
+  repoStackConfigSchema,
+  SETTINGS_NEED_AUTH_PROJECT,
+  settingsWithoutAuthProject,
+} from "../domain/repo-config";
+import { REPO_STATES } from "../domain/repo-state";
 import { NOTIFICATION_CHANNELS, NOTIFICATION_KINDS } from "../domain/notifications";
 import { RANKED_ROLES, ROLES } from "../domain/roles";
 import { WORKFLOW_STATES } from "../domain/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
+import { nextCursorField, pageQueryFields } from "./pagination";
 
 /**
  * The API's request and response shapes. Requests are validated with these; responses are documented with
@@ -35,6 +43,8 @@ const clientStackFields = repoStackConfigSchema.pick({
   overwriteDevcontainer: true,
   litellm: true,
   skipLiteLLM: true,
+  settings: true,
+  filters: true,
 });
 
 /** What a request may choose about the repo's storage prefix; the bucket is the server's (MESH_SIX_S3_BUCKET). */
@@ -63,6 +73,7 @@ export const onboardingRequest = repoStackConfigSchema
   .extend(storageChoice)
   .extend(runOptions)
   .strict()
+  .refine((r) => !settingsWithoutAuthProject(r), { message: SETTINGS_NEED_AUTH_PROJECT, path: ["settings"] })
   .register(apiSchemas, { id: "OnboardingRequest", description: "Onboard a repository (or update it when it is already onboarded)" });
 
 /** A preview's proposed settings; what it leaves out comes from the last applied onboarding. */
@@ -134,6 +145,14 @@ export const runView = z
   })
   .register(apiSchemas, { id: "Run" });
 
+export const runPage = z
+  .object({ runs: z.array(runView).describe("Newest first"), nextCursor: nextCursorField })
+  .register(apiSchemas, { id: "RunPage" });
+
+export const runListQuery = z
+  .object({ kind: z.enum(RUN_KINDS).optional(), status: z.enum(RUN_STATUSES).optional(), ...pageQueryFields(50) })
+  .strict();
+
 /** Credentials obtained outside the device flow (a token response, RFC 6749 §5.1), for a waiting run. */
 export const authPushRequest = z
   .object({
@@ -163,15 +182,18 @@ export const repoView = z
     repo: z.string(),
     fullName: z.string(),
     stackName: z.string(),
+    state: z.enum(REPO_STATES).describe("Where the repository is in its life on the platform (docs/ARCHITECTURE.md, Repo lifecycle)"),
     registry: z
       .record(z.string(), z.unknown())
       .nullable()
-      .describe("The repo_registry row (null until the stack has registered the repository)"),
+      .describe("The repo_registry row (null until the stack has registered the repository, and once it is offboarded)"),
     lastRun: runView.nullable(),
   })
   .register(apiSchemas, { id: "Repo" });
 
 export const repoList = z.object({ repos: z.array(repoView) }).register(apiSchemas, { id: "RepoList" });
+
+export const repoListQuery = z.object({ state: z.enum([...REPO_STATES, "current", "all"]).default("current") }).strict();
 
 export const openApiDocumentBody = z
   .looseObject({
@@ -216,6 +238,11 @@ export const agentRegistration = z
       .record(capabilityName, z.number().positive().max(1000))
       .refine((caps) => Object.keys(caps).length > 0, "name at least one capability")
       .describe("Capability → weight (higher: preferred)"),
+    githubLogin: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/, "expected a GitHub login")
+      .optional()
+      .describe("The GitHub login the agent acts as: deliveries it sends or writes never become work (its own comments)"),
   })
   .strict()
   .register(apiSchemas, { id: "AgentRegistration" });
@@ -228,6 +255,7 @@ export const agentView = z
     name: z.string(),
     endpoint: z.string(),
     capabilities: z.record(z.string(), z.number()),
+    githubLogin: z.string().nullable(),
     lastHeartbeatAt: z.iso.datetime(),
     registeredAt: z.iso.datetime(),
     healthy: z.boolean().describe("Heartbeat within the staleness window: the agent may be given tasks"),
@@ -272,6 +300,18 @@ export const taskAccepted = z.object({ taskId: z.uuid() }).register(apiSchemas, 
 
 const taskStateEnum = z.enum(WORKFLOW_STATES);
 
+const taskAttemptView = z
+  .object({
+    attempt: z.number().int(),
+    agentId: z.uuid().nullable(),
+    agentName: z.string().nullable(),
+    startedAt: z.iso.datetime(),
+    finishedAt: timestamp,
+    outcome: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .register(apiSchemas, { id: "TaskAttempt" });
+
 export const taskView = z
   .object({
     id: z.uuid(),
@@ -285,23 +325,86 @@ export const taskView = z
     deliveryStatus: z.enum(DELIVERY_STATUSES),
     maxAttempts: z.number().int(),
     nextAttemptAt: z.iso.datetime().nullable(),
-    attempts: z.array(
-      z.object({
-        attempt: z.number().int(),
-        agentId: z.uuid().nullable(),
-        agentName: z.string().nullable(),
-        startedAt: z.iso.datetime(),
-        finishedAt: timestamp,
-        outcome: z.string().nullable(),
-        error: z.string().nullable(),
-      }),
-    ),
+    attempts: z.array(taskAttemptView),
     result: z.unknown(),
     error: z.string().nullable().describe("Why the last attempt, or the task, failed"),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
   .register(apiSchemas, { id: "Task" });
+
+export const taskSummary = z
+  .object({
+    id: z.uuid(),
+    capability: z.string(),
+    owner: z.string(),
+    repo: z.string(),
+    priority: z.number().int(),
+    timeoutMs: z.number().int(),
+    state: taskStateEnum,
+    deliveryStatus: z.enum(DELIVERY_STATUSES),
+    attemptCount: z.number().int().describe("Every attempt the task ever had"),
+    maxAttempts: z.number().int(),
+    lastAttempt: taskAttemptView.nullable().describe("The latest attempt (null before the first)"),
+    nextAttemptAt: z.iso.datetime().nullable(),
+    error: z.string().nullable().describe("Why the last attempt, or the task, failed"),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .register(apiSchemas, {
+    id: "TaskSummary",
+    description: "A task as lists show it; GET /v1/tasks/{id} adds its payload, result and every attempt",
+  });
+
+export const taskPage = z
+  .object({ tasks: z.array(taskSummary).describe("Newest first"), nextCursor: nextCursorField })
+  .register(apiSchemas, { id: "TaskPage" });
+
+export const taskListQuery = z
+  .object({
+    state: taskStateEnum.optional(),
+    status: z.enum(DELIVERY_STATUSES).optional(),
+    capability: capabilityName.optional(),
+    agent: z.uuid().optional(),
+    ...pageQueryFields(50),
+  })
+  .strict();
+
+const DELIVERY_OUTCOMES = ["received", "processed", "ignored", "failed"] as const;
+
+export const deliveryView = z
+  .object({
+    deliveryId: z.string().describe("X-GitHub-Delivery"),
+    owner: z.string().describe("The URL's owner, or organization"),
+    repo: z.string().nullable().describe("The URL's repository (null for an organization's delivery)"),
+    event: z.string().describe("X-GitHub-Event"),
+    action: z.string().nullable(),
+    outcome: z.enum(DELIVERY_OUTCOMES).describe("received: not processed yet"),
+    receivedAt: z.iso.datetime(),
+    processedAt: timestamp,
+    reason: z.string().nullable().describe("Why it was ignored"),
+    error: z.string().nullable().describe("Why processing failed"),
+    workItems: z
+      .array(
+        z.object({
+          owner: z.string(),
+          repo: z.string(),
+          kind: z.enum(["issue", "issue-comment", "pull-request", "board-update"]),
+          issueNumber: z.number().int().nullable(),
+          taskId: z.uuid().nullable().describe("The task it became, for work agents do"),
+        }),
+      )
+      .describe("What it asked for"),
+  })
+  .register(apiSchemas, { id: "Delivery", description: "A webhook delivery: never its payload or signature" });
+
+export const deliveryPage = z
+  .object({ deliveries: z.array(deliveryView).describe("Newest received first"), nextCursor: nextCursorField })
+  .register(apiSchemas, { id: "DeliveryPage" });
+
+export const deliveryListQuery = z
+  .object({ event: z.string().min(1).max(64).optional(), outcome: z.enum(DELIVERY_OUTCOMES).optional(), ...pageQueryFields(50) })
+  .strict();
 
 export const taskTransitionRequest = z.object({ to: taskStateEnum }).strict().register(apiSchemas, { id: "TaskTransition" });
 
@@ -469,22 +572,12 @@ export const auditEntry = z
 export const auditPage = z
   .object({
     entries: z.array(auditEntry).describe("Newest first"),
-    nextCursor: z.string().nullable().describe("Pass as `cursor` for the next (older) page; null on the last"),
+    nextCursor: nextCursorField,
   })
   .register(apiSchemas, { id: "AuditPage" });
 
 export const auditQuery = z
-  .object({
-    actor: z.string().min(1).optional(),
-    route: z.string().min(1).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
-    cursor: z
-      .string()
-      .regex(/^[1-9][0-9]{0,18}$/, "not a cursor this server gave")
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-  })
+  .object({ actor: z.string().min(1).optional(), route: z.string().min(1).optional(), ...pageQueryFields(100) })
   .strict();
 
 const fieldIssues = z.array(z.object({ field: z.string(), message: z.string() }));

@@ -9,6 +9,8 @@ import { STORAGE_SECRET_KEYS, StoragePrefix } from "../providers/storage-prefix"
 import { VaultExternalSecret } from "../components/vault-external-secret";
 import { LITELLM_DEFAULT_MODEL_KEY, LITELLM_ENV_KEYS, LiteLLMTeamResource } from "../providers/litellm-team";
 import { liteLLMSkipReason } from "../domain/litellm";
+import { agentSettingsSkipReason } from "../domain/agent-settings";
+import { AgentSettings } from "../providers/agent-settings";
 import {
   k8sNameFor,
   liteLLMKeyAlias,
@@ -108,6 +110,12 @@ export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
     vaultPath: vaultWebhookPath(ref),
   });
 
+  // Settings belong to the auth project (domain/repo-config.ts refuses them without one).
+  const agentSettings =
+    cfg.settings && cfg.authProjectId && agentSettingsSkipReason(cfg, process.env) === undefined
+      ? new AgentSettings("agent-settings", { projectId: cfg.authProjectId, displayName: fullName, settings: cfg.settings })
+      : undefined;
+
   const board = new ProjectBoard("board", { owner: cfg.owner, repo: cfg.repo, title: `${displayName} (mesh-six)` });
 
   const devcontainer = new DevcontainerScaffold("devcontainer", {
@@ -138,6 +146,9 @@ export function repoResources(cfg: RepoStackConfig): RepoStackOutputs {
     envNamespace: cfg.namespace,
     labels: cfg.labels,
     allowedAuthors: cfg.allowedAuthors,
+    filters: cfg.filters,
+    // What the auth project holds of the repo's, once it does.
+    agentSettings: agentSettings ? agentSettings.settings : {},
   });
 
   return {

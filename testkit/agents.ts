@@ -65,8 +65,9 @@ export async function registerAgent(
   name: string,
   endpoint: string,
   capabilities: Record<string, number>,
+  extra: { githubLogin?: string } = {},
 ): Promise<string> {
-  const res = await srv.request("/v1/agents", { method: "POST", json: { name, endpoint, capabilities } });
+  const res = await srv.request("/v1/agents", { method: "POST", json: { name, endpoint, capabilities, ...extra } });
   if (res.status !== 201) throw new Error(`POST /v1/agents: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { agentId: string }).agentId;
 }

@@ -112,13 +112,63 @@ class Browser {
   }
 }
 
-/** A stand-in auth service that records the credentials it is handed. */
+/** A project as the auth service answers it (upstream's ProjectConfig, the fields this project uses). */
+export interface AuthServiceProject {
+  id: string;
+  displayName: string;
+  settingsJson?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * A stand-in auth service: it records the credentials it is handed and keeps projects as upstream's auth service
+ * does (jaybrto/mesh-six apps/auth-service): `GET /projects/{id}`, `PUT /projects/{id}` of the fields given,
+ * `POST /projects`; 404 for a project it lacks, 409 for one it has, 400 for a body it refuses.
+ */
 export interface AuthService {
   url: string;
+  /** Every request other than the project calls, as `METHOD /path` with its JSON body. */
   received: { path: string; body: Record<string, unknown> }[];
+  /** The projects, by id. */
+  projects: Map<string, AuthServiceProject>;
   /** Answer this status instead of 201 (to see a refusal handled). */
   failWith?: number;
   close(): Promise<void>;
+}
+
+type Answer = { status: number; body: unknown };
+
+const PROJECT_FIELDS = ["displayName", "settingsJson"] as const;
+
+function projectCall(projects: AuthService["projects"], method: string, path: string, body: Record<string, unknown>): Answer | undefined {
+  const one = /^\/projects\/([^/?]+)$/.exec(path);
+  const id = one ? decodeURIComponent(one[1]) : undefined;
+  const refused = PROJECT_FIELDS.find((f) => body[f] !== undefined && typeof body[f] !== "string");
+  const now = new Date().toISOString();
+  if (method === "GET" && id !== undefined) {
+    const project = projects.get(id);
+    return project ? { status: 200, body: project } : { status: 404, body: { error: `Project '${id}' not found` } };
+  }
+  if (method === "PUT" && id !== undefined) {
+    const project = projects.get(id);
+    if (!project) return { status: 404, body: { error: `Project '${id}' not found` } };
+    if (refused) return { status: 400, body: { error: "Validation error", details: [{ path: [refused] }] } };
+    for (const f of PROJECT_FIELDS) if (typeof body[f] === "string") project[f] = body[f];
+    project.updatedAt = now;
+    return { status: 200, body: project };
+  }
+  if (method === "POST" && path === "/projects") {
+    if (typeof body.id !== "string" || !body.id || typeof body.displayName !== "string" || !body.displayName || refused) {
+      return { status: 400, body: { error: "Validation error" } };
+    }
+    if (projects.has(body.id)) return { status: 409, body: { error: `Project '${body.id}' already exists` } };
+    const project: AuthServiceProject = { id: body.id, displayName: body.displayName, createdAt: now, updatedAt: now };
+    if (typeof body.settingsJson === "string") project.settingsJson = body.settingsJson;
+    projects.set(project.id, project);
+    return { status: 201, body: project };
+  }
+  return undefined;
 }
 
 export async function startAuthService(): Promise<AuthService> {
@@ -126,16 +176,26 @@ export async function startAuthService(): Promise<AuthService> {
   const service: AuthService = {
     url: "",
     received,
+    projects: new Map(),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
   const server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      received.push({
-        path: `${req.method} ${req.url}`,
-        body: JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>,
-      });
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+      } catch {
+        res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: "Invalid JSON" }));
+        return;
+      }
+      const answer = projectCall(service.projects, req.method ?? "GET", req.url ?? "/", body);
+      if (answer) {
+        res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.body));
+        return;
+      }
+      received.push({ path: `${req.method} ${req.url}`, body });
       res.writeHead(service.failWith ?? 201, { "content-type": "application/json" }).end("{}");
     });
   });

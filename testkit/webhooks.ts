@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import type { Pool } from "pg";
 import type { WebhookConfig } from "../server/config";
 import { vaultWebhookPath } from "../domain/names";
 import { startTestServer, type TestServer, type TestServerOptions, waitFor } from "./server";
@@ -50,6 +51,8 @@ export interface RegistryFields {
   projectId?: string;
   statusFieldId?: string;
   statusOptions?: Record<string, string>;
+  /** The registry's filters column as the stack writes it; absent: the column default ('{}', read as the defaults). */
+  filters?: Record<string, unknown>;
 }
 
 /** A registry row for a fresh repo and its webhook secret in Vault (unless `secret` is null). */
@@ -63,8 +66,8 @@ export async function registerRepo(
   const fullName = `${owner}/${repo}`;
   await srv.db.pool.query(
     `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path,
-       env_statefulset, env_namespace, labels, allowed_authors, project_id, status_field_id, status_options)
-     VALUES ($1, $2, $3, $4, $5, 'main', $6, 'env-x', 'mesh-six', $7, $8, $9, $10, $11)`,
+       env_statefulset, env_namespace, labels, allowed_authors, project_id, status_field_id, status_options, filters)
+     VALUES ($1, $2, $3, $4, $5, 'main', $6, 'env-x', 'mesh-six', $7, $8, $9, $10, $11, $12)`,
     [
       fullName,
       owner,
@@ -77,6 +80,7 @@ export async function registerRepo(
       fields.projectId ?? null,
       fields.statusFieldId ?? null,
       JSON.stringify(fields.statusOptions ?? {}),
+      JSON.stringify(fields.filters ?? {}),
     ],
   );
   if (secret !== null) await writeVaultSecret(vaultWebhookPath({ owner, repo }), { secret });
@@ -98,7 +102,7 @@ export interface Delivery {
 
 /** POSTs a delivery as GitHub would (no bearer token). */
 export async function deliver(
-  srv: TestServer,
+  srv: Pick<TestServer, "request">,
   path: string,
   body: string | Buffer,
   d: Delivery = {},
@@ -131,13 +135,13 @@ export interface DeliveryRow {
   processed_at: Date | null;
 }
 
-export async function deliveryRow(srv: TestServer, deliveryId: string): Promise<DeliveryRow | undefined> {
+export async function deliveryRow(srv: { db: { pool: Pool } }, deliveryId: string): Promise<DeliveryRow | undefined> {
   const { rows } = await srv.db.pool.query<DeliveryRow>("SELECT * FROM webhook_deliveries WHERE delivery_id = $1", [deliveryId]);
   return rows[0];
 }
 
 /** The delivery's row once processing finished with it. */
-export function processedRow(srv: TestServer, deliveryId: string): Promise<DeliveryRow> {
+export function processedRow(srv: { db: { pool: Pool } }, deliveryId: string): Promise<DeliveryRow> {
   return waitFor(async () => {
     const row = await deliveryRow(srv, deliveryId);
     return row && row.status !== "received" ? row : undefined;
@@ -166,7 +170,7 @@ export async function taskOf(
   return rows[0];
 }
 
-export async function workItems(srv: TestServer, deliveryId?: string): Promise<WorkItemRow[]> {
+export async function workItems(srv: { db: { pool: Pool } }, deliveryId?: string): Promise<WorkItemRow[]> {
   const { rows } = await srv.db.pool.query<WorkItemRow>(
     `SELECT delivery_id, owner, repo, kind, issue_number, payload, task_id FROM webhook_work_items ${deliveryId ? "WHERE delivery_id = $1" : ""} ORDER BY id`,
     deliveryId ? [deliveryId] : [],

@@ -1,5 +1,6 @@
 import { listAudit } from "../../db/audit-log";
 import type { AppContext } from "../context";
+import { BIGINT_ID, nextCursorOf, pageQueryDocs, pageRequestOf } from "../pagination";
 import { validate } from "../requests";
 import type { RouteSpec } from "../route-table";
 import { auditPage, auditQuery } from "../schemas";
@@ -17,27 +18,15 @@ export function auditRoutes(ctx: AppContext): RouteSpec[] {
       query: [
         { name: "actor", description: "A token's id (`config:<n>` for a configured one) or its name" },
         { name: "route", description: "A route pattern, as entries name it (`/v1/runs/:id/cancel`)" },
-        { name: "since", description: "Entries at or after this time (RFC 3339)" },
-        { name: "until", description: "Entries before this time (RFC 3339)" },
-        { name: "cursor", description: "The previous page's nextCursor" },
-        { name: "limit", description: "Entries per page, 1-500 (default 100)" },
+        ...pageQueryDocs("Entries", 100),
       ],
       responses: { 200: { description: "A page of entries", schema: auditPage } },
       errors: ["invalid_request"],
       async handler(req, res) {
         const q = validate(auditQuery, req.query);
-        const rows = await listAudit(ctx.pool, {
-          actor: q.actor,
-          route: q.route,
-          since: q.since ? new Date(q.since) : undefined,
-          until: q.until ? new Date(q.until) : undefined,
-          before: q.cursor,
-          // One more than asked for tells whether there is a next page.
-          limit: q.limit + 1,
-        });
-        const page = rows.slice(0, q.limit);
+        const page = await listAudit(ctx.pool, { actor: q.actor, route: q.route }, pageRequestOf("audit", q, BIGINT_ID));
         res.json({
-          entries: page.map((e) => ({
+          entries: page.rows.map((e) => ({
             id: e.id,
             at: e.at.toISOString(),
             actor: { id: e.actorId, name: e.actorName, role: e.actorRole },
@@ -46,7 +35,7 @@ export function auditRoutes(ctx: AppContext): RouteSpec[] {
             target: e.target,
             status: e.status,
           })),
-          nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
+          nextCursor: nextCursorOf("audit", page.next),
         });
       },
     },

@@ -1,5 +1,7 @@
 import type { Request } from "express";
-import { lastAppliedRequest, latestRunsByStack, queuePosition } from "../../runs/run-store";
+import { mergeSettings } from "../../lib/merge-settings";
+import { lastAppliedRequest, latestRunsByStack, lifecycleRuns, queuePosition } from "../../runs/run-store";
+import { isCurrent, type RepoFacts, type RepoState, repoState } from "../../domain/repo-state";
 import type { RunKind, RunRecord, RunRequest } from "../../domain/runs";
 import { type RepoRef, repoRefOf, stackNameFor } from "../../domain/names";
 import { parseRepoStackConfig, type RepoStackInput } from "../../domain/repo-config";
@@ -10,30 +12,51 @@ import { RepoNotFoundError } from "../errors";
 import { buildOnboardingRequest } from "../onboarding-request";
 import { idempotencyOf, validate } from "../requests";
 import type { RouteSpec } from "../route-table";
-import { previewRequest, repoList, repoView } from "../schemas";
+import { previewRequest, repoList, repoListQuery, repoView } from "../schemas";
 import { ACCEPTED_RESPONSES, IDEMPOTENCY_ERRORS, IDEMPOTENCY_HEADER } from "./onboardings";
 
-function repoRef(req: Request): RepoRef {
+export function repoRef(req: Request): RepoRef {
   return repoRefOf(String(req.params.owner), String(req.params.repo));
 }
 
+/** The repo, known here (registered, or with an onboard, update or destroy run); else a 404. */
+export async function mustKnow(ctx: AppContext, ref: RepoRef): Promise<KnownRepo> {
+  const known = await findKnownRepo(ctx.pool, stackNameFor(ref));
+  if (!known) throw new RepoNotFoundError(`${ref.owner}/${ref.repo}`);
+  return known;
+}
+
+/** What the registry row tells of the lifecycle state (to_jsonb wrote its times as text). */
+function registryFacts(registry: Record<string, unknown> | null): RepoFacts["registry"] {
+  if (!registry) return undefined;
+  return {
+    updatedAt: new Date(String(registry.updatedAt)),
+    driftStatus: String(registry.driftStatus),
+    driftCheckedAt: registry.driftCheckedAt ? new Date(String(registry.driftCheckedAt)) : null,
+  };
+}
+
 export function repoRoutes(ctx: AppContext): RouteSpec[] {
-  async function view(known: KnownRepo, lastRun: RunRecord | undefined) {
+  /** The repos' views, each with its lifecycle state and last run. */
+  async function views(known: KnownRepo[]) {
+    const stacks = known.map((k) => k.stackName);
+    const [last, lifecycle] = await Promise.all([latestRunsByStack(ctx.pool, stacks), lifecycleRuns(ctx.pool, stacks)]);
+    return Promise.all(
+      known.map((k) => view(k, repoState({ ...lifecycle.get(k.stackName), registry: registryFacts(k.registry) }), last.get(k.stackName))),
+    );
+  }
+
+  async function view(known: KnownRepo, state: RepoState, lastRun: RunRecord | undefined) {
     const position = lastRun ? await queuePosition(ctx.pool, lastRun) : null;
     return {
       owner: known.owner,
       repo: known.repo,
       fullName: `${known.owner}/${known.repo}`,
       stackName: known.stackName,
+      state,
       registry: known.registry,
       lastRun: lastRun ? toRunView(lastRun, position) : null,
     };
-  }
-
-  async function mustKnow(ref: RepoRef): Promise<KnownRepo> {
-    const known = await findKnownRepo(ctx.pool, stackNameFor(ref));
-    if (!known) throw new RepoNotFoundError(`${ref.owner}/${ref.repo}`);
-    return known;
   }
 
   /** Queues a run of `kind` for the repo and answers 202 with it (200 for an idempotent repeat). */
@@ -63,7 +86,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
 
   // Refresh, drift checks and destroy act on the stack as last applied; its request is kept with the run for the record.
   const asApplied = async (_req: Request, ref: RepoRef) => {
-    await mustKnow(ref);
+    await mustKnow(ctx, ref);
     const applied = await lastAppliedRequest(ctx.pool, stackNameFor(ref));
     return { request: applied ?? { owner: ref.owner, repo: ref.repo }, payload: {} };
   };
@@ -76,32 +99,36 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
       method: "get",
       path: "/v1/repos",
       operationId: "listRepos",
-      summary: "Repositories known here: registered, or with an onboarding run",
+      summary: "Repositories known here (registered, or with lifecycle runs) with their lifecycle state; offboarded ones on request",
       tag: "repos",
       role: "viewer",
+      query: [
+        {
+          name: "state",
+          description: "`current` (the default: every state but offboarded), `all`, or one state (`offboarded` for the repos gone)",
+        },
+      ],
       responses: { 200: { description: "The repositories", schema: repoList } },
-      async handler(_req, res) {
-        const known = await listKnownRepos(ctx.pool);
-        const last = await latestRunsByStack(
-          ctx.pool,
-          known.map((k) => k.stackName),
-        );
-        res.json({ repos: await Promise.all(known.map((k) => view(k, last.get(k.stackName)))) });
+      errors: ["invalid_request"],
+      async handler(req, res) {
+        const { state } = validate(repoListQuery, req.query);
+        const repos = await views(await listKnownRepos(ctx.pool));
+        const wanted = (s: RepoState) => (state === "all" ? true : state === "current" ? isCurrent(s) : s === state);
+        res.json({ repos: repos.filter((r) => wanted(r.state)) });
       },
     },
     {
       method: "get",
       path: "/v1/repos/:owner/:repo",
       operationId: "getRepo",
-      summary: "A repository's registry row and its last run",
+      summary: "A repository's lifecycle state, registry row and last run (an offboarded one's too)",
       tag: "repos",
       role: "viewer",
       responses: { 200: { description: "The repository", schema: repoView } },
       errors: [...repoErrors],
       async handler(req, res) {
-        const known = await mustKnow(repoRef(req));
-        const last = await latestRunsByStack(ctx.pool, [known.stackName]);
-        res.json(await view(known, last.get(known.stackName)));
+        const [one] = await views([await mustKnow(ctx, repoRef(req))]);
+        res.json(one);
       },
     },
     {
@@ -121,7 +148,7 @@ export function repoRoutes(ctx: AppContext): RouteSpec[] {
         validate(previewRequest, changes);
         // A repo not onboarded yet: what an onboarding of it would apply.
         const applied = (await lastAppliedRequest(ctx.pool, stackNameFor(ref))) ?? buildOnboardingRequest(ref, ctx.config).request;
-        const request = { ...applied, ...(changes as object), owner: ref.owner, repo: ref.repo } as RepoStackInput;
+        const request = { ...mergeSettings(applied, changes as object), owner: ref.owner, repo: ref.repo } as RepoStackInput;
         parseRepoStackConfig(request); // the merged settings must make a valid stack, too
         return { request, payload: changes };
       }),

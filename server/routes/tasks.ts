@@ -4,6 +4,7 @@ import { memberText, stringifyWithRaw } from "../../lib/raw-json";
 import {
   DEFAULT_TASK_MAX_ATTEMPTS,
   type AgentRecord,
+  type AttemptRecord,
   createTask,
   deliveredTo,
   getTask,
@@ -34,6 +35,18 @@ import {
   taskView,
 } from "../schemas";
 
+export function attemptOut(a: AttemptRecord) {
+  return {
+    attempt: a.attempt,
+    agentId: a.agentId,
+    agentName: a.agentName,
+    startedAt: a.startedAt.toISOString(),
+    finishedAt: a.finishedAt?.toISOString() ?? null,
+    outcome: a.outcome,
+    error: a.error,
+  };
+}
+
 export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[] {
   const staleMs = ctx.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;
 
@@ -42,6 +55,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
     name: a.name,
     endpoint: a.endpoint,
     capabilities: a.capabilities,
+    githubLogin: a.githubLogin,
     lastHeartbeatAt: a.lastHeartbeatAt.toISOString(),
     registeredAt: a.registeredAt.toISOString(),
     healthy: now - a.lastHeartbeatAt.getTime() < staleMs,
@@ -61,15 +75,7 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       deliveryStatus: task.deliveryStatus,
       maxAttempts: task.maxAttempts,
       nextAttemptAt: task.deliveryStatus === "pending" ? task.nextAttemptAt.toISOString() : null,
-      attempts: attempts.map((a) => ({
-        attempt: a.attempt,
-        agentId: a.agentId,
-        agentName: a.agentName,
-        startedAt: a.startedAt.toISOString(),
-        finishedAt: a.finishedAt?.toISOString() ?? null,
-        outcome: a.outcome,
-        error: a.error,
-      })),
+      attempts: attempts.map(attemptOut),
       result: task.result,
       error: task.error,
       createdAt: task.createdAt.toISOString(),

@@ -48,7 +48,7 @@ interface Source {
 }
 
 const EVENT_PATTERN = /^[a-z0-9_]{1,64}$/;
-const DELIVERY_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
+export const DELIVERY_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
 const CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded"];
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

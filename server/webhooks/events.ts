@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { STATUS_COLUMN, type WorkflowState, WORKFLOW_STATES } from "../../domain/workflow";
 import type { RegisteredRules, RepoBoard } from "../../db/registry";
+import { type Actor, filterReason, type Identities } from "./filters";
+import type { DeliveryFilters } from "../../domain/repo-config";
 
 /**
  * What a verified delivery means for mesh-six: pure decisions over the payload and the repo's registry row,
@@ -9,7 +11,7 @@ import type { RegisteredRules, RepoBoard } from "../../db/registry";
  */
 
 /** The registry fields that decide whether a repo event turns into work. */
-export type RepoRules = Omit<RegisteredRules, "webhookSecretPath">;
+export type RepoRules = Omit<RegisteredRules, "webhookSecretPath" | "filters"> & { filters: DeliveryFilters };
 
 export type WorkKind = "issue" | "issue-comment" | "pull-request" | "board-update";
 
@@ -22,7 +24,8 @@ export interface WorkItem {
 
 export type Decision = { outcome: "work"; item: WorkItem } | { outcome: "recorded" } | { outcome: "ignored"; reason: string };
 
-const user = z.looseObject({ login: z.string() });
+const user = z.looseObject({ login: z.string(), type: z.string().optional() });
+const sender = user.optional();
 const label = z.looseObject({ name: z.string() });
 const issue = z.looseObject({
   number: z.number().int(),
@@ -35,20 +38,23 @@ const issue = z.looseObject({
   labels: z.array(label).default([]),
   pull_request: z.unknown().optional(),
 });
-const issuesEvent = z.looseObject({ action: z.string(), issue, label: label.optional() });
+const issuesEvent = z.looseObject({ action: z.string(), sender, issue, label: label.optional() });
 const commentEvent = z.looseObject({
   action: z.string(),
+  sender,
   issue,
   comment: z.looseObject({ id: z.number(), body: z.string().nullish(), user, html_url: z.string().optional() }),
 });
 const ref = z.looseObject({ ref: z.string(), sha: z.string() });
 const pullRequestEvent = z.looseObject({
   action: z.string(),
+  sender,
   number: z.number().int(),
   pull_request: z.looseObject({
     title: z.string(),
     state: z.string(),
     draft: z.boolean().optional(),
+    labels: z.array(label).default([]),
     merged: z.boolean().nullish(),
     html_url: z.string().optional(),
     user,
@@ -59,7 +65,8 @@ const pullRequestEvent = z.looseObject({
 
 const ISSUE_ACTIONS = new Set(["opened", "labeled", "edited"]);
 const COMMENT_ACTIONS = new Set(["created", "edited"]);
-const PULL_REQUEST_ACTIONS = new Set(["opened", "synchronize", "closed"]);
+// ready_for_review: a draft (ignored by default) becomes a pull request to review.
+const PULL_REQUEST_ACTIONS = new Set(["opened", "ready_for_review", "synchronize", "closed"]);
 
 // GitHub compares logins and label names without regard to case.
 const fold = (s: string) => s.toLowerCase();
@@ -88,8 +95,19 @@ function issueView(i: z.output<typeof issue>, labels: string[]) {
   };
 }
 
-/** A delivery on a repo's route (`/webhooks/github/<owner>/<repo>`). */
-export function decideRepoEvent(event: string, payload: unknown, rules: RepoRules): Decision {
+/** Who a delivery is from: its sender (when the payload names one) and the author of what an agent would read. */
+function actors(from: z.output<typeof user> | undefined, author: z.output<typeof user>, authorRole: string): Actor[] {
+  return [...(from ? [{ ...from, role: "the sender" }] : []), { ...author, role: authorRole }];
+}
+
+const NO_IDENTITIES: Identities = { agentLogins: [] };
+
+/** A delivery on a repo's route (`/webhooks/github/<owner>/<repo>`); `identities` are the agents' own. */
+export function decideRepoEvent(event: string, payload: unknown, rules: RepoRules, identities: Identities = NO_IDENTITIES): Decision {
+  const filtered = (subject: Parameters<typeof filterReason>[0]): Decision | undefined => {
+    const reason = filterReason(subject, rules.filters, identities);
+    return reason === undefined ? undefined : { outcome: "ignored", reason };
+  };
   switch (event) {
     case "ping":
       return { outcome: "recorded" };
@@ -104,6 +122,9 @@ export function decideRepoEvent(event: string, payload: unknown, rules: RepoRule
       }
       // The issue's author wrote what an agent will read, whoever added the label.
       if (!authorAllowed(p.issue.user.login, rules)) return { outcome: "ignored", reason: "the issue's author is not allowed" };
+      const issueLabels = p.issue.labels.map((l) => l.name);
+      const out = filtered({ actors: actors(p.sender, p.issue.user, "the issue's author"), noun: "issue", labels: issueLabels });
+      if (out) return out;
       return {
         outcome: "work",
         item: { kind: "issue", issueNumber: p.issue.number, payload: { action: p.action, issue: issueView(p.issue, labels) } },
@@ -115,6 +136,12 @@ export function decideRepoEvent(event: string, payload: unknown, rules: RepoRule
       const labels = matchingLabels(p.issue.labels, rules);
       if (labels.length === 0) return { outcome: "ignored", reason: "the issue has none of the repo's labels" };
       if (!authorAllowed(p.comment.user.login, rules)) return { outcome: "ignored", reason: "the comment's author is not allowed" };
+      const out = filtered({
+        actors: actors(p.sender, p.comment.user, "the comment's author"),
+        noun: "issue",
+        labels: p.issue.labels.map((l) => l.name),
+      });
+      if (out) return out;
       const comment = { id: p.comment.id, body: p.comment.body ?? "", author: p.comment.user.login, url: p.comment.html_url };
       return {
         outcome: "work",
@@ -129,6 +156,13 @@ export function decideRepoEvent(event: string, payload: unknown, rules: RepoRule
       const p = pullRequestEvent.parse(payload);
       if (!PULL_REQUEST_ACTIONS.has(p.action)) return { outcome: "ignored", reason: `pull_request action ${p.action} is not handled` };
       const pr = p.pull_request;
+      const out = filtered({
+        actors: actors(p.sender, pr.user, "the pull request's author"),
+        noun: "pull request",
+        labels: pr.labels.map((l) => l.name),
+        pullRequest: { draft: pr.draft ?? false, head: pr.head.ref, base: pr.base.ref },
+      });
+      if (out) return out;
       const view = {
         number: p.number,
         title: pr.title,

@@ -3,8 +3,10 @@ import { z } from "zod";
 import type { Logger } from "../../lib/logger";
 import type { ServerMetrics } from "../metrics";
 import { applyBoardMove, type MoveResult } from "./board-moves";
+import { repoFilters } from "./filters";
 import { decideBoardEvent, decideRepoEvent, type Decision, projectNodeIdOf } from "./events";
 import { findBoards, findRepoRules } from "../../db/registry";
+import { agentGithubLogins } from "../../dispatch/task-store";
 import { finishDelivery, insertWorkItem, type PendingDelivery, pendingDeliveries } from "./store";
 
 /**
@@ -60,9 +62,12 @@ export class WebhookProcessor {
   private async apply(d: PendingDelivery): Promise<{ status: "processed" | "ignored"; reason?: string }> {
     if (d.repo !== null) {
       // Read again: the registry may have changed since the delivery was accepted.
-      const rules = await findRepoRules(this.pool, d.owner, d.repo);
-      if (!rules) return { status: "ignored", reason: "the repository is no longer registered" };
-      return this.record(d, [[rules, decideRepoEvent(d.event, d.payload, rules)]]);
+      const row = await findRepoRules(this.pool, d.owner, d.repo);
+      if (!row) return { status: "ignored", reason: "the repository is no longer registered" };
+      const rules = { ...row, filters: repoFilters(row.filters) };
+      // Read at each delivery: an agent registered a moment ago may be commenting already.
+      const identities = { agentLogins: await agentGithubLogins(this.pool) };
+      return this.record(d, [[rules, decideRepoEvent(d.event, d.payload, rules, identities)]]);
     }
     if (d.event === "ping") return { status: "processed" };
     if (d.event !== "projects_v2_item") return { status: "ignored", reason: `organization event ${d.event} is not handled` };

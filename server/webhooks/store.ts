@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { recordNotification } from "../../db/notification-outbox";
+import { Conditions, type Page, type PageRequest, readPage } from "../../db/page";
 import { withTransaction } from "../../db/transaction";
 import { createTask, DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
 import type { WorkItem, WorkKind } from "./events";
@@ -122,4 +123,49 @@ export async function pendingDeliveries(pool: Pool, olderThanMs: number, limit =
     [olderThanMs, limit],
   );
   return rows.map((r) => ({ deliveryId: r.delivery_id, owner: r.owner, repo: r.repo, event: r.event, payload: r.payload }));
+}
+
+/** A delivery as its list shows it: never its payload (nor a signature, which is not kept). */
+export interface DeliverySummary {
+  deliveryId: string;
+  owner: string;
+  repo: string | null;
+  event: string;
+  action: string | null;
+  outcome: "received" | DeliveryStatus;
+  receivedAt: Date;
+  processedAt: Date | null;
+  reason: string | null;
+  error: string | null;
+  workItems: { owner: string; repo: string; kind: WorkKind; issueNumber: number | null; taskId: string | null }[];
+}
+
+export interface DeliveryFilter {
+  /** Deliveries to this repo's URL, compared without regard to case. */
+  repo?: { owner: string; repo: string };
+  event?: string;
+  outcome?: DeliverySummary["outcome"];
+}
+
+/** A page of deliveries, newest received first, with the work each asked for. */
+export async function listDeliveries(pool: Pool, filter: DeliveryFilter, page: PageRequest): Promise<Page<DeliverySummary>> {
+  const c = new Conditions();
+  if (filter.repo) c.add(`lower(d.owner) = lower(${c.arg(filter.repo.owner)}) AND lower(d.repo) = lower(${c.arg(filter.repo.repo)})`);
+  if (filter.event !== undefined) c.add(`d.event = ${c.arg(filter.event)}`);
+  if (filter.outcome !== undefined) c.add(`d.status = ${c.arg(filter.outcome)}`);
+  return readPage<DeliverySummary>(
+    pool,
+    {
+      select: `d.delivery_id AS "deliveryId", d.owner, d.repo, d.event, d.action, d.status AS outcome, d.received_at AS "receivedAt",
+        d.processed_at AS "processedAt", d.reason, d.error,
+        (SELECT coalesce(jsonb_agg(jsonb_build_object('owner', w.owner, 'repo', w.repo, 'kind', w.kind, 'issueNumber', w.issue_number,
+           'taskId', w.task_id) ORDER BY w.id), '[]'::jsonb) FROM webhook_work_items w WHERE w.delivery_id = d.delivery_id) AS "workItems"`,
+      from: "webhook_deliveries d",
+      time: "d.received_at",
+      id: "d.delivery_id",
+      idType: "text",
+    },
+    c,
+    page,
+  );
 }

@@ -13,6 +13,7 @@ import { type TestDatabase, createTestDatabase } from "../../testkit/database";
 import { emulator, emulatorGraphql } from "../../testkit/github-emulator";
 import { kubeApi } from "../../testkit/kube-api";
 import { readVaultSecret } from "../../testkit/vault-api";
+import { type AuthService, startAuthService } from "../../testkit/oauth-server";
 
 // A repo stack for real: the project's own program (index.ts, through the bootstrapped CLI and language host)
 // against the sandbox's API server, Vault, Postgres and GitHub emulator: up, up again with no changes, destroy.
@@ -26,6 +27,10 @@ let stateDir: string;
 let db: TestDatabase;
 let stack: Stack;
 let settingsEnv: Record<string, string>;
+// The auth service the repo's agent settings go to; the project has keys of others already.
+let authService: AuthService;
+const OTHERS = { theme: "light", permissions: { allow: ["Read"] } };
+const authSettings = () => JSON.parse(authService.projects.get("auth-proj-1")?.settingsJson ?? "null") as Record<string, unknown> | null;
 const execFileAsync = promisify(execFile);
 
 before(async () => {
@@ -39,10 +44,31 @@ before(async () => {
   });
   assert.equal(created.status, 201);
   const settings = workspaceSettings({ ...process.env, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "test" });
-  settings.envVars = { ...settings.envVars, PULUMI_CONFIG_PASSPHRASE: "test", DATABASE_URL: db.url };
+  authService = await startAuthService();
+  const now = new Date().toISOString();
+  authService.projects.set("auth-proj-1", {
+    id: "auth-proj-1",
+    displayName: "made by hand",
+    settingsJson: JSON.stringify(OTHERS),
+    createdAt: now,
+    updatedAt: now,
+  });
+  settings.envVars = {
+    ...settings.envVars,
+    PULUMI_CONFIG_PASSPHRASE: "test",
+    DATABASE_URL: db.url,
+    MESH_SIX_AUTH_SERVICE_URL: authService.url,
+  };
   settingsEnv = settings.envVars;
   stack = await selectRepoStack(
-    { ...ref, displayName: "Widgets", serverUrl: "http://127.0.0.1:8080", authProjectId: "auth-proj-1" },
+    {
+      ...ref,
+      displayName: "Widgets",
+      serverUrl: "http://127.0.0.1:8080",
+      authProjectId: "auth-proj-1",
+      settings: { model: "opus" },
+      filters: { excludeLabels: ["wontfix"] },
+    },
     settings,
   );
 });
@@ -50,6 +76,7 @@ before(async () => {
 after(async () => {
   await stack?.workspace.removeStack(stack.name, { force: true }).catch(() => undefined);
   await db?.drop();
+  await authService?.close();
   await rm(stateDir, { recursive: true, force: true });
 });
 
@@ -120,6 +147,11 @@ test("up creates the environment, its access, secrets, webhook, board and regist
   assert.equal(Number(row.webhook_id), hook.id);
   // jsonb keeps keys in its own order; the board fields below check the column order.
   assert.deepEqual(Object.keys(row.status_options).sort(), [...STATUS_COLUMNS].sort());
+  // The filters as the webhook receiver reads them (defaults filled in), and the agent settings applied.
+  assert.deepEqual(row.filters.excludeLabels, ["wontfix"]);
+  assert.equal(row.filters.ignoreDrafts, true);
+  assert.deepEqual(row.agent_settings, { model: "opus" });
+  assert.deepEqual(authSettings(), { ...OTHERS, model: "opus" }, "the repo's key merged, the keys of others kept");
 
   const board = await emulatorGraphql<{ node: { title: string; fields: { nodes: { name: string; options?: { name: string }[] }[] } } }>(
     `query($id: ID!) { node(id: $id) { ... on ProjectV2 { title fields(first: 50) { nodes {
@@ -152,7 +184,7 @@ test("the pulumi CLI sees the same stack, with the same config, and nothing to c
     { cwd: PROJECT_DIR, env, maxBuffer: 16 * 1024 * 1024 },
   );
   // One more with a LiteLLM proxy in the environment: the repo's LiteLLM team.
-  assert.match(stdout, new RegExp(`${process.env.LITELLM_API_BASE ? 20 : 19} unchanged`));
+  assert.match(stdout, new RegExp(`${process.env.LITELLM_API_BASE ? 21 : 20} unchanged`));
 });
 
 test("destroy removes everything, the registry row, webhook and board included", async () => {
@@ -180,4 +212,5 @@ test("destroy removes everything, the registry row, webhook and board included",
     "the board is deleted",
   );
   assert.equal((await emulator("GET", `/repos/${fullName}/contents/.devcontainer/devcontainer.json`)).status, 404);
+  assert.deepEqual(authSettings(), OTHERS, "offboarding removed the repo's key and left the others' and the project");
 });

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
-import { GitHubBoardClient } from "../../clients/github-board";
 import { claimBoardWrite, finishBoardWrite, retryBoardWrite } from "../../dispatch/board-store";
 import { PRIORITIES, STATUS_COLUMN, STATUS_COLUMNS, TEXT_FIELDS, type WorkflowState } from "../../domain/workflow";
 import { registerAgent, startAgent } from "../../testkit/agents";
+import { type Board, BoardDriver, taskState, transition } from "../../testkit/boards";
 import { type BoardEmulator, boardEmulator } from "../../testkit/github-emulator";
 import { type TestServer, waitFor } from "../../testkit/server";
 import { startTcpProxy, type TcpProxy } from "../../testkit/tcp-proxy";
@@ -26,10 +26,12 @@ import {
 import { vaultOrgWebhookPath } from "../../domain/names";
 
 let emu: BoardEmulator;
+let driver: BoardDriver;
 let proxy: TcpProxy;
 
 before(async () => {
   emu = await boardEmulator();
+  driver = new BoardDriver(emu);
   const { hostname, port } = new URL(emu.apiUrl);
   proxy = await startTcpProxy({ host: hostname, port: Number(port) });
 });
@@ -39,28 +41,7 @@ after(async () => {
   await emu?.close();
 });
 
-async function emulatorCall<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${emu.apiUrl}${path}`, {
-    method: "POST",
-    headers: { authorization: `token ${emu.token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as T & { data?: unknown; errors?: unknown };
-  if (res.status >= 300 || json.errors) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  return (await emulatorCall<{ data: T }>("/graphql", { query, variables })).data;
-}
-
-interface Board {
-  org: string;
-  orgSecret: string;
-  repo: { owner: string; repo: string; fullName: string; secret: string; url: string };
-  projectId: string;
-  statusFieldId: string;
-  statusOptions: Record<string, string>;
+interface HandBoard extends Board {
   textFieldIds: Record<string, string>;
   priorityOptions: Record<string, string>;
 }
@@ -68,31 +49,31 @@ interface Board {
 const FIELD_IDS = `... on ProjectV2Field { id name } ... on ProjectV2SingleSelectField { id name options { id name } }`;
 
 /** A repo on the emulator with a board made as providers/project-board.ts makes it, and its registry row. */
-async function boardRepo(srv: TestServer): Promise<Board> {
+async function boardRepo(srv: TestServer): Promise<HandBoard> {
   const org = uniqueOwner("board");
-  await emulatorCall("/_emulator/repos", { owner: org, name: "Widgets", owner_type: "Organization" });
-  const ids = await gql<{ organization: { id: string }; repository: { id: string } }>(
+  await driver.call("/_emulator/repos", { owner: org, name: "Widgets", owner_type: "Organization" });
+  const ids = await driver.gql<{ organization: { id: string }; repository: { id: string } }>(
     `query($o: String!) { organization(login: $o) { id } repository(owner: $o, name: "Widgets") { id } }`,
     { o: org },
   );
-  const created = await gql<{ createProjectV2: { projectV2: { id: string; field: { id: string } } } }>(
+  const created = await driver.gql<{ createProjectV2: { projectV2: { id: string; field: { id: string } } } }>(
     `mutation($o: ID!, $r: ID!) { createProjectV2(input: { ownerId: $o, title: "Widgets", repositoryId: $r }) { projectV2 { id field(name: "Status") { ${FIELD_IDS} } } } }`,
     { o: ids.organization.id, r: ids.repository.id },
   );
   const projectId = created.createProjectV2.projectV2.id;
   const statusFieldId = created.createProjectV2.projectV2.field.id;
   const opts = (names: readonly string[]) => names.map((name) => ({ name, color: "GRAY", description: "" }));
-  const status = await gql<{ updateProjectV2Field: { projectV2Field: { options: { id: string; name: string }[] } } }>(
+  const status = await driver.gql<{ updateProjectV2Field: { projectV2Field: { options: { id: string; name: string }[] } } }>(
     `mutation($f: ID!, $o: [ProjectV2SingleSelectFieldOptionInput!]) { updateProjectV2Field(input: { fieldId: $f, singleSelectOptions: $o }) { projectV2Field { ${FIELD_IDS} } } }`,
     { f: statusFieldId, o: opts(STATUS_COLUMNS) },
   );
   const create = `mutation($p: ID!, $t: ProjectV2CustomFieldType!, $n: String!, $o: [ProjectV2SingleSelectFieldOptionInput!]) {
     createProjectV2Field(input: { projectId: $p, dataType: $t, name: $n, singleSelectOptions: $o }) { projectV2Field { ${FIELD_IDS} } } }`;
   type Made = { createProjectV2Field: { projectV2Field: { id: string; options?: { id: string; name: string }[] } } };
-  const priority = await gql<Made>(create, { p: projectId, t: "SINGLE_SELECT", n: "Priority", o: opts(PRIORITIES) });
+  const priority = await driver.gql<Made>(create, { p: projectId, t: "SINGLE_SELECT", n: "Priority", o: opts(PRIORITIES) });
   const textFieldIds: Record<string, string> = {};
   for (const name of Object.values(TEXT_FIELDS)) {
-    textFieldIds[name] = (await gql<Made>(create, { p: projectId, t: "TEXT", n: name })).createProjectV2Field.projectV2Field.id;
+    textFieldIds[name] = (await driver.gql<Made>(create, { p: projectId, t: "TEXT", n: name })).createProjectV2Field.projectV2Field.id;
   }
   const byName = (o: { id: string; name: string }[]) => Object.fromEntries(o.map((x) => [x.name, x.id]));
   const statusOptions = byName(status.updateProjectV2Field.projectV2Field.options);
@@ -115,10 +96,7 @@ async function boardRepo(srv: TestServer): Promise<Board> {
   return { org, orgSecret, repo, projectId, statusFieldId, statusOptions, textFieldIds, priorityOptions };
 }
 
-async function newIssue(board: Board, title: string): Promise<{ number: number; nodeId: string }> {
-  const made = await emulatorCall<{ number: number; node_id: string }>(`/_emulator/repos/${board.org}/Widgets/issues`, { title });
-  return { number: made.number, nodeId: made.node_id };
-}
+const newIssue = (board: Board, title: string) => driver.newIssue(board.org, "Widgets", title);
 
 async function labelIssue(srv: TestServer, board: Board, issue: { number: number; nodeId: string }, deliveryId?: string) {
   const body = issuePayload(board.repo.fullName, {
@@ -130,78 +108,6 @@ async function labelIssue(srv: TestServer, board: Board, issue: { number: number
   });
   const res = await deliver(srv, board.repo.url, body, { secret: board.repo.secret, event: "issues", deliveryId });
   return res;
-}
-
-const reader = () => new GitHubBoardClient({ graphqlUrl: emu.graphqlUrl, token: emu.token });
-
-/** The issue's cards on any board, read from the emulator. */
-async function cardsOf(issueNodeId: string): Promise<{ id: string; project: { id: string } }[]> {
-  const data = await gql<{ node: { projectItems: { nodes: { id: string; project: { id: string } }[] } } }>(
-    `query($id: ID!) { node(id: $id) { ... on Issue { projectItems(first: 10) { nodes { id project { id } } } } } }`,
-    { id: issueNodeId },
-  );
-  return data.node.projectItems.nodes;
-}
-
-/** The card's fields by name, read back from the emulator. */
-async function cardFields(board: Board, issueNodeId: string): Promise<Record<string, string | null>> {
-  const client = reader();
-  const itemId = await client.findItem(board.projectId, issueNodeId);
-  if (!itemId) return {};
-  const item = await client.readItem(itemId);
-  return Object.fromEntries((item?.values ?? []).map((v) => [v.fieldName, v.value]));
-}
-
-async function taskState(srv: TestServer, id: string): Promise<{ state: WorkflowState; delivery_status: string }> {
-  const { rows } = await srv.db.pool.query("SELECT state, delivery_status FROM tasks WHERE id = $1", [id]);
-  return rows[0];
-}
-
-async function cardShows(srv: TestServer, board: Board, issueNodeId: string, column: string, what: string) {
-  return waitFor(
-    async () => {
-      const fields = await cardFields(board, issueNodeId);
-      return fields.Status === column ? fields : undefined;
-    },
-    `the card to show ${column} (${what})`,
-    10_000,
-  );
-}
-
-/** A person's move on the board: the emulator's card changes and GitHub's webhook follows, signed for the org route. */
-async function personMoves(srv: TestServer, board: Board, issueNodeId: string, from: string, to: string, sender = "alice") {
-  const itemId = await reader().findItem(board.projectId, issueNodeId);
-  assert.ok(itemId);
-  await gql(
-    `mutation($p: ID!, $i: ID!, $f: ID!, $o: String!) { updateProjectV2ItemFieldValue(input: { projectId: $p, itemId: $i, fieldId: $f, value: { singleSelectOptionId: $o } }) { projectV2Item { id } } }`,
-    { p: board.projectId, i: itemId, f: board.statusFieldId, o: board.statusOptions[to] },
-  );
-  const body = JSON.stringify({
-    action: "edited",
-    projects_v2_item: { id: 1, node_id: itemId, project_node_id: board.projectId, content_node_id: issueNodeId, content_type: "Issue" },
-    changes: {
-      field_value: {
-        field_node_id: board.statusFieldId,
-        field_type: "single_select",
-        from: { id: board.statusOptions[from], name: from },
-        to: { id: board.statusOptions[to], name: to },
-      },
-    },
-    organization: { login: board.org },
-    sender: { login: sender },
-  });
-  const res = await deliver(srv, `/webhooks/github-org/${board.org}`, body, { secret: board.orgSecret, event: "projects_v2_item" });
-  assert.equal(res.status, 202, JSON.stringify(res.json));
-  assert.equal((await processedRow(srv, res.deliveryId)).status, "processed");
-  const { rows } = await srv.db.pool.query("SELECT outcome, reason, from_state, to_state FROM board_moves WHERE delivery_id = $1", [
-    res.deliveryId,
-  ]);
-  return rows[0] as { outcome: string; reason: string | null; from_state: string | null; to_state: string | null };
-}
-
-async function transition(srv: TestServer, id: string, to: WorkflowState): Promise<void> {
-  const res = await srv.request(`/v1/tasks/${id}/transition`, { method: "POST", json: { to } });
-  assert.equal(res.status, 200, await res.text());
 }
 
 function boardServer(extra: Parameters<typeof startWebhookServer>[0] = {}) {
@@ -230,7 +136,7 @@ test("the walk-through: a labelled issue's card follows its task through every c
     assert.ok(taskId);
     const steps: string[] = [];
     const step = async (what: string, state: WorkflowState) => {
-      const fields = await cardShows(srv, board, issue.nodeId, STATUS_COLUMN[state], what);
+      const fields = await driver.cardShows(board, issue.nodeId, STATUS_COLUMN[state], what);
       assert.equal((await taskState(srv, taskId)).state, state);
       assert.equal(fields[TEXT_FIELDS.workflowId], taskId);
       assert.equal(fields.Priority, "Medium");
@@ -243,7 +149,7 @@ test("the walk-through: a labelled issue's card follows its task through every c
     // Delivered to the agent: the card is on the repo's board in Todo, with the agent's pod and session.
     await waitFor(() => agent.received.length === 1, "the task to reach the agent", 10_000);
     await waitFor(
-      async () => (await cardFields(board, issue.nodeId))[TEXT_FIELDS.podName] === "agent-pod-0",
+      async () => (await driver.cardFields(board, issue.nodeId))[TEXT_FIELDS.podName] === "agent-pod-0",
       "the card to name the agent",
       10_000,
     );
@@ -256,18 +162,18 @@ test("the walk-through: a labelled issue's card follows its task through every c
     }
 
     // A person sends the work back from Review to In Progress: the task follows.
-    const back = await personMoves(srv, board, issue.nodeId, "Review", "In Progress");
+    const back = await driver.personMoves(srv, board, issue.nodeId, "Review", "In Progress");
     assert.deepEqual([back.outcome, back.from_state, back.to_state], ["applied", "REVIEW", "IMPLEMENTATION"]);
     await step("alice moves the card Review -> In Progress", "IMPLEMENTATION");
 
     // A move the workflow does not allow is recorded and refused, and the card is put back.
-    const refused = await personMoves(srv, board, issue.nodeId, "In Progress", "Done");
+    const refused = await driver.personMoves(srv, board, issue.nodeId, "In Progress", "Done");
     assert.equal(refused.outcome, "refused");
     assert.match(refused.reason ?? "", /cannot go from IMPLEMENTATION to ACCEPTED/);
     await step("alice moves it to Done: refused, put back", "IMPLEMENTATION");
 
     // The server's own move coming back as a webhook changes nothing.
-    const echo = await personMoves(srv, board, issue.nodeId, "In Progress", "QA", "mesh-six-bot");
+    const echo = await driver.personMoves(srv, board, issue.nodeId, "In Progress", "QA", "mesh-six-bot");
     assert.equal(echo.outcome, "own");
     assert.equal((await taskState(srv, taskId)).state, "IMPLEMENTATION");
     await transition(srv, taskId, "QA"); // the card shows QA again from the server's side, as the webhook did
@@ -280,11 +186,11 @@ test("the walk-through: a labelled issue's card follows its task through every c
     });
     assert.equal(failed.status, 200);
     await step("agent reports failure", "FAILED");
-    const retried = await personMoves(srv, board, issue.nodeId, "Blocked", "Todo");
+    const retried = await driver.personMoves(srv, board, issue.nodeId, "Blocked", "Todo");
     assert.equal(retried.outcome, "applied");
     await waitFor(() => agent.received.length === 2, "the task to be delivered again", 10_000);
     await waitFor(
-      async () => (await cardFields(board, issue.nodeId))[TEXT_FIELDS.sessionId] === `${taskId}/2`,
+      async () => (await driver.cardFields(board, issue.nodeId))[TEXT_FIELDS.sessionId] === `${taskId}/2`,
       "the second session on the card",
       10_000,
     );
@@ -298,7 +204,7 @@ test("the walk-through: a labelled issue's card follows its task through every c
 
     const seen = new Set(steps.map((s) => /card (\S+( \S+)?)\s+pod/.exec(s)?.[1]));
     for (const column of STATUS_COLUMNS) assert.ok(seen.has(column), `the card never showed ${column}`);
-    assert.equal((await cardsOf(issue.nodeId)).length, 1, "one card for the issue");
+    assert.equal((await driver.cardsOf(issue.nodeId)).length, 1, "one card for the issue");
     const { rows } = await srv.db.pool.query("SELECT outcome, count(*)::int AS n FROM board_moves GROUP BY outcome ORDER BY outcome");
     assert.deepEqual(rows, [
       { outcome: "applied", n: 2 },
@@ -319,7 +225,7 @@ test("a redelivered or repeated label makes no second card: the card is looked u
     const deliveryId = randomUUID();
     assert.equal((await labelIssue(srv, board, issue, deliveryId)).status, 202);
     await processedRow(srv, deliveryId);
-    await cardShows(srv, board, issue.nodeId, "Todo", "first delivery");
+    await driver.cardShows(board, issue.nodeId, "Todo", "first delivery");
     // GitHub's redeliver reuses the id: a duplicate.
     assert.equal((await labelIssue(srv, board, issue, deliveryId)).status, 200);
     // The same issue labelled again (a new delivery, a new task): the writer has forgotten the card and must find it.
@@ -335,7 +241,7 @@ test("a redelivered or repeated label makes no second card: the card is looked u
     );
     const { rows } = await srv.db.pool.query("SELECT count(*)::int AS n FROM tasks");
     assert.equal(rows[0].n, 2);
-    assert.equal((await cardsOf(issue.nodeId)).length, 1, "still one card for the issue");
+    assert.equal((await driver.cardsOf(issue.nodeId)).length, 1, "still one card for the issue");
   } finally {
     await srv.close();
   }
@@ -359,7 +265,7 @@ test("board writes wait out a GitHub outage: none is lost and each card's writes
       "writes to fail and be retried while GitHub is away",
       10_000,
     );
-    for (const issue of issues) assert.deepEqual(await cardsOf(issue.nodeId), [], "no card while GitHub is away");
+    for (const issue of issues) assert.deepEqual(await driver.cardsOf(issue.nodeId), [], "no card while GitHub is away");
     const pending = await srv.db.pool.query("SELECT count(*)::int AS n FROM board_writes WHERE status = 'pending'");
     assert.equal(pending.rows[0].n, 8);
     proxy.restore();
@@ -369,8 +275,8 @@ test("board writes wait out a GitHub outage: none is lost and each card's writes
       15_000,
     );
     for (const issue of issues) {
-      assert.equal((await cardFields(board, issue.nodeId)).Status, "QA");
-      assert.equal((await cardsOf(issue.nodeId)).length, 1);
+      assert.equal((await driver.cardFields(board, issue.nodeId)).Status, "QA");
+      assert.equal((await driver.cardsOf(issue.nodeId)).length, 1);
       const { rows } = await srv.db.pool.query<{ id: string; state: string }>(
         "SELECT id, state FROM board_writes WHERE content_node_id = $1 ORDER BY done_at, id",
         [issue.nodeId],

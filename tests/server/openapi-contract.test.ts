@@ -171,6 +171,26 @@ function genericProbes(op: Operation): Probe[] {
   return probes;
 }
 
+/** What every history list answers (server/pagination.ts): a page, a filtered one, a cursor not given here, a bad filter. */
+function listProbes(path: string, filters: string, badFilter: string): Probe[] {
+  return [
+    { name: "a page", status: 200, send: call("srv", `${path}?limit=1`) },
+    { name: "filtered", status: 200, send: call("srv", `${path}?${filters}`) },
+    { name: "a cursor this server did not give", status: 400, send: call("srv", `${path}?cursor=abc`) },
+    { name: "a bad filter", status: 400, send: call("srv", `${path}?${badFilter}`) },
+    { name: "database down", status: 503, send: call("down", path) },
+  ];
+}
+
+/** The same of a repo's list, and its repo unknown or misnamed. */
+function repoListProbes(what: string, filters: string, badFilter: string): Probe[] {
+  return [
+    ...listProbes(`/v1/repos/acme/widgets/${what}`, filters, badFilter),
+    { name: "unknown", status: 404, send: call("srv", `/v1/repos/acme/nothing-here/${what}`) },
+    { name: "an invalid owner", status: 400, send: call("srv", `/v1/repos/-bad-/widgets/${what}`) },
+  ];
+}
+
 /** Each operation's own answers: successes first, then what it refuses. */
 const PROBES: Record<string, Probe[]> = {
   health: [{ name: "up", status: 200, send: call("srv", "/healthz", { token: null }) }],
@@ -253,13 +273,13 @@ const PROBES: Record<string, Probe[]> = {
     { name: "no such subscription", status: 404, send: call("srv", `/v1/subscriptions/${randomUUID()}`, { method: "DELETE" }) },
     { name: "database down", status: 503, send: call("down", `/v1/subscriptions/${randomUUID()}`, { method: "DELETE" }) },
   ],
-  listAudit: [
-    { name: "a page", status: 200, send: call("srv", "/v1/audit?limit=2") },
-    { name: "filtered", status: 200, send: call("srv", "/v1/audit?actor=config:1&route=/v1/onboardings&since=2020-01-01T00:00:00Z") },
-    { name: "a cursor this server did not give", status: 400, send: call("srv", "/v1/audit?cursor=abc") },
-    { name: "an unknown filter", status: 400, send: call("srv", "/v1/audit?who=me") },
-    { name: "database down", status: 503, send: call("down", "/v1/audit") },
-  ],
+  listAudit: listProbes("/v1/audit", "actor=config:1&route=/v1/onboardings&since=2020-01-01T00:00:00Z", "who=me"),
+  listRuns: listProbes("/v1/runs", "kind=onboard&status=succeeded&since=2020-01-01T00:00:00Z", "kind=deploy"),
+  listRepoRuns: repoListProbes("runs", "kind=onboard&until=2030-01-01T00:00:00Z", "limit=501"),
+  listTasks: listProbes("/v1/tasks", "state=INTAKE&status=pending&capability=implement", "state=DONE"),
+  listRepoTasks: repoListProbes("tasks", `agent=${randomUUID()}&since=2020-01-01T00:00:00Z`, "agent=me"),
+  listDeliveries: listProbes("/v1/deliveries", "event=issues&outcome=processed", "outcome=lost"),
+  listRepoDeliveries: repoListProbes("deliveries", "until=2030-01-01T00:00:00Z", "limit=0"),
   createOnboarding: [
     {
       name: "accepted",
@@ -302,6 +322,8 @@ const PROBES: Record<string, Probe[]> = {
   ],
   listRepos: [
     { name: "the repos", status: 200, send: call("srv", "/v1/repos") },
+    { name: "the offboarded ones", status: 200, send: call("srv", "/v1/repos?state=offboarded") },
+    { name: "a state that is none", status: 400, send: call("srv", "/v1/repos?state=gone") },
     { name: "database down", status: 503, send: call("down", "/v1/repos") },
   ],
   getRepo: [

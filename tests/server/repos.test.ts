@@ -25,6 +25,26 @@ test("a preview applies the body's changes to the settings last applied", async 
   }
 });
 
+test("a preview's nested change keeps the applied settings beside it; a list is replaced whole", async () => {
+  const srv = await startTestServer();
+  try {
+    const limits = { cpu: "4", memory: "4Gi" };
+    const { runId } = await onboard(srv, { owner: "acme", repo: "widgets", labels: ["agents", "bugs"], resources: { limits } });
+    await waitForStatus(srv, runId, "succeeded");
+    const res = await srv.request("/v1/repos/acme/widgets/preview", {
+      method: "POST",
+      json: { resources: { limits: { memory: "8Gi" } }, labels: ["agents"] },
+    });
+    assert.equal(res.status, 202);
+    const run = await waitForStatus(srv, ((await res.json()) as { runId: string }).runId, "succeeded");
+    const request = run.request as { resources: { limits: Record<string, string> }; labels: string[] };
+    assert.deepEqual(request.resources.limits, { cpu: "4", memory: "8Gi" });
+    assert.deepEqual(request.labels, ["agents"]);
+  } finally {
+    await srv.close();
+  }
+});
+
 test("a preview with invalid settings or repo names is a 400 naming the field", async () => {
   const srv = await startTestServer({ startQueue: false });
   try {
@@ -81,8 +101,8 @@ test("repos are listed with their registry row and last run; an unknown repo is 
     const { runId } = await onboard(srv, { owner: "acme", repo: "widgets" });
     await waitForStatus(srv, runId, "succeeded");
     await srv.db.pool.query(
-      `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace)
-       VALUES ('acme/widgets', 'acme', 'widgets', 'acme.widgets', 'Widgets', 'main', 'mesh-six/webhooks/repos/acme/widgets', 'env-acme-widgets', 'mesh-six')`,
+      `INSERT INTO repo_registry (full_name, owner, repo, stack_name, display_name, default_branch, webhook_secret_path, env_statefulset, env_namespace, agent_settings)
+       VALUES ('acme/widgets', 'acme', 'widgets', 'acme.widgets', 'Widgets', 'main', 'mesh-six/webhooks/repos/acme/widgets', 'env-acme-widgets', 'mesh-six', '{"model": "opus"}')`,
     );
     const list = (await (await srv.request("/v1/repos")).json()) as {
       repos: { fullName: string; registry: Record<string, unknown> | null; lastRun: { id: string } | null }[];
@@ -94,7 +114,10 @@ test("repos are listed with their registry row and last run; an unknown repo is 
 
     const one = await srv.request("/v1/repos/Acme/Widgets"); // GitHub names are case-insensitive
     assert.equal(one.status, 200);
-    assert.equal(((await one.json()) as { stackName: string }).stackName, "acme.widgets");
+    const shown = (await one.json()) as { stackName: string; registry: { agentSettings: unknown; filters: unknown } };
+    assert.equal(shown.stackName, "acme.widgets");
+    // The repo's agent settings as its stack applied them, and its filters as written ('{}': the defaults).
+    assert.deepEqual([shown.registry.agentSettings, shown.registry.filters], [{ model: "opus" }, {}]);
     const missing = await srv.request("/v1/repos/acme/gadgets");
     assert.equal(missing.status, 404);
     assert.deepEqual(await missing.json(), { error: "repo_not_found" });

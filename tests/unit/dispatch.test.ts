@@ -24,7 +24,15 @@ test("full-jitter backoff stays below a ceiling that doubles per retry up to the
 });
 
 function candidate(name: string, weight: number, over: Partial<Candidate> = {}): Candidate {
-  const agent = { id: name, name, endpoint: "http://x", capabilities: {}, lastHeartbeatAt: new Date(), registeredAt: new Date(0) };
+  const agent = {
+    id: name,
+    name,
+    endpoint: "http://x",
+    capabilities: {},
+    githubLogin: null,
+    lastHeartbeatAt: new Date(),
+    registeredAt: new Date(0),
+  };
   return { agent, weight, successes: 0, failures: 0, load: 0, tried: false, ...over };
 }
 

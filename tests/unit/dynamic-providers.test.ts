@@ -10,6 +10,7 @@ import {
   WEBHOOK_SECRET,
 } from "../../domain/resource-types";
 import { UNKNOWN_DURING_PREVIEW } from "../../providers/check";
+import { deliveryFiltersSchema } from "../../domain/repo-config";
 import { type Registered, dynamicProviderOf, mockPulumi, valueOf } from "../../testkit/pulumi-mocks";
 
 // Each dynamic provider as the engine runs it: serialized, loaded from that text, and asked to check() the inputs
@@ -53,6 +54,7 @@ const registration = {
   envNamespace: "mesh-six",
   labels: ["mesh-six"],
   allowedAuthors: ["octocat"],
+  filters: deliveryFiltersSchema.parse({}),
 };
 
 test("GitHubWebhook: check() fills in active, json and verified TLS, and keeps the secret a secret", async () => {
@@ -113,9 +115,15 @@ test("RepoRegistration: check() refuses ids that are not integers and labels tha
   assert.deepEqual(good.failures, []);
   const bad = await declared(
     REPO_REGISTRATION.token,
-    (n) => new RepoRegistration(n, { ...registration, webhookId: 1.5, labels: [1 as unknown as string] }),
+    (n) =>
+      new RepoRegistration(n, {
+        ...registration,
+        webhookId: 1.5,
+        labels: [1 as unknown as string],
+        agentSettings: ["x"] as unknown as Record<string, unknown>,
+      }),
   );
-  assert.deepEqual(bad.failures.map((f) => f.property).sort(), ["labels", "webhookId"]);
+  assert.deepEqual(bad.failures.map((f) => f.property).sort(), ["agentSettings", "labels", "webhookId"]);
 });
 
 test("a value still unknown during preview is judged by the update that knows it, not refused", async () => {

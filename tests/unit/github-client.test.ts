@@ -118,3 +118,17 @@ test("a 4xx names the call without the token; a 404 can be asked for as undefine
   assert.deepEqual(gql.graphqlTypes, ["NOT_FOUND"]);
   assert.ok(!gql.message.includes(TOKEN));
 });
+
+test("writes of one process keep MESH_SIX_GITHUB_WRITE_INTERVAL_MS apart, across clients; reads are not held", async () => {
+  process.env.MESH_SIX_GITHUB_WRITE_INTERVAL_MS = "400";
+  try {
+    const writes = await timed(() =>
+      Promise.all([1, 2, 3].map((n) => githubRest("POST", "/repos/acme/widgets/hooks", { config: { url: `https://h.example/${n}` } }))),
+    );
+    assert.ok(writes.ms >= 800, `three writes took ${writes.ms} ms, less than two intervals`);
+    const reads = await timed(() => Promise.all([1, 2, 3].map(() => githubRest("GET", "/repos/acme/widgets"))));
+    assert.ok(reads.ms < writes.ms, `three reads (${reads.ms} ms) were spaced like writes (${writes.ms} ms)`);
+  } finally {
+    delete process.env.MESH_SIX_GITHUB_WRITE_INTERVAL_MS;
+  }
+});

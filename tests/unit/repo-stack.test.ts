@@ -3,6 +3,7 @@ import { before, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRepoStackConfig } from "../../domain/repo-config";
 import { GITHUB_WEBHOOK, PROJECT_BOARD, REPO_REGISTRATION, VAULT_KV_SECRET, WEBHOOK_SECRET } from "../../domain/resource-types";
+import { AGENT_SETTINGS } from "../../domain/resource-types";
 import { STATUS_COLUMN, STATUS_COLUMNS, WORKFLOW_STATES } from "../../domain/workflow";
 import { mockPulumi, valueOf } from "../../testkit/pulumi-mocks";
 
@@ -33,6 +34,8 @@ let outputs: Record<string, unknown>;
 before(async () => {
   // A server without a LiteLLM proxy, whatever the sandbox's environment says (repo-stack-litellm.test.ts has one).
   delete process.env.LITELLM_API_BASE;
+  // An auth service to hold the repo's agent settings (agent-settings.test.ts drives the provider against one).
+  process.env.MESH_SIX_AUTH_SERVICE_URL = "http://auth.example";
   // Loaded after setMocks, so its resources register with the mocks.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { repoResources }: typeof import("../../stacks/repo") = require("../../stacks/repo");
@@ -43,6 +46,8 @@ before(async () => {
       serverUrl: "https://mesh-six.example.com",
       displayName: "Widgets",
       authProjectId: "proj-1",
+      settings: { model: "opus", permissions: { allow: ["Bash(npm test)"] } },
+      filters: { excludeLabels: ["wontfix"], pullRequests: { baseBranches: ["main"] } },
     }),
   );
   outputs = (await valueOf(pulumi.output(result))) as Record<string, unknown>;
@@ -147,6 +152,24 @@ test("the registry row names the env StatefulSet, the webhook secret path and th
   assert.equal(reg.inputs.envStatefulSet, one("kubernetes:apps/v1:StatefulSet").inputs.metadata.name);
 });
 
+test("the repo's agent settings go to its auth project, and the registry row shows them with its filters (defaults filled in)", () => {
+  const { __provider: _provider, ...settings } = one(AGENT_SETTINGS.token).inputs;
+  assert.deepEqual(settings, {
+    projectId: "proj-1",
+    displayName: "acme/widgets",
+    settings: { model: "opus", permissions: { allow: ["Bash(npm test)"] } },
+  });
+  const reg = one(REPO_REGISTRATION.token).inputs;
+  assert.deepEqual(reg.agentSettings, settings.settings);
+  assert.deepEqual(reg.filters, {
+    excludeLabels: ["wontfix"],
+    ignoreDrafts: true,
+    ignoreBots: true,
+    ignoredLogins: [],
+    pullRequests: { baseBranches: ["main"], headBranches: [] },
+  });
+});
+
 test("the devcontainer is committed with the mesh-six-tools feature and an existing one is kept", () => {
   const file = declared.find((d) => d.inputs.path === ".devcontainer/devcontainer.json");
   assert.ok(file);
@@ -175,6 +198,6 @@ test("stack outputs carry no secret values", () => {
 
 test("every dynamic resource of the stack passes its provider's check()", () => {
   const dynamic = declared.filter((d) => d.type.startsWith("pulumi-nodejs:dynamic/"));
-  assert.equal(dynamic.length, 6);
+  assert.equal(dynamic.length, 7);
   for (const d of dynamic) assert.deepEqual(d.failures, [], `${d.type} ${d.name}`);
 });

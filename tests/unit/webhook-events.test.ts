@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type BoardRules, decideBoardEvent, decideRepoEvent, type RepoRules } from "../../server/webhooks/events";
+import { deliveryFiltersSchema } from "../../domain/repo-config";
 
-const rules: RepoRules = { owner: "acme", repo: "widgets", labels: ["agents"], allowedAuthors: [] };
+const rules: RepoRules = {
+  owner: "acme",
+  repo: "widgets",
+  labels: ["agents"],
+  allowedAuthors: [],
+  filters: deliveryFiltersSchema.parse({}),
+};
 const board: BoardRules = { owner: "acme", repo: "widgets", statusFieldId: "F_status", statusOptions: { Todo: "o1", Done: "o2" } };
 const issue = (labels: string[]) => ({ number: 1, title: "t", user: { login: "a" }, labels: labels.map((name) => ({ name })) });
 
