@@ -231,9 +231,24 @@ export async function findBoards(db: Queryable, projectNodeId: string): Promise<
   }));
 }
 
-/** A drift check's verdict, kept on the registry row because other services read it there. */
-export async function recordDriftStatus(db: Queryable, stackName: string, status: string, checkedAt: Date): Promise<void> {
-  await db.query("UPDATE repo_registry SET drift_status = $2, drift_checked_at = $3 WHERE stack_name = $1", [stackName, status, checkedAt]);
+/**
+ * A drift check's verdict, kept on the registry row because other services read it there. Answers the verdict it
+ * replaced (null: none yet; undefined: no such row), read under the row's lock so two checks cannot both see
+ * the old one.
+ */
+export async function recordDriftStatus(
+  db: Queryable,
+  stackName: string,
+  status: string,
+  checkedAt: Date,
+): Promise<string | null | undefined> {
+  const { rows } = await db.query<{ before: string | null }>(
+    `UPDATE repo_registry r SET drift_status = $2, drift_checked_at = $3
+     FROM (SELECT stack_name, drift_status FROM repo_registry WHERE stack_name = $1 FOR UPDATE) old
+     WHERE r.stack_name = old.stack_name RETURNING old.drift_status AS before`,
+    [stackName, status, checkedAt],
+  );
+  return rows[0] ? rows[0].before : undefined;
 }
 
 /** The stacks whose last drift verdict is a verdict ("drifted" or "in-sync"; unchecked ones are left out). */

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { recordNotification } from "../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
 import { withTransaction } from "../db/transaction";
 import type { WorkflowState } from "../domain/workflow";
@@ -432,11 +433,24 @@ export async function failAttempt(pool: Pool, { taskId, owner, attempt, outcome,
 
 /** No agent is left or the budget is spent: the task ends visibly, FAILED with the reason. */
 export async function exhaustTask(pool: Pool, taskId: string, owner: string, reason: string): Promise<void> {
-  await pool.query(
-    `UPDATE tasks SET delivery_status = 'exhausted', state = 'FAILED', error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
-    [taskId, owner, reason],
-  );
+  await withTransaction(pool, async (client) => {
+    const { rows } = await client.query<TaskRow>(
+      `UPDATE tasks SET delivery_status = 'exhausted', state = 'FAILED', error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering' RETURNING *`,
+      [taskId, owner, reason],
+    );
+    const task = rows[0] ? toTask(rows[0]) : undefined;
+    if (!task) return;
+    // Reported with the change: a task nobody will deliver again needs a person.
+    await recordNotification(client, {
+      kind: "task.exhausted",
+      owner: task.owner,
+      repo: task.repo,
+      path: `/v1/tasks/${task.id}`,
+      title: `a ${task.capability} task of ${task.owner}/${task.repo} ran out of attempts`,
+      data: { taskId: task.id, capability: task.capability, attempts: task.attempts, reason },
+    });
+  });
 }
 
 /** Gives a held task back (shutdown): it is due again at once for another dispatcher. */

@@ -1,6 +1,8 @@
 import type { Pool } from "pg";
 import { abortableSleep, ShuttingDown } from "../lib/abort";
 import { recordDriftStatus, reposDueForDriftCheck } from "../db/registry";
+import { recordNotification } from "../db/notification-outbox";
+import { withTransaction } from "../db/transaction";
 import type { Logger } from "../lib/logger";
 import { createRun, lastAppliedRequest } from "./run-store";
 import type { RunRecord } from "../domain/runs";
@@ -16,10 +18,26 @@ export function driftOf(changeSummary: Record<string, number> | null): DriftStat
   return Object.entries(changeSummary).some(([op, n]) => op !== "same" && n > 0) ? "drifted" : "in-sync";
 }
 
-/** Writes a finished drift check's verdict into the repo's registry row (other services read it there). */
+/**
+ * Writes a finished drift check's verdict into the repo's registry row (other services read it there). A repo
+ * found drifted that was not before is reported in the same transaction; one that stays drifted is not reported
+ * at every check again.
+ */
 export async function recordDriftCheck(pool: Pool, run: RunRecord): Promise<void> {
   if (run.kind !== "drift-check" || run.status !== "succeeded") return;
-  await recordDriftStatus(pool, run.stackName, driftOf(run.changeSummary), run.finishedAt ?? new Date());
+  const verdict = driftOf(run.changeSummary);
+  await withTransaction(pool, async (client) => {
+    const before = await recordDriftStatus(client, run.stackName, verdict, run.finishedAt ?? new Date());
+    if (verdict !== "drifted" || before === undefined || before === "drifted") return;
+    await recordNotification(client, {
+      kind: "drift.detected",
+      owner: run.owner,
+      repo: run.repo,
+      path: `/v1/runs/${run.id}`,
+      title: `${run.owner}/${run.repo} drifted from its stack`,
+      data: { stackName: run.stackName, runId: run.id, changeSummary: run.changeSummary },
+    });
+  });
 }
 
 export interface DriftSchedulerOptions {

@@ -1,7 +1,9 @@
 import type { Pool } from "pg";
 import { isRegistered, type Queryable } from "../db/registry";
+import { recordNotification } from "../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
 import { withTransaction } from "../db/transaction";
+import { runNotification } from "../domain/notifications";
 import { isUuid } from "../lib/uuid";
 import { LIFECYCLE_KINDS, type LifecycleKind, type RepoFacts } from "../domain/repo-state";
 import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunRequest, RunStatus } from "../domain/runs";
@@ -118,6 +120,25 @@ async function transition(
     SELECT * FROM r ORDER BY seq`;
   const { rows } = await db.query<RunRow>(sql, [...params, JSON.stringify(extra)]);
   return rows.map(toRun);
+}
+
+/**
+ * A transition people may hear of: the notification of each run that reached a reported status (succeeded,
+ * failed, waiting for auth) is written in the same transaction, so no such change goes unreported and none is
+ * reported that did not happen.
+ */
+async function reportedTransition(
+  pool: Pool,
+  ...change: Parameters<typeof transition> extends [Queryable, ...infer C] ? C : never
+): Promise<RunRecord[]> {
+  return withTransaction(pool, async (client) => {
+    const runs = await transition(client, ...change);
+    for (const run of runs) {
+      const event = runNotification(run);
+      if (event) await recordNotification(client, event);
+    }
+    return runs;
+  });
 }
 
 /** Stores a new queued run; with an idempotency key already used for the same request, returns that run. */
@@ -289,13 +310,13 @@ export async function renewLease(
  * so and its row keeps the prompt (what GET /v1/runs/:id shows), which the status event repeats.
  */
 export async function startWaitingForAuth(
-  db: Queryable,
+  pool: Pool,
   runId: string,
   leaseOwner: string,
   prompt: AuthPrompt,
 ): Promise<RunRecord | undefined> {
-  const [run] = await transition(
-    db,
+  const [run] = await reportedTransition(
+    pool,
     "status = 'waiting-for-auth', auth = $3::jsonb, auth_received_at = NULL",
     "u.id = $1 AND u.lease_owner = $2 AND u.status = 'running'",
     [runId, leaseOwner, JSON.stringify(prompt)],
@@ -345,10 +366,10 @@ export type RunOutcome =
   | { status: "failed" | "cancelled"; failedStep: string | null; failureReason: string };
 
 /** Records the end of a run still held under `leaseOwner`; undefined when the lease was lost meanwhile. */
-export async function finishRun(db: Queryable, runId: string, leaseOwner: string, outcome: RunOutcome): Promise<RunRecord | undefined> {
+export async function finishRun(pool: Pool, runId: string, leaseOwner: string, outcome: RunOutcome): Promise<RunRecord | undefined> {
   const ok = outcome.status === "succeeded";
-  const [run] = await transition(
-    db,
+  const [run] = await reportedTransition(
+    pool,
     `status = $3, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4,
      failure_reason = $5, change_summary = $6::jsonb, outputs = $7::jsonb,
      policy = jsonb_build_object(
@@ -438,7 +459,7 @@ export type RecoveryOutcome =
 
 /** Ends the recovery of an interrupted run: back in the queue (keeping its place) or finished. */
 export async function settleRecovery(
-  db: Queryable,
+  pool: Pool,
   runId: string,
   leaseOwner: string,
   outcome: RecoveryOutcome,
@@ -447,22 +468,22 @@ export async function settleRecovery(
   if (outcome.status === "queued") {
     // A cancel that arrived during the recovery wins over the retry.
     const [run] = await transition(
-      db,
+      pool,
       "status = 'queued', step = NULL, lease_owner = NULL, lease_expires_at = NULL",
       `${where} AND u.cancel_requested_at IS NULL`,
       [runId, leaseOwner],
       { reason: outcome.reason },
     );
     if (run) return run;
-    const step = (await getRun(db, runId))?.step ?? null;
-    return settleRecovery(db, runId, leaseOwner, {
+    const step = (await getRun(pool, runId))?.step ?? null;
+    return settleRecovery(pool, runId, leaseOwner, {
       status: "cancelled",
       failedStep: step,
       reason: "cancelled while recovering from an interruption",
     });
   }
-  const [run] = await transition(
-    db,
+  const [run] = await reportedTransition(
+    pool,
     "status = $3, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4, failure_reason = $5",
     where,
     [runId, leaseOwner, outcome.status, outcome.failedStep, outcome.reason],

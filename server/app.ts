@@ -20,6 +20,7 @@ import { historyRoutes } from "./routes/history";
 import { onboardingRoutes } from "./routes/onboardings";
 import { repoRoutes } from "./routes/repos";
 import { runRoutes } from "./routes/runs";
+import { subscriptionRoutes } from "./routes/subscriptions";
 import { taskRoutes } from "./routes/tasks";
 import { tokenRoutes } from "./routes/tokens";
 import { webhookRoutes } from "./routes/webhooks";
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): ServerApp {
     ...taskRoutes(ctx, dispatcher),
     ...webhookRoutes(ctx, receiver, log.child({ component: "webhooks" })),
     ...tokenRoutes(ctx),
+    ...subscriptionRoutes(ctx),
     ...auditRoutes(ctx),
     ...historyRoutes(ctx),
   ];

@@ -59,6 +59,13 @@ export interface ServerConfig {
   webhooks?: WebhookConfig;
   /** Where the repos' boards are written (GITHUB_TOKEN, GITHUB_GRAPHQL_URL or GITHUB_API_URL + /graphql); without it none is. */
   boards?: BoardsConfig;
+  /** How long a notification's receiver may take to answer (MESH_SIX_NOTIFY_TIMEOUT_MS, 10 s). */
+  notifyTimeoutMs?: number;
+  /** Notification retries wait a full-jitter backoff from this base (MESH_SIX_NOTIFY_RETRY_BASE_MS, 1 s) up to a cap (5 min). */
+  notifyRetryBaseMs?: number;
+  notifyRetryMaxMs?: number;
+  /** Most notifications in flight from this process (MESH_SIX_NOTIFY_CONCURRENCY, 8). */
+  notifyConcurrency?: number;
 }
 
 export interface BoardsConfig {
@@ -183,6 +190,10 @@ const envSchema = z.object({
   GITHUB_GRAPHQL_URL: z.url({ protocol: /^https?$/ }).optional(),
   MESH_SIX_BOARD_RETRY_BASE_MS: positiveInt.default(1000),
   MESH_SIX_BOARD_RETRY_MAX_MS: positiveInt.default(60_000),
+  MESH_SIX_NOTIFY_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  MESH_SIX_NOTIFY_RETRY_BASE_MS: positiveInt.default(1000),
+  MESH_SIX_NOTIFY_RETRY_MAX_MS: positiveInt.default(5 * 60_000),
+  MESH_SIX_NOTIFY_CONCURRENCY: positiveInt.max(256).default(8),
 });
 
 // GitHub Enterprise Server serves REST under /api/v3 and GraphQL at /api/graphql; github.com at /graphql.
@@ -264,6 +275,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, stateBackendUrl: string
     taskRetryMaxMs: e.MESH_SIX_TASK_RETRY_MAX_MS,
     dispatchConcurrency: e.MESH_SIX_DISPATCH_CONCURRENCY,
     driftCheckIntervalMs: e.MESH_SIX_DRIFT_CHECK_INTERVAL_MS,
+    notifyTimeoutMs: e.MESH_SIX_NOTIFY_TIMEOUT_MS,
+    notifyRetryBaseMs: e.MESH_SIX_NOTIFY_RETRY_BASE_MS,
+    notifyRetryMaxMs: e.MESH_SIX_NOTIFY_RETRY_MAX_MS,
+    notifyConcurrency: e.MESH_SIX_NOTIFY_CONCURRENCY,
   };
 }
 

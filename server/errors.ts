@@ -93,6 +93,21 @@ export class TokenNotFoundError extends Error {
   }
 }
 
+export class SubscriptionNotFoundError extends Error {
+  constructor(readonly subscriptionId: string) {
+    super(`subscription ${subscriptionId} not found`);
+    this.name = "SubscriptionNotFoundError";
+  }
+}
+
+/** A webhook subscription's signing secret is kept in Vault, and this server has none configured. */
+export class SecretStoreNotConfiguredError extends Error {
+  constructor() {
+    super("webhook subscriptions keep their signing secret in Vault: set VAULT_ADDR and VAULT_TOKEN");
+    this.name = "SecretStoreNotConfiguredError";
+  }
+}
+
 export class RouteNotFoundError extends Error {
   constructor(
     readonly method: string,
@@ -173,6 +188,7 @@ export const ERROR_CODES = {
   task_not_found: { status: 404, description: "no such task" },
   agent_not_found: { status: 404, description: "no such agent" },
   token_not_found: { status: 404, description: "no such token" },
+  subscription_not_found: { status: 404, description: "no such notification subscription (or it was deleted)" },
   unknown_repository: { status: 404, description: "the repository is not registered (a task's: `repository` names it)" },
   unknown_organization: { status: 404, description: "the organization has no webhook secret" },
   request_timeout: { status: 408, description: "the request did not arrive within the server's request timeout" },
@@ -190,6 +206,10 @@ export const ERROR_CODES = {
   secret_store_unavailable: { status: 503, description: "Vault is unavailable; send the delivery again" },
   database_unavailable: { status: 503, description: "the database is unavailable; nothing was done, send the request again (Retry-After)" },
   webhooks_not_configured: { status: 503, description: "webhooks need Vault (VAULT_ADDR, VAULT_TOKEN)" },
+  secret_store_not_configured: {
+    status: 503,
+    description: "a webhook subscription's signing secret is kept in Vault, which this server has not (VAULT_ADDR, VAULT_TOKEN)",
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -262,6 +282,8 @@ export function answerFor(err: unknown): Answer | undefined {
   if (err instanceof UnauthenticatedError) return answer("unauthenticated", {}, { "WWW-Authenticate": 'Bearer realm="mesh-six"' });
   if (err instanceof ForbiddenError) return answer("forbidden", { required: err.required, agent: err.agentScoped });
   if (err instanceof TokenNotFoundError) return answer("token_not_found");
+  if (err instanceof SubscriptionNotFoundError) return answer("subscription_not_found");
+  if (err instanceof SecretStoreNotConfiguredError) return answer("secret_store_not_configured");
   if (err instanceof RunNotFoundError) return answer("run_not_found");
   if (err instanceof RepoNotFoundError) return answer("repo_not_found");
   if (err instanceof TaskNotFoundError) return answer("task_not_found");

@@ -69,6 +69,7 @@ async function main(): Promise<void> {
   app.dispatcher.start();
   app.drift.start();
   app.boards?.start();
+  app.notifier.start();
   // Other replicas' new runs and tasks wake this one at once; the embedded database has no other replicas.
   let wakeups: Wakeups | undefined;
   if (!embedded) {
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
         mesh_six_runs: () => app.queue.kick(),
         mesh_six_tasks: () => app.dispatcher.kick(),
         mesh_six_board_writes: () => app.boards?.kick(),
+        mesh_six_notifications: () => app.notifier.kick(),
       },
       log.child({ component: "wakeups" }),
     );
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
     app.drain();
     // The runs' grace starts now; requests are still answered until endpoints have dropped this not-ready pod.
     await wakeups?.stop();
-    const stopped = Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop(), app.boards?.stop()]);
+    const stopped = Promise.all([app.queue.stop(), app.dispatcher.stop(), app.drift.stop(), app.boards?.stop(), app.notifier.stop()]);
     if (config.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
     server.close();
     server.closeIdleConnections();

@@ -1,5 +1,7 @@
 import type { Pool } from "pg";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { NOTIFICATION_CHANNELS } from "../domain/notifications";
+import { countPendingDeliveries } from "../notify/delivery-store";
 import { driftVerdicts } from "../db/registry";
 import { countRunsByStatus } from "../runs/run-store";
 import { RUN_STATUSES, type RunRecord } from "../domain/runs";
@@ -45,6 +47,17 @@ export function createMetrics(pool: Pool): ServerMetrics {
     async collect() {
       const counts = await byStatus();
       if (counts) this.set(counts.queued ?? 0);
+    },
+  });
+  new Gauge({
+    name: "mesh_six_notifications_pending",
+    help: "Notification deliveries not yet delivered, by channel",
+    labelNames: ["channel"],
+    registers: [registry],
+    async collect() {
+      const counts = await countPendingDeliveries(pool).catch(() => undefined);
+      if (!counts) return;
+      for (const channel of NOTIFICATION_CHANNELS) this.set({ channel }, counts[channel] ?? 0);
     },
   });
   new Gauge({

@@ -9,6 +9,7 @@ import {
   settingsWithoutAuthProject,
 } from "../domain/repo-config";
 import { REPO_STATES } from "../domain/repo-state";
+import { NOTIFICATION_CHANNELS, NOTIFICATION_KINDS } from "../domain/notifications";
 import { RANKED_ROLES, ROLES } from "../domain/roles";
 import { WORKFLOW_STATES } from "../domain/workflow";
 import { ERROR_CODES, type ErrorCode } from "./errors";
@@ -452,6 +453,105 @@ export const tokenCreated = z
   .register(apiSchemas, { id: "TokenCreated" });
 
 export const tokenList = z.object({ tokens: z.array(tokenView) }).register(apiSchemas, { id: "TokenList" });
+
+export const subscriptionRequest = z
+  .object({
+    channel: z.enum(NOTIFICATION_CHANNELS).describe("`webhook`: a signed POST of the event as JSON; `ntfy`: an ntfy topic"),
+    owner: githubOwner.optional().describe("With `repo`: only this repository's events; without both: every repository's"),
+    repo: githubRepo.optional(),
+    events: z
+      .array(z.enum(NOTIFICATION_KINDS))
+      .min(1)
+      .refine((kinds) => new Set(kinds).size === kinds.length, "names an event twice")
+      .describe("The event kinds to hear of"),
+    url: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .max(2000)
+      .describe("The webhook's URL, or the ntfy server's base URL (https://ntfy.sh)"),
+    topic: z
+      .string()
+      .regex(/^[-_A-Za-z0-9]{1,64}$/, "must be an ntfy topic name (letters, digits, - and _, at most 64)")
+      .optional()
+      .describe("The ntfy topic: required with the ntfy channel, refused with a webhook"),
+  })
+  .strict()
+  .superRefine((s, issues) => {
+    if ((s.owner === undefined) !== (s.repo === undefined)) {
+      issues.addIssue({ code: "custom", path: [s.owner === undefined ? "owner" : "repo"], message: "owner and repo go together" });
+    }
+    if ((s.channel === "ntfy") !== (s.topic !== undefined)) {
+      issues.addIssue({
+        code: "custom",
+        path: ["topic"],
+        message: s.channel === "ntfy" ? "required with the ntfy channel" : "only with the ntfy channel",
+      });
+    }
+  })
+  .register(apiSchemas, { id: "SubscriptionRequest" });
+
+const subscriptionFields = {
+  id: z.uuid(),
+  channel: z.enum(NOTIFICATION_CHANNELS),
+  owner: z.string().nullable().describe("null with repo: every repository"),
+  repo: z.string().nullable(),
+  events: z.array(z.enum(NOTIFICATION_KINDS)),
+  url: z.string(),
+  topic: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  createdBy: z.string().nullable().describe("The actor id of the admin who created it"),
+};
+
+export const subscriptionView = z
+  .object(subscriptionFields)
+  .register(apiSchemas, { id: "Subscription", description: "A subscription as listed: never its signing secret" });
+
+export const subscriptionCreated = z
+  .object({
+    ...subscriptionFields,
+    secret: z
+      .string()
+      .nullable()
+      .describe(
+        "A webhook's signing secret, shown in this answer only (kept in Vault): X-Mesh-Six-Signature-256 is `sha256=` and the HMAC-SHA256 of the body with it; null for ntfy",
+      ),
+  })
+  .register(apiSchemas, { id: "SubscriptionCreated" });
+
+export const subscriptionList = z.object({ subscriptions: z.array(subscriptionView) }).register(apiSchemas, { id: "SubscriptionList" });
+
+const notificationAttempt = z.object({
+  attempt: z.number().int(),
+  worker: z.string(),
+  sentAt: z.iso.datetime(),
+  finishedAt: timestamp,
+  outcome: z.enum(["delivered", "http_error", "timeout", "unreachable", "not_sent", "interrupted", "cancelled"]).nullable(),
+  httpStatus: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
+
+export const notificationDeliveryList = z
+  .object({
+    deliveries: z
+      .array(
+        z.object({
+          deliveryId: z.uuid().describe("Sent as X-Mesh-Six-Delivery"),
+          eventId: z.string(),
+          event: z.enum(NOTIFICATION_KINDS),
+          subscriptionId: z.uuid(),
+          owner: z.string().nullable(),
+          repo: z.string().nullable(),
+          channel: z.enum(NOTIFICATION_CHANNELS),
+          status: z.enum(["pending", "delivered", "cancelled"]),
+          createdAt: z.iso.datetime(),
+          nextAttemptAt: timestamp.describe("When a pending delivery is tried next"),
+          deliveredAt: timestamp,
+          lastError: z.string().nullable(),
+          attempts: z.array(notificationAttempt),
+        }),
+      )
+      .describe("Newest first, at most 100"),
+  })
+  .register(apiSchemas, { id: "NotificationDeliveryList" });
 
 export const auditEntry = z
   .object({

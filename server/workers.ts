@@ -9,6 +9,9 @@ import type { ServerMetrics } from "./metrics";
 import { GitHubBoardClient } from "../clients/github-board";
 import { BoardWriter } from "../dispatch/board-writer";
 import { WebhookProcessor } from "./webhooks/processor";
+import { vaultKvReader } from "./webhooks/vault-kv";
+import { Notifier } from "../notify/notifier";
+import { subscriptionSecretPath } from "../domain/notifications";
 import { defaultLogger, type Logger } from "../lib/logger";
 
 /** The server's background work, built from its config: the HTTP app is handed these, the process starts and stops them. */
@@ -23,6 +26,8 @@ export interface Workers {
   webhooks: WebhookProcessor;
   /** Writes the repos' boards from the outbox, when GitHub is configured. */
   boards?: BoardWriter;
+  /** Delivers notifications from their outbox to the subscribed webhooks and ntfy topics. */
+  notifier: Notifier;
 }
 
 export interface WorkerDeps {
@@ -97,5 +102,18 @@ export function createWorkers(deps: WorkerDeps): Workers {
       if (result.redeliver) dispatcher.kick();
     },
   });
-  return { queue, dispatcher, drift, webhooks, boards };
+  const vault = config.webhooks;
+  const readSecret = vault && vaultKvReader({ addr: vault.vaultAddr, token: vault.vaultToken, mount: vault.vaultMount });
+  const notifier = new Notifier({
+    pool: deps.db,
+    publicUrl: config.publicUrl,
+    secretOf: readSecret && (async (id) => (await readSecret(subscriptionSecretPath(id)))?.secret),
+    timeoutMs: config.notifyTimeoutMs,
+    retryBaseMs: config.notifyRetryBaseMs,
+    retryMaxMs: config.notifyRetryMaxMs,
+    concurrency: config.notifyConcurrency,
+    pollMs: config.pollMs,
+    log: part("notify"),
+  });
+  return { queue, dispatcher, drift, webhooks, boards, notifier };
 }

@@ -41,6 +41,8 @@ export interface TestServerOptions {
   startDispatcher?: boolean;
   /** Start the board writer when `config.boards` is set (default true). */
   startBoards?: boolean;
+  /** Start the notification deliverer (default true). */
+  startNotifier?: boolean;
   /** Use this pool instead of a fresh test database's (e.g. one that cannot connect). */
   pool?: Pool;
   /** The webhook secrets' cache (default: none unless `config.webhooks` names a Vault). */
@@ -71,6 +73,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   if (opts.startQueue ?? true) await app.queue.start();
   if (opts.startDispatcher ?? true) app.dispatcher.start();
   if (opts.startBoards ?? true) app.boards?.start();
+  if (opts.startNotifier ?? true) app.notifier.start();
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -95,6 +98,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await app.dispatcher.stop();
       await app.drift.stop();
       await app.boards?.stop();
+      await app.notifier.stop();
       await app.webhooks.idle();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

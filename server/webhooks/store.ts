@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { recordNotification } from "../../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../../db/page";
 import { withTransaction } from "../../db/transaction";
 import { createTask, DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
@@ -35,15 +36,29 @@ export type DeliveryStatus = "processed" | "ignored" | "failed";
 
 /** The delivery's outcome; the stored payload is dropped once nothing needs it again. */
 export async function finishDelivery(pool: Pool, deliveryId: string, status: DeliveryStatus, detail?: string): Promise<void> {
-  await pool.query(
-    `UPDATE webhook_deliveries
-     SET status = $2::text, processed_at = now(),
-         reason = CASE WHEN $2::text = 'ignored' THEN $3::text END,
-         error = CASE WHEN $2::text = 'failed' THEN $3::text END,
-         payload = CASE WHEN $2::text = 'failed' THEN payload END
-     WHERE delivery_id = $1`,
-    [deliveryId, status, detail ?? null],
-  );
+  await withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ owner: string; repo: string | null; event: string; action: string | null }>(
+      `UPDATE webhook_deliveries
+       SET status = $2::text, processed_at = now(),
+           reason = CASE WHEN $2::text = 'ignored' THEN $3::text END,
+           error = CASE WHEN $2::text = 'failed' THEN $3::text END,
+           payload = CASE WHEN $2::text = 'failed' THEN payload END
+       WHERE delivery_id = $1 RETURNING owner, repo, event, action`,
+      [deliveryId, status, detail ?? null],
+    );
+    const d = rows[0];
+    if (status !== "failed" || !d) return;
+    // Reported with the failure: GitHub will not send it again unless someone redelivers it.
+    await recordNotification(client, {
+      kind: "webhook.failed",
+      owner: d.owner,
+      // An organization's delivery concerns no one repository: only global subscriptions hear of it.
+      repo: d.repo,
+      path: d.repo ? `/v1/repos/${d.owner}/${d.repo}` : `/v1/repos`,
+      title: `processing a ${d.event} delivery of ${d.repo ? `${d.owner}/${d.repo}` : d.owner} failed`,
+      data: { deliveryId, event: d.event, action: d.action, error: detail ?? null },
+    });
+  });
 }
 
 /** Which agents' capability each kind of work goes to; board updates are bookkeeping, not work for agents. */

@@ -58,6 +58,11 @@ const EXPECTED: Record<string, Cell[]> = {
   listTokens: ADMIN,
   revokeToken: ADMIN,
   listAudit: ADMIN,
+  createSubscription: ADMIN,
+  listSubscriptions: ADMIN,
+  listSubscriptionDeliveries: ADMIN,
+  listNotifications: VIEWER,
+  deleteSubscription: ADMIN,
 };
 
 /** What this test reads of a route table entry (server/route-table.ts RouteSpec). */

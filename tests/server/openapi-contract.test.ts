@@ -38,6 +38,8 @@ interface Env {
   agentId: string;
   /** Tokens too weak for some operation: a viewer's, and an agent's (for the operations a viewer may call); one to revoke. */
   weak: { viewer: string; agent: string; revocable: string };
+  /** Notification subscriptions: one whose deliveries are listed, one to delete. */
+  subscriptions: { kept: string; deletable: string };
 }
 
 interface Probe {
@@ -91,6 +93,7 @@ const VALID_BODY: Record<string, unknown> = {
   transitionTask: { to: "PLANNING" },
   reportTaskResult: { outcome: "succeeded" },
   createToken: { name: "contract", role: "viewer" },
+  createSubscription: { channel: "ntfy", url: "http://127.0.0.1:1", topic: "contract", events: ["run.failed"] },
 };
 
 function fillPath(op: Operation, params: Record<string, string> = {}): string {
@@ -227,6 +230,48 @@ const PROBES: Record<string, Probe[]> = {
     { name: "revoked", status: 204, send: call("srv", (e) => `/v1/tokens/${e.weak.revocable}`, { method: "DELETE" }) },
     { name: "no such token", status: 404, send: call("srv", `/v1/tokens/${randomUUID()}`, { method: "DELETE" }) },
     { name: "database down", status: 503, send: call("down", `/v1/tokens/${randomUUID()}`, { method: "DELETE" }) },
+  ],
+  createSubscription: [
+    { name: "an ntfy topic", status: 201, send: call("srv", "/v1/subscriptions", { method: "POST", json: VALID_BODY.createSubscription }) },
+    {
+      name: "a webhook, without Vault to keep its secret",
+      status: 503,
+      send: call("srv", "/v1/subscriptions", {
+        method: "POST",
+        json: { channel: "webhook", url: "http://127.0.0.1:1/hook", events: ["run.failed"] },
+      }),
+    },
+    {
+      name: "an unknown event",
+      status: 400,
+      send: call("srv", "/v1/subscriptions", {
+        method: "POST",
+        json: { ...(VALID_BODY.createSubscription as object), events: ["run.exploded"] },
+      }),
+    },
+    {
+      name: "database down",
+      status: 503,
+      send: call("down", "/v1/subscriptions", { method: "POST", json: VALID_BODY.createSubscription }),
+    },
+  ],
+  listSubscriptions: [
+    { name: "the subscriptions", status: 200, send: call("srv", "/v1/subscriptions") },
+    { name: "database down", status: 503, send: call("down", "/v1/subscriptions") },
+  ],
+  listSubscriptionDeliveries: [
+    { name: "its ledger", status: 200, send: call("srv", (e) => `/v1/subscriptions/${e.subscriptions.kept}/deliveries`) },
+    { name: "no such subscription", status: 404, send: call("srv", `/v1/subscriptions/${randomUUID()}/deliveries`) },
+    { name: "database down", status: 503, send: call("down", `/v1/subscriptions/${randomUUID()}/deliveries`) },
+  ],
+  listNotifications: [
+    { name: "the ledger", status: 200, send: call("srv", "/v1/notifications") },
+    { name: "database down", status: 503, send: call("down", "/v1/notifications") },
+  ],
+  deleteSubscription: [
+    { name: "deleted", status: 204, send: call("srv", (e) => `/v1/subscriptions/${e.subscriptions.deletable}`, { method: "DELETE" }) },
+    { name: "no such subscription", status: 404, send: call("srv", `/v1/subscriptions/${randomUUID()}`, { method: "DELETE" }) },
+    { name: "database down", status: 503, send: call("down", `/v1/subscriptions/${randomUUID()}`, { method: "DELETE" }) },
   ],
   listAudit: listProbes("/v1/audit", "actor=config:1&route=/v1/onboardings&since=2020-01-01T00:00:00Z", "who=me"),
   listRuns: listProbes("/v1/runs", "kind=onboard&status=succeeded&since=2020-01-01T00:00:00Z", "kind=deploy"),
@@ -621,6 +666,13 @@ describe("the OpenAPI document is what the server does", () => {
       agent: (await issueToken(env.srv, { name: "contract-agent", role: "agent", agentId: env.agentId })).token,
       revocable: (await issueToken(env.srv, { name: "contract-revocable", role: "viewer" })).id,
     };
+    const subscribe = async () =>
+      (
+        (await (await env.srv.request("/v1/subscriptions", { method: "POST", json: VALID_BODY.createSubscription })).json()) as {
+          id: string;
+        }
+      ).id;
+    env.subscriptions = { kept: await subscribe(), deletable: await subscribe() };
     const finished = await onboard(env.srv, { owner: "acme", repo: "widgets", skipAuth: true });
     env.finishedRun = (await waitForStatus(env.srv, finished.runId, "succeeded")).id;
     const waiting = await onboard(env.srv, { owner: "acme", repo: "waiting", authProjectId: "proj-2" });
