@@ -359,7 +359,9 @@ test("readers never find the session dir missing or incomplete while it is repla
   const dir = sessionDir();
   serveEntries("reader-0", expectedEntries("reader-0"));
   await fetchInto(dir, "reader-0");
-  const flag = new SharedArrayBuffer(4);
+  // [0]: stop; [1]: reads finished, passed or failed.
+  const flag = new SharedArrayBuffer(8);
+  const finished = () => Atomics.load(new Int32Array(flag), 1);
   const reader = new Worker(
     `const { workerData, parentPort } = require("node:worker_threads");
      const fs = require("node:fs");
@@ -376,7 +378,9 @@ test("readers never find the session dir missing or incomplete while it is repla
            if (parsed.file !== file) throw new Error(file + " holds " + parsed.file);
          }
          reads++;
+         Atomics.add(stop, 1, 1);
        } catch (err) {
+         Atomics.add(stop, 1, 1);
          failed++;
          if (failures.length < 5) failures.push(String(err.message));
        }
@@ -388,6 +392,14 @@ test("readers never find the session dir missing or incomplete while it is repla
   for (let i = 1; i <= 30; i++) {
     serveEntries(`reader-${i}`, expectedEntries(`reader-${i}`));
     await fetchInto(dir, `reader-${i}`);
+    // The promise is for a reader that resolved the link before a swap: the previous version outlives the swap.
+    // Two reads finished after it mean the read now in flight began after it, so the next swap keeps what it is on;
+    // without this a starved reader could still be on a version two swaps old.
+    const seen = finished();
+    for (const deadline = Date.now() + 10_000; finished() < seen + 2;) {
+      assert.ok(Date.now() < deadline, "the reader finished two reads after the swap within 10 s");
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
   Atomics.store(new Int32Array(flag), 0, 1);
   const { reads, failed, failures } = await report;
