@@ -9,6 +9,7 @@ import type { ServerMetrics } from "./metrics";
 import { GitHubBoardClient } from "../clients/github-board";
 import { BoardWriter } from "../dispatch/board-writer";
 import { WebhookProcessor } from "./webhooks/processor";
+import { RepoRulesCache } from "./webhooks/registry-cache";
 import { defaultLogger, type Logger } from "../lib/logger";
 
 /** The server's background work, built from its config: the HTTP app is handed these, the process starts and stops them. */
@@ -21,6 +22,8 @@ export interface Workers {
   drift: DriftScheduler;
   /** Processes webhook deliveries after they were acknowledged; `idle()` waits for those under way. */
   webhooks: WebhookProcessor;
+  /** The registry rows webhook deliveries are checked against (trusted while the process hears their changes). */
+  repoRules: RepoRulesCache;
   /** Writes the repos' boards from the outbox, when GitHub is configured. */
   boards?: BoardWriter;
 }
@@ -90,12 +93,19 @@ export function createWorkers(deps: WorkerDeps): Workers {
       retryMaxMs: config.boards?.retryMaxMs,
       log: part("boards"),
     });
-  const webhooks = new WebhookProcessor(deps.db, metrics, part("webhooks"), {
-    serverLogin: boardClient ? () => boardClient.viewerLogin() : undefined,
-    moved: (result) => {
-      boards?.kick();
-      if (result.redeliver) dispatcher.kick();
+  const repoRules = new RepoRulesCache(deps.db);
+  const webhooks = new WebhookProcessor(
+    deps.db,
+    metrics,
+    part("webhooks"),
+    {
+      serverLogin: boardClient ? () => boardClient.viewerLogin() : undefined,
+      moved: (result) => {
+        boards?.kick();
+        if (result.redeliver) dispatcher.kick();
+      },
     },
-  });
-  return { queue, dispatcher, drift, webhooks, boards };
+    { rules: repoRules },
+  );
+  return { queue, dispatcher, drift, webhooks, repoRules, boards };
 }
