@@ -1,7 +1,8 @@
 /**
  * Webhook receiving: deliveries per second and latency of the real server process, its secret cache warm and
- * cold, against a minimal reference receiver (@octokit/webhooks verification, secrets in memory) driven by the
- * same autocannon load in the same run. Writes the `webhooks` section of docs/BENCHMARKS.md.
+ * cold, against two reference receivers (secrets in memory): one that only verifies, and one that verifies and
+ * INSERTs each delivery into the same database, which is what ours is measured against; all driven by the same
+ * autocannon load in the same run. Writes the `webhooks` section of docs/BENCHMARKS.md.
  *
  *   node --import tsx bench/webhooks.ts [--quick]     (bench/run webhooks sets up the sandbox first)
  */
@@ -12,7 +13,7 @@ import { vaultWebhookPath } from "../domain/names";
 import { deleteVaultSecret } from "../testkit/vault-api";
 import { newSecret, registerRepo, uniqueOwner } from "../testkit/webhooks";
 import { BENCH_SERVER_ENV, createEmptyDatabase } from "./lib/onboarding-server";
-import { type RepoSecret, startReferenceWebhookServer } from "./lib/reference-webhook-server";
+import { type ReferenceWebhookServer, type RepoSecret, startReferenceWebhookServer } from "./lib/reference-webhook-server";
 import { median, table, writeSection } from "../testkit/report";
 import { deliveryCount, drainDeliveries } from "./lib/webhook-ledger";
 import { type LoadResult, loadWebhooks, prepareDeliveries, WEBHOOK_EVENT } from "./lib/webhook-load";
@@ -27,11 +28,19 @@ const WARM_UP_SECONDS = QUICK ? 1 : 2;
 const CACHE_CHECK_REQUESTS = QUICK ? 200 : 400;
 const WARM_TTL_MS = 3_600_000;
 
+const REFERENCE_TABLE = "bench_reference_deliveries";
+const VERIFY_ONLY = "reference: verify only";
+const REFERENCE = "reference: verify + INSERT";
+
 interface Target {
   name: string;
   url: string;
-  /** The server's database, whose delivery rows are checked against the 2xx answers; none for the reference. */
+  /** The database whose delivery rows are checked against the 2xx answers; none for the verify-only reference. */
   pool?: Pool;
+  /** The table those rows land in (the persisting reference's copy; the server's own by default). */
+  table?: string;
+  /** The server: every stored delivery must also have been processed before the next run. */
+  processes?: boolean;
 }
 
 function env(name: string): string {
@@ -56,16 +65,18 @@ async function measure(
   deliveries: ReturnType<typeof prepareDeliveries>,
   load: { amount: number } | { seconds: number },
 ): Promise<LoadResult> {
-  const before = target.pool ? await deliveryCount(target.pool) : 0;
+  const before = target.pool ? await deliveryCount(target.pool, target.table) : 0;
   const result = await loadWebhooks(target.url, deliveries, { connections: CONNECTIONS, ...load });
   const problems: string[] = [];
   if (result.non2xx || result.errors || result.timeouts)
     problems.push(`${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
   if (target.pool) {
-    const stored = (await deliveryCount(target.pool)) - before;
+    const stored = (await deliveryCount(target.pool, target.table)) - before;
     if (stored !== result.ok) problems.push(`${result.ok} deliveries acknowledged but ${stored} new rows stored`);
-    const byStatus = await drainDeliveries(target.pool);
-    if (byStatus.failed) problems.push(`${byStatus.failed} deliveries failed in processing`);
+    if (target.processes) {
+      const byStatus = await drainDeliveries(target.pool);
+      if (byStatus.failed) problems.push(`${byStatus.failed} deliveries failed in processing`);
+    }
   }
   if (problems.length > 0) throw new Error(`${target.name}: ${problems.join("; ")}`);
   return result;
@@ -87,7 +98,7 @@ async function vaultReads(
   pool: Pool,
   deliveries: ReturnType<typeof prepareDeliveries>,
 ): Promise<number> {
-  await measure({ name: "cache check", url: server.url, pool }, deliveries, { amount: CACHE_CHECK_REQUESTS });
+  await measure({ name: "cache check", url: server.url, pool, processes: true }, deliveries, { amount: CACHE_CHECK_REQUESTS });
   await server.stop();
   return counter.reads();
 }
@@ -103,7 +114,7 @@ async function main(): Promise<void> {
   const repos: RepoSecret[] = [];
   let pool: Pool | undefined;
   const counters: VaultReadCounter[] = [];
-  let reference: Awaited<ReturnType<typeof startReferenceWebhookServer>> | undefined;
+  const references: ReferenceWebhookServer[] = [];
   try {
     // The first server migrates the empty database; the others find it migrated.
     const [warm] = await startServers(servers, [serverFor(db.url, WARM_TTL_MS)]);
@@ -118,7 +129,11 @@ async function main(): Promise<void> {
       const r = await registerRepo({ db: { ...db, pool } }, {}, newSecret(), uniqueOwner("bench"));
       repos.push({ owner: r.owner, repo: r.repo, secret: r.secret });
     }
-    reference = await startReferenceWebhookServer(repos);
+    await pool.query(`CREATE TABLE ${REFERENCE_TABLE} (LIKE webhook_deliveries INCLUDING ALL)`);
+    const verifyOnly = await startReferenceWebhookServer(repos);
+    references.push(verifyOnly);
+    const reference = await startReferenceWebhookServer(repos, { databaseUrl: db.url, table: REFERENCE_TABLE });
+    references.push(reference);
     const deliveries = prepareDeliveries(repos);
 
     console.error(`checking the secret cache through a counting proxy (${CACHE_CHECK_REQUESTS} deliveries each)`);
@@ -130,9 +145,10 @@ async function main(): Promise<void> {
       throw new Error(`cold cache: only ${coldReads} Vault reads for ${CACHE_CHECK_REQUESTS} deliveries`);
 
     const targets: Target[] = [
-      { name: "reference", url: reference.url },
-      { name: "ours, warm", url: warm.url, pool },
-      { name: "ours, cold", url: cold.url, pool },
+      { name: VERIFY_ONLY, url: verifyOnly.url },
+      { name: REFERENCE, url: reference.url, pool, table: REFERENCE_TABLE },
+      { name: "ours, warm", url: warm.url, pool, processes: true },
+      { name: "ours, cold", url: cold.url, pool, processes: true },
     ];
     // Warms up JIT, connections and caches.
     for (const t of targets) await measure(t, deliveries, { seconds: WARM_UP_SECONDS });
@@ -147,33 +163,35 @@ async function main(): Promise<void> {
       }
     }
 
-    const ref = results.get("reference")!;
+    const ref = results.get(REFERENCE)!;
     // Ratios pair each run with the reference's run of the same round.
     const vsRef = (rs: LoadResult[], pick: (r: LoadResult) => number) => median(rs.map((r, i) => pick(r) / pick(ref[i])));
     const rows = targets.map((t) => {
       const rs = results.get(t.name)!;
       const own = [`${median(rs.map((r) => r.rate)).toFixed(0)}`, fmtMs(median(rs.map((r) => r.p50))), fmtMs(median(rs.map((r) => r.p99)))];
-      const ratios = t.pool
-        ? [fmtRatio(vsRef(rs, (r) => r.rate)), fmtRatio(vsRef(rs, (r) => r.p50)), fmtRatio(vsRef(rs, (r) => r.p99))]
-        : [fmtRatio(1), fmtRatio(1), fmtRatio(1)];
+      const ratios = [fmtRatio(vsRef(rs, (r) => r.rate)), fmtRatio(vsRef(rs, (r) => r.p50)), fmtRatio(vsRef(rs, (r) => r.p99))];
       return [t.name, ...own, ...ratios];
     });
     const stored = [...results.entries()]
-      .filter(([name]) => name !== "reference")
+      .filter(([name]) => name.startsWith("ours"))
       .flatMap(([, rs]) => rs)
       .reduce((n, r) => n + r.ok, 0);
     const body = [
-      `Deliveries of \`${WEBHOOK_EVENT}\` / \`opened\` (about ${(deliveries[0].body.length / 1024).toFixed(1)} KiB, shaped as GitHub sends them) over loopback by autocannon, ${CONNECTIONS} connections, round-robin over ${REPOS} registered repos, each signed (X-Hub-Signature-256) with its repo's own secret from Vault and carrying a unique X-GitHub-Delivery. The issue has none of the repos' configured labels, so the server verifies, stores, acknowledges (202) and then processes it to \`ignored\`.`,
+      `Deliveries of \`${WEBHOOK_EVENT}\` / \`opened\` (about ${(deliveries[0].body.length / 1024).toFixed(1)} KiB, shaped as GitHub sends them) over loopback by autocannon, ${CONNECTIONS} connections, round-robin over ${REPOS} registered repos, each signed (X-Hub-Signature-256) with its repo's own secret from Vault and carrying a unique X-GitHub-Delivery. The issue has none of the repos' configured labels, so the server verifies it, decides from its registry row that it is \`ignored\` (nothing to do), and stores it as such before it acknowledges (202): nothing is left to do after the answer.`,
       "",
-      `- **reference**: a minimal receiver in its own process: node:http, raw body, \`new Webhooks({ secret }).verify(body, signature)\` of @octokit/webhooks with the ${REPOS} secrets in memory, 202 or 401. No Vault, no database.`,
+      `- **${VERIFY_ONLY}**: a minimal receiver in its own process: node:http, raw body, \`new Webhooks({ secret }).verify(body, signature)\` of @octokit/webhooks with the ${REPOS} secrets in memory, 202 or 401. No Vault, no database.`,
+      `- **${REFERENCE}** (what ours is measured against): the same, verifying with \`verify(secret, body, signature)\` of @octokit/webhooks-methods, then the body parsed for its action and one INSERT of the delivery (id, owner, repo, event, action, payload) into a copy of webhook_deliveries on the server's database (\`${REFERENCE_TABLE}\`, a pool of 10 as the server's), 202 once it committed. No Vault, no registry look-up, no processing.`,
       `- **ours, warm**: the server process (server/main.ts) on its own PostgreSQL database, secrets cached for ${WARM_TTL_MS / 60_000} min (MESH_SIX_WEBHOOK_SECRET_TTL_MS): after the first delivery of each repo, no Vault round trip.`,
       `- **ours, cold**: the same with MESH_SIX_WEBHOOK_SECRET_TTL_MS=0: every delivery reads its repo's secret from Vault (KV v2 over HTTP) before verifying; only deliveries of the same repo in flight at the same moment share one read.`,
       "",
       `Cache check (a counting proxy in front of Vault, ${CACHE_CHECK_REQUESTS} deliveries each): cold made ${coldReads} Vault reads (${(coldReads / CACHE_CHECK_REQUESTS).toFixed(2)} per delivery), warm made ${warmReads} (one per repo).`,
       "",
-      table(["receiver", "deliveries/s", "p50", "p99", "deliveries/s vs reference", "p50 vs reference", "p99 vs reference"], rows),
+      table(
+        ["receiver", "deliveries/s", "p50", "p99", "deliveries/s vs verify + INSERT", "p50 vs verify + INSERT", "p99 vs verify + INSERT"],
+        rows,
+      ),
       "",
-      `Medians of ${RUNS} runs per receiver of at least ${RUN_SECONDS} s each (after a ${WARM_UP_SECONDS} s warm-up), interleaved reference → warm → cold; a run is a series of fixed-count batches of about a second, each answered in full, so that every answer is counted; ratios are ours ÷ reference within the same round. Checked after every run: no non-2xx answer, no socket error; the 2xx answers equal the new rows of webhook_deliveries (${stored} in the timed runs), and every stored delivery was processed before the next run.`,
+      `Medians of ${RUNS} runs per receiver of at least ${RUN_SECONDS} s each (after a ${WARM_UP_SECONDS} s warm-up), interleaved verify only → verify + INSERT → warm → cold; a run is a series of fixed-count batches of about a second, each answered in full, so that every answer is counted; ratios are each receiver ÷ verify + INSERT within the same round. Checked after every run: no non-2xx answer, no socket error; the 2xx answers equal the new rows of the receiver's table (${stored} of webhook_deliveries in ours' timed runs), and every delivery ours stored was processed before the next run.`,
       "",
       `Whole benchmark: ${((Date.now() - started) / 1000).toFixed(0)} s; load average at its start ${loadAtStart.toFixed(1)} on ${os.cpus().length} CPUs (the machine is shared: compare ratios, not absolute figures, across sections).`,
     ].join("\n");
@@ -181,7 +199,7 @@ async function main(): Promise<void> {
     console.log(body);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
-    await reference?.stop();
+    await Promise.all(references.map((r) => r.stop()));
     await Promise.all(counters.map((c) => c.close()));
     await Promise.all(repos.map((r) => deleteVaultSecret(vaultWebhookPath(r))));
     await pool?.end();

@@ -150,15 +150,6 @@ export async function isRegistered(db: Queryable, stackName: string): Promise<bo
   return Boolean(rowCount);
 }
 
-/** The auth-service project of a registered repo (undefined: no registry row; null: none set). */
-export async function repoAuthProject(db: Queryable, owner: string, repo: string): Promise<string | null | undefined> {
-  const { rows } = await db.query<{ auth_project_id: string | null }>(
-    "SELECT auth_project_id FROM repo_registry WHERE owner = $1 AND repo = $2",
-    [owner, repo],
-  );
-  return rows[0] ? rows[0].auth_project_id : undefined;
-}
-
 /** The webhook receiver's view of a registered repo: whose and which work it takes, and where its secret is. */
 export interface RegisteredRules {
   owner: string;

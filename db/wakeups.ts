@@ -1,7 +1,14 @@
 import { Client } from "pg";
 import type { Logger } from "../lib/logger";
 
-export type WakeupHandlers = Record<string, () => void>;
+/** Per channel; called with the notification's payload, or with none when listening (re)starts. */
+export type WakeupHandlers = Record<string, (payload?: string) => void>;
+
+/** Told when the listener starts hearing notifications and when it may stop hearing them (a lost connection). */
+export interface ListenerState {
+  up(): void;
+  down(): void;
+}
 
 export interface Wakeups {
   stop(): Promise<void>;
@@ -12,7 +19,7 @@ export interface Wakeups {
  * per notification. Polling stays the backstop: a notification missed while the connection was down costs at
  * most one poll interval, so a lost connection is simply reopened, with a growing pause.
  */
-export function listenForWakeups(connectionString: string, handlers: WakeupHandlers, log: Logger): Wakeups {
+export function listenForWakeups(connectionString: string, handlers: WakeupHandlers, log: Logger, state?: ListenerState): Wakeups {
   let client: Client | undefined;
   let stopped = false;
   let retryMs = 250;
@@ -22,7 +29,7 @@ export function listenForWakeups(connectionString: string, handlers: WakeupHandl
     if (stopped) return;
     const c = new Client({ connectionString });
     client = c;
-    c.on("notification", (msg) => handlers[msg.channel]?.());
+    c.on("notification", (msg) => handlers[msg.channel]?.(msg.payload));
     c.on("error", (err) => {
       log.warn(`wake-ups: connection lost (${err.message}); polling until it is back`);
       reopen(c);
@@ -32,6 +39,7 @@ export function listenForWakeups(connectionString: string, handlers: WakeupHandl
       await c.connect();
       for (const channel of Object.keys(handlers)) await c.query(`LISTEN "${channel.replaceAll('"', "")}"`);
       retryMs = 250;
+      state?.up();
       // Work stored while nobody listened is found now rather than at the next poll.
       for (const wake of Object.values(handlers)) wake();
     } catch (err) {
@@ -43,6 +51,7 @@ export function listenForWakeups(connectionString: string, handlers: WakeupHandl
   const reopen = (c: Client) => {
     if (stopped || client !== c || timer) return;
     client = undefined;
+    state?.down();
     void c.end().catch(() => undefined);
     timer = setTimeout(() => {
       timer = undefined;
@@ -56,6 +65,7 @@ export function listenForWakeups(connectionString: string, handlers: WakeupHandl
   return {
     async stop() {
       stopped = true;
+      state?.down();
       if (timer) clearTimeout(timer);
       const c = client;
       client = undefined;

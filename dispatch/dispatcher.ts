@@ -1,18 +1,15 @@
 import type { Pool } from "pg";
 import {
   type Candidate,
-  candidates,
-  claimTask,
+  claimTasks,
+  type ClaimedTask,
   closeOpenAttempt,
-  type DeliveryStatus,
   exhaustTask,
   failAttempt,
   markDelivered,
   renewTaskLease,
   startAttempt,
-  type TaskRecord,
 } from "./task-store";
-import { repoAuthProject } from "../db/registry";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { defaultLogger, type Logger } from "../lib/logger";
@@ -79,7 +76,7 @@ export class Dispatcher {
   private readonly retryMaxMs: number;
   private readonly random: () => number;
   private readonly log: Logger;
-  private readonly loop: WorkerLoop<{ task: TaskRecord; previous: DeliveryStatus }>;
+  private readonly loop: WorkerLoop<ClaimedTask & { choice: Candidate | undefined }>;
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
@@ -95,11 +92,11 @@ export class Dispatcher {
     this.loop = new WorkerLoop({
       concurrency: opts.concurrency ?? 8,
       pollMs: this.pollMs,
-      claim: () => claimTask(this.pool, this.workerId, this.leaseMs),
+      claimMany: (max) => this.claim(max),
       key: ({ task }) => task.id,
-      work: ({ task, previous }, controller) =>
-        this.deliver(task, previous, controller).catch((err: Error) =>
-          this.log.child({ taskId: task.id }).error(`delivery failed: ${err.message}`),
+      work: (claimed, controller) =>
+        this.deliver(claimed, controller).catch((err: Error) =>
+          this.log.child({ taskId: claimed.task.id }).error(`delivery failed: ${err.message}`),
         ),
       name: "dispatch loop",
       log: this.log,
@@ -129,12 +126,29 @@ export class Dispatcher {
     if (left.length > 0) this.log.warn(`deliveries still stopping after the shutdown grace, left to their lease: ${left.join(", ")}`);
   }
 
+  /**
+   * Claims up to `max` tasks and picks each one's agent. The candidates' load was read before any of this claim's
+   * tasks was given out: each pick counts toward the load the next one sees, so that a claim's tasks are spread.
+   */
+  private async claim(max: number): Promise<(ClaimedTask & { choice: Candidate | undefined })[]> {
+    const claimed = await claimTasks(this.pool, this.workerId, this.leaseMs, max, this.agentStaleMs);
+    const given = new Map<string, number>();
+    return claimed.map((c) => {
+      const choice = pickAgent(c.candidates.map((a) => ({ ...a, load: a.load + (given.get(a.agent.id) ?? 0) })));
+      if (choice) given.set(choice.agent.id, (given.get(choice.agent.id) ?? 0) + 1);
+      return { ...c, choice };
+    });
+  }
+
   /** Waits until no delivery is in flight here (tests). */
   async idle(): Promise<void> {
     await this.loop.idle();
   }
 
-  private async deliver(task: TaskRecord, previous: DeliveryStatus, controller: AbortController): Promise<void> {
+  private async deliver(
+    { task, previous, authProjectId, choice }: ClaimedTask & { choice: Candidate | undefined },
+    controller: AbortController,
+  ): Promise<void> {
     // An attempt still open was cut short: its dispatcher stopped, or its agent never reported in time.
     let lastError = task.error ?? "unknown";
     if (previous === "delivering") {
@@ -156,14 +170,12 @@ export class Dispatcher {
       );
       return;
     }
-    const choice = pickAgent(await candidates(this.pool, task.id, task.capability, this.agentStaleMs));
     if (!choice) {
       const why = used === 0 ? "" : ` after ${used} attempt(s) (last: ${lastError})`;
       await exhaustTask(this.pool, task.id, this.workerId, `no healthy agent offers capability "${task.capability}"${why}`);
       return;
     }
-    // Read per task from the registry at each delivery: never a global project.
-    const authProjectId = await repoAuthProject(this.pool, task.owner, task.repo);
+    // Read per task from the registry at each delivery (by the claim): never a global project.
     if (authProjectId === undefined) {
       await exhaustTask(this.pool, task.id, this.workerId, `repository ${task.owner}/${task.repo} is no longer registered`);
       return;

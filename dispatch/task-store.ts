@@ -206,23 +206,38 @@ export type NewTask = Pick<TaskRecord, "capability" | "owner" | "repo" | "payloa
   boardContentId?: string | null;
 };
 
-/** The one insert of a task: from the API on the pool, from a webhook inside the transaction that records its work item. */
+const INSERT_TASK = "INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)";
+
+function taskValues(task: NewTask): unknown[] {
+  return [
+    task.capability,
+    task.owner,
+    task.repo,
+    task.payloadJson ?? JSON.stringify(task.payload),
+    task.priority,
+    task.timeoutMs,
+    task.maxAttempts,
+    task.boardContentId ?? null,
+  ];
+}
+
+/** The one insert of a task: from a webhook inside the transaction that records its work item. */
 export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRecord> {
-  const { rows } = await db.query<TaskRow>(
-    `INSERT INTO tasks (capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-    [
-      task.capability,
-      task.owner,
-      task.repo,
-      task.payloadJson ?? JSON.stringify(task.payload),
-      task.priority,
-      task.timeoutMs,
-      task.maxAttempts,
-      task.boardContentId ?? null,
-    ],
-  );
+  const { rows } = await db.query<TaskRow>(`${INSERT_TASK} VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`, taskValues(task));
   return toTask(rows[0]);
+}
+
+/**
+ * The API's insert: the task, only if its repo is registered (undefined if not), in one statement rather than a
+ * look-up then an insert (one round trip fewer per task; UNIQUE (owner, repo) makes the check exact).
+ */
+export async function createTaskForRegisteredRepo(db: Pool, task: NewTask): Promise<TaskRecord | undefined> {
+  const { rows } = await db.query<TaskRow>(
+    `${INSERT_TASK} SELECT $1, $2, $3, $4, $5, $6, $7, $8
+     WHERE EXISTS (SELECT 1 FROM repo_registry WHERE owner = $2 AND repo = $3) RETURNING *`,
+    taskValues(task),
+  );
+  return rows[0] ? toTask(rows[0]) : undefined;
 }
 
 export async function getTask(db: Pool | PoolClient, id: string): Promise<TaskRecord | undefined> {
@@ -308,28 +323,77 @@ export async function recordResult(
   });
 }
 
+/** A claimed task, what it was before the claim, its repo's auth project and the agents it may go to, as now. */
+export interface ClaimedTask {
+  task: TaskRecord;
+  previous: DeliveryStatus;
+  /** The repo's authProjectId (null: none set); undefined when the repo is no longer registered. */
+  authProjectId: string | null | undefined;
+  /** Healthy agents offering the task's capability (their load counts no other task of the same claim). */
+  candidates: Candidate[];
+}
+
+interface CandidateJson extends Omit<AgentRow, "last_heartbeat_at" | "registered_at"> {
+  last_heartbeat_at: string;
+  registered_at: string;
+  weight: number;
+  load: number;
+  successes: number;
+  failures: number;
+  tried: boolean;
+}
+
 /**
- * Claims one task to deliver under our lease: a pending one that is due, or one whose delivery lease
- * lapsed (its dispatcher died) or whose result is overdue. Returns what it was before the claim.
+ * Claims up to `limit` tasks to deliver under our lease: pending ones that are due, or ones whose delivery lease
+ * lapsed (its dispatcher died) or whose result is overdue, the most urgent first. Each comes with what it was
+ * before the claim, its repo's registry row and its candidate agents, read in the same statement: one round
+ * trip for every free delivery slot, where a claim per slot, then a registry look-up and a candidates query per
+ * task, made the claims the dispatcher's bottleneck.
  */
-export async function claimTask(
-  pool: Pool,
-  owner: string,
-  leaseMs: number,
-): Promise<{ task: TaskRecord; previous: DeliveryStatus } | undefined> {
-  const { rows } = await pool.query<TaskRow & { previous: DeliveryStatus }>(
-    `UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
-     FROM (
-       SELECT id, delivery_status AS previous FROM tasks
-       WHERE (delivery_status = 'pending' AND next_attempt_at <= now())
-          OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now())
-       ORDER BY priority DESC, created_at
-       LIMIT 1 FOR UPDATE SKIP LOCKED
-     ) c
-     WHERE t.id = c.id RETURNING t.*, c.previous`,
-    [owner, leaseMs],
+export async function claimTasks(pool: Pool, owner: string, leaseMs: number, limit: number, staleMs: number): Promise<ClaimedTask[]> {
+  const { rows } = await pool.query<
+    TaskRow & { previous: DeliveryStatus; auth_project_id: string | null; registered: boolean; candidates: CandidateJson[] }
+  >(
+    `WITH claimed AS (
+       UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
+       FROM (
+         SELECT id, delivery_status AS previous FROM tasks
+         WHERE (delivery_status = 'pending' AND next_attempt_at <= now())
+            OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now())
+         ORDER BY priority DESC, created_at
+         LIMIT $3 FOR UPDATE SKIP LOCKED
+       ) c
+       WHERE t.id = c.id RETURNING t.*, c.previous)
+     SELECT claimed.*, r.auth_project_id, r.full_name IS NOT NULL AS registered,
+       (SELECT coalesce(json_agg(to_jsonb(g) || jsonb_build_object(
+          'weight', (g.capabilities ->> claimed.capability)::float8,
+          'load', (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL),
+          'successes', (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
+             ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome = 'succeeded'),
+          'failures', (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
+             ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome IN ('failed', 'http_error', 'timeout')),
+          'tried', EXISTS (SELECT 1 FROM task_attempts a WHERE a.agent_id = g.id AND a.task_id = claimed.id))), '[]')
+        FROM agents g
+        WHERE g.capabilities ? claimed.capability AND jsonb_typeof(g.capabilities -> claimed.capability) = 'number'
+          AND (g.capabilities ->> claimed.capability)::float8 > 0
+          AND g.last_heartbeat_at > now() - $4 * interval '1 millisecond') AS candidates
+     FROM claimed LEFT JOIN repo_registry r ON r.owner = claimed.owner AND r.repo = claimed.repo
+     ORDER BY claimed.priority DESC, claimed.created_at`,
+    [owner, leaseMs, limit, staleMs],
   );
-  return rows[0] ? { task: toTask(rows[0]), previous: rows[0].previous } : undefined;
+  return rows.map((row) => ({
+    task: toTask(row),
+    previous: row.previous,
+    authProjectId: row.registered ? row.auth_project_id : undefined,
+    candidates: row.candidates.map((c) => ({
+      agent: toAgent({ ...c, last_heartbeat_at: new Date(c.last_heartbeat_at), registered_at: new Date(c.registered_at) }),
+      weight: Number(c.weight),
+      successes: Number(c.successes),
+      failures: Number(c.failures),
+      load: Number(c.load),
+      tried: c.tried,
+    })),
+  }));
 }
 
 export async function renewTaskLease(pool: Pool, id: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -349,52 +413,29 @@ export async function closeOpenAttempt(pool: Pool, taskId: string, outcome: Atte
   ]);
 }
 
-/** Healthy agents offering the capability, with their weight, recent success rate and current load. */
+/** A healthy agent offering a task's capability, with its weight, recent success rate and current load. */
 export interface Candidate {
   agent: AgentRecord;
   weight: number;
   successes: number;
   failures: number;
   load: number;
+  /** Whether the task already had an attempt at this agent. */
   tried: boolean;
 }
 
-export async function candidates(pool: Pool, taskId: string, capability: string, staleMs: number): Promise<Candidate[]> {
-  const { rows } = await pool.query<AgentRow & { weight: number; load: number; successes: number; failures: number; tried: boolean }>(
-    `SELECT g.*, (g.capabilities ->> $2)::float8 AS weight,
-       (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL)::int AS load,
-       (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
-          ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome = 'succeeded')::int AS successes,
-       (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
-          ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome IN ('failed', 'http_error', 'timeout'))::int AS failures,
-       EXISTS (SELECT 1 FROM task_attempts a WHERE a.agent_id = g.id AND a.task_id = $1) AS tried
-     FROM agents g
-     WHERE g.capabilities ? $2 AND jsonb_typeof(g.capabilities -> $2) = 'number' AND (g.capabilities ->> $2)::float8 > 0
-       AND g.last_heartbeat_at > now() - $3 * interval '1 millisecond'`,
-    [taskId, capability, staleMs],
-  );
-  return rows.map((r) => ({
-    agent: toAgent(r),
-    weight: Number(r.weight),
-    successes: r.successes,
-    failures: r.failures,
-    load: r.load,
-    tried: r.tried,
-  }));
-}
-
-/** Records a new attempt at `agentId` for a task we hold; false when the lease is no longer ours. */
+/** Records a new attempt at `agentId` for a task we hold; undefined when the lease is no longer ours. */
 export async function startAttempt(pool: Pool, taskId: string, owner: string, agentId: string): Promise<number | undefined> {
-  // No row: the lease is gone, nothing was changed, and the empty transaction commits.
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ attempts: number }>(
-      `UPDATE tasks SET attempts = attempts + 1, updated_at = now() WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering' RETURNING attempts`,
-      [taskId, owner],
-    );
-    if (!rows[0]) return undefined;
-    await client.query("INSERT INTO task_attempts (task_id, attempt, agent_id) VALUES ($1, $2, $3)", [taskId, rows[0].attempts, agentId]);
-    return rows[0].attempts;
-  });
+  // One statement, so atomic without a transaction (BEGIN, UPDATE, INSERT, COMMIT were four round trips): no row
+  // updated (the lease is gone) inserts no attempt.
+  const { rows } = await pool.query<{ attempt: number }>(
+    `WITH t AS (
+       UPDATE tasks SET attempts = attempts + 1, updated_at = now() WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'
+       RETURNING id, attempts)
+     INSERT INTO task_attempts (task_id, attempt, agent_id) SELECT id, attempts, $3 FROM t RETURNING attempt`,
+    [taskId, owner, agentId],
+  );
+  return rows[0]?.attempt;
 }
 
 /** The agent took the task: wait for its result until the task's timeout. */

@@ -62,7 +62,9 @@ export interface WorkerLoopOptions<J> {
   /** How long an idle loop waits between claims when nothing kicks it. */
   pollMs: number;
   /** Takes one job under this worker's lease, or undefined when none is due. */
-  claim: () => Promise<J | undefined>;
+  claim?: () => Promise<J | undefined>;
+  /** Instead of `claim`: takes up to `max` due jobs in one go (one round trip fills every free slot). */
+  claimMany?: (max: number) => Promise<J[]>;
   key: (job: J) => string;
   /** Does the job and records its outcome; `controller` is what stop() aborts. Should not reject (logged if it does). */
   work: (job: J, controller: AbortController) => Promise<void>;
@@ -161,11 +163,23 @@ export class WorkerLoop<J> {
   }
 
   private async fill(): Promise<void> {
-    while (!this.stopRequested && this.inFlight.size - (this.opts.resting?.() ?? 0) < this.opts.concurrency) {
-      const job = await this.opts.claim();
-      if (job === undefined) return;
-      this.launch(job);
+    for (let free = this.free(); !this.stopRequested && free > 0; free = this.free()) {
+      const asked = this.opts.claimMany ? free : 1;
+      const jobs = await this.claimUpTo(asked);
+      for (const job of jobs) this.launch(job);
+      // Fewer than asked: nothing more is due now.
+      if (jobs.length < asked) return;
     }
+  }
+
+  private free(): number {
+    return this.opts.concurrency - (this.inFlight.size - (this.opts.resting?.() ?? 0));
+  }
+
+  private async claimUpTo(max: number): Promise<J[]> {
+    if (this.opts.claimMany) return this.opts.claimMany(max);
+    const job = await this.opts.claim!();
+    return job === undefined ? [] : [job];
   }
 
   private launch(job: J): void {

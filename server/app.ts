@@ -26,6 +26,7 @@ import { tokenRoutes } from "./routes/tokens";
 import { webhookRoutes } from "./routes/webhooks";
 import { openApiDocumentBody } from "./schemas";
 import { WebhookSecretCache } from "./webhooks/secret-cache";
+import { DeliveryWriter } from "./webhooks/delivery-writer";
 import { vaultKvReader } from "./webhooks/vault-kv";
 import type { Workers } from "./workers";
 
@@ -73,6 +74,8 @@ export function createApp(deps: AppDeps): ServerApp {
   const receiver = {
     secrets: webhookSecrets(deps),
     processor: webhooks,
+    rules: workers.repoRules,
+    writer: new DeliveryWriter(deps.db),
     maxBodyBytes: deps.config.webhooks?.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   };
 

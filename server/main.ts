@@ -80,15 +80,15 @@ async function main(): Promise<void> {
         mesh_six_tasks: () => app.dispatcher.kick(),
         mesh_six_board_writes: () => app.boards?.kick(),
         mesh_six_notifications: () => app.notifier.kick(),
+        mesh_six_registry: (repo) => workers.repoRules.changed(repo),
       },
       log.child({ component: "wakeups" }),
+      // Registry rows are kept in memory only while every change to them is heard.
+      { up: () => workers.repoRules.listening(), down: () => workers.repoRules.deaf() },
     );
   }
-  // Deliveries acknowledged by a process that died before processing them.
-  app.webhooks
-    .recover()
-    .then((n) => n > 0 && log.info(`webhook deliveries taken up again: ${n}`))
-    .catch((err: Error) => log.error(`webhook recovery: ${err.message}`));
+  // Deliveries left for a sweep, or acknowledged by a process that died before processing them.
+  app.webhooks.start();
   const server = app.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeIdleConnections();
     await stopped;
+    app.webhooks.stop();
     await app.webhooks.idle();
     server.closeAllConnections();
     await pool.end();

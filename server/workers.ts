@@ -12,6 +12,7 @@ import { WebhookProcessor } from "./webhooks/processor";
 import { vaultKvReader } from "./webhooks/vault-kv";
 import { Notifier } from "../notify/notifier";
 import { subscriptionSecretPath } from "../domain/notifications";
+import { RepoRulesCache } from "./webhooks/registry-cache";
 import { defaultLogger, type Logger } from "../lib/logger";
 
 /** The server's background work, built from its config: the HTTP app is handed these, the process starts and stops them. */
@@ -24,6 +25,8 @@ export interface Workers {
   drift: DriftScheduler;
   /** Processes webhook deliveries after they were acknowledged; `idle()` waits for those under way. */
   webhooks: WebhookProcessor;
+  /** The registry rows webhook deliveries are checked against (trusted while the process hears their changes). */
+  repoRules: RepoRulesCache;
   /** Writes the repos' boards from the outbox, when GitHub is configured. */
   boards?: BoardWriter;
   /** Delivers notifications from their outbox to the subscribed webhooks and ntfy topics. */
@@ -95,13 +98,20 @@ export function createWorkers(deps: WorkerDeps): Workers {
       retryMaxMs: config.boards?.retryMaxMs,
       log: part("boards"),
     });
-  const webhooks = new WebhookProcessor(deps.db, metrics, part("webhooks"), {
-    serverLogin: boardClient ? () => boardClient.viewerLogin() : undefined,
-    moved: (result) => {
-      boards?.kick();
-      if (result.redeliver) dispatcher.kick();
+  const repoRules = new RepoRulesCache(deps.db);
+  const webhooks = new WebhookProcessor(
+    deps.db,
+    metrics,
+    part("webhooks"),
+    {
+      serverLogin: boardClient ? () => boardClient.viewerLogin() : undefined,
+      moved: (result) => {
+        boards?.kick();
+        if (result.redeliver) dispatcher.kick();
+      },
     },
-  });
+    { rules: repoRules },
+  );
   const vault = config.webhooks;
   const readSecret = vault && vaultKvReader({ addr: vault.vaultAddr, token: vault.vaultToken, mount: vault.vaultMount });
   const notifier = new Notifier({
@@ -115,5 +125,5 @@ export function createWorkers(deps: WorkerDeps): Workers {
     pollMs: config.pollMs,
     log: part("notify"),
   });
-  return { queue, dispatcher, drift, webhooks, boards, notifier };
+  return { queue, dispatcher, drift, webhooks, repoRules, boards, notifier };
 }

@@ -6,8 +6,9 @@
 import type { Pool } from "pg";
 import { waitFor } from "../../testkit/server";
 
-export async function deliveryCount(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_deliveries");
+/** Rows of webhook_deliveries, or of the persisting reference's copy of it. */
+export async function deliveryCount(pool: Pool, table = "webhook_deliveries"): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
   return rows[0].n;
 }
 

@@ -5,7 +5,7 @@ import {
   DEFAULT_TASK_MAX_ATTEMPTS,
   type AgentRecord,
   type AttemptRecord,
-  createTask,
+  createTaskForRegisteredRepo,
   deliveredTo,
   getTask,
   heartbeatAgent,
@@ -16,7 +16,6 @@ import {
   setTaskState,
   type TaskRecord,
 } from "../../dispatch/task-store";
-import { repoAuthProject } from "../../db/registry";
 import { canTransition } from "../../domain/workflow";
 import { setAuditTarget } from "../audit";
 import type { AppContext } from "../context";
@@ -157,15 +156,14 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
       errors: ["unknown_repository"],
       async handler(req, res) {
         const body = validate(taskRequest, req.body ?? {});
-        if ((await repoAuthProject(ctx.pool, body.owner, body.repo)) === undefined)
-          throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
         // The body parsed as JSON, so its text holds the payload member exactly as the client wrote it.
         const payloadJson = memberText(rawBodyText(req) ?? "", "payload") ?? JSON.stringify(body.payload);
-        const task = await createTask(ctx.pool, {
+        const task = await createTaskForRegisteredRepo(ctx.pool, {
           ...body,
           payloadJson,
           maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS,
         });
+        if (!task) throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
         dispatcher.kick();
         setAuditTarget(res, task.id);
         res.status(202).location(`/v1/tasks/${task.id}`).json({ taskId: task.id });

@@ -14,10 +14,10 @@ import type { AppContext } from "../context";
 import { type ErrorCode, WebhookRejectedError } from "../errors";
 import type { RouteSpec } from "../route-table";
 import type { WebhookProcessor } from "../webhooks/processor";
-import { metricEvent } from "../webhooks/processor";
+import { decideAtReceipt, metricEvent } from "../webhooks/processor";
+import type { RepoRulesCache, WebhookRules } from "../webhooks/registry-cache";
 import type { WebhookSecretCache } from "../webhooks/secret-cache";
-import { findRepoRules } from "../../db/registry";
-import { recordDelivery } from "../webhooks/store";
+import type { DeliveryWriter } from "../webhooks/delivery-writer";
 import { z } from "zod";
 
 /**
@@ -34,6 +34,10 @@ export interface WebhookReceiver {
   /** undefined: Vault is not configured, and every delivery is answered 503. */
   secrets?: WebhookSecretCache;
   processor: WebhookProcessor;
+  /** The registry rows deliveries are checked against. */
+  rules: RepoRulesCache;
+  /** Stores verified deliveries before they are acknowledged. */
+  writer: DeliveryWriter;
   maxBodyBytes: number;
 }
 
@@ -45,6 +49,8 @@ interface Source {
   /** Whether the verified payload names this source (the URL's repository or organization). */
   matches(payload: Record<string, unknown>): boolean;
   mismatch: "repository_mismatch" | "organization_mismatch";
+  /** The repo's registry row (repo deliveries). */
+  rules?: WebhookRules;
 }
 
 const EVENT_PATTERN = /^[a-z0-9_]{1,64}$/;
@@ -81,7 +87,7 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: Logg
     } catch {
       // An invalid or reserved name cannot be a registered repository: answered like any unknown one.
     }
-    const rules = ref ? await findRepoRules(ctx.pool, ref.owner, ref.repo) : undefined;
+    const rules = ref ? await hooks.rules.find(ref.owner, ref.repo) : undefined;
     if (!rules) reject(req, "unknown_repository", `${owner}/${repo} is not a registered repository`);
     const fullName = `${rules.owner}/${rules.repo}`.toLowerCase();
     const registered = { owner: rules.owner, repo: rules.repo };
@@ -94,6 +100,7 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: Logg
       unknown: "unknown_repository",
       matches: (payload) => loginOf(payload.repository, "full_name") === fullName,
       mismatch: "repository_mismatch",
+      rules,
     };
   }
 
@@ -162,15 +169,28 @@ export function webhookRoutes(ctx: AppContext, hooks: WebhookReceiver, log: Logg
     const payload = parse(req, text);
     if (!source.matches(payload)) reject(req, source.mismatch, "the payload names another source than the URL");
     const action = typeof payload.action === "string" ? payload.action : null;
-    const fresh = await recordDelivery(ctx.pool, { deliveryId, owner: source.owner, repo: source.repo, event, action, payload });
+    const delivery = { deliveryId, owner: source.owner, repo: source.repo, event, action, payload };
+    const decided = source.rules ? decideAtReceipt(event, payload, source.rules) : undefined;
+    // Processed here after the 202 if a slot is free; else stored unclaimed, for the sweep.
+    const reserved = !decided && hooks.processor.reserve();
+    let fresh: boolean;
+    try {
+      fresh = await hooks.writer.record(delivery, decided ?? { outcome: "received", claimMs: reserved ? hooks.processor.claimMs : null });
+    } catch (err) {
+      if (reserved) hooks.processor.release();
+      throw err;
+    }
     if (!fresh) {
+      if (reserved) hooks.processor.release();
       ctx.metrics.webhookDeliveries.inc({ event: metricEvent(event), outcome: "duplicate" });
       res.status(200).json({ status: "duplicate", deliveryId });
       return;
     }
     ctx.metrics.webhookDeliveries.inc({ event: metricEvent(event), outcome: "accepted" });
     res.status(202).json({ status: "accepted", deliveryId });
-    hooks.processor.submit({ deliveryId, owner: source.owner, repo: source.repo, event, payload });
+    if (decided) ctx.metrics.webhookDeliveries.inc({ event: metricEvent(event), outcome: decided.outcome });
+    else if (reserved) hooks.processor.submit(delivery);
+    else hooks.processor.overflowed();
   }
 
   function handler(resolve: (req: Request) => Promise<Source>): RequestHandler {

@@ -3,43 +3,151 @@ import { z } from "zod";
 import type { Logger } from "../../lib/logger";
 import type { ServerMetrics } from "../metrics";
 import { applyBoardMove, type MoveResult } from "./board-moves";
-import { repoFilters } from "./filters";
-import { decideBoardEvent, decideRepoEvent, type Decision, projectNodeIdOf } from "./events";
-import { findBoards, findRepoRules } from "../../db/registry";
+import { decideBoardEvent, decideRepoEvent, type Decision, projectNodeIdOf, type RepoRules } from "./events";
+import { findBoards } from "../../db/registry";
 import { agentGithubLogins } from "../../dispatch/task-store";
-import { finishDelivery, insertWorkItem, type PendingDelivery, pendingDeliveries } from "./store";
+import { RepoRulesCache } from "./registry-cache";
+import { claimPendingDeliveries, finishDelivery, insertWorkItem, type PendingDelivery, type Receipt } from "./store";
+
+/** How many deliveries one replica processes at once (the rest wait in the database for a sweep). */
+export const DEFAULT_WEBHOOK_CONCURRENCY = 8;
+
+export interface WebhookProcessingOptions {
+  /** Most deliveries processed at once here (default DEFAULT_WEBHOOK_CONCURRENCY). */
+  concurrency?: number;
+  /** How long a claimed delivery is this replica's before another's sweep may take it (default 60 s). */
+  claimMs?: number;
+  /** How often the database is swept for deliveries nobody is processing (default 5 s). */
+  sweepMs?: number;
+  /** Where repos' registry rows are read (default: the database each time). */
+  rules?: RepoRulesCache;
+}
 
 /**
  * Processes stored deliveries after they were acknowledged: GitHub gives a receiver 10 seconds, so nothing
- * slow happens before the 202. A failure lands on the delivery row (status `failed`, with the error), where
- * a redelivery from GitHub or `recover` takes it up again.
+ * slow happens before the 202. At most `concurrency` at once: the receiver reserves a slot before it stores a
+ * delivery (then stores it claimed by this replica and submits it here after the 202); without a free slot the
+ * delivery is stored unclaimed, for the sweep, which claims such deliveries (and those whose claim lapsed, their
+ * replica having died) whenever a slot frees up after an overflow and every `sweepMs`; one replica claims each.
+ * A failure lands on the delivery row (status `failed`, with the error), where a redelivery from GitHub takes it
+ * up again.
  */
 export class WebhookProcessor {
+  readonly claimMs: number;
   private readonly running = new Set<Promise<void>>();
+  private readonly concurrency: number;
+  private readonly sweepMs: number;
+  private reserved = 0;
+  /** Deliveries were left to the sweep here, and it has not yet found the database empty of them. */
+  private backlog = false;
+  private sweeping?: Promise<number>;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly rules: RepoRulesCache;
 
   constructor(
     private readonly pool: Pool,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
     private readonly boards: BoardMoveHooks = {},
-  ) {}
+    opts: WebhookProcessingOptions = {},
+  ) {
+    this.concurrency = opts.concurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
+    this.claimMs = opts.claimMs ?? 60_000;
+    this.sweepMs = opts.sweepMs ?? 5_000;
+    this.rules = opts.rules ?? new RepoRulesCache(pool);
+  }
 
-  /** Starts processing in the background; never rejects. */
+  /** Sweeps every `sweepMs` from now on (the first sweep at once: what a dead process left). */
+  start(): void {
+    this.stopped = false;
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.sweep(), this.sweepMs);
+    this.timer.unref();
+    void this.sweep();
+  }
+
+  /** Stops sweeping (shutdown): what is in flight here finishes, what waits in the database is another replica's. */
+  stop(): void {
+    this.stopped = true;
+    this.backlog = false;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Takes a slot for a delivery about to be stored; false: none is free (store it for the sweep). */
+  reserve(): boolean {
+    if (this.running.size + this.reserved >= this.concurrency) return false;
+    this.reserved++;
+    return true;
+  }
+
+  /** Gives back a reserved slot whose delivery was not stored (a duplicate, an error). */
+  release(): void {
+    this.reserved--;
+    if (this.backlog) void this.sweep();
+  }
+
+  /** Processes a delivery stored under a reserved slot, in the background; never rejects. */
   submit(delivery: PendingDelivery): void {
-    const job = this.process(delivery).finally(() => this.running.delete(job));
-    this.running.add(job);
+    this.reserved--;
+    this.run(delivery);
   }
 
-  /** Resolves once every delivery submitted so far is processed (tests, shutdown). */
+  /** A delivery was stored unclaimed (no slot was free): the sweep takes it once one is. */
+  overflowed(): void {
+    this.backlog = true;
+  }
+
+  /** Resolves once every delivery submitted or left to the sweep here so far is processed (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    for (;;) {
+      if (this.running.size > 0 || this.sweeping) {
+        await Promise.allSettled([...this.running, this.sweeping]);
+        continue;
+      }
+      if (!this.backlog) return;
+      // Nothing claimed while a backlog is left: every slot is reserved by a delivery being stored; let it be.
+      if ((await this.sweep()) === 0 && this.backlog) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
-  /** Takes up deliveries a dead process acknowledged but never processed. */
-  async recover(olderThanMs = 60_000): Promise<number> {
-    const pending = await pendingDeliveries(this.pool, olderThanMs);
-    for (const delivery of pending) this.submit(delivery);
-    return pending.length;
+  /** Claims what free slots can take of the deliveries nobody is processing; how many it claimed. */
+  recover(): Promise<number> {
+    return this.sweep();
+  }
+
+  private sweep(): Promise<number> {
+    this.sweeping ??= this.claimFree().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async claimFree(): Promise<number> {
+    if (this.stopped) {
+      this.backlog = false;
+      return 0;
+    }
+    const free = this.concurrency - this.running.size - this.reserved;
+    if (free <= 0) return 0;
+    try {
+      const claimed = await claimPendingDeliveries(this.pool, this.claimMs, free);
+      if (claimed.length < free) this.backlog = false;
+      for (const d of claimed) this.run(d);
+      return claimed.length;
+    } catch (err) {
+      this.log.error(`sweeping webhook deliveries: ${(err as Error).message}`);
+      // The next sweep (a freed slot, the timer) tries again; idle() must not spin on a database that is away.
+      this.backlog = false;
+      return 0;
+    }
+  }
+
+  private run(delivery: PendingDelivery): void {
+    const job = this.process(delivery).finally(() => {
+      this.running.delete(job);
+      if (this.backlog) void this.sweep();
+    });
+    this.running.add(job);
   }
 
   private async process(d: PendingDelivery): Promise<void> {
@@ -61,10 +169,9 @@ export class WebhookProcessor {
 
   private async apply(d: PendingDelivery): Promise<{ status: "processed" | "ignored"; reason?: string }> {
     if (d.repo !== null) {
-      // Read again: the registry may have changed since the delivery was accepted.
-      const row = await findRepoRules(this.pool, d.owner, d.repo);
-      if (!row) return { status: "ignored", reason: "the repository is no longer registered" };
-      const rules = { ...row, filters: repoFilters(row.filters) };
+      // Read again (a cached row is as current as the last change heard): the registry may have changed since.
+      const rules = await this.rules.find(d.owner, d.repo);
+      if (!rules) return { status: "ignored", reason: "the repository is no longer registered" };
       // Read at each delivery: an agent registered a moment ago may be commenting already.
       const identities = { agentLogins: await agentGithubLogins(this.pool) };
       return this.record(d, [[rules, decideRepoEvent(d.event, d.payload, rules, identities)]]);
@@ -110,6 +217,22 @@ export interface BoardMoveHooks {
   serverLogin?: () => Promise<string>;
   /** A move was judged: the writer (and, for a task sent back to INTAKE, the dispatcher) may have work. */
   moved?: (result: MoveResult) => void;
+}
+
+/**
+ * A repo delivery that needs no work (a ping, an event the repo's rules ignore) is decided before it is stored and
+ * stored as done: one statement, nothing after the 202. undefined: it makes work, or its payload is not what the
+ * event's schema needs (the processor records that failure), so it is processed after the 202.
+ */
+export function decideAtReceipt(event: string, payload: unknown, rules: RepoRules): Receipt | undefined {
+  let decision: Decision;
+  try {
+    decision = decideRepoEvent(event, payload, rules);
+  } catch {
+    return undefined;
+  }
+  if (decision.outcome === "recorded") return { outcome: "processed" };
+  return decision.outcome === "ignored" ? { outcome: "ignored", reason: decision.reason } : undefined;
 }
 
 const KNOWN_EVENTS = new Set(["ping", "issues", "issue_comment", "pull_request", "projects_v2_item"]);

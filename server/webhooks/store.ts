@@ -2,6 +2,7 @@ import type { Pool } from "pg";
 import { recordNotification } from "../../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../../db/page";
 import { withTransaction } from "../../db/transaction";
+import type { Queryable } from "../../db/registry";
 import { createTask, DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
 import type { WorkItem, WorkKind } from "./events";
 
@@ -16,20 +17,50 @@ export interface NewDelivery {
   payload: unknown;
 }
 
+/** What is known of a delivery when it is stored. */
+export type Receipt =
+  /** Decided already (nothing to do for it, from the payload and the registry row): stored as done, without its payload. */
+  | { outcome: "processed" | "ignored"; reason?: string }
+  /** To be processed; claimed for `claimMs` by this replica when it processes it itself, else left for a sweep. */
+  | { outcome: "received"; claimMs: number | null };
+
+export interface DeliveryReceipt {
+  delivery: NewDelivery;
+  receipt: Receipt;
+}
+
 /**
- * Stores a verified delivery before it is acknowledged. false: this delivery id was seen already. GitHub's
- * "redeliver" reuses the id; a delivery whose processing failed is taken again, any other repeat is not.
+ * Stores verified deliveries, in one statement, before they are acknowledged; returns the ids stored. An id left
+ * out was seen already: GitHub's "redeliver" reuses the id; a delivery whose processing failed is taken again, any
+ * other repeat is not. Each id at most once per call (one statement cannot store a row twice).
  */
-export async function recordDelivery(pool: Pool, d: NewDelivery): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `INSERT INTO webhook_deliveries (delivery_id, owner, repo, event, action, payload)
-     VALUES ($1, $2, $3, $4, $5, $6)
+export async function recordDeliveries(pool: Queryable, batch: readonly DeliveryReceipt[]): Promise<Set<string>> {
+  const column = <T>(pick: (r: DeliveryReceipt, received: boolean) => T) => batch.map((r) => pick(r, r.receipt.outcome === "received"));
+  const { rows } = await pool.query<{ delivery_id: string }>(
+    `INSERT INTO webhook_deliveries (delivery_id, owner, repo, event, action, payload, status, processed_at, reason, claimed_until)
+     SELECT id, owner, repo, event, action, payload::jsonb, status, CASE WHEN status <> 'received' THEN now() END, reason,
+       now() + claim_ms * interval '1 millisecond'
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::double precision[])
+       AS d (id, owner, repo, event, action, payload, status, reason, claim_ms)
      ON CONFLICT (delivery_id) DO UPDATE
-       SET status = 'received', received_at = now(), processed_at = NULL, reason = NULL, error = NULL, payload = EXCLUDED.payload
-       WHERE webhook_deliveries.status = 'failed'`,
-    [d.deliveryId, d.owner, d.repo, d.event, d.action, JSON.stringify(d.payload)],
+       SET status = EXCLUDED.status, received_at = now(), processed_at = EXCLUDED.processed_at, reason = EXCLUDED.reason,
+         error = NULL, payload = EXCLUDED.payload, claimed_until = EXCLUDED.claimed_until
+       WHERE webhook_deliveries.status = 'failed'
+     RETURNING delivery_id`,
+    [
+      column((r) => r.delivery.deliveryId),
+      column((r) => r.delivery.owner),
+      column((r) => r.delivery.repo),
+      column((r) => r.delivery.event),
+      column((r) => r.delivery.action),
+      // A decided delivery is stored without its payload, as a processed one is kept.
+      column((r, received) => (received ? JSON.stringify(r.delivery.payload) : null)),
+      column((r) => r.receipt.outcome),
+      column((r) => (r.receipt.outcome === "received" ? null : (r.receipt.reason ?? null))),
+      column((r) => (r.receipt.outcome === "received" ? r.receipt.claimMs : null)),
+    ],
   );
-  return rowCount === 1;
+  return new Set(rows.map((r) => r.delivery_id));
 }
 
 export type DeliveryStatus = "processed" | "ignored" | "failed";
@@ -114,13 +145,21 @@ export interface PendingDelivery {
   payload: unknown;
 }
 
-/** Deliveries acknowledged but not processed for `olderThanMs` (their process died): to be taken again. */
-export async function pendingDeliveries(pool: Pool, olderThanMs: number, limit = 100): Promise<PendingDelivery[]> {
+/**
+ * Claims up to `limit` stored deliveries nobody is processing, oldest first: left for a sweep when they arrived
+ * (every slot was taken), or claimed by a replica that died before it finished them (its claim lapsed).
+ */
+export async function claimPendingDeliveries(pool: Pool, claimMs: number, limit: number): Promise<PendingDelivery[]> {
   const { rows } = await pool.query<{ delivery_id: string; owner: string; repo: string | null; event: string; payload: unknown }>(
-    `SELECT delivery_id, owner, repo, event, payload FROM webhook_deliveries
-     WHERE status = 'received' AND received_at < now() - make_interval(secs => $1::double precision / 1000)
-     ORDER BY received_at LIMIT $2`,
-    [olderThanMs, limit],
+    `UPDATE webhook_deliveries d SET claimed_until = now() + $1::double precision * interval '1 millisecond'
+     FROM (
+       SELECT delivery_id FROM webhook_deliveries
+       WHERE status = 'received' AND (claimed_until IS NULL OR claimed_until < now())
+       ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ) c
+     WHERE d.delivery_id = c.delivery_id
+     RETURNING d.delivery_id, d.owner, d.repo, d.event, d.payload`,
+    [claimMs, limit],
   );
   return rows.map((r) => ({ deliveryId: r.delivery_id, owner: r.owner, repo: r.repo, event: r.event, payload: r.payload }));
 }

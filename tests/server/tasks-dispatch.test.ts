@@ -281,6 +281,32 @@ test("two dispatchers on one database deliver each task exactly once", async () 
   }
 });
 
+test("tasks claimed together in one statement are spread over equal agents, each delivered once", async () => {
+  const agents = [await startAgent("hang"), await startAgent("hang")];
+  const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
+  const dispatcher = new Dispatcher({ pool: srv.db.pool, pollMs: 10_000, concurrency: 4, workerId: "batch", log: quietLogger() });
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-widgets");
+    for (const [i, a] of agents.entries()) await registerAgent(srv, `impl-${i}`, a.url, { implement: 1 });
+    for (let i = 0; i < 4; i++)
+      await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i }, timeoutMs: 60_000 });
+    // All four are due before the dispatcher's first claim, which takes them together: no open attempt yet, so
+    // only the claim's own count of what it gave out can spread them.
+    dispatcher.start();
+    await waitFor(() => agents[0].received.length + agents[1].received.length === 4, "four deliveries");
+    assert.deepEqual(
+      agents.map((a) => a.received.length),
+      [2, 2],
+    );
+    const { rows } = await srv.db.pool.query("SELECT count(DISTINCT task_id)::int AS n FROM task_attempts");
+    assert.equal(rows[0].n, 4);
+  } finally {
+    await dispatcher.stop();
+    await srv.close();
+    await Promise.all(agents.map((a) => a.close()));
+  }
+});
+
 test("a server delivers at most its dispatch concurrency of tasks at once; the rest wait their turn", async () => {
   const hanging = await startAgent("hang");
   await withServer(

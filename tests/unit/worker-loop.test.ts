@@ -63,6 +63,25 @@ test("the loop fills its slots and no more, and a finished job's slot is filled 
   await h.loop.stop({ deadline: Date.now() + 1_000, abortAt: Date.now(), reason: new ShuttingDown("stop") });
 });
 
+test("claimMany fills every free slot with one claim, asking for exactly the slots that are free", async () => {
+  const jobs = ["a", "b", "c", "d", "e"];
+  const asked: number[] = [];
+  const h = harness(jobs, { concurrency: 3, claim: undefined, claimMany: async (max) => (asked.push(max), jobs.splice(0, max)) });
+  await h.loop.start();
+  await until(() => h.started.length === 3);
+  assert.deepEqual(asked, [3]);
+  h.release.get("a")!();
+  h.release.get("b")!();
+  await until(() => h.started.length === 5);
+  // Each finished job kicks the loop: its slot (or both, if they finished together) is asked for, never more.
+  assert.ok(
+    asked.slice(1).every((n) => n >= 1 && n <= 2),
+    `asked ${asked.join(", ")}`,
+  );
+  assert.deepEqual(h.loop.keys().sort(), ["c", "d", "e"]);
+  await h.loop.stop({ deadline: Date.now() + 1_000, abortAt: Date.now(), reason: new ShuttingDown("stop") });
+});
+
 test("jobs that rest hold no slot; a kick makes an idle loop claim before its next poll", async () => {
   const jobs = ["a", "b"];
   const resting = new Set<string>();
