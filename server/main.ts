@@ -1,5 +1,6 @@
 import path from "node:path";
 import { Pool } from "pg";
+import { assertProgramBuilt } from "../pulumi/program-build";
 import { PulumiStackRunner } from "../pulumi/runner";
 import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
@@ -21,6 +22,8 @@ import { listenForWakeups, type Wakeups } from "../db/wakeups";
  */
 async function main(): Promise<void> {
   const level = logLevelFrom(process.env);
+  // Every run starts the program and the policy pack from dist/: refused here, not at a run, when it is stale.
+  assertProgramBuilt();
   // Decided from the environment as given: the embedded database's URL, set below, is no shared state backend.
   const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
   const config = loadServerConfig(process.env, backendCheckUrl(settings.backend));
