@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Pool } from "pg";
 import { assertProgramBuilt } from "../pulumi/program-build";
+import { checkPulumiCli } from "../pulumi/pulumi-command";
 import { PulumiStackRunner } from "../pulumi/runner";
 import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
@@ -35,6 +36,9 @@ async function main(): Promise<void> {
     `state: ${redactBackendUrl(settings.backendUrl)} (from ${settings.backend.source}); ` +
       `secrets: ${settings.secrets.provider ?? "passphrase"} (from ${settings.secrets.source}); workspace: ${settings.workDir}`,
   );
+  // The one `pulumi version` of this process, held to the SDK's pin; no run asks it again.
+  const cli = await checkPulumiCli(settings.pulumiRoot);
+  log.info(`pulumi CLI ${cli.version} (${cli.command})`);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = process.env.DATABASE_URL;
