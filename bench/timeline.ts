@@ -7,6 +7,7 @@
  *   node --import tsx bench/timeline.ts [--quick]   (through bench/run timeline, which sets up the sandbox's env)
  */
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -15,7 +16,7 @@ import type { RepoRef } from "../domain/names";
 import { stackNameFor } from "../domain/names";
 import { emulator } from "../testkit/github-emulator";
 import type { ServerProcess } from "../testkit/server-process";
-import { median, mib, ms, ratio, table, writeSection } from "../testkit/report";
+import { machine, median, mib, ms, ratio, table, writeSection } from "../testkit/report";
 import { recordLaunches } from "./lib/cli-launches";
 import { type CliRun, cliDestroy, cliUp, configureRepoStack } from "./lib/onboarding-cli";
 import { type PulumiEnv, type RunTiming, createEmptyDatabase, onboardOverHttp, startBenchServer } from "./lib/onboarding-server";
@@ -25,6 +26,8 @@ import { peaksByRole, renderTimeline, timeline } from "./lib/run-timeline";
 const quick = process.argv.includes("--quick");
 const SAMPLES = quick ? 1 : 3;
 const INTERVAL_MS = 250;
+/** Where the measured memory figures go for the platform stack to size the server by. */
+const RUN_MEMORY_FILE = path.resolve(__dirname, "../stacks/run-memory.json");
 const log = (message: string) => console.log(`[timeline] ${message}`);
 
 interface ServerSample {
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
     server = undefined;
     const body = report(recorder.launches.bind(recorder), { first, noop, cliFirst, cliNoop });
     console.log(body);
+    writeRunMemory([...first, ...noop]);
     writeSection(
       "timeline",
       "A run's timeline",
@@ -126,6 +130,22 @@ async function main(): Promise<void> {
     await rm(stateDir, { recursive: true, force: true });
     recorder.remove();
   }
+}
+
+/**
+ * The figures the platform stack sizes the server by (stacks/platform-config.ts): the highest the server process and
+ * one run's Pulumi processes (summed at one sample) reached in any of these runs.
+ */
+function writeRunMemory(samples: ServerSample[]): void {
+  const peak = (f: (s: ServerSample) => number) => Math.ceil(Math.max(...samples.map(f)) / 2 ** 20);
+  const figures = {
+    source: `bench/run timeline, ${new Date().toISOString().slice(0, 16)}Z, ${machine()}`,
+    runs: samples.length,
+    serverPeakMiB: peak((s) => s.memory.rootBytes),
+    runPeakMiB: peak((s) => s.memory.descendantsBytes),
+  };
+  writeFileSync(RUN_MEMORY_FILE, `${JSON.stringify(figures, null, 2)}\n`);
+  log(`${path.relative(process.cwd(), RUN_MEMORY_FILE)}: server ${figures.serverPeakMiB} MiB, run ${figures.runPeakMiB} MiB`);
 }
 
 interface Samples {
