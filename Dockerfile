@@ -26,7 +26,7 @@ RUN pulumi plugin install resource kubernetes "v${KUBERNETES_PLUGIN_VERSION}" \
 FROM ${NODE_IMAGE} AS packages
 WORKDIR /app
 COPY package.json package-lock.json ./
-# tsx is a production package: Pulumi.yaml runs the stack programs through it, as the server itself is run.
+# tsx is a production package: the server runs through it; esbuild too: the image builds the program (dist/).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 # The operator dashboard the server serves at /ui (server/dashboard.ts), bundled into dist/ui by esbuild, which is
 # among the production packages already: tsx, which runs the server, is built on it. The bundle's sources are ui/ and
@@ -48,7 +48,7 @@ RUN apt-get update \
 #   /home/mesh-six  HOME; PULUMI_HOME (.pulumi: the CLI's workspace files, and a link to the image's plugins in
 #                   /pulumi/plugins that the server makes at start: MESH_SIX_PULUMI_PLUGINS)
 #   /tmp            TMPDIR: the per-process scratch workspace (Pulumi.yaml, the stacks' settings restored from the
-#                   database), tsx's compile cache, Pulumi's temporary files
+#                   database), tsx's compile cache (the server's), Pulumi's temporary files
 LABEL dev.mesh-six.writable-dirs="/home/mesh-six /tmp"
 ENV NODE_ENV=production \
     PATH=/pulumi/bin:$PATH \
@@ -63,8 +63,10 @@ COPY --from=pulumi /pulumi/home/plugins /pulumi/plugins
 WORKDIR /app
 COPY --from=packages /app/node_modules ./node_modules
 COPY --from=packages /app/dist/ui ./dist/ui
-# The code stays root's and read-only.
+# The code stays root's and read-only. The Pulumi program and the policy pack run from their build (dist/, made here
+# from the sources beside it: the server checks the two agree at start-up).
 COPY . .
+RUN node --import tsx cli/build.ts
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--"]

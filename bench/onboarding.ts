@@ -328,7 +328,7 @@ against the sandbox (kube-apiserver + kwok, Vault, the GitHub emulator). Every o
 new repo (owner \`bench-<random>\`); the server's runs skip the OAuth device flow (\`skipAuth\`), and its scheduled
 drift checks are off (\`MESH_SIX_DRIFT_CHECK_INTERVAL_MS=0\`: they would share the run slots with what is measured). Every \`up\`, the
 server's and the CLI's, runs under the project's policy pack, as the server and the deploy workflow do. One warm-up
-onboarding precedes all measurements. Peak RSS is sampled from /proc every 200 ms ("Pulumi processes": the
+onboarding precedes all measurements. Peak RSS is sampled from /proc every 250 ms ("Pulumi processes": the
 pulumi CLI, language host, node program, kubernetes plugin and dynamic providers, summed at each sample).
 ${quick ? "\n**--quick run**: 2 samples, repos 1 and 5, concurrency 1 and 2, no first-`up` comparison of the platform stack.\n" : ""}
 ### The server's overhead: one first onboarding, server vs CLI

@@ -1,11 +1,13 @@
 import { PolicyPack } from "@pulumi/policy";
+import { assertFreshBuild } from "../lib/build-fingerprint";
 import { POLICIES } from "./rules";
 
 /**
  * The mesh-six policy pack: `pulumi preview --policy-pack <abs path>/policies`, or `policyPacks: [dir]` through the
- * Automation API. The project's own Node language host starts it with the SDK's run-policy-pack script, which
- * registers ts-node (type-checked, no tsconfig here: its own defaults, module nodenext), so this runs as TypeScript.
- * The rules read only plain resource inputs (no @pulumi/kubernetes import), so the pack starts in a few seconds.
+ * Automation API. The Node language host starts it with the SDK's run-policy-pack script, which requires the
+ * directory: policies/package.json's `main` sends that to the build, dist/policies/index.js (`npm run build`), which
+ * refuses to run when these sources changed since. The rules read only plain resource inputs (no @pulumi/kubernetes
+ * import), so the pack starts quickly.
  *
  * Every rule is mandatory except `image-pinned`, the advisory twin of `image-pinned-in-prod`: a stack is prod when it
  * declares a Namespace (or NamespacePatch) labelled `mesh-six.dev/environment: prod` (the platform program sets that label from the stack
@@ -46,4 +48,5 @@ import { POLICIES } from "./rules";
  *     "external-secret-store": { "store": "vault-backend" } }
  * and, as for any pack, `{ "<rule>": { "enforcementLevel": "advisory" | "mandatory" | "disabled" } }`.
  */
+assertFreshBuild(__filename);
 new PolicyPack("mesh-six", { policies: POLICIES });

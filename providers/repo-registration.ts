@@ -46,17 +46,22 @@ type RegistrationInputs = { -readonly [K in keyof RepoRegistrationArgs]-?: pulum
 
 // The provider is serialized into Pulumi's provider process, a plain Node.js without tsx or this program's modules:
 // like `pg`, the registry module (the one holder of repo_registry's SQL) is required there at run time, by absolute
-// path and through tsx's require, rather than serialized by value with everything it imports.
-const REGISTRY_MODULE = path.join(__dirname, "..", "db", "registry.ts");
-const TSX_REQUIRE = require.resolve("tsx/cjs/api");
+// path, rather than serialized by value with everything it imports. The program runs from its build (dist/), which
+// holds the registry module's build too; run from the sources (the tests), the module is TypeScript, required
+// through tsx's require.
+const REGISTRY_MODULE = path.join(__dirname, "..", "db", `registry${path.extname(__filename)}`);
+const TSX_REQUIRE = REGISTRY_MODULE.endsWith(".ts") ? require.resolve("tsx/cjs/api") : undefined;
 
 async function withRegistry<T>(fn: (registry: typeof import("../db/registry"), client: import("pg").Client) => Promise<T>): Promise<T> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL must be set to register the repository");
   /* eslint-disable @typescript-eslint/no-require-imports -- runs in the dynamic-provider process */
   const { Client } = require("pg") as typeof import("pg");
-  const tsx = require(TSX_REQUIRE) as typeof import("tsx/cjs/api");
-  const registry = tsx.require(REGISTRY_MODULE, REGISTRY_MODULE) as typeof import("../db/registry");
+  const registry = (
+    TSX_REQUIRE
+      ? (require(TSX_REQUIRE) as typeof import("tsx/cjs/api")).require(REGISTRY_MODULE, REGISTRY_MODULE)
+      : require(REGISTRY_MODULE)
+  ) as typeof import("../db/registry");
   /* eslint-enable @typescript-eslint/no-require-imports */
   const client = new Client({ connectionString: url });
   await client.connect();

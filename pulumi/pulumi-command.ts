@@ -4,6 +4,8 @@ import path from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import * as cmdModule from "@pulumi/pulumi/automation/cmd";
 import * as errorsModule from "@pulumi/pulumi/automation/errors";
+import sdkPackage from "@pulumi/pulumi/package.json";
+import type { KnownAnswers } from "./known-answers";
 
 /**
  * The Pulumi CLI as one run's commands see it. The Automation API passes an abort signal only to the stack
@@ -45,25 +47,57 @@ function killGroup(pid: number): void {
   }
 }
 
-// One version check per CLI, not one per command.
+// One `pulumi version` per CLI and process, not one per command: the Automation API's own check is skipped (it would
+// accept any CLI newer than its minimum); checkPulumiCli holds the CLI to the SDK's pinned version instead.
 const found = new Map<string, Promise<PulumiCommand>>();
 
-/** A PulumiCommand (the CLI at `root`, or on PATH) whose commands honour `signals`. */
-export async function signalledCommand(root: string | undefined, signals: CommandSignals): Promise<PulumiCommand> {
+function cliAt(root: string | undefined): Promise<PulumiCommand> {
   let get = found.get(root ?? "");
   if (!get) {
-    get = PulumiCommand.get({ ...(root ? { root } : {}), skipVersionCheck: Boolean(process.env.PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK) });
+    get = PulumiCommand.get({ ...(root ? { root } : {}), skipVersionCheck: true });
     get.catch(() => found.delete(root ?? ""));
     found.set(root ?? "", get);
   }
-  const base = await get;
-  const run: Run = (args, cwd, additionalEnv, onOutput, onError, signal) =>
-    exec(base.command, args, cwd, additionalEnv, {
+  return get;
+}
+
+/** The SDK's version (package.json's pin): the CLI must be of its major version and at least as new. */
+const SDK_VERSION = sdkPackage.version;
+
+/**
+ * For the server's start-up: the CLI at `root` (or on PATH) is of the SDK's major version and not older than it
+ * (README: a CLI already on PATH at the pinned version or newer is used), else this throws naming both versions.
+ * Its answer is kept: no run launches `pulumi version` again.
+ */
+export async function checkPulumiCli(root: string | undefined): Promise<{ command: string; version: string }> {
+  const cli = await cliAt(root);
+  const version = cli.version?.version;
+  const [major, minor, patch] = SDK_VERSION.split(".").map(Number);
+  const v = cli.version;
+  const ok = v !== null && v.major === major && (v.minor > minor || (v.minor === minor && v.patch >= patch));
+  if (!ok)
+    throw new Error(
+      `the pulumi CLI at ${cli.command} is ${version ?? "of an unknown version"}; this project needs ${major}.x at ${SDK_VERSION} or newer`,
+    );
+  return { command: cli.command, version: version! };
+}
+
+/**
+ * A PulumiCommand (the CLI at `root`, or on PATH) whose commands honour `signals`, and which answers the commands
+ * whose answer `answers` already knows without launching the CLI.
+ */
+export async function signalledCommand(root: string | undefined, signals: CommandSignals, answers?: KnownAnswers): Promise<PulumiCommand> {
+  const base = await cliAt(root);
+  const run: Run = (args, cwd, additionalEnv, onOutput, onError, signal) => {
+    const known = answers?.answer(args);
+    if (known !== undefined) return Promise.resolve(new CommandResult(known, "", 0));
+    return exec(base.command, args, cwd, additionalEnv, {
       onOutput,
       onError,
       stop: signal ? AbortSignal.any([signal, ...given(signals.stop)]) : signals.stop,
       kill: signals.kill,
     });
+  };
   return Object.assign(Object.create(base) as PulumiCommand, { run });
 }
 

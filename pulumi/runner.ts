@@ -8,6 +8,7 @@ import { liteLLMSkipReason } from "../domain/litellm";
 import { agentSettingsSkipReason } from "../domain/agent-settings";
 import { type EmitRunEvent, type RunEvent, type RunRecord, type RunResult, RunStepError } from "../domain/runs";
 import type { RepoStackInput } from "../domain/repo-config";
+import { KnownAnswers } from "./known-answers";
 import type { CommandSignals } from "./pulumi-command";
 import { POLICY_PACK_DIR, removeStack, selectRepoStack, selectStack, type WorkspaceSettings, workspaceSettings } from "./workspace";
 
@@ -59,9 +60,15 @@ export class PulumiStackRunner implements StackRunner {
     const backstop = this.cancelBackstop(signal, op, kill);
     try {
       await op.step("select-stack");
-      const stack = await this.stackFor(run, backstop.signals);
+      // What the run's own events already say (the stack's outputs, its summary) is not asked of the CLI again.
+      const answers = new KnownAnswers();
+      const stack = await this.stackFor(run, backstop.signals, answers);
       signal.throwIfAborted();
-      const common = { onEvent: op.onEvent, onOutput: op.onOutput, signal };
+      const onEvent = (event: EngineEvent) => {
+        answers.observe(event);
+        op.onEvent(event);
+      };
+      const common = { onEvent, onOutput: op.onOutput, signal };
       // Refresh and destroy take no policy packs: they change the state to match the world, not the world.
       const guarded = { ...common, policyPacks: [POLICY_PACK_DIR] };
       try {
@@ -146,12 +153,12 @@ export class PulumiStackRunner implements StackRunner {
     }
   }
 
-  private async stackFor(run: RunRecord, signals: CommandSignals): Promise<Stack> {
+  private async stackFor(run: RunRecord, signals: CommandSignals, answers: KnownAnswers): Promise<Stack> {
     // Refresh, drift checks and destroy act on the stack as it is; only up and preview write the request's config.
     if (run.kind === "refresh" || run.kind === "drift-check" || run.kind === "destroy")
-      return selectStack(run.stackName, this.settings, signals);
+      return selectStack(run.stackName, this.settings, signals, answers);
     // Validated as it is written: a request without a serverUrl is refused there, naming mesh-six:serverUrl.
-    const stack = await selectRepoStack(run.request as RepoStackInput, this.settings, signals);
+    const stack = await selectRepoStack(run.request as RepoStackInput, this.settings, signals, answers);
     if (stack.name !== run.stackName) throw new Error(`request names stack ${stack.name}, run is for ${run.stackName}`);
     return stack;
   }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -16,6 +17,7 @@ export interface StateBlobStore {
   /** Every key under `.pulumi/`, sorted, without the file backend's `.attrs` sidecars. */
   list(): Promise<string[]>;
   read(key: string): Promise<Buffer | undefined>;
+  has(key: string): Promise<boolean>;
   write(key: string, data: Buffer): Promise<void>;
   close(): Promise<void>;
 }
@@ -24,6 +26,21 @@ export function openStateStore(url: string): Promise<StateBlobStore> {
   if (url.startsWith("file://")) return Promise.resolve(new FileStateStore(fileBackendDir(url)));
   if (url.startsWith("postgres://")) return PostgresStateStore.open(url);
   throw new Error(`unsupported state backend ${url.split(":")[0]}: only file:// and postgres:// stores are read here`);
+}
+
+/**
+ * Whether the backend at `url` holds the checkpoint of `stack` (of `project`): what `stack select` would find, read
+ * without launching the CLI. Undefined for a backend not read here (the CLI is asked then).
+ */
+export async function hasStackCheckpoint(url: string, project: string, stack: string): Promise<boolean | undefined> {
+  if (!url.startsWith("file://") && !url.startsWith("postgres://")) return undefined;
+  const store = await openStateStore(url);
+  try {
+    const key = `.pulumi/stacks/${project}/${stack}.json`;
+    return (await store.has(key)) || (await store.has(`${key}.gz`));
+  } finally {
+    await store.close();
+  }
 }
 
 export function fileBackendDir(url: string): string {
@@ -56,6 +73,10 @@ class FileStateStore implements StateBlobStore {
       if (err.code === "ENOENT") return undefined;
       throw err;
     });
+  }
+
+  has(key: string): Promise<boolean> {
+    return Promise.resolve(existsSync(this.pathOf(key)));
   }
 
   async write(key: string, data: Buffer): Promise<void> {
@@ -115,6 +136,11 @@ class PostgresStateStore implements StateBlobStore {
       this.prefix + key,
     ]);
     return rows[0] ? Buffer.from(rows[0].data, "base64") : undefined;
+  }
+
+  async has(key: string): Promise<boolean> {
+    const { rowCount } = await this.client.query(`SELECT 1 FROM ${this.table} WHERE key = $1`, [this.prefix + key]);
+    return (rowCount ?? 0) > 0;
   }
 
   async write(key: string, data: Buffer): Promise<void> {

@@ -3,12 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
-import { parse, stringify } from "yaml";
+import { LocalWorkspace, Stack, StackAlreadyExistsError } from "@pulumi/pulumi/automation";
+import { isMap, isScalar, parse, parseDocument, stringify } from "yaml";
 import { type RepoRef, stackNameFor } from "../domain/names";
 import { type RepoStackInput, toStackConfig } from "../domain/repo-config";
 import { ConfigError } from "../lib/config-error";
+import { KnownAnswers } from "./known-answers";
 import { type CommandSignals, signalledCommand } from "./pulumi-command";
+import { hasStackCheckpoint } from "./state-store";
 import { chooseSecrets, chooseStateBackend, type SecretsChoice, type StateBackendChoice } from "./state-backend";
 
 /**
@@ -24,6 +26,7 @@ import { chooseSecrets, chooseStateBackend, type SecretsChoice, type StateBacken
  */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const DEFAULT_STATE_DIR = path.join(PROJECT_DIR, ".pulumi-state");
+const PROJECT_NAME = (parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as { name: string }).name;
 /** The CrossGuard pack every preview and update runs with, whoever starts it (server, CLI, CI). */
 export const POLICY_PACK_DIR = path.join(PROJECT_DIR, "policies");
 
@@ -152,30 +155,86 @@ export async function removeStack(stack: Stack, settings: WorkspaceSettings, opt
 
 /**
  * Selects (or creates) a repo's stack in the project and writes its config. `signals` reach every command of the
- * stack, these and the operations run on it later.
+ * stack, these and the operations run on it later; `answers` answer the commands whose answer is known (see
+ * selectStack). The config is written with one CLI command, and none when the stack's settings file already holds it.
  */
-export async function selectRepoStack(input: RepoStackInput, settings = workspaceSettings(), signals: CommandSignals = {}): Promise<Stack> {
-  const stack = await selectStack(stackNameFor(input as RepoRef), settings, signals);
+export async function selectRepoStack(
+  input: RepoStackInput,
+  settings = workspaceSettings(),
+  signals: CommandSignals = {},
+  answers = new KnownAnswers(),
+): Promise<Stack> {
+  const stack = await selectStack(stackNameFor(input as RepoRef), settings, signals, answers);
   const config = toStackConfig(input);
-  // A key left out of this request goes back to its default rather than keeping an older run's value.
-  const stale = Object.keys(await stack.getAllConfig()).filter((k) => k.startsWith("mesh-six:") && !(k in config));
-  if (stale.length > 0) await stack.removeAllConfig(stale);
-  await stack.setAllConfig(config);
+  const file = settingsFile(settings, stack.name);
+  // A key left out of this request goes back to its default rather than keeping an older run's value: dropped from
+  // the settings file here (plain keys of the CLI's own format), rather than read and removed by two more commands.
+  const written = await writtenConfig(file, config);
+  if (!sameConfig(written, config)) await stack.setAllConfig(config);
   await saveStackSettings(settings, stack.name);
   return stack;
 }
 
-/** Selects (or creates) any stack of the project by name; `signals` as for selectRepoStack. */
-export async function selectStack(stackName: string, settings = workspaceSettings(), signals: CommandSignals = {}): Promise<Stack> {
+/**
+ * The `mesh-six:` config in the settings file `file`, after dropping from it the keys `config` leaves out; values
+ * as written (plain strings), or undefined where the CLI keeps another form (an encrypted value).
+ */
+async function writtenConfig(file: string, config: Record<string, { value: string }>): Promise<Record<string, string | undefined>> {
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return {};
+  const doc = parseDocument(text);
+  const map = doc.get("config");
+  if (!isMap(map)) return {};
+  const written: Record<string, string | undefined> = {};
+  const stale: unknown[] = [];
+  for (const pair of map.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+    if (key === undefined || !key.startsWith("mesh-six:")) continue;
+    if (!(key in config)) stale.push(pair.key);
+    else written[key] = isScalar(pair.value) && typeof pair.value.value === "string" ? pair.value.value : undefined;
+  }
+  if (stale.length > 0) {
+    for (const key of stale) map.delete(key);
+    await writeFile(file, doc.toString(), { mode: 0o600 });
+  }
+  return written;
+}
+
+function sameConfig(written: Record<string, string | undefined>, config: Record<string, { value: string; secret?: boolean }>): boolean {
+  return Object.entries(config).every(([key, v]) => !v.secret && written[key] === v.value);
+}
+
+/**
+ * Selects (or creates) any stack of the project by name; `signals` as for selectRepoStack. A stack whose checkpoint
+ * the backend holds is selected without the CLI (every later command names it with --stack); a new one is created
+ * with one `stack init`. `answers` are then the ones of every command of this stack: the runner has them observe
+ * each operation's events, so that the outputs and summary the Automation API reads after it need no CLI either.
+ */
+export async function selectStack(
+  stackName: string,
+  settings = workspaceSettings(),
+  signals: CommandSignals = {},
+  answers = new KnownAnswers(),
+): Promise<Stack> {
   await restoreStackSettings(settings, stackName);
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName, workDir: settings.workDir },
-    {
-      envVars: settings.envVars,
-      pulumiCommand: await signalledCommand(settings.pulumiRoot, signals),
-      secretsProvider: settings.secrets.provider,
-    },
-  );
+  const workspace = await LocalWorkspace.create({
+    workDir: settings.workDir,
+    envVars: settings.envVars,
+    pulumiCommand: await signalledCommand(settings.pulumiRoot, signals, answers),
+    secretsProvider: settings.secrets.provider,
+  });
+  const exists = await hasStackCheckpoint(settings.backendUrl, PROJECT_NAME, stackName);
+  if (exists) answers.stackExists(stackName);
+  const stack =
+    exists === false
+      ? await Stack.create(stackName, workspace).catch((err: unknown) => {
+          // Made since the look (another replica's run of it failed after creating it): selected, as before.
+          if (err instanceof StackAlreadyExistsError) return Stack.select(stackName, workspace);
+          throw err;
+        })
+      : exists
+        ? await Stack.select(stackName, workspace)
+        : await Stack.createOrSelect(stackName, workspace);
   // A new stack's settings file now holds its secrets provider's key: without it no replica could read its secrets.
   await saveStackSettings(settings, stackName);
   return stack;

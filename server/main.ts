@@ -1,5 +1,7 @@
 import path from "node:path";
 import { Pool } from "pg";
+import { assertProgramBuilt } from "../pulumi/program-build";
+import { checkPulumiCli } from "../pulumi/pulumi-command";
 import { PulumiStackRunner } from "../pulumi/runner";
 import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
@@ -21,6 +23,8 @@ import { listenForWakeups, type Wakeups } from "../db/wakeups";
  */
 async function main(): Promise<void> {
   const level = logLevelFrom(process.env);
+  // Every run starts the program and the policy pack from dist/: refused here, not at a run, when it is stale.
+  assertProgramBuilt();
   // Decided from the environment as given: the embedded database's URL, set below, is no shared state backend.
   const settings = workspaceSettings(process.env, { scratchDir: process.env.MESH_SIX_SCRATCH_DIR });
   const config = loadServerConfig(process.env, backendCheckUrl(settings.backend));
@@ -32,6 +36,9 @@ async function main(): Promise<void> {
     `state: ${redactBackendUrl(settings.backendUrl)} (from ${settings.backend.source}); ` +
       `secrets: ${settings.secrets.provider ?? "passphrase"} (from ${settings.secrets.source}); workspace: ${settings.workDir}`,
   );
+  // The one `pulumi version` of this process, held to the SDK's pin; no run asks it again.
+  const cli = await checkPulumiCli(settings.pulumiRoot);
+  log.info(`pulumi CLI ${cli.version} (${cli.command})`);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = process.env.DATABASE_URL;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_REGISTRY, DEV_DEFAULT_TAG, ONBOARDING_SERVER, imageRef, serviceNames } from "../domain/catalog";
 import { DNS1123_LABEL } from "../domain/names";
+import runMemory from "./run-memory.json";
 
 /**
  * The platform stack's configuration, validated. Raw keys live under the `mesh-six` namespace:
@@ -22,8 +23,8 @@ import { DNS1123_LABEL } from "../domain/names";
  * | `mesh-six:server.secretsProvider` | `hashivault://mesh-six-state` | how stack secrets are encrypted (a transit key every replica reaches) |
  * | `mesh-six:server.vaultPath` | `mesh-six/onboarding-server` | KV v2 path of the server's own secret (`MESH_SIX_API_TOKENS`) |
  * | `mesh-six:server.replicas` | 2 | server replicas (at least 2: a PodDisruptionBudget keeps one through node drains) |
- * | `mesh-six:server.runConcurrency` | 1 | Pulumi runs at once per replica |
- * | `mesh-six:server.memoryLimit` | `2Gi` | each replica's memory limit: at least 512Mi plus 1Gi per concurrent run (docs/BENCHMARKS.md) |
+ * | `mesh-six:server.runConcurrency` | as many as `2Gi` holds (`DEFAULT_RUN_CONCURRENCY`) | Pulumi runs at once per replica |
+ * | `mesh-six:server.memoryLimit` | `2Gi` | each replica's memory limit: at least `SERVER_BASE_MEMORY_MI` plus `RUN_MEMORY_MI` per concurrent run, both from the measured peaks (stacks/run-memory.json) |
  * | `mesh-six:server.shutdownGraceSeconds` | 60 | how long a stopping replica lets its runs finish before handing them back |
  */
 export interface PlatformConfig {
@@ -52,9 +53,16 @@ export interface ServerDeploymentConfig {
   shutdownGraceSeconds: number;
 }
 
-/** A replica's memory apart from its runs (the server peaks under 240 MiB) and what one Pulumi run takes (~970 MiB). */
-export const SERVER_BASE_MEMORY_MI = 512;
-export const RUN_MEMORY_MI = 1024;
+/**
+ * A replica's memory apart from its runs, and what one run's Pulumi processes take: the peaks `bench/run timeline`
+ * measured (stacks/run-memory.json, docs/BENCHMARKS.md) with a quarter's headroom, rounded up to 64 Mi.
+ */
+const withHeadroom = (mib: number) => Math.ceil((mib * 1.25) / 64) * 64;
+export const SERVER_BASE_MEMORY_MI = withHeadroom(runMemory.serverPeakMiB);
+export const RUN_MEMORY_MI = withHeadroom(runMemory.runPeakMiB);
+/** Each replica's default limit, and the most runs at once it holds by those figures (at least one). */
+export const DEFAULT_MEMORY_LIMIT = "2Gi";
+export const DEFAULT_RUN_CONCURRENCY = Math.max(1, Math.floor((2048 - SERVER_BASE_MEMORY_MI) / RUN_MEMORY_MI));
 
 export type Environment = "dev" | "prod";
 
@@ -144,11 +152,11 @@ const serverSchema = z
       .regex(VAULT_PATH, "must be a path below the KV v2 mount, without leading or trailing '/'")
       .default("mesh-six/onboarding-server"),
     replicas: z.number().int().min(2, "must be at least 2: one replica would stop onboarding on every node drain").max(20).default(2),
-    runConcurrency: z.number().int().min(1).max(16).default(1),
+    runConcurrency: z.number().int().min(1).max(16).default(DEFAULT_RUN_CONCURRENCY),
     memoryLimit: z
       .string()
       .refine((v) => memoryMi(v) !== undefined, "must be a memory quantity such as 2Gi or 1536Mi")
-      .default("2Gi"),
+      .default(DEFAULT_MEMORY_LIMIT),
     shutdownGraceSeconds: z.number().int().min(5).max(3600).default(60),
   })
   .strict();
@@ -225,7 +233,7 @@ export function parsePlatformConfig(raw: RawPlatformConfig, stack: string): Plat
   if (!server.success) {
     for (const i of server.error.issues) issues.push({ key: configKey("server", ...i.path.map(String)), message: i.message });
   } else {
-    // Each run's Pulumi processes take ~1 GiB: a limit that cannot hold the concurrency would OOM-kill the replica mid-update.
+    // A limit that cannot hold the concurrency (by the measured figures) would OOM-kill the replica mid-update.
     const needed = SERVER_BASE_MEMORY_MI + server.data.runConcurrency * RUN_MEMORY_MI;
     if (memoryMi(server.data.memoryLimit)! < needed) {
       issues.push({

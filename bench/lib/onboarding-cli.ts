@@ -7,12 +7,16 @@ import { performance } from "node:perf_hooks";
 import { POLICY_PACK_DIR, PROJECT_DIR, selectRepoStack, selectStack, workspaceSettings } from "../../pulumi/workspace";
 import type { RepoRef } from "../../domain/names";
 import { BENCH_PUBLIC_URL, type PulumiEnv } from "./onboarding-server";
-import { type MemoryPeaks, watchProcessTree } from "./process-memory";
+import { type MemoryPeaks, type SeenProcess, watchProcessTree } from "./process-memory";
 
 export interface CliRun {
+  /** When the command was started (epoch ms). */
+  startedAtMs: number;
   ms: number;
   /** The pulumi CLI and everything it started. */
   memory: MemoryPeaks;
+  /** Each process it started, with its peak RSS. */
+  processes: SeenProcess[];
 }
 
 function settingsFor(env: PulumiEnv) {
@@ -44,6 +48,7 @@ const COMMAND_TIMEOUT_MS = 15 * 60_000;
 export function runPulumi(env: PulumiEnv, args: readonly string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const startedAtMs = Date.now();
     const child = spawn("pulumi", [...args, "--non-interactive", "--color", "never"], {
       cwd: PROJECT_DIR,
       env: { ...process.env, ...env },
@@ -60,7 +65,7 @@ export function runPulumi(env: PulumiEnv, args: readonly string[]): Promise<CliR
     child.on("close", (code) => {
       const ms = performance.now() - started;
       const memory = watch.stop();
-      if (code === 0) resolve({ ms, memory });
+      if (code === 0) resolve({ startedAtMs, ms, memory, processes: watch.processes() });
       else reject(new Error(`pulumi ${args.join(" ")} exited ${code}:\n${tail}`));
     });
   });

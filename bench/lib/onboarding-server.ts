@@ -77,6 +77,8 @@ export interface RunTiming {
   status: string;
   failure?: string;
   changeSummary: Record<string, number> | null;
+  /** When the POST was sent (epoch ms). */
+  postedAtMs: number;
   /** POST sent → event stream closed on the terminal status. */
   totalMs: number;
   /** Accepted → claimed by a worker (waiting for a free slot). */
@@ -87,9 +89,12 @@ export interface RunTiming {
   upMs?: number;
   /** After `up`: the environment pod's readiness check (the auth step is skipped), then the terminal status. */
   postUpMs?: number;
+  /** The run's own events, in order. */
+  events: LoggedEvent[];
 }
 
-interface LoggedEvent {
+/** A run event as GET /v1/runs/:id/events streams it. */
+export interface LoggedEvent {
   seq: number;
   type: string;
   data: Record<string, unknown>;
@@ -99,13 +104,14 @@ interface LoggedEvent {
 /** Onboards a repo (created in the GitHub emulator beforehand) and waits for the run's end. */
 export async function onboardOverHttp(server: ServerProcess, ref: RepoRef): Promise<RunTiming> {
   const started = performance.now();
+  const postedAtMs = Date.now();
   const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, displayName: ref.repo, skipAuth: true } });
   const body = (await res.json()) as { runId: string; kind: string };
   if (res.status !== 202) throw new Error(`onboarding ${ref.owner}/${ref.repo} refused: HTTP ${res.status} ${JSON.stringify(body)}`);
-  return followRun(server, body.runId, started);
+  return followRun(server, body.runId, started, postedAtMs);
 }
 
-async function followRun(server: ServerProcess, runId: string, started: number): Promise<RunTiming> {
+async function followRun(server: ServerProcess, runId: string, started: number, postedAtMs: number): Promise<RunTiming> {
   const events: LoggedEvent[] = [];
   // The stream ends when the run is terminal; a dropped connection resumes after the last event seen.
   for (let attempt = 0; ; attempt++) {
@@ -136,8 +142,10 @@ async function followRun(server: ServerProcess, runId: string, started: number):
     status: run.status,
     changeSummary: run.changeSummary,
     ...(run.status === "succeeded" ? {} : { failure: `${run.failedStep ?? "?"}: ${run.failureReason ?? "no reason recorded"}` }),
+    postedAtMs,
     totalMs,
     ...phases(events),
+    events,
   };
 }
 

@@ -1,8 +1,10 @@
 /**
- * Peak resident memory of a process and of everything it started (for the onboarding server: the pulumi CLI,
- * its language host, the node program, the provider plugins, the dynamic providers), read from /proc at a fixed
- * interval. Linux only, like the sandbox. A process that lives shorter than one interval can be missed; the
- * peaks are therefore lower bounds, which is what sampling tools (ps, top) report too.
+ * Resident memory of a process and of everything it started (for the onboarding server: the pulumi CLI, its
+ * language host, the node program, the policy pack, the provider plugins, the dynamic providers), read from /proc
+ * at a fixed interval. Linux only, like the sandbox. A process that lives shorter than one interval can be missed;
+ * the peaks are therefore lower bounds, which is what sampling tools (ps, top) report too. Each process seen is also
+ * kept with its command line, its start (from /proc, exact to the clock tick) and when it was last seen, for the
+ * run timelines (bench/lib/run-timeline.ts).
  */
 import { readFileSync, readdirSync } from "node:fs";
 
@@ -16,18 +18,48 @@ export interface MemoryPeaks {
   samples: number;
 }
 
+/** One descendant of the watched process, as the samples saw it. */
+export interface SeenProcess {
+  pid: number;
+  ppid: number;
+  argv: string[];
+  /** When it started (epoch ms, from its start time in /proc: exact to the 10 ms clock tick). */
+  startMs: number;
+  /** The last sample that saw it (epoch ms): it ended within one interval after. */
+  lastSeenMs: number;
+  peakRssBytes: number;
+}
+
 export interface MemoryWatch {
   /** Stops sampling (after one last sample) and returns the peaks seen. */
   stop(): MemoryPeaks;
+  /** Every descendant seen so far, in order of start. */
+  processes(): SeenProcess[];
 }
 
 /** Samples `pid` and its descendants every `intervalMs` until stop(). */
-export function watchProcessTree(pid: number, intervalMs = 200): MemoryWatch {
+export function watchProcessTree(pid: number, intervalMs = 250): MemoryWatch {
   const peaks: MemoryPeaks = { rootBytes: 0, descendantsBytes: 0, totalBytes: 0, samples: 0 };
+  const seen = new Map<string, SeenProcess>();
   const sample = () => {
     const root = rssBytes(pid);
     if (root === undefined) return; // gone: nothing left to see
-    const children = descendantsOf(pid).reduce((sum, child) => sum + (rssBytes(child) ?? 0), 0);
+    const now = Date.now();
+    let children = 0;
+    for (const child of descendantsOf(pid)) {
+      const rss = rssBytes(child.pid);
+      if (rss === undefined) continue;
+      children += rss;
+      // A pid is only reused after its process is gone: the start time tells two of them apart.
+      const key = `${child.pid}@${child.startMs}`;
+      const known = seen.get(key);
+      if (known) {
+        known.lastSeenMs = now;
+        known.peakRssBytes = Math.max(known.peakRssBytes, rss);
+      } else {
+        seen.set(key, { ...child, argv: argvOf(child.pid), lastSeenMs: now, peakRssBytes: rss });
+      }
+    }
     peaks.rootBytes = Math.max(peaks.rootBytes, root);
     peaks.descendantsBytes = Math.max(peaks.descendantsBytes, children);
     peaks.totalBytes = Math.max(peaks.totalBytes, root + children);
@@ -42,6 +74,7 @@ export function watchProcessTree(pid: number, intervalMs = 200): MemoryWatch {
       sample();
       return { ...peaks };
     },
+    processes: () => [...seen.values()].sort((a, b) => a.startMs - b.startMs),
   };
 }
 
@@ -65,32 +98,44 @@ function rssBytes(pid: number): number | undefined {
   }
 }
 
-function descendantsOf(root: number): number[] {
-  const children = new Map<number, number[]>();
+function argvOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+// USER_HZ: the unit of a process's start time in /proc/<pid>/stat; 100 on every Linux this runs on.
+const CLOCK_TICKS_PER_S = 100;
+const bootMs = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1] ?? 0) * 1000;
+
+function descendantsOf(root: number): { pid: number; ppid: number; startMs: number }[] {
+  const all = new Map<number, { pid: number; ppid: number; startMs: number }[]>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const ppid = parentOf(Number(entry));
-    if (ppid === undefined) continue;
-    const list = children.get(ppid);
-    if (list) list.push(Number(entry));
-    else children.set(ppid, [Number(entry)]);
+    const stat = statOf(Number(entry));
+    if (!stat) continue;
+    const list = all.get(stat.ppid);
+    if (list) list.push(stat);
+    else all.set(stat.ppid, [stat]);
   }
-  const found: number[] = [];
-  const pending = [...(children.get(root) ?? [])];
+  const found: { pid: number; ppid: number; startMs: number }[] = [];
+  const pending = [...(all.get(root) ?? [])];
   while (pending.length > 0) {
-    const pid = pending.pop()!;
-    found.push(pid);
-    pending.push(...(children.get(pid) ?? []));
+    const proc = pending.pop()!;
+    found.push(proc);
+    pending.push(...(all.get(proc.pid) ?? []));
   }
   return found;
 }
 
-function parentOf(pid: number): number | undefined {
+function statOf(pid: number): { pid: number; ppid: number; startMs: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // "pid (comm) state ppid …": comm may itself hold spaces and parentheses, so split after the last ')'.
+    // "pid (comm) state ppid … starttime(22nd)": comm may itself hold spaces and parentheses, so split after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[1]);
+    return { pid, ppid: Number(fields[1]), startMs: bootMs + (Number(fields[19]) * 1000) / CLOCK_TICKS_PER_S };
   } catch {
     return undefined;
   }

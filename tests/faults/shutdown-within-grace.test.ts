@@ -20,7 +20,7 @@ import { startAuthorizationServer } from "../../testkit/oauth-server";
 // SIGTERM to the real server while a run is at each of its steps: the process must be gone within
 // MESH_SIX_RUN_SHUTDOWN_GRACE_MS (plus a few seconds for the process's own teardown) whatever the step is doing,
 // leave no Pulumi process of its own behind, and a new server must take the run up again.
-// Each step is made to last: `stack select` through a `pulumi` that sleeps there (a slow backend), the engine
+// Each step is made to last: `stack init` through a `pulumi` that sleeps there (a slow backend), the engine
 // creating resources, a pod whose volumes can never bind (a StorageClass that does not exist), a device flow
 // nobody approves.
 
@@ -32,7 +32,10 @@ const REAL_PULUMI = path.join(process.env.MESH_SIX_TOOLS ?? path.resolve(__dirna
 const scratch = mkdtempSync(path.join(tmpdir(), "mesh-six-shutdown-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** A Pulumi "installation" whose `pulumi stack select` first waits 60 s (a SIGINT ends it, as it ends the real CLI's). */
+/**
+ * A Pulumi "installation" whose `pulumi stack init` (what select-stack runs for a new stack) first waits 60 s (a SIGINT
+ * ends it, as it ends the real CLI's).
+ */
 function slowSelectPulumi(): { tools: string; log: string } {
   const tools = path.join(scratch, "slow-select");
   mkdirSync(path.join(tools, "bin"), { recursive: true });
@@ -41,7 +44,7 @@ function slowSelectPulumi(): { tools: string; log: string } {
     path.join(tools, "bin", "pulumi"),
     `#!/bin/bash
 case "$*" in
-  *"stack select"*)
+  *"stack init"*)
     trap 'echo "SIGINT $*" >> "${log}"; exit 130' INT
     echo "started $*" >> "${log}"
     for _ in $(seq 600); do sleep 0.1; done ;;
@@ -125,7 +128,7 @@ test(
       await fs.waitForEvent(runId, "the run to be at select-stack", (e) => e.type === "step" && e.data.step === "select-stack", left());
       await waitForLog(slow.log, `started .*${stackNameFor(ref)}`);
       await terminate(t, fs, "select-stack", stackNameFor(ref));
-      assert.match(readFileSync(slow.log, "utf8"), new RegExp(`SIGINT .*${stackNameFor(ref)}`), "the abort reached `pulumi stack select`");
+      assert.match(readFileSync(slow.log, "utf8"), new RegExp(`SIGINT .*${stackNameFor(ref)}`), "the abort reached `pulumi stack init`");
 
       const run = await recovered(fs, runId, left, { MESH_SIX_TOOLS: process.env.MESH_SIX_TOOLS });
       assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);

@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { selectRepoStack, selectStack, workspaceSettings } from "../../pulumi/workspace";
 
-// Stack selection and config writes are CLI commands too (`pulumi stack select`, `pulumi config set-all`): a run's
+// Stack creation and config writes are CLI commands too (`pulumi stack init`, `pulumi config set-all`): a run's
 // abort must reach them, or a cancel or a shutdown waits for whatever they are stuck on. A `pulumi`
 // that is slow exactly there stands in for a slow backend; it records the signals it got.
 
@@ -50,8 +50,8 @@ async function waitForFile(file: string): Promise<void> {
   }
 }
 
-test("an abort reaches `pulumi stack select`: it gets SIGINT and the selection fails at once", async () => {
-  const { root, log } = slowPulumi("select", "stack select", "exit");
+test("an abort reaches `pulumi stack init` of a new stack: it gets SIGINT and the selection fails at once", async () => {
+  const { root, log } = slowPulumi("select", "stack init", "exit");
   const controller = new AbortController();
   const selecting = selectStack("acme.slow-select", settingsWith(root), { stop: controller.signal });
   await waitForFile(log);
@@ -78,7 +78,7 @@ test("an abort reaches the config writes of a repo stack (`pulumi config set-all
 });
 
 test("a command that ignores SIGINT is killed, with its children, when the kill signal fires", async () => {
-  const { root, log } = slowPulumi("stubborn", "stack select", "ignore");
+  const { root, log } = slowPulumi("stubborn", "stack init", "ignore");
   const stop = new AbortController();
   const kill = new AbortController();
   const selecting = selectStack("acme.stubborn", settingsWith(root), { stop: stop.signal, kill: kill.signal });

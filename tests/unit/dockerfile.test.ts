@@ -96,18 +96,42 @@ test("the image starts the server as the main job does, with tsx a production pa
   const cmd = finalStage().find((i) => i.getKeyword() === "CMD")!;
   assert.deepEqual(JSON.parse(cmd.getArgumentsContent()!), ["node", "--import", "tsx", "server/main.ts"]);
   assert.ok(pkg.dependencies.tsx, "tsx in dependencies (npm ci --omit=dev leaves devDependencies out)");
-  assert.match(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"), /nodeargs: "--import tsx"/);
+});
+
+test("the image builds the program and the policy pack from its own sources, and both run from that build", () => {
+  const stage = finalStage();
+  const copyAll = stage.findIndex((i) => i.getKeyword() === "COPY" && i.getArgumentsContent() === ". .");
+  const build = stage.findIndex((i) => i.getKeyword() === "RUN" && i.getArgumentsContent() === "node --import tsx cli/build.ts");
+  const user = stage.findIndex((i) => i.getKeyword() === "USER");
+  assert.ok(copyAll >= 0 && build > copyAll && build < user, "built after the sources are copied, as root, before USER");
+  assert.ok(pkg.dependencies.esbuild, "esbuild in dependencies: the image builds with the production packages");
+  const project = YAML.parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+    main: string;
+    runtime: { options?: Record<string, unknown> };
+  };
+  assert.equal(project.main, "dist/index.js");
+  assert.doesNotMatch(String(project.runtime.options?.nodeargs ?? ""), /tsx/, "no TypeScript loader at run time");
+  const pack = JSON.parse(readFileSync(path.join(ROOT, "policies/package.json"), "utf8")) as { main: string };
+  assert.equal(path.join("policies", pack.main), path.join("dist", "policies", "index.js"));
   const exposed = finalStage().find((i) => i.getKeyword() === "EXPOSE")!;
   assert.equal(Number(exposed.getArgumentsContent()), ONBOARDING_SERVER.port);
 });
 
-// What the server (server/main.ts) and the programs it runs (index.ts, the policy pack) load at run time.
-const RUNTIME_ENTRIES = ["server/main.ts", "index.ts", "policies/index.ts"];
+// What the server (server/main.ts) and the programs it runs (index.ts, the policy pack) load at run time, and the build
+// the image makes of those programs (cli/build.ts).
+const RUNTIME_ENTRIES = ["server/main.ts", "index.ts", "policies/index.ts", "cli/build.ts"];
 
 test("the build context holds every module the server and the stack programs load, and no local state", () => {
   const ignore = dockerignore({ ignorecase: false }).add(readFileSync(path.join(ROOT, ".dockerignore"), "utf8"));
   const { files } = moduleGraph(RUNTIME_ENTRIES);
-  const needed = [...files, "Pulumi.yaml", "Pulumi.platform-prod.yaml", "package-lock.json"];
+  const needed = [
+    ...files,
+    "Pulumi.yaml",
+    "Pulumi.platform-prod.yaml",
+    "package-lock.json",
+    "policies/package.json",
+    "policies/PulumiPolicy.yaml",
+  ];
   assert.ok(needed.length > 30, `the module graph was followed (${needed.length} files)`);
   for (const file of needed) assert.ok(!ignore.ignores(file), `${file} is needed at run time but .dockerignore leaves it out`);
   for (const local of [
@@ -119,6 +143,7 @@ test("the build context holds every module the server and the stack programs loa
     "Pulumi.acme.widgets.yaml",
     ".git/config",
     "tests/unit/names.test.ts",
+    "dist/index.js",
   ]) {
     assert.ok(ignore.ignores(local), `${local} must stay out of the image`);
   }

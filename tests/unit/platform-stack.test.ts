@@ -240,7 +240,15 @@ describe("platform-prod, declared from Pulumi.platform-prod.yaml", () => {
 });
 
 describe("platform config", () => {
-  const { parsePlatformConfig, readPlatformConfig, PlatformConfigError } = config;
+  const {
+    parsePlatformConfig,
+    readPlatformConfig,
+    PlatformConfigError,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_RUN_CONCURRENCY,
+    RUN_MEMORY_MI,
+    SERVER_BASE_MEMORY_MI,
+  } = config;
   const server = { publicUrl: "https://mesh-six.example.com", databaseUrl: "postgres://db.mesh-six.svc:5432/mesh_six" };
   const prodRaw = () => ({ kind: "platform", environment: "prod", images: { ...prodImages }, server });
 
@@ -314,21 +322,27 @@ describe("platform config", () => {
     );
   });
 
-  test("the server's memory limit must hold its run concurrency, and the check names both keys", () => {
-    const raw = { ...prodRaw(), server: { ...server, runConcurrency: 2, memoryLimit: "2Gi" } };
+  test("the server's memory limit must hold its run concurrency by the measured figures, and the check names both keys", () => {
+    // The default concurrency is as many runs as the default limit holds: one more does not fit.
+    const tooMany = DEFAULT_RUN_CONCURRENCY + 1;
+    const raw = { ...prodRaw(), server: { ...server, runConcurrency: tooMany, memoryLimit: DEFAULT_MEMORY_LIMIT } };
     assert.throws(
       () => parsePlatformConfig(raw, "platform-prod"),
       (err: Error) => {
         assert.ok(err instanceof PlatformConfigError);
         assert.deepEqual(err.keys, ["mesh-six:server.memoryLimit"]);
-        assert.match(err.message, /runConcurrency=2/);
+        assert.match(err.message, new RegExp(`runConcurrency=${tooMany}`));
         return true;
       },
     );
+    const enough = `${SERVER_BASE_MEMORY_MI + tooMany * RUN_MEMORY_MI}Mi`;
     assert.equal(
-      parsePlatformConfig({ ...raw, server: { ...raw.server, memoryLimit: "2560Mi" } }, "platform-prod").server.runConcurrency,
-      2,
+      parsePlatformConfig({ ...raw, server: { ...raw.server, memoryLimit: enough } }, "platform-prod").server.runConcurrency,
+      tooMany,
     );
+    const defaults = parsePlatformConfig({ ...prodRaw(), server }, "platform-prod").server;
+    assert.deepEqual([defaults.memoryLimit, defaults.runConcurrency], [DEFAULT_MEMORY_LIMIT, DEFAULT_RUN_CONCURRENCY]);
+    assert.ok(SERVER_BASE_MEMORY_MI + DEFAULT_RUN_CONCURRENCY * RUN_MEMORY_MI <= 2048, "the defaults fit");
   });
 
   test("the server needs an https public URL, a credential-free database URL and two replicas", () => {

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { parseLaunches, recordLaunches } from "../../bench/lib/cli-launches";
+import { watchProcessTree } from "../../bench/lib/process-memory";
+import { peaksByRole, processRole, timeline } from "../../bench/lib/run-timeline";
+
+// The benchmark's run timeline: CLI launches seen through a wrapper of the real CLI, processes from /proc, the
+// run's own events, put in one order.
+
+function fakeTools(script: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-fake-tools-"));
+  mkdirSync(path.join(dir, "bin"));
+  writeFileSync(path.join(dir, "bin", "pulumi"), `#!/bin/sh\n${script}\n`);
+  chmodSync(path.join(dir, "bin", "pulumi"), 0o755);
+  writeFileSync(path.join(dir, "bin", "pulumi-language-nodejs"), "");
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test("the launch recorder records each command's words (never its values), start, end and exit code, and passes output through", () => {
+  const real = fakeTools('echo "ran $*"; [ "$1" = up ] && exit 3; exit 0');
+  const recorder = recordLaunches(real.dir);
+  try {
+    const pulumi = path.join(recorder.toolsDir, "bin", "pulumi");
+    assert.equal(
+      execFileSync(pulumi, ["stack", "output", "--json", "--show-secrets", "--stack", "a.b"], { encoding: "utf8" }),
+      "ran stack output --json --show-secrets --stack a.b\n",
+    );
+    execFileSync(pulumi, ["config", "set-all", "--stack", "a.b", "--plaintext", "mesh-six:serverUrl=https://x"]);
+    assert.throws(
+      () => execFileSync(pulumi, ["up", "--yes"], { stdio: "ignore" }),
+      (err: { status?: number }) => err.status === 3,
+    );
+    const launches = recorder.launches();
+    assert.deepEqual(
+      launches.map((l) => [l.command, l.exitCode]),
+      [
+        ["stack output", 0],
+        ["config set-all", 0],
+        ["up", 3],
+      ],
+    );
+    for (const l of launches) assert.ok(l.endMs! >= l.startMs, "each launch ends after it starts");
+    // The other binaries of the real bin/ are linked beside the wrapper.
+    execFileSync("test", ["-e", path.join(recorder.toolsDir, "bin", "pulumi-language-nodejs")]);
+  } finally {
+    recorder.remove();
+    real.remove();
+  }
+});
+
+test("a launch still running has no end; an end without its start is ignored", () => {
+  const launches = parseLaunches("100 7 start up\n90 8 end 0\n120 9 start stack history\n150 9 end 0\n");
+  assert.deepEqual(launches, [
+    { pid: 7, command: "up", startMs: 100 },
+    { pid: 9, command: "stack history", startMs: 120, endMs: 150, exitCode: 0 },
+  ]);
+});
+
+test("processes are named by their role in a Pulumi run", () => {
+  assert.equal(processRole(["/x/.tools/bin/pulumi", "up"]), "pulumi CLI");
+  assert.equal(processRole(["/x/bin/pulumi-language-nodejs", "127.0.0.1:1"]), "language host");
+  assert.equal(processRole(["/p/plugins/resource-kubernetes-v4.25.0/pulumi-resource-kubernetes", "127.0.0.1:1"]), "kubernetes plugin");
+  assert.equal(processRole(["/usr/bin/node", "/x/node_modules/@pulumi/pulumi/cmd/run", "--monitor=1", "dist/index.js"]), "program (node)");
+  assert.equal(
+    processRole(["/usr/bin/node", "/x/node_modules/@pulumi/pulumi/cmd/run-policy-pack", "127.0.0.1:1", "/x/policies"]),
+    "policy pack (node)",
+  );
+  assert.equal(
+    processRole(["node", "--import", "data:…", "/x/node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js"]),
+    "dynamic providers (node)",
+  );
+  assert.equal(processRole(["bash", "/tmp/mesh-six-bench-tools-ab12/bin/pulumi", "up"]), "launch recorder");
+});
+
+test("the timeline puts launches, processes, steps and resource operations in order, grouping operations that change nothing", () => {
+  const t0 = Date.parse("2026-01-01T00:00:00.000Z");
+  const iso = (ms: number) => new Date(t0 + ms).toISOString();
+  const cli = { pid: 11, ppid: 10, argv: ["/t/pulumi", "up"], startMs: t0 + 110, lastSeenMs: t0 + 900, peakRssBytes: 100 * 2 ** 20 };
+  const program = {
+    pid: 12,
+    ppid: 11,
+    argv: ["node", "/n/@pulumi/pulumi/cmd/run", "dist/index.js"],
+    startMs: t0 + 300,
+    lastSeenMs: t0 + 800,
+    peakRssBytes: 200 * 2 ** 20,
+  };
+  const events = [
+    { seq: 1, type: "status", data: { status: "running" }, at: iso(0) },
+    { seq: 2, type: "step", data: { step: "up" }, at: iso(100) },
+    { seq: 3, type: "resource", data: { phase: "pre", op: "same", urn: "u::a", resourceType: "t" }, at: iso(400) },
+    {
+      seq: 4,
+      type: "resource",
+      data: { phase: "pre", op: "create", urn: "u::svc", resourceType: "kubernetes:core/v1:Service" },
+      at: iso(410),
+    },
+    { seq: 5, type: "resource", data: { phase: "done", op: "same", urn: "u::a", resourceType: "t" }, at: iso(420) },
+    { seq: 6, type: "resource", data: { phase: "pre", op: "same", urn: "u::b", resourceType: "t" }, at: iso(430) },
+    { seq: 7, type: "resource", data: { phase: "done", op: "same", urn: "u::b", resourceType: "t" }, at: iso(500) },
+    {
+      seq: 8,
+      type: "resource",
+      data: { phase: "done", op: "create", urn: "u::svc", resourceType: "kubernetes:core/v1:Service" },
+      at: iso(610),
+    },
+    { seq: 9, type: "step", data: { step: "pod-health" }, at: iso(950) },
+    { seq: 10, type: "status", data: { status: "succeeded" }, at: iso(1000) },
+  ];
+  const lines = timeline({
+    startMs: t0,
+    endMs: t0 + 1000,
+    launches: [{ pid: 10, command: "up", startMs: t0 + 105, endMs: t0 + 905, exitCode: 0 }],
+    processes: [cli, program],
+    events,
+    intervalMs: 250,
+  });
+  assert.deepEqual(
+    lines.map((l) => [l.atMs, l.durationMs, l.what]),
+    [
+      [0, undefined, "status running"],
+      [100, 850, "step up"],
+      [105, 800, "CLI launch: pulumi up"],
+      [300, 500, "↳ program (node)"],
+      [400, 100, "· same ×2 resources (first start to last end)"],
+      [410, 200, "· create: kubernetes:core/v1:Service svc"],
+      [950, 50, "step pod-health"],
+      [1000, undefined, "status succeeded"],
+    ],
+  );
+  assert.equal(lines[2].peakRssBytes, cli.peakRssBytes, "the launch shows its CLI process's peak");
+  assert.deepEqual(
+    peaksByRole([cli, program, { ...program, pid: 13, peakRssBytes: 50 }]).map((r) => [r.role, r.count, r.peakRssBytes]),
+    [
+      ["program (node)", 2, program.peakRssBytes],
+      ["pulumi CLI", 1, cli.peakRssBytes],
+    ],
+  );
+});
+
+test("the process watch sees a child's command line, its start and its peak memory", async () => {
+  const child = spawn(process.execPath, ["-e", "const b = Buffer.alloc(64 * 2 ** 20, 1); setTimeout(() => b.length, 600)"], {
+    stdio: "ignore",
+  });
+  const before = Date.now();
+  const watch = watchProcessTree(process.pid, 100);
+  await new Promise((resolve) => child.once("exit", resolve));
+  watch.stop();
+  const seen = watch.processes().find((p) => p.pid === child.pid);
+  assert.ok(seen, "the child was seen");
+  assert.deepEqual(seen.argv.slice(0, 2), [process.execPath, "-e"]);
+  assert.ok(seen.peakRssBytes > 64 * 2 ** 20, `peak ${seen.peakRssBytes} holds the 64 MiB buffer`);
+  assert.ok(Math.abs(seen.startMs - before) < 2000, "its start comes from /proc, near when it was spawned");
+  assert.ok(seen.lastSeenMs >= seen.startMs);
+});
