@@ -1,5 +1,6 @@
 import path from "node:path";
 import { Pool } from "pg";
+import { createRunFingerprinter } from "../pulumi/run-fingerprint";
 import { PulumiStackRunner } from "../pulumi/runner";
 import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
     metrics,
     log,
     validate: githubRepoValidator(process.env, (line) => log.child({ component: "github" }).warn(line)),
+    // Once, now that the runs' environment is complete: the program build, the toolchain and the inputs do not change while the process runs.
+    fingerprinter: await createRunFingerprinter(settings),
   });
   const app = createApp({ db: pool, config, metrics, workers, log });
   await app.queue.start();
