@@ -196,22 +196,27 @@ export async function lastAppliedRequest(db: Queryable, stackName: string): Prom
   return rows[0]?.request;
 }
 
-/** The stack's last onboard or update that ran Pulumi and succeeded, queued before `beforeSeq`: what an update is compared with. */
-export async function lastAppliedUpdate(db: Queryable, stackName: string, beforeSeq: number): Promise<RunRecord | undefined> {
+/**
+ * The stack's last onboard or update that ran Pulumi and succeeded, by when it ended (runs sent at the same moment may
+ * take their queue positions out of order): what an update is compared with.
+ */
+export async function lastAppliedUpdate(db: Queryable, stackName: string): Promise<RunRecord | undefined> {
   const { rows } = await db.query<RunRow>(
-    `SELECT * FROM runs WHERE stack_name = $1 AND seq < $2 AND status = 'succeeded' AND kind IN ('onboard', 'update')
-       AND up_to_date_with IS NULL
-     ORDER BY seq DESC LIMIT 1`,
-    [stackName, beforeSeq],
+    `SELECT * FROM runs WHERE stack_name = $1 AND status = 'succeeded' AND kind IN ('onboard', 'update') AND up_to_date_with IS NULL
+     ORDER BY finished_at DESC LIMIT 1`,
+    [stackName],
   );
   return rows[0] ? toRun(rows[0]) : undefined;
 }
 
-/** The stack's runs that started between two queue positions (FIFO per stack: they ran in this order, after the first). */
-export async function runsStartedBetween(db: Queryable, stackName: string, afterSeq: number, beforeSeq: number): Promise<RunRecord[]> {
+/**
+ * The stack's runs that started and ended after `after` ended, in the order they ended. One run holds a stack at a
+ * time, so these are all that ran since; a run cancelled before it started did nothing and is left out.
+ */
+export async function runsEndedSince(db: Queryable, stackName: string, after: Date): Promise<RunRecord[]> {
   const { rows } = await db.query<RunRow>(
-    "SELECT * FROM runs WHERE stack_name = $1 AND seq > $2 AND seq < $3 AND started_at IS NOT NULL ORDER BY seq",
-    [stackName, afterSeq, beforeSeq],
+    "SELECT * FROM runs WHERE stack_name = $1 AND finished_at > $2 AND started_at IS NOT NULL ORDER BY finished_at",
+    [stackName, after],
   );
   return rows.map(toRun);
 }

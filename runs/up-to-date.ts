@@ -4,7 +4,7 @@ import { changedComponents, type FingerprintRecord, type RunFingerprint } from "
 import type { RunRecord } from "../domain/runs";
 import type { RunFingerprinter } from "../pulumi/run-fingerprint";
 import { driftOf } from "./drift";
-import { lastAppliedUpdate, runsStartedBetween } from "./run-store";
+import { lastAppliedUpdate, runsEndedSince } from "./run-store";
 
 /**
  * Whether an onboard or update may be answered `up-to-date` without starting Pulumi: its fingerprint equals that of
@@ -40,7 +40,7 @@ export async function decideUpToDate(
   opts: UpToDateOptions,
   now = Date.now(),
 ): Promise<UpToDateDecision> {
-  const base = await lastAppliedUpdate(db, run.stackName, run.seq);
+  const base = await lastAppliedUpdate(db, run.stackName);
   const record = (verdict: FingerprintRecord["verdict"], reasons: string[]): FingerprintRecord => ({
     ...fingerprint,
     verdict,
@@ -58,8 +58,9 @@ export async function decideUpToDate(
 
 async function invalidations(db: Queryable, run: RunRecord, base: RunRecord, opts: UpToDateOptions, now: number): Promise<string[]> {
   const reasons: string[] = [];
-  let observedAt = base.finishedAt?.getTime() ?? 0;
-  for (const later of await runsStartedBetween(db, run.stackName, base.seq, run.seq)) {
+  const baseEnded = base.finishedAt ?? new Date(0);
+  let observedAt = baseEnded.getTime();
+  for (const later of await runsEndedSince(db, run.stackName, baseEnded)) {
     const name = `${later.kind} ${later.id}`;
     if (later.kind === "refresh") reasons.push(`a refresh ran since (${name})`);
     else if (later.kind === "destroy") reasons.push(`the repo was offboarded since (${name})`);
