@@ -1,5 +1,4 @@
-import { registrationDigest } from "../db/registry";
-import type { Queryable } from "../db/registry";
+import { type Queryable, registrationDigest } from "../db/registry";
 import { changedComponents, type FingerprintRecord, type RunFingerprint } from "../domain/fingerprint";
 import type { RunRecord } from "../domain/runs";
 import type { RunFingerprinter } from "../pulumi/run-fingerprint";
