@@ -78,7 +78,12 @@ async function invalidations(db: Queryable, run: RunRecord, base: RunRecord, opt
   const after = base.fingerprint?.after;
   if (!after) reasons.push(`run ${base.id} recorded no state after it`);
   else {
-    if ((await opts.fingerprinter.stateIdentity(run.stackName)) !== (after.state ?? undefined))
+    const state = await opts.fingerprinter.stateIdentity(run.stackName).then(
+      (identity) => ({ identity }),
+      (err: Error) => ({ error: err.message }),
+    );
+    if ("error" in state) reasons.push(`the stack's state could not be read: ${state.error}`);
+    else if (state.identity !== (after.state ?? undefined))
       reasons.push("the stack's state changed outside this server's runs (a Pulumi command by hand, a recovery or a migration)");
     const registry = await registrationDigest(db, run.stackName);
     if (registry !== (after.registry ?? undefined))
