@@ -3,7 +3,8 @@
  * process, the real pulumi CLI and the project's own program:
  *   1. the server's overhead: a first onboarding through HTTP vs `pulumi up` of the same kind of repo stack from
  *      the CLI, samples alternated (server, CLI, server, CLI…) so drift of the machine hits both;
- *   2. a no-op re-onboard (nothing changed) vs the first onboarding of the same repos;
+ *   2. re-onboards of the same repos vs their first onboarding: the identical request (answered up-to-date from its
+ *      fingerprint, no Pulumi started) and the same request with `force: true` (a no-op `up`);
  *   3. 1/5/20 repos onboarded at once at run concurrency 1/2/4: wall time, per-repo time, peak memory of the
  *      server and of its Pulumi processes;
  *   4. `up` of a platform stack with 1 repo onboarded vs with every repo of this run onboarded (≥ 20 in full mode).
@@ -53,12 +54,25 @@ class Bench {
     return { owner: this.owner, repo: name };
   }
 
-  async onboard(server: ServerProcess, ref: RepoRef, expect: "first" | "no-op"): Promise<RunTiming> {
+  /**
+   * `up-to-date`: the same request again, which must be answered so; `forced`: the same with `force: true`, a no-op `up`;
+   * `changed`: a re-onboard with `extra` changing its config, which must run.
+   */
+  async onboard(
+    server: ServerProcess,
+    ref: RepoRef,
+    expect: "first" | "up-to-date" | "forced" | "changed",
+    extra: Record<string, unknown> = {},
+  ): Promise<RunTiming> {
     if (expect === "first") this.viaServer.push(ref);
-    const run = await onboardOverHttp(server, ref);
+    const run = await onboardOverHttp(server, ref, expect === "forced" ? { ...extra, force: true } : extra);
     if (run.status !== "succeeded") throw new Error(`onboarding ${ref.repo} (run ${run.runId}) ${run.status} at ${run.failure}`);
     const changed = Object.entries(run.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0);
-    if (expect === "no-op" && changed.length > 0) throw new Error(`re-onboarding ${ref.repo} changed ${JSON.stringify(run.changeSummary)}`);
+    if (expect === "forced" && changed.length > 0)
+      throw new Error(`re-onboarding ${ref.repo} changed ${JSON.stringify(run.changeSummary)}`);
+    if (expect === "up-to-date" && run.outcome !== "up-to-date")
+      throw new Error(`re-onboarding ${ref.repo} unchanged was ${run.outcome}: ${JSON.stringify(run.record.fingerprint)}`);
+    if (expect === "changed" && run.outcome !== "applied") throw new Error(`re-onboarding ${ref.repo} changed was ${run.outcome}`);
     if (expect === "first") this.repoStacks++;
     return run;
   }
@@ -116,7 +130,10 @@ interface OverheadSample {
 }
 
 interface NoopSample {
+  /** The identical request: up-to-date. */
   server: RunTiming;
+  /** The same with force: true. */
+  forced: RunTiming;
   cli: CliRun;
 }
 
@@ -140,12 +157,25 @@ async function overhead(bench: Bench, server: ServerProcess): Promise<OverheadSa
   return samples;
 }
 
-async function noops(bench: Bench, server: ServerProcess): Promise<NoopSample[]> {
+async function noops(bench: Bench, server: ServerProcess, firsts: RunTiming[]): Promise<NoopSample[]> {
   const samples: NoopSample[] = [];
   for (let i = 0; i < plan.samples; i++) {
-    log(`no-op re-onboard, sample ${i + 1}/${plan.samples}`);
-    const again = await bench.onboard(server, { owner: bench.owner, repo: `srv-${pad(i)}` }, "no-op");
-    samples.push({ server: again, cli: await cliUp(bench.env, bench.viaCli[i], "no-op") });
+    log(`re-onboard, identical and forced, sample ${i + 1}/${plan.samples}`);
+    const ref = { owner: bench.owner, repo: `srv-${pad(i)}` };
+    const again = await bench.onboard(server, ref, "up-to-date");
+    const forced = await bench.onboard(server, ref, "forced");
+    samples.push({ server: again, forced, cli: await cliUp(bench.env, bench.viaCli[i], "no-op") });
+    if (i === 0) {
+      // The records the fingerprints come with, for the reader: first, identical, forced, then a changed config.
+      const changed = await bench.onboard(server, ref, "changed", { displayName: `${ref.repo} renamed` });
+      for (const [what, run] of [
+        ["first onboarding", firsts[0]],
+        ["identical re-onboard", again],
+        ["forced", forced],
+        ["config changed", changed],
+      ] as const)
+        log(`run record, ${what}: ${JSON.stringify(run.record)}`);
+    }
   }
   return samples;
 }
@@ -185,7 +215,11 @@ async function measure(bench: Bench, servers: { current?: ServerProcess }): Prom
   const platformFew = await platformWith(bench, platform, true);
 
   const overheadSamples = await overhead(bench, server);
-  const noopSamples = await noops(bench, server);
+  const noopSamples = await noops(
+    bench,
+    server,
+    overheadSamples.map((s) => s.server),
+  );
 
   const grid: GridCell[] = [];
   for (const concurrency of plan.concurrencies) {
@@ -251,16 +285,28 @@ function report(r: Results): string {
   );
 
   const noopServer = r.noop.map((s) => s.server);
+  const forcedServer = r.noop.map((s) => s.forced);
   const noopTable = table(
-    ["measure", "first onboarding", "no-op re-onboard", "no-op / first"],
+    ["measure", "first onboarding", "re-onboard", "re-onboard / first"],
     [
       [
-        "server total (POST → succeeded)",
+        "**server total, identical request: up-to-date** (POST → succeeded)",
         ms(serverTotal),
         ms(med(noopServer.map((s) => s.totalMs))),
-        ratio(med(noopServer.map((s) => s.totalMs)), serverTotal),
+        `**${ratio(med(noopServer.map((s) => s.totalMs)), serverTotal)}**`,
       ],
-      ["server `up` step", ms(serverUp), ms(med(noopServer.map((s) => s.upMs))), ratio(med(noopServer.map((s) => s.upMs)), serverUp)],
+      [
+        "server total, the same with `force: true` (a no-op `up`)",
+        ms(serverTotal),
+        ms(med(forcedServer.map((s) => s.totalMs))),
+        ratio(med(forcedServer.map((s) => s.totalMs)), serverTotal),
+      ],
+      [
+        "server `up` step, forced",
+        ms(serverUp),
+        ms(med(forcedServer.map((s) => s.upMs))),
+        ratio(med(forcedServer.map((s) => s.upMs)), serverUp),
+      ],
       ["CLI `pulumi up`", ms(cliUpMs), ms(med(r.noop.map((s) => s.cli.ms))), ratio(med(r.noop.map((s) => s.cli.ms)), cliUpMs)],
     ],
   );
@@ -343,9 +389,10 @@ ${overheadTable}
 
 ### No-op re-onboard vs first onboarding
 
-The same ${n} server repos onboarded again with the same request (a run of kind \`update\`; checked to change
-nothing), and the CLI's repos \`up\` again with \`--expect-no-changes\`; medians of ${n}, the "first" column being
-the medians above.
+The same ${n} server repos onboarded again (runs of kind \`update\`): first with the same request, checked to be
+answered \`up-to-date\` from its fingerprint without starting Pulumi, then with \`force: true\`, a no-op \`up\` (checked to
+change nothing); and the CLI's repos \`up\` again with \`--expect-no-changes\`; medians of ${n}, the "first" column
+being the medians above.
 
 ${noopTable}
 

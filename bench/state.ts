@@ -79,7 +79,8 @@ async function startReplica(s: Setup): Promise<ServerProcess> {
 }
 
 async function onboard(s: Setup, server: ServerProcess, ref: RepoRef, expect: "first" | "no-op"): Promise<RunTiming> {
-  const run = await onboardOverHttp(server, ref);
+  // A re-onboard is forced: an identical one is answered up-to-date without Pulumi, and the backends' cost is what is compared.
+  const run = await onboardOverHttp(server, ref, expect === "no-op" ? { force: true } : {});
   if (run.status !== "succeeded") throw new Error(`${s.name}: onboarding ${ref.repo} ${run.status} at ${run.failure}`);
   const changed = Object.entries(run.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0);
   if (expect === "no-op" && changed.length > 0)

@@ -149,6 +149,8 @@ async function execute(kind: RunKind, request: RunRequest, settings: WorkspaceSe
     policy: null,
     auth: null,
     authReceivedAt: null,
+    fingerprint: null,
+    upToDateWith: null,
     createdAt: now,
     updatedAt: now,
   };

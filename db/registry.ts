@@ -223,6 +223,19 @@ export async function findBoards(db: Queryable, projectNodeId: string): Promise<
 }
 
 /**
+ * A hash of the repo's registry row as its stack wrote it (drift verdicts and timestamps left out), or undefined
+ * without a row: an update is up to date only while the row is what the last one left (runs/up-to-date.ts).
+ */
+export async function registrationDigest(db: Queryable, stackName: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ digest: string }>(
+    `SELECT md5((to_jsonb(r) - 'drift_status' - 'drift_checked_at' - 'created_at' - 'updated_at')::text) AS digest
+     FROM repo_registry r WHERE stack_name = $1`,
+    [stackName],
+  );
+  return rows[0]?.digest;
+}
+
+/**
  * A drift check's verdict, kept on the registry row because other services read it there. Answers the verdict it
  * replaced (null: none yet; undefined: no such row), read under the row's lock so two checks cannot both see
  * the old one.

@@ -1,3 +1,4 @@
+import type { FingerprintRecord } from "./fingerprint";
 import type { RepoStackInput } from "./repo-config";
 
 /** What the user needs to approve the device: safe to show (the device code is not part of it). */
@@ -30,6 +31,8 @@ export function isTerminal(status: RunStatus): boolean {
 export interface RunOptions {
   /** Skip the OAuth device-flow step (for repos whose agents use existing credentials). */
   skipAuth?: boolean;
+  /** Run an onboard or update even when it is up to date with the stack's last successful one. */
+  force?: boolean;
 }
 
 /**
@@ -66,6 +69,10 @@ export interface RunRecord {
   auth: AuthPrompt | null;
   /** When credentials arrived through POST /v1/runs/:id/auth. */
   authReceivedAt: Date | null;
+  /** An onboard's or update's fingerprint and how it compared (null for other kinds, and before it is claimed). */
+  fingerprint: FingerprintRecord | null;
+  /** Set on an update answered `up-to-date` without running: the earlier run whose result it repeats. */
+  upToDateWith: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -9,6 +9,7 @@ import {
   releaseLease,
   renewLease,
   requestCancel,
+  recordFingerprint,
   type RunOutcome,
   settleRecovery,
   startWaitingForAuth,
@@ -17,6 +18,8 @@ import {
 } from "./run-store";
 import { hasPostUpSteps, type PostUpConfig, runPostUpSteps } from "./post-up";
 import { type RepoValidator, VALIDATE_STEP, validatesFirst } from "./validate";
+import { decideUpToDate, stateAfter, type UpToDateOptions } from "./up-to-date";
+import { hashOf } from "../domain/fingerprint";
 import type { StackRunner } from "../pulumi/runner";
 import { type EmitRunEvent, redactOutputs, type RunRecord, RunStepError } from "../domain/runs";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
@@ -40,6 +43,11 @@ export interface RunQueueOptions {
   postUp?: PostUpConfig;
   /** The `validate` step before an onboard's or update's stack is touched; without it a run starts at `select-stack`. */
   validate?: RepoValidator;
+  /**
+   * Onboards and updates identical to the stack's last successful one are answered up-to-date without the runner
+   * (runs/up-to-date.ts); without it every one runs.
+   */
+  upToDate?: UpToDateOptions;
   /** Called once per run that reached a terminal status here (metrics). */
   onFinished?: (run: RunRecord) => void;
   log?: Logger;
@@ -88,6 +96,7 @@ export class RunQueue {
   private readonly authPushes = new Map<string, AbortController>();
   private readonly postUp?: PostUpConfig;
   private readonly validate?: RepoValidator;
+  private readonly upToDate?: UpToDateOptions;
 
   constructor(opts: RunQueueOptions) {
     this.pool = opts.pool;
@@ -99,6 +108,7 @@ export class RunQueue {
     this.bus = opts.bus ?? new RunEventBus();
     this.postUp = opts.postUp;
     this.validate = opts.validate;
+    this.upToDate = opts.upToDate;
     this.onFinished = opts.onFinished ?? (() => undefined);
     this.log = opts.log ?? defaultLogger().child({ component: "queue" });
     this.loop = new WorkerLoop<RunRecord>({
@@ -229,11 +239,20 @@ export class RunQueue {
   private async execute(run: RunRecord, controller: AbortController): Promise<void> {
     let step = run.step ?? "start";
     let result: Awaited<ReturnType<StackRunner["run"]>> | undefined;
+    /** The earlier run this one is up to date with: it ends without the runner. */
+    let upToDateWith: RunRecord | undefined;
+    let fingerprinted = false;
     const { error, abortedBy } = await this.supervise(run, controller, async (signal, emit, kill) => {
       const tracked: EmitRunEvent = async (event) => {
         if (event.type === "step") step = event.step;
         await emit(event);
       };
+      if (this.upToDate && validatesFirst(run)) {
+        const judged = await this.judge(run, this.upToDate, tracked);
+        fingerprinted = judged.fingerprinted;
+        upToDateWith = judged.base;
+        if (upToDateWith) return;
+      }
       if (this.validate && validatesFirst(run)) {
         await tracked({ type: "step", step: VALIDATE_STEP });
         await this.validate(run, signal);
@@ -247,9 +266,13 @@ export class RunQueue {
       return;
     }
     let outcome: RunOutcome;
-    if (!error && result) {
+    if (!error && upToDateWith) {
+      // Nothing ran: the stack's outputs are those the earlier run recorded.
+      outcome = { status: "succeeded", changeSummary: {}, outputs: upToDateWith.outputs ?? {}, upToDateWith: upToDateWith.id };
+    } else if (!error && result) {
       // Even a run aborted too late to stop did change the stack: record what happened.
       outcome = { status: "succeeded", changeSummary: result.changeSummary, outputs: redactOutputs(result.outputs) };
+      if (fingerprinted && this.upToDate) outcome.fingerprintAfter = await this.leftBehind(run, this.upToDate);
     } else if (abortedBy instanceof ShuttingDown) {
       await releaseLease(this.pool, run.id, this.workerId);
       return;
@@ -267,6 +290,44 @@ export class RunQueue {
     const finished = await finishRun(this.pool, run.id, this.workerId, outcome);
     this.bus.notify(run.id);
     if (finished) this.onFinished(finished);
+  }
+
+  /**
+   * Fingerprints an onboard or update, keeps the verdict on its row and says why it runs; an up-to-date one gets its
+   * `up` step skipped, naming the run it repeats. A request that is no valid stack input is not judged: it fails
+   * where it always did.
+   */
+  private async judge(run: RunRecord, opts: UpToDateOptions, emit: EmitRunEvent): Promise<{ fingerprinted: boolean; base?: RunRecord }> {
+    let fingerprint;
+    try {
+      fingerprint = opts.fingerprinter.fingerprint(run, this.postUpComponents());
+    } catch {
+      return { fingerprinted: false };
+    }
+    const { record, base } = await decideUpToDate(this.pool, run, fingerprint, opts);
+    await recordFingerprint(this.pool, run.id, this.workerId, record);
+    const said = `fingerprint ${record.digest.slice(0, 12)}: ${record.reasons.join("; ")}`;
+    if (base) await emit({ type: "step", step: "up", skipped: `up to date: ${said}` });
+    // A first onboard has nothing to be compared with: its record says so, its events stay those of any onboard.
+    else if (record.verdict !== "first") await emit({ type: "log", message: `not up to date (${record.verdict}): ${said}` });
+    return { fingerprinted: true, base };
+  }
+
+  /** The steps after `up` depend on the server's auth settings too: a change there is a reason to run. */
+  private postUpComponents(): Record<string, string> {
+    const cfg = this.postUp;
+    if (!cfg) return {};
+    return { "post-up:auth": hashOf(JSON.stringify({ deviceFlow: cfg.deviceFlow ?? null, authServiceUrl: cfg.authServiceUrl ?? null })) };
+  }
+
+  /** The state and registry row an applied run left; unknown (the next update then runs) when they cannot be read. */
+  private async leftBehind(run: RunRecord, opts: UpToDateOptions) {
+    try {
+      return await stateAfter(this.pool, run.stackName, opts.fingerprinter);
+    } catch (err) {
+      this.log.child({ runId: run.id }).warn(`reading the state the run left: ${(err as Error).message}`);
+      return undefined;
+    }
   }
 
   private async afterUp(

@@ -6,6 +6,7 @@ import { withTransaction } from "../db/transaction";
 import { runNotification } from "../domain/notifications";
 import { isUuid } from "../lib/uuid";
 import { LIFECYCLE_KINDS, type LifecycleKind, type RepoFacts } from "../domain/repo-state";
+import type { FingerprintRecord } from "../domain/fingerprint";
 import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, RunRequest, RunStatus } from "../domain/runs";
 
 /**
@@ -64,6 +65,8 @@ interface RunRow {
   policy: RunPolicy | null;
   auth: AuthPrompt | null;
   auth_received_at: Date | null;
+  fingerprint: FingerprintRecord | null;
+  up_to_date_with: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -93,6 +96,8 @@ function toRun(row: RunRow): RunRecord {
     policy: row.policy,
     auth: row.auth,
     authReceivedAt: row.auth_received_at,
+    fingerprint: row.fingerprint,
+    upToDateWith: row.up_to_date_with,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -214,6 +219,40 @@ export async function lastAppliedRequest(db: Queryable, stackName: string): Prom
     [stackName],
   );
   return rows[0]?.request;
+}
+
+/**
+ * The stack's last onboard or update that ran Pulumi and succeeded, by when it ended (runs sent at the same moment may
+ * take their queue positions out of order): what an update is compared with.
+ */
+export async function lastAppliedUpdate(db: Queryable, stackName: string): Promise<RunRecord | undefined> {
+  const { rows } = await db.query<RunRow>(
+    `SELECT * FROM runs WHERE stack_name = $1 AND status = 'succeeded' AND kind IN ('onboard', 'update') AND up_to_date_with IS NULL
+     ORDER BY finished_at DESC LIMIT 1`,
+    [stackName],
+  );
+  return rows[0] ? toRun(rows[0]) : undefined;
+}
+
+/**
+ * The stack's runs that started and ended after `after` ended, in the order they ended. One run holds a stack at a
+ * time, so these are all that ran since; a run cancelled before it started did nothing and is left out.
+ */
+export async function runsEndedSince(db: Queryable, stackName: string, after: Date): Promise<RunRecord[]> {
+  const { rows } = await db.query<RunRow>(
+    "SELECT * FROM runs WHERE stack_name = $1 AND finished_at > $2 AND started_at IS NOT NULL ORDER BY finished_at",
+    [stackName, after],
+  );
+  return rows.map(toRun);
+}
+
+/** Keeps a claimed onboard's or update's fingerprint and verdict on its row, while `leaseOwner` holds it. */
+export async function recordFingerprint(db: Queryable, runId: string, leaseOwner: string, record: FingerprintRecord): Promise<void> {
+  await db.query(`UPDATE runs SET fingerprint = $3::jsonb, updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status IN ${ACTIVE}`, [
+    runId,
+    leaseOwner,
+    JSON.stringify(record),
+  ]);
 }
 
 export interface StoredEvent {
@@ -362,7 +401,15 @@ export async function releaseLease(db: Queryable, runId: string, leaseOwner: str
 }
 
 export type RunOutcome =
-  | { status: "succeeded"; changeSummary: Record<string, number>; outputs: Record<string, unknown> }
+  | {
+      status: "succeeded";
+      changeSummary: Record<string, number>;
+      outputs: Record<string, unknown>;
+      /** An update answered up-to-date: the earlier run whose result it repeats. */
+      upToDateWith?: string;
+      /** What an applied onboard or update left (merged into its fingerprint as `after`). */
+      fingerprintAfter?: FingerprintRecord["after"];
+    }
   | { status: "failed" | "cancelled"; failedStep: string | null; failureReason: string };
 
 /** Records the end of a run still held under `leaseOwner`; undefined when the lease was lost meanwhile. */
@@ -371,7 +418,8 @@ export async function finishRun(pool: Pool, runId: string, leaseOwner: string, o
   const [run] = await reportedTransition(
     pool,
     `status = $3, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4,
-     failure_reason = $5, change_summary = $6::jsonb, outputs = $7::jsonb,
+     failure_reason = $5, change_summary = $6::jsonb, outputs = $7::jsonb, up_to_date_with = $8::uuid,
+     fingerprint = CASE WHEN $9::jsonb IS NULL THEN u.fingerprint ELSE u.fingerprint || jsonb_build_object('after', $9::jsonb) END,
      policy = jsonb_build_object(
        'packs', coalesce((SELECT e.data->'policyPacks' FROM run_events e WHERE e.run_id = $1 AND e.type = 'summary' ORDER BY e.seq DESC LIMIT 1), '{}'::jsonb),
        'violations', (SELECT coalesce(jsonb_agg(e.data - 'type' ORDER BY e.seq), '[]'::jsonb) FROM run_events e WHERE e.run_id = $1 AND e.type = 'policy'))`,
@@ -384,6 +432,8 @@ export async function finishRun(pool: Pool, runId: string, leaseOwner: string, o
       ok ? null : outcome.failureReason,
       ok ? JSON.stringify(outcome.changeSummary) : null,
       ok ? JSON.stringify(outcome.outputs) : null,
+      ok ? (outcome.upToDateWith ?? null) : null,
+      ok && outcome.fingerprintAfter ? JSON.stringify(outcome.fingerprintAfter) : null,
     ],
     ok ? {} : { failedStep: outcome.failedStep, reason: outcome.failureReason },
   );

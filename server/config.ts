@@ -93,6 +93,8 @@ export interface WebhookConfig {
 }
 
 export const DEFAULT_POD_READY_TIMEOUT_MS = 10 * 60_000;
+/** MESH_SIX_DRIFT_CHECK_INTERVAL_MS's default. */
+export const DEFAULT_DRIFT_CHECK_INTERVAL_MS = 6 * 60 * 60_000;
 
 const positiveInt = z.coerce.number().int().positive();
 const namespaceVariable = z.string().regex(DNS1123_LABEL, "must be a Kubernetes namespace name").optional();
@@ -178,11 +180,7 @@ const envSchema = z.object({
   MESH_SIX_TASK_RETRY_BASE_MS: positiveInt.default(1000),
   MESH_SIX_TASK_RETRY_MAX_MS: positiveInt.default(60_000),
   MESH_SIX_DISPATCH_CONCURRENCY: positiveInt.max(256).default(8),
-  MESH_SIX_DRIFT_CHECK_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(6 * 60 * 60_000),
+  MESH_SIX_DRIFT_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(DEFAULT_DRIFT_CHECK_INTERVAL_MS),
   MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
   // Empty counts as unset, as it did before the server read it.
   GITHUB_TOKEN: z.string().optional(),

@@ -48,6 +48,10 @@ export function toRunView(run: RunRecord, position: number | null): z.output<typ
     changeSummary: run.changeSummary,
     outputs: run.outputs,
     policy: run.policy,
+    outcome:
+      run.status !== "succeeded" || (run.kind !== "onboard" && run.kind !== "update") ? null : run.upToDateWith ? "up-to-date" : "applied",
+    upToDateWith: run.upToDateWith,
+    fingerprint: run.fingerprint,
     // The prompt matters only while the user can act on it.
     auth: run.status === "waiting-for-auth" && run.auth ? run.auth : null,
   };

@@ -2,6 +2,7 @@ import path from "node:path";
 import { Pool } from "pg";
 import { assertProgramBuilt } from "../pulumi/program-build";
 import { checkPulumiCli } from "../pulumi/pulumi-command";
+import { createRunFingerprinter } from "../pulumi/run-fingerprint";
 import { PulumiStackRunner } from "../pulumi/runner";
 import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
     metrics,
     log,
     validate: githubRepoValidator(process.env, (line) => log.child({ component: "github" }).warn(line)),
+    // Once, now that the runs' environment is complete: the program build, the toolchain and the inputs do not change while the process runs.
+    fingerprinter: await createRunFingerprinter(settings),
   });
   const app = createApp({ db: pool, config, metrics, workers, log });
   await app.queue.start();

@@ -85,6 +85,12 @@ export function createMetrics(pool: Pool): ServerMetrics {
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 2400],
     registers: [registry],
   });
+  const upToDate = new Counter({
+    name: "mesh_six_runs_up_to_date_total",
+    help: "Succeeded onboards and updates answered up-to-date without running Pulumi, in this process (also counted as finished)",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
   const webhookDeliveries = new Counter({
     name: "mesh_six_webhook_deliveries_total",
     help: "GitHub webhook deliveries received, by event and outcome",
@@ -97,6 +103,7 @@ export function createMetrics(pool: Pool): ServerMetrics {
     webhookDeliveries,
     runFinished(run) {
       finished.inc({ kind: run.kind, status: run.status });
+      if (run.upToDateWith) upToDate.inc({ kind: run.kind });
       if (run.startedAt && run.finishedAt) {
         duration.observe({ kind: run.kind, status: run.status }, (run.finishedAt.getTime() - run.startedAt.getTime()) / 1000);
       }

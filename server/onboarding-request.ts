@@ -17,7 +17,7 @@ export function buildOnboardingRequest(
 ): { parsed: ReturnType<typeof onboardingRequest.parse>; request: RepoStackInput; options: RunOptions } {
   const parsed = validate(onboardingRequest, body);
   // Stored as the client wrote it: a field left out keeps following the stack's default.
-  const { skipAuth: _skipAuth, skipStorage, storage: storageChoice, ...given } = body as Record<string, unknown>;
+  const { skipAuth: _skipAuth, force: _force, skipStorage, storage: storageChoice, ...given } = body as Record<string, unknown>;
   // The bucket is the server's; the request only says whether to have a prefix and whether to keep its objects.
   const storage =
     defaults.storageBucket && skipStorage !== true
@@ -30,5 +30,9 @@ export function buildOnboardingRequest(
     ...(defaults.namespace && given.namespace === undefined ? { namespace: defaults.namespace } : {}),
     ...(storage ? { storage } : {}),
   } as RepoStackInput;
-  return { parsed, request, options: parsed.skipAuth === undefined ? {} : { skipAuth: parsed.skipAuth } };
+  const options = {
+    ...(parsed.skipAuth === undefined ? {} : { skipAuth: parsed.skipAuth }),
+    ...(parsed.force === undefined ? {} : { force: parsed.force }),
+  };
+  return { parsed, request, options };
 }

@@ -65,6 +65,10 @@ const storageChoice = {
 const runOptions = {
   /** Skip the OAuth device-flow step. */
   skipAuth: z.boolean().optional().describe("Skip the OAuth device-flow step"),
+  force: z
+    .boolean()
+    .optional()
+    .describe("Run Pulumi even when the program build, config and inputs are identical to the last successful update (not up-to-date)"),
 };
 
 export const onboardingRequest = repoStackConfigSchema
@@ -108,7 +112,7 @@ export const runView = z
     step: z.string().nullable(),
     position: z.number().int().nullable(),
     request: z.record(z.string(), z.unknown()).describe("The validated stack input (never holds a secret)"),
-    options: z.object({ skipAuth: z.boolean().optional() }),
+    options: z.object({ skipAuth: z.boolean().optional(), force: z.boolean().optional() }),
     cancelRequested: z.boolean(),
     interruptions: z.number().int(),
     createdAt: z.iso.datetime(),
@@ -133,6 +137,31 @@ export const runView = z
       })
       .nullable()
       .describe("What the policy packs said, kept once the run ends (null while it runs)"),
+    outcome: z
+      .enum(["applied", "up-to-date"])
+      .nullable()
+      .describe("Of a succeeded onboard or update: applied by Pulumi, or up-to-date (nothing ran: see upToDateWith); else null"),
+    upToDateWith: z.uuid().nullable().describe("Of an up-to-date run: the earlier run whose result (outputs included) it repeats"),
+    fingerprint: z
+      .object({
+        digest: z.string().describe("sha256 over the components"),
+        components: z
+          .record(z.string(), z.string())
+          .describe(
+            "Hash per component: program, toolchain:<tool>, config:<key>, env:<variable>, state:<backend|secrets>, options:<option>, post-up:auth",
+          ),
+        verdict: z.enum(["up-to-date", "changed", "forced", "first"]),
+        comparedWith: z.uuid().nullable().describe("The stack's last successful onboard or update it was compared with"),
+        reasons: z
+          .array(z.string())
+          .describe('Why it ran ("config changed: mesh-six:labels", "a drift check found drift …") or was up-to-date'),
+        after: z
+          .object({ state: z.string().nullable(), registry: z.string().nullable() })
+          .optional()
+          .describe("Hashes of the state checkpoint and registry row an applied run left"),
+      })
+      .nullable()
+      .describe("Of an onboard or update once claimed: what it would apply, hashed per component, and how it compared"),
     auth: z
       .object({
         verificationUri: z.string(),

@@ -1,10 +1,11 @@
 import type { Pool } from "pg";
 import { Dispatcher } from "../dispatch/dispatcher";
+import type { RunFingerprinter } from "../pulumi/run-fingerprint";
 import type { StackRunner } from "../pulumi/runner";
 import { DriftScheduler, recordDriftCheck } from "../runs/drift";
 import { RunQueue } from "../runs/queue";
 import type { RepoValidator } from "../runs/validate";
-import { DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
+import { DEFAULT_DRIFT_CHECK_INTERVAL_MS, DEFAULT_POD_READY_TIMEOUT_MS, type ServerConfig } from "./config";
 import type { ServerMetrics } from "./metrics";
 import { GitHubBoardClient } from "../clients/github-board";
 import { BoardWriter } from "../dispatch/board-writer";
@@ -43,6 +44,8 @@ export interface WorkerDeps {
   log?: Logger;
   /** The `validate` step of onboardings and updates (runs/validate.ts); the server tests' scripted runs go without. */
   validate?: RepoValidator;
+  /** Fingerprints onboards and updates so that an unchanged one is answered up-to-date (runs/up-to-date.ts); without it all run. */
+  fingerprinter?: RunFingerprinter;
 }
 
 export function createWorkers(deps: WorkerDeps): Workers {
@@ -57,6 +60,11 @@ export function createWorkers(deps: WorkerDeps): Workers {
     pollMs: config.pollMs,
     shutdownGraceMs: config.runShutdownGraceMs,
     validate: deps.validate,
+    // An up-to-date answer repeats an observation of the world no older than the drift checks keep it (6 h when they are off).
+    upToDate: deps.fingerprinter && {
+      fingerprinter: deps.fingerprinter,
+      maxObservationAgeMs: config.driftCheckIntervalMs || DEFAULT_DRIFT_CHECK_INTERVAL_MS,
+    },
     postUp: {
       podReadyTimeoutMs: config.podReadyTimeoutMs ?? DEFAULT_POD_READY_TIMEOUT_MS,
       deviceFlow: config.deviceFlow,

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Pool } from "pg";
+import { type FingerprintParts, fingerprinterFrom, type RunFingerprinter } from "../pulumi/run-fingerprint";
 import type { StackRunner } from "../pulumi/runner";
 import { createApp, type ServerApp } from "../server/app";
 import { configSecrets, type ServerConfig } from "../server/config";
@@ -11,11 +12,19 @@ import { createMetrics } from "../server/metrics";
 import { createWorkers } from "../server/workers";
 import type { WebhookSecretCache } from "../server/webhooks/secret-cache";
 import { type SseEvent, readSse } from "../server/sse";
+import type { FingerprintRecord } from "../domain/fingerprint";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { captureLogs, type LogEntry, logEntries } from "./log-capture";
 import { ScriptedRunner } from "./scripted-runner";
 
 export const TEST_TOKEN = "test-token-0123456789abcdef";
+
+/** The program, toolchain and inputs of the server tests' default fingerprinter (no state checkpoint: the runner is scripted). */
+export const TEST_FINGERPRINT_PARTS: FingerprintParts = {
+  program: "scripted program",
+  toolchain: { pulumi: "scripted" },
+  inputs: { "env:VAULT_ADDR": "scripted vault" },
+};
 
 export interface TestServer {
   url: string;
@@ -45,6 +54,11 @@ export interface TestServerOptions {
   startNotifier?: boolean;
   /** Use this pool instead of a fresh test database's (e.g. one that cannot connect). */
   pool?: Pool;
+  /**
+   * Fingerprints onboards and updates (default: fixed program, toolchain and inputs, so an identical re-onboard is
+   * up-to-date as in the server; `TEST_FINGERPRINT_PARTS`); null: none, every update runs.
+   */
+  fingerprinter?: RunFingerprinter | null;
   /** The webhook secrets' cache (default: none unless `config.webhooks` names a Vault). */
   webhookSecrets?: WebhookSecretCache;
 }
@@ -68,7 +82,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const { log, lines: logs } = captureLogs({ secrets: configSecrets(config) });
   const pool = opts.pool ?? db.pool;
   const metrics = createMetrics(pool);
-  const workers = createWorkers({ db: pool, runner: runner as StackRunner, config, metrics, log });
+  const fingerprinter = opts.fingerprinter === undefined ? fingerprinterFrom(TEST_FINGERPRINT_PARTS) : (opts.fingerprinter ?? undefined);
+  const workers = createWorkers({ db: pool, runner: runner as StackRunner, config, metrics, log, fingerprinter });
   const app = createApp({ db: pool, config, metrics, workers, log, webhookSecrets: opts.webhookSecrets });
   if (opts.startQueue ?? true) await app.queue.start();
   if (opts.startDispatcher ?? true) app.dispatcher.start();
@@ -140,6 +155,10 @@ export interface RunBody {
   cancelRequested: boolean;
   interruptions: number;
   request: Record<string, unknown>;
+  options: Record<string, unknown>;
+  outcome: "applied" | "up-to-date" | null;
+  upToDateWith: string | null;
+  fingerprint: FingerprintRecord | null;
 }
 
 export async function getRunBody(srv: TestServer, id: string): Promise<RunBody> {

@@ -18,6 +18,11 @@ export async function createPlatformStack(env: PulumiEnv, tag: string): Promise<
     "mesh-six:kind": "platform",
     "mesh-six:environment": "dev",
     "mesh-six:namespace": stack.namespace,
+    // Required by the platform program; the bench's platform never serves, so any valid values do.
+    "mesh-six:server": JSON.stringify({
+      publicUrl: "https://mesh-six-bench.example.test",
+      databaseUrl: "postgres://db.example.test:5432/mesh_six",
+    }),
   });
   return stack;
 }

@@ -79,6 +79,10 @@ export interface RunTiming {
   changeSummary: Record<string, number> | null;
   /** When the POST was sent (epoch ms). */
   postedAtMs: number;
+  /** Of a succeeded run: `applied`, or `up-to-date` (answered from its fingerprint, no Pulumi started). */
+  outcome: string | null;
+  /** The run as GET /v1/runs/:id shows it at its end (its fingerprint included). */
+  record: Record<string, unknown>;
   /** POST sent → event stream closed on the terminal status. */
   totalMs: number;
   /** Accepted → claimed by a worker (waiting for a free slot). */
@@ -101,11 +105,14 @@ export interface LoggedEvent {
   at: string;
 }
 
-/** Onboards a repo (created in the GitHub emulator beforehand) and waits for the run's end. */
-export async function onboardOverHttp(server: ServerProcess, ref: RepoRef): Promise<RunTiming> {
+/** Onboards a repo (created in the GitHub emulator beforehand) and waits for the run's end; `extra` joins the request (`force`). */
+export async function onboardOverHttp(server: ServerProcess, ref: RepoRef, extra: Record<string, unknown> = {}): Promise<RunTiming> {
   const started = performance.now();
   const postedAtMs = Date.now();
-  const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, displayName: ref.repo, skipAuth: true } });
+  const res = await server.request("/v1/onboardings", {
+    method: "POST",
+    json: { ...ref, displayName: ref.repo, skipAuth: true, ...extra },
+  });
   const body = (await res.json()) as { runId: string; kind: string };
   if (res.status !== 202) throw new Error(`onboarding ${ref.owner}/${ref.repo} refused: HTTP ${res.status} ${JSON.stringify(body)}`);
   return followRun(server, body.runId, started, postedAtMs);
@@ -135,12 +142,15 @@ async function followRun(server: ServerProcess, runId: string, started: number, 
     failedStep?: string;
     failureReason?: string;
     changeSummary: Record<string, number> | null;
+    outcome: string | null;
   };
   return {
     runId,
     kind: run.kind,
     status: run.status,
     changeSummary: run.changeSummary,
+    outcome: run.outcome,
+    record: run,
     ...(run.status === "succeeded" ? {} : { failure: `${run.failedStep ?? "?"}: ${run.failureReason ?? "no reason recorded"}` }),
     postedAtMs,
     totalMs,

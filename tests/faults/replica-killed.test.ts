@@ -64,7 +64,8 @@ test(
         accepted.push(await fs.onboard(ref));
       }
       fs.server = c;
-      const update = await fs.onboard(refs[0]);
+      // Forced, so that it runs Pulumi behind its onboard even when that succeeded (else it would be up-to-date).
+      const update = await fs.onboard(refs[0], { force: true });
       assert.equal(update.status, 202);
       assert.ok(accepted.every((x) => x.status === 202 && x.runId));
 

@@ -64,8 +64,8 @@ async function eventIds(pod: DeclaredPod, runId: string): Promise<string[]> {
   return [...text.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]);
 }
 
-async function onboard(pod: DeclaredPod): Promise<RunBody> {
-  const res = await pod.server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true } });
+async function onboard(pod: DeclaredPod, extra: Record<string, unknown> = {}): Promise<RunBody> {
+  const res = await pod.server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true, ...extra } });
   assert.equal(res.status, 202, await res.clone().text());
   return finished(pod, ((await res.json()) as { runId: string }).runId);
 }
@@ -194,9 +194,11 @@ test(
     assert.equal(again.status, "succeeded", "its history is intact");
     assert.deepEqual(await eventIds(second, run.id), events, "every event of the first pod's run is still there");
 
-    const update = await onboard(second);
+    // Forced: an identical update would be up-to-date without Pulumi, and this one is to show the new pod runs the stack.
+    const update = await onboard(second, { force: true });
     assert.equal(update.status, "succeeded", `${update.failedStep}: ${update.failureReason}`);
     assert.equal(update.kind, "update");
+    assert.equal(update.outcome, "applied");
     const changed = Object.entries(update.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0);
     assert.deepEqual(changed, [], `a no-op update changes nothing: ${JSON.stringify(update.changeSummary)}`);
   },

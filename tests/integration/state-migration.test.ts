@@ -179,6 +179,9 @@ test(
       for (const run of updates) {
         assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
         assert.equal(run.kind, "update");
+        // Identical request, but the state now lives elsewhere: not up-to-date, so the stacks are proved readable there.
+        assert.equal(run.outcome, "applied");
+        assert.ok(run.fingerprint?.reasons.includes("state changed: backend"), JSON.stringify(run.fingerprint?.reasons));
         assert.deepEqual(
           Object.entries(run.changeSummary ?? {}).filter(([op, n]) => op !== "same" && n > 0),
           [],

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { k8sNameFor, vaultWebhookPath, webhookUrlPath } from "../../domain/names";
+import { k8sNameFor, stackNameFor, vaultWebhookPath, webhookUrlPath } from "../../domain/names";
+import type { RunBody } from "../../testkit/server";
 import { createEmulatorRepo, startFaultServer, TERMINAL, timeBudget, uniqueOwner } from "../../testkit/fault-server";
 import { emulator } from "../../testkit/github-emulator";
 import { kubeApi } from "../../testkit/kube-api";
@@ -9,7 +10,9 @@ import { deleteVaultSecret, readVaultSecret } from "../../testkit/vault-api";
 // An update converges the world on the declared stack: a repo's environment changed or deleted by
 // hand (its StatefulSet and RoleBinding deleted, its Service's selector and its GitHub webhook's URL and secret
 // edited, its webhook secret gone from Vault) is repaired by ONE re-onboarding, which must not report everything
-// `same` and then wait at pod-health for a pod that no longer exists.
+// `same` and then wait at pod-health for a pod that no longer exists. Before the edits, an identical re-onboarding is
+// answered up-to-date from its fingerprint without starting Pulumi; after them, the one that repairs is one whose
+// config changed (an identical one would still be up-to-date: finding hand edits is the drift check's job).
 
 const TIMEOUT_MS = 600_000;
 const NS = "mesh-six";
@@ -26,7 +29,8 @@ test("one update brings back what was deleted and undoes what was edited by hand
   const ref = { owner: uniqueOwner("converge"), repo: "widgets" };
   await createEmulatorRepo(ref);
   // pod-health's own wait is a minute here: an update that does not repair the StatefulSet fails within the test.
-  const fs = await startFaultServer({ env: { MESH_SIX_POD_READY_TIMEOUT_MS: "60000" } });
+  // The state in the database, where the test can see that an up-to-date answer left it alone.
+  const fs = await startFaultServer({ env: { MESH_SIX_POD_READY_TIMEOUT_MS: "60000" }, stateInDatabase: true });
   const name = k8sNameFor(ref);
   const paths = {
     sts: `/apis/apps/v1/namespaces/${NS}/statefulsets/${name}`,
@@ -50,6 +54,30 @@ test("one update brings back what was deleted and undoes what was edited by hand
     const serverUrl = "http://127.0.0.1:8080"; // the fault server's MESH_SIX_PUBLIC_URL
     const webhookUrl = `${serverUrl}${webhookUrlPath(ref)}`;
     assert.equal((await emulator<{ config: { url: string } }>("GET", hookPath)).body.config.url, webhookUrl);
+    t.diagnostic(`first onboarding: ${recordOf(onboarded)}`);
+    assert.equal(onboarded.outcome, "applied");
+    assert.equal(onboarded.fingerprint?.verdict, "first");
+
+    // The same request again: up to date, from the fingerprint alone. No CLI was started (no select-stack, no engine
+    // event) and no Pulumi command touched the stack's state (its checkpoint, history and locks are as they were).
+    const stateOfStack = async () =>
+      (await fs.pool.query("SELECT key, updated_at FROM pulumi_state WHERE key LIKE $1 ORDER BY key", [`%/${stackNameFor(ref)}%`])).rows;
+    const stateBefore = await stateOfStack();
+    assert.ok(stateBefore.length > 0, "the stack's state is in the database");
+    const same = await fs.onboard(ref);
+    const upToDate = await fs.waitForRun(same.runId!, TERMINAL, left());
+    t.diagnostic(`identical re-onboard: ${recordOf(upToDate)}`);
+    assert.equal(upToDate.status, "succeeded", `${upToDate.failedStep}: ${upToDate.failureReason}`);
+    assert.equal(upToDate.outcome, "up-to-date");
+    assert.equal(upToDate.upToDateWith, onboarded.id);
+    assert.equal(upToDate.fingerprint?.digest, onboarded.fingerprint?.digest);
+    assert.ok(Date.parse(upToDate.finishedAt!) - Date.parse(upToDate.startedAt!) < 1000, "answered well under a second");
+    assert.deepEqual(upToDate.outputs, onboarded.outputs);
+    assert.deepEqual(
+      (await fs.events(same.runId!)).filter((e) => e.type !== "status").map((e) => `${e.type}:${String(e.data.step)}`),
+      ["step:up"],
+    );
+    assert.deepEqual(await stateOfStack(), stateBefore, "no Pulumi command ran on the stack");
 
     // By hand, behind the stack's back.
     assert.equal((await kubeApi("DELETE", `${paths.sts}?propagationPolicy=Background`)).status, 200);
@@ -71,12 +99,16 @@ test("one update brings back what was deleted and undoes what was edited by hand
     await deleteVaultSecret(vaultWebhookPath(ref));
     assert.equal((await kubeApi("GET", paths.sts)).status, 404);
 
-    const update = await fs.onboard(ref);
+    const update = await fs.onboard(ref, { labels: ["mesh-six", "converged"] });
     assert.equal(update.body.kind, "update");
     const started = Date.now();
     const run = await fs.waitForRun(update.runId!, TERMINAL, left());
     t.diagnostic(`the update took ${Date.now() - started} ms: ${JSON.stringify(run.changeSummary)}`);
+    t.diagnostic(`re-onboard with a changed config: ${recordOf(run)}`);
     assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
+    assert.equal(run.outcome, "applied");
+    assert.equal(run.fingerprint?.comparedWith, onboarded.id);
+    assert.deepEqual(run.fingerprint?.reasons, ["config added: mesh-six:labels"]);
     const changed = Object.entries(run.changeSummary ?? {})
       .filter(([op]) => op !== "same")
       .reduce((n, [, c]) => n + c, 0);
@@ -103,6 +135,23 @@ test("one update brings back what was deleted and undoes what was edited by hand
     await fs.cleanup([ref]);
   }
 });
+
+/** A run's record for the test's log: its fingerprint's components as short hashes. */
+function recordOf(run: RunBody): string {
+  const { id, kind, status, outcome, upToDateWith, startedAt, finishedAt, changeSummary, fingerprint } = run;
+  const durationMs = Date.parse(finishedAt ?? "") - Date.parse(startedAt ?? "");
+  const components = Object.fromEntries(Object.entries(fingerprint?.components ?? {}).map(([k, v]) => [k, v.slice(0, 12)]));
+  return JSON.stringify({
+    id,
+    kind,
+    status,
+    outcome,
+    upToDateWith,
+    durationMs,
+    changeSummary,
+    fingerprint: fingerprint && { ...fingerprint, components },
+  });
+}
 
 /** A spec as declared, without what the API server fills in per object (its status, defaults stay: both have them). */
 function strip(value: unknown): unknown {

@@ -89,7 +89,8 @@ test(
       assert.ok(!events.some((e) => e.data.step === "litellm" && e.data.skipped), "a server with LiteLLM does not skip it");
 
       // Re-onboard with the same request: the same key, still one, Vault untouched.
-      const again = await run("re-onboard", settings);
+      // Forced: the team's provider must keep the key when it runs again (an unforced one would be up-to-date).
+      const again = await run("re-onboard", { ...settings, force: true });
       const second = await dump("after re-onboard");
       assert.equal(second.keys.length, 1);
       assert.equal(second.keys[0].token, first.keys[0].token, "the same key");
