@@ -65,6 +65,9 @@ export const PROGRAM_ENV = [
   "MESH_SIX_GITHUB_MAX_WAIT_S",
   "MESH_SIX_GITHUB_RETRIES",
   "MESH_SIX_GITHUB_RETRY_BASE_MS",
+  "MESH_SIX_GITHUB_WRITE_INTERVAL_MS",
+  // The auth service whose project settings the repo's agent settings are merged into.
+  "MESH_SIX_AUTH_SERVICE_URL",
   "MESH_SIX_GIT_BASE_URL",
   "LITELLM_API_BASE",
   "LITELLM_ENV_API_BASE",
