@@ -14,6 +14,7 @@ import { RequestValidationError } from "../server/errors";
 import { buildOnboardingRequest, loadOnboardingDefaults, type OnboardingDefaults } from "../server/onboarding-request";
 import { progressLine } from "./progress";
 import { mergeSettings } from "../lib/merge-settings";
+import { githubRepoValidator, VALIDATE_STEP, validatesFirst } from "../runs/validate";
 
 /**
  * `npm run onboard -- <owner>/<repo> [--display-name X] [--preview|--refresh|--destroy]`: the server's
@@ -162,6 +163,11 @@ async function execute(kind: RunKind, request: RunRequest, settings: WorkspaceSe
   });
   console.error(`${kind} ${run.stackName}`);
   try {
+    // As the server's runs do: GitHub is asked first, before any stack is selected or resource made.
+    if (validatesFirst(run)) {
+      console.error(`step ${VALIDATE_STEP}`);
+      await githubRepoValidator(process.env, (line) => console.error(line))(run, controller.signal);
+    }
     const result = await new PulumiStackRunner({ settings, log: textLogger() }).run(run, controller.signal, async (event) => {
       const line = progressLine(event);
       if (line) console.error(line);

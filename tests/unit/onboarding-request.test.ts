@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,6 +11,7 @@ import { RepoConfigError, parseRepoStackConfig } from "../../domain/repo-config"
 import { webhookUrlPath } from "../../domain/names";
 import { RequestValidationError } from "../../server/errors";
 import { buildOnboardingRequest } from "../../server/onboarding-request";
+import { startGitHubEmulator } from "../../emulators/github/server";
 
 // The CLI and the server must build one repo's stack input the same way, and no default may make a stack the policy
 // pack refuses.
@@ -17,7 +19,7 @@ import { buildOnboardingRequest } from "../../server/onboarding-request";
 const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
 
-function onboardCli(args: string[], env: Record<string, string | undefined>) {
+async function onboardCli(args: string[], env: Record<string, string | undefined>) {
   const state = mkdtempSync(path.join(tmpdir(), "mesh-six-cli-config-"));
   const tools = mkdtempSync(path.join(tmpdir(), "mesh-six-cli-tools-"));
   const childEnv: NodeJS.ProcessEnv = {
@@ -32,11 +34,15 @@ function onboardCli(args: string[], env: Record<string, string | undefined>) {
     else childEnv[k] = v;
   }
   try {
-    const res = spawnSync(process.execPath, ["--import", TSX, path.join(ROOT, "cli/onboard.ts"), ...args], {
+    // Not spawnSync: a test's emulator in this process must go on answering while the CLI runs.
+    const res = await promisify(execFile)(process.execPath, ["--import", TSX, path.join(ROOT, "cli/onboard.ts"), ...args], {
       env: childEnv,
       encoding: "utf8",
       timeout: 60_000,
-    });
+    }).then(
+      (r) => ({ status: 0, stderr: r.stderr }),
+      (err: { code?: number; stderr?: string }) => ({ status: typeof err.code === "number" ? err.code : null, stderr: err.stderr ?? "" }),
+    );
     // Nothing may have been started: no stack in the state backend.
     return { status: res.status, stderr: res.stderr, stateEntries: readdirSync(state) };
   } finally {
@@ -45,19 +51,38 @@ function onboardCli(args: string[], env: Record<string, string | undefined>) {
   }
 }
 
-test("the onboard CLI without MESH_SIX_PUBLIC_URL is a configuration error naming it, before any run", () => {
-  const res = onboardCli(["acme/widgets", "--preview"], { MESH_SIX_PUBLIC_URL: undefined });
+test("the onboard CLI without MESH_SIX_PUBLIC_URL is a configuration error naming it, before any run", async () => {
+  const res = await onboardCli(["acme/widgets", "--preview"], { MESH_SIX_PUBLIC_URL: undefined });
   assert.equal(res.status, 2, res.stderr);
   assert.match(res.stderr, /MESH_SIX_PUBLIC_URL/);
   assert.doesNotMatch(res.stderr, /select-stack/, "no run was started");
   assert.deepEqual(res.stateEntries, []);
 });
 
-test("the onboard CLI refuses a public URL the policy pack would refuse (plain http off loopback), naming it", () => {
-  const res = onboardCli(["acme/widgets"], { MESH_SIX_PUBLIC_URL: "http://mesh-six-onboarding.mesh-six.svc:8080" });
+test("the onboard CLI refuses a public URL the policy pack would refuse (plain http off loopback), naming it", async () => {
+  const res = await onboardCli(["acme/widgets"], { MESH_SIX_PUBLIC_URL: "http://mesh-six-onboarding.mesh-six.svc:8080" });
   assert.equal(res.status, 2, res.stderr);
   assert.match(res.stderr, /MESH_SIX_PUBLIC_URL.*https/);
   assert.doesNotMatch(res.stderr, /select-stack/);
+});
+
+test("the onboard CLI validates first, as the server does: a repository GitHub lacks fails at validate, before any stack", async () => {
+  const token = "cli-validate-token";
+  const emu = await startGitHubEmulator({ port: 0, token });
+  try {
+    const res = await onboardCli(["acme/absent"], {
+      MESH_SIX_PUBLIC_URL: "https://mesh-six.example.test",
+      GITHUB_API_URL: emu.url,
+      GITHUB_TOKEN: token,
+      MESH_SIX_GITHUB_RETRIES: "0",
+    });
+    assert.equal(res.status, 1, res.stderr);
+    assert.match(res.stderr, /failed at step validate: repository acme\/absent does not exist or the token cannot see it/);
+    assert.doesNotMatch(res.stderr, /select-stack/, "no stack was selected");
+    assert.deepEqual(res.stateEntries, []);
+  } finally {
+    await emu.close();
+  }
 });
 
 test("a repo config has no serverUrl default: left out it is refused naming mesh-six:serverUrl", () => {
