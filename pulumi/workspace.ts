@@ -50,6 +50,18 @@ export interface WorkspaceSettings {
   stackSettings?: StackSettingsStore;
 }
 
+/**
+ * The backend's URL for this process's own reads of the state (the checkpoint look-ups): the URL the CLI gets never
+ * holds the password (it gets PGPASSWORD), but the store's own client needs it.
+ */
+export function stateStoreUrl(settings: Pick<WorkspaceSettings, "backendUrl" | "backend">): string {
+  const password = settings.backend.kind === "postgres" ? settings.backend.envVars.PGPASSWORD : undefined;
+  if (!password) return settings.backendUrl;
+  const url = new URL(settings.backendUrl);
+  url.password = password;
+  return url.toString();
+}
+
 export interface WorkspaceSettingsOptions {
   /** Scratch space for a shared backend's workspace (default: a new directory under the OS temp dir). */
   scratchDir?: string;
@@ -223,7 +235,7 @@ export async function selectStack(
     pulumiCommand: await signalledCommand(settings.pulumiRoot, signals, answers),
     secretsProvider: settings.secrets.provider,
   });
-  const exists = await hasStackCheckpoint(settings.backendUrl, PROJECT_NAME, stackName);
+  const exists = await hasStackCheckpoint(stateStoreUrl(settings), PROJECT_NAME, stackName);
   if (exists) answers.stackExists(stackName);
   const stack =
     exists === false
