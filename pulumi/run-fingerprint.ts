@@ -8,7 +8,8 @@ import { fingerprintOf, hashOf, type RunFingerprint } from "../domain/fingerprin
 import { type RepoStackInput, toStackConfig } from "../domain/repo-config";
 import type { RunRecord } from "../domain/runs";
 import { openStateStore } from "./state-store";
-import { PROJECT_DIR, stateStoreUrl, type WorkspaceSettings } from "./workspace";
+import { backendCheckUrl } from "./state-backend";
+import { PROJECT_DIR, type WorkspaceSettings } from "./workspace";
 
 /**
  * What an onboard or update would apply, as named hashes (domain/fingerprint.ts): the program build, the stack config
@@ -192,7 +193,7 @@ const PROJECT_NAME = (parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), 
 /** The stack's checkpoint blob (`.pulumi/stacks/<project>/<stack>.json[.gz]`) hashed, from either store this project reads. */
 export async function checkpointIdentity(settings: WorkspaceSettings, stackName: string): Promise<string | undefined> {
   if (settings.backend.kind === "other") return undefined;
-  const store = await openStateStore(stateStoreUrl(settings));
+  const store = await openStateStore(backendCheckUrl(settings.backend));
   try {
     const key = `.pulumi/stacks/${PROJECT_NAME}/${stackName}.json`;
     const blob = (await store.read(key)) ?? (await store.read(`${key}.gz`));

@@ -131,7 +131,10 @@ function kindOf(url: string): StateBackendKind {
   return "other";
 }
 
-/** The URL a readiness check of this process connects with: the password back in it, for this process only. */
+/**
+ * The URL this process itself connects with (a readiness check, the checkpoint look-ups): the password back in it,
+ * for this process only; the CLI gets the URL without it and PGPASSWORD.
+ */
 export function backendCheckUrl(choice: StateBackendChoice): string {
   if (choice.kind !== "postgres" || !choice.envVars.PGPASSWORD) return choice.url;
   const u = new URL(choice.url);

@@ -11,7 +11,7 @@ import { ConfigError } from "../lib/config-error";
 import { KnownAnswers } from "./known-answers";
 import { type CommandSignals, signalledCommand } from "./pulumi-command";
 import { hasStackCheckpoint } from "./state-store";
-import { chooseSecrets, chooseStateBackend, type SecretsChoice, type StateBackendChoice } from "./state-backend";
+import { backendCheckUrl, chooseSecrets, chooseStateBackend, type SecretsChoice, type StateBackendChoice } from "./state-backend";
 
 /**
  * Where and how stacks run: the project (the same Pulumi.yaml and index.ts the CLI uses, so
@@ -48,18 +48,6 @@ export interface WorkspaceSettings {
   workDir: string;
   /** Required unless the workspace is the project directory: where settings files survive this process. */
   stackSettings?: StackSettingsStore;
-}
-
-/**
- * The backend's URL for this process's own reads of the state (the checkpoint look-ups): the URL the CLI gets never
- * holds the password (it gets PGPASSWORD), but the store's own client needs it.
- */
-export function stateStoreUrl(settings: Pick<WorkspaceSettings, "backendUrl" | "backend">): string {
-  const password = settings.backend.kind === "postgres" ? settings.backend.envVars.PGPASSWORD : undefined;
-  if (!password) return settings.backendUrl;
-  const url = new URL(settings.backendUrl);
-  url.password = password;
-  return url.toString();
 }
 
 export interface WorkspaceSettingsOptions {
@@ -235,7 +223,7 @@ export async function selectStack(
     pulumiCommand: await signalledCommand(settings.pulumiRoot, signals, answers),
     secretsProvider: settings.secrets.provider,
   });
-  const exists = await hasStackCheckpoint(stateStoreUrl(settings), PROJECT_NAME, stackName);
+  const exists = await hasStackCheckpoint(backendCheckUrl(settings.backend), PROJECT_NAME, stackName);
   if (exists) answers.stackExists(stackName);
   const stack =
     exists === false
