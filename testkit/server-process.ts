@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type RunBody, waitFor } from "./server";
 
 const ROOT = path.resolve(__dirname, "..");
 export const TSX_LOADER = pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/loader.mjs")).href;
@@ -128,4 +129,20 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
       return fetch(`${url}${pathname}`, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
     },
   };
+}
+
+/**
+ * The run once it is terminal, read through the server's API. Polled every 500 ms: a Pulumi run takes seconds, so there is
+ * no need to load the server while it works.
+ */
+export function runFinished(server: Pick<ServerProcess, "request">, runId: string, timeoutMs = 5 * 60_000): Promise<RunBody> {
+  return waitFor(
+    async () => {
+      const run = (await (await server.request(`/v1/runs/${runId}`)).json()) as RunBody;
+      return ["succeeded", "failed", "cancelled"].includes(run.status) ? run : undefined;
+    },
+    `run ${runId} to finish`,
+    timeoutMs,
+    500,
+  );
 }

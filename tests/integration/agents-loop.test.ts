@@ -15,8 +15,8 @@ import { registerAgent, startAgent, type TestAgent } from "../../testkit/agents"
 import { type Board, BoardDriver, taskState, transition } from "../../testkit/boards";
 import { type TestDatabase, createTestDatabase } from "../../testkit/database";
 import { emulator } from "../../testkit/github-emulator";
-import { type ServerProcess, startServerProcess } from "../../testkit/server-process";
-import { type RunBody, waitFor } from "../../testkit/server";
+import { runFinished, type ServerProcess, startServerProcess } from "../../testkit/server-process";
+import { waitFor } from "../../testkit/server";
 import { readVaultSecret, writeVaultSecret } from "../../testkit/vault-api";
 import { deliver, issuePayload, newSecret, processedRow, uniqueOwner, workItems } from "../../testkit/webhooks";
 
@@ -66,22 +66,10 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-function finished(runId: string): Promise<RunBody> {
-  return waitFor(
-    async () => {
-      const run = (await (await server.request(`/v1/runs/${runId}`)).json()) as RunBody;
-      return ["succeeded", "failed", "cancelled"].includes(run.status) ? run : undefined;
-    },
-    `run ${runId} to finish`,
-    5 * 60_000,
-    500,
-  );
-}
-
 test("onboarding makes the repo's board, webhook secret and registry row the loop works through", { timeout: 6 * 60_000 }, async () => {
   const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true } });
   assert.equal(res.status, 202, await res.clone().text());
-  const run = await finished(((await res.json()) as { runId: string }).runId);
+  const run = await runFinished(server, ((await res.json()) as { runId: string }).runId);
   assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
   const { rows } = await db.pool.query<{ project_id: string | null; status_field_id: string; status_options: Record<string, string> }>(
     "SELECT project_id, status_field_id, status_options FROM repo_registry WHERE owner = $1 AND repo = $2",

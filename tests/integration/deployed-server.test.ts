@@ -22,7 +22,8 @@ import {
 import { emulator } from "../../testkit/github-emulator";
 import { logMessages } from "../../testkit/log-capture";
 import { kubeApi } from "../../testkit/kube-api";
-import { type RunBody, waitFor } from "../../testkit/server";
+import type { RunBody } from "../../testkit/server";
+import { runFinished } from "../../testkit/server-process";
 import { deleteVaultSecret, writeVaultSecret } from "../../testkit/vault-api";
 
 // The deployment as declared, and the control plane with no state of its own: the platform stack is brought up
@@ -46,18 +47,6 @@ const pods: DeclaredPod[] = [];
 // The image's HOME, a path of the pod's volume: the test checks none of it lands on this machine.
 const homeExistedBefore = existsSync("/home/mesh-six");
 
-function finished(pod: DeclaredPod, runId: string): Promise<RunBody> {
-  return waitFor(
-    async () => {
-      const run = (await (await pod.server.request(`/v1/runs/${runId}`)).json()) as RunBody;
-      return ["succeeded", "failed", "cancelled"].includes(run.status) ? run : undefined;
-    },
-    `run ${runId} to finish`,
-    5 * 60_000,
-    500,
-  );
-}
-
 /** The ids of a finished run's events (its stream ends when the run is terminal). */
 async function eventIds(pod: DeclaredPod, runId: string): Promise<string[]> {
   const text = await (await pod.server.request(`/v1/runs/${runId}/events`)).text();
@@ -67,7 +56,7 @@ async function eventIds(pod: DeclaredPod, runId: string): Promise<string[]> {
 async function onboard(pod: DeclaredPod, extra: Record<string, unknown> = {}): Promise<RunBody> {
   const res = await pod.server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true, ...extra } });
   assert.equal(res.status, 202, await res.clone().text());
-  return finished(pod, ((await res.json()) as { runId: string }).runId);
+  return runFinished(pod.server, ((await res.json()) as { runId: string }).runId);
 }
 
 before(async () => {
@@ -264,7 +253,7 @@ test("offboarding through the redeployed server removes the repo", { timeout: 4 
   const pod = pods[pods.length - 1];
   const res = await pod.server.request(`/v1/repos/${ref.owner}/${ref.repo}`, { method: "DELETE" });
   assert.equal(res.status, 202);
-  const run = await finished(pod, ((await res.json()) as { runId: string }).runId);
+  const run = await runFinished(pod.server, ((await res.json()) as { runId: string }).runId);
   assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
   assert.equal((await kubeApi("GET", `/apis/apps/v1/namespaces/${namespace}/statefulsets/${k8sNameFor(ref)}`)).status, 404);
   const { rows } = await db.pool.query("SELECT 1 FROM stack_settings WHERE stack_name = $1", [stackName]);

@@ -4,12 +4,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { type ServerProcess, startServerProcess, TSX_LOADER } from "../../testkit/server-process";
+import { runFinished, type ServerProcess, startServerProcess, TSX_LOADER } from "../../testkit/server-process";
 import { k8sNameFor } from "../../domain/names";
 import { type TestDatabase, createTestDatabase } from "../../testkit/database";
 import { emulator } from "../../testkit/github-emulator";
 import { kubeApi } from "../../testkit/kube-api";
-import { type RunBody, waitFor } from "../../testkit/server";
+import { waitFor } from "../../testkit/server";
 
 // The server as users run it (server/main.ts, the real Pulumi runner) onboarding and offboarding a repo over HTTP,
 // with the policy pack guarding its update and the findings kept on the run record.
@@ -43,25 +43,13 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-function finished(runId: string): Promise<RunBody> {
-  return waitFor(
-    async () => {
-      const run = (await (await server.request(`/v1/runs/${runId}`)).json()) as RunBody;
-      return ["succeeded", "failed", "cancelled"].includes(run.status) ? run : undefined;
-    },
-    `run ${runId} to finish`,
-    5 * 60_000,
-    500, // a Pulumi run takes tens of seconds: no need to load the server while it works
-  );
-}
-
 test(
   "an onboarding over HTTP brings the stack up under the policy pack and keeps what it found on the run",
   { timeout: 6 * 60_000 },
   async () => {
     const res = await server.request("/v1/onboardings", { method: "POST", json: { ...ref, skipAuth: true } });
     assert.equal(res.status, 202);
-    const run = await finished(((await res.json()) as { runId: string }).runId);
+    const run = await runFinished(server, ((await res.json()) as { runId: string }).runId);
     assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason} ${JSON.stringify(run.policy)}`);
     assert.ok((run.changeSummary?.create ?? 0) > 0, "resources were created");
     // The CLI keys a local pack as "<name>|local|<path>".
@@ -103,7 +91,7 @@ test("a drift check finds an object deleted behind the stack's back, and the reg
   assert.equal((await kubeApi("DELETE", `/api/v1/namespaces/mesh-six/services/${name}`)).status, 200);
   const res = await server.request(`/v1/repos/${ref.owner}/${ref.repo}/drift-check`, { method: "POST" });
   assert.equal(res.status, 202);
-  const run = await finished(((await res.json()) as { runId: string }).runId);
+  const run = await runFinished(server, ((await res.json()) as { runId: string }).runId);
   assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
   assert.ok((run.changeSummary?.delete ?? 0) >= 1, JSON.stringify(run.changeSummary));
   await waitFor(
@@ -122,7 +110,7 @@ test("a drift check finds an object deleted behind the stack's back, and the reg
 test("offboarding over HTTP destroys the stack and its objects", { timeout: 6 * 60_000 }, async () => {
   const res = await server.request(`/v1/repos/${ref.owner}/${ref.repo}`, { method: "DELETE" });
   assert.equal(res.status, 202);
-  const run = await finished(((await res.json()) as { runId: string }).runId);
+  const run = await runFinished(server, ((await res.json()) as { runId: string }).runId);
   assert.equal(run.status, "succeeded", `${run.failedStep}: ${run.failureReason}`);
   assert.equal((await kubeApi("GET", `/apis/apps/v1/namespaces/mesh-six/statefulsets/${k8sNameFor(ref)}`)).status, 404);
   const logs = server.logs.join("\n");

@@ -8,11 +8,11 @@ import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { postgresStateUrl } from "../../pulumi/state-backend";
 import { PROJECT_DIR } from "../../pulumi/workspace";
-import { type ServerProcess, startServerProcess } from "../../testkit/server-process";
+import { runFinished, type ServerProcess, startServerProcess } from "../../testkit/server-process";
 import { type RepoRef, stackNameFor } from "../../domain/names";
 import { createTestDatabase, type TestDatabase } from "../../testkit/database";
 import { createEmulatorRepo, uniqueOwner } from "../../testkit/fault-server";
-import { type RunBody, waitFor } from "../../testkit/server";
+import type { RunBody } from "../../testkit/server";
 
 // A real file-backend state with several stacks (onboarded by a server on the embedded-style file backend) moved
 // into PostgreSQL by `npm run state:migrate`, checked by the command itself (resources, outputs, a preview without
@@ -27,18 +27,6 @@ let db: TestDatabase;
 let target: string;
 let server: ServerProcess | undefined;
 
-function finished(s: ServerProcess, runId: string): Promise<RunBody> {
-  return waitFor(
-    async () => {
-      const run = (await (await s.request(`/v1/runs/${runId}`)).json()) as RunBody;
-      return ["succeeded", "failed", "cancelled"].includes(run.status) ? run : undefined;
-    },
-    `run ${runId}`,
-    5 * 60_000,
-    500,
-  );
-}
-
 async function runAll(
   s: ServerProcess,
   method: string,
@@ -51,7 +39,7 @@ async function runAll(
     assert.ok(res.status === 202, `${method} ${pathFor(ref)}: ${res.status} ${await res.clone().text()}`);
     ids.push(((await res.json()) as { runId: string }).runId);
   }
-  return Promise.all(ids.map((id) => finished(s, id)));
+  return Promise.all(ids.map((id) => runFinished(s, id)));
 }
 
 function migrateCommand(): Promise<{ code: number; stdout: string; stderr: string }> {
