@@ -17,7 +17,7 @@ import type { AuthPrompt, RunEvent, RunKind, RunOptions, RunPolicy, RunRecord, R
 
 // Claims are serialized across workers by this transaction-level lock, so the concurrency cap and the
 // "one active run per stack" check read a state no other claim is changing. Any constant works.
-const CLAIM_LOCK_KEY = 0x72756e73;
+export const CLAIM_LOCK_KEY = 0x72756e73;
 
 // A run holding its stack: no other run of that stack may start (runs_one_active_per_stack enforces it).
 const ACTIVE = `('running', 'waiting-for-auth', 'interrupted')`;
@@ -315,7 +315,7 @@ export async function claimNextRun(pool: Pool, opts: ClaimOptions): Promise<RunR
     const [run] = await transition(
       client,
       `status = 'running', lease_owner = $2, lease_expires_at = now() + $3::int * interval '1 millisecond',
-       started_at = COALESCE(u.started_at, now())`,
+       started_at = COALESCE(u.started_at, statement_timestamp())`,
       "u.id = $1 AND u.status = 'queued'",
       [next.rows[0].id, opts.leaseOwner, opts.leaseMs],
       // Which replica ran what stays in the run's history (the lease owner is cleared when it ends).
@@ -417,7 +417,7 @@ export async function finishRun(pool: Pool, runId: string, leaseOwner: string, o
   const ok = outcome.status === "succeeded";
   const [run] = await reportedTransition(
     pool,
-    `status = $3, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4,
+    `status = $3, finished_at = statement_timestamp(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4,
      failure_reason = $5, change_summary = $6::jsonb, outputs = $7::jsonb, up_to_date_with = $8::uuid,
      fingerprint = CASE WHEN $9::jsonb IS NULL THEN u.fingerprint ELSE u.fingerprint || jsonb_build_object('after', $9::jsonb) END,
      policy = jsonb_build_object(
@@ -451,7 +451,7 @@ export async function requestCancel(db: Queryable, runId: string): Promise<Cance
   if (!isUuid(runId)) return { outcome: "not_found" };
   const [cancelled] = await transition(
     db,
-    "status = 'cancelled', finished_at = now(), cancel_requested_at = now(), failure_reason = 'cancelled before it started'",
+    "status = 'cancelled', finished_at = statement_timestamp(), cancel_requested_at = now(), failure_reason = 'cancelled before it started'",
     "u.id = $1 AND u.status = 'queued'",
     [runId],
     { reason: "cancelled before it started" },
@@ -534,7 +534,7 @@ export async function settleRecovery(
   }
   const [run] = await reportedTransition(
     pool,
-    "status = $3, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4, failure_reason = $5",
+    "status = $3, finished_at = statement_timestamp(), lease_owner = NULL, lease_expires_at = NULL, failed_step = $4, failure_reason = $5",
     where,
     [runId, leaseOwner, outcome.status, outcome.failedStep, outcome.reason],
     { failedStep: outcome.failedStep, reason: outcome.reason },

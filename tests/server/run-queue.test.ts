@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RunQueue } from "../../runs/queue";
+import { CLAIM_LOCK_KEY, claimNextRun, createRun, finishRun, listEvents } from "../../runs/run-store";
+import { createTestDatabase } from "../../testkit/database";
 import { Gate, ScriptedRunner } from "../../testkit/scripted-runner";
 import { getRunBody, onboard, startTestServer, waitFor, waitForStatus } from "../../testkit/server";
 import { quietLogger } from "../../testkit/log-capture";
@@ -97,5 +99,44 @@ test("a stopped worker hands its running run back to the queue rather than losin
     await waitFor(() => runner.recoveries.length === 1, "the stack to be recovered");
   } finally {
     await srv.close();
+  }
+});
+
+test("a run claimed by a transaction that began before the stack's previous run ended is dated after that end", async () => {
+  const db = await createTestDatabase();
+  const lockHolder = await db.pool.connect();
+  try {
+    const request = { owner: "acme", repo: "widgets" };
+    const newRun = { kind: "onboard" as const, owner: "acme", repo: "widgets", stackName: "acme.widgets", request };
+    const first = (await createRun(db.pool, newRun)).run;
+    const second = (await createRun(db.pool, newRun)).run;
+    const claim = { leaseMs: 60_000, concurrency: 4 };
+    assert.equal((await claimNextRun(db.pool, { ...claim, leaseOwner: "w1" }))?.id, first.id);
+
+    // The next claim begins its transaction now and waits on the claim lock while the first run ends.
+    await lockHolder.query("BEGIN");
+    await lockHolder.query("SELECT pg_advisory_xact_lock($1)", [CLAIM_LOCK_KEY]);
+    const claimed = claimNextRun(db.pool, { ...claim, leaseOwner: "w2" });
+    await waitFor(async () => {
+      const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      return rows[0].n === 1;
+    }, "the second claim to wait on the claim lock");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const ended = await finishRun(db.pool, first.id, "w1", { status: "succeeded", changeSummary: {}, outputs: {} });
+    await lockHolder.query("COMMIT");
+    const started = await claimed;
+
+    assert.equal(started?.id, second.id);
+    assert.ok(
+      started!.startedAt! >= ended!.finishedAt!,
+      `started ${started!.startedAt!.toISOString()} ended ${ended!.finishedAt!.toISOString()}`,
+    );
+    const status = async (id: string, wanted: string) =>
+      (await listEvents(db.pool, id, 0)).find((e) => e.type === "status" && e.data.status === wanted)!.createdAt;
+    const [running, succeeded] = [await status(second.id, "running"), await status(first.id, "succeeded")];
+    assert.ok(running >= succeeded, `running event ${running.toISOString()} before the previous run's end ${succeeded.toISOString()}`);
+  } finally {
+    lockHolder.release();
+    await db.drop();
   }
 });
