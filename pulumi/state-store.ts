@@ -29,6 +29,16 @@ export function openStateStore(url: string): Promise<StateBlobStore> {
 }
 
 /**
+ * Makes the PostgreSQL backend's table before any CLI uses it: the CLI creates it on first use with `CREATE TABLE IF
+ * NOT EXISTS`, which is no guard against itself: two replicas' first runs on an empty database race in the catalog
+ * (`duplicate key value violates unique constraint "pg_type_typname_nsp_index"`) and one run fails. Once the table
+ * exists the CLI's statement does nothing. A no-op for other backends.
+ */
+export async function prepareStateBackend(url: string): Promise<void> {
+  if (url.startsWith("postgres://")) await (await PostgresStateStore.open(url)).close();
+}
+
+/**
  * Whether the backend at `url` holds the checkpoint of `stack` (of `project`): what `stack select` would find, read
  * without launching the CLI. Undefined for a backend not read here (the CLI is asked then).
  */
@@ -100,6 +110,31 @@ class FileStateStore implements StateBlobStore {
  * The backend opens its table as a gocloud bucket prefixed with the URL's path: every key of
  * `postgres://host/mesh_six?table=t` starts `mesh_six/` (checked with the CLI 3.248: `mesh_six/.pulumi/meta.yaml`).
  */
+// Any fixed key: it only has to be the same in every process that creates the table.
+const STATE_TABLE_LOCK_KEY = 0x6d736974;
+
+/**
+ * The same table the CLI creates on first use (pkg/backend/diy/postgres/schema.sql), made under a transaction's advisory
+ * lock so that concurrent openers (the replicas' start-ups, their runs' checkpoint look-ups) wait for each other
+ * instead of racing in the catalog; the first makes it, the others find it.
+ */
+async function createStateTable(client: Client, table: string): Promise<void> {
+  const { rows } = await client.query<{ found: string | null }>("SELECT to_regclass($1) AS found", [table]);
+  if (rows[0].found) return;
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [STATE_TABLE_LOCK_KEY]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, data JSON NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())`,
+    );
+    await client.query(`CREATE INDEX IF NOT EXISTS ${table}_key_prefix_idx ON ${table} (key text_pattern_ops)`);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}
+
 class PostgresStateStore implements StateBlobStore {
   private constructor(
     private readonly client: Client,
@@ -115,11 +150,12 @@ class PostgresStateStore implements StateBlobStore {
     u.searchParams.delete("table");
     const client = new Client({ connectionString: u.toString() });
     await client.connect();
-    // The same table the CLI creates on first use (pkg/backend/diy/postgres/schema.sql).
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, data JSON NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())`,
-    );
-    await client.query(`CREATE INDEX IF NOT EXISTS ${table}_key_prefix_idx ON ${table} (key text_pattern_ops)`);
+    try {
+      await createStateTable(client, table);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
     const prefix = u.pathname.replace(/^\/+/, "") ? `${u.pathname.replace(/^\/+/, "")}/` : "";
     return new PostgresStateStore(client, table, prefix, `postgres://${u.host}${u.pathname} (table ${table})`);
   }

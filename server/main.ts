@@ -6,6 +6,7 @@ import { createRunFingerprinter } from "../pulumi/run-fingerprint";
 import { PulumiStackRunner } from "../pulumi/runner";
 import { githubRepoValidator } from "../runs/validate";
 import { backendCheckUrl, redactBackendUrl } from "../pulumi/state-backend";
+import { prepareStateBackend } from "../pulumi/state-store";
 import { PROJECT_DIR, workspaceSettings } from "../pulumi/workspace";
 import { createApp } from "./app";
 import { ConfigError, configSecrets, loadServerConfig, urlPasswords } from "./config";
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
   pool.on("connect", (client) => client.on("error", (err) => log.error(`database connection lost: ${err.message}`)));
   const applied = await migrate(pool);
   if (applied.length > 0) log.info(`migrations applied: ${applied.join(", ")}`);
+  // Before the queue starts a run: no two replicas' first CLI runs may both create the backend's table.
+  await prepareStateBackend(backendCheckUrl(settings.backend));
 
   settings.stackSettings = new DatabaseStackSettings(pool);
   const metrics = createMetrics(pool);
