@@ -35,7 +35,10 @@ for a in "$@"; do
   case $a in --show-secrets) words+=("$a") ;; -*) break ;; *) words+=("$a") ;; esac
 done
 printf '%s %s start %s\\n' "$(date +%s%3N)" "$$" "\${words[*]}" >> "$LAUNCH_LOG"
-"$REAL_PULUMI" "$@" &
+# A background job of a non-interactive shell starts with SIGINT and SIGQUIT ignored, and the CLI's plugins would
+# inherit that: the engine stops each plugin with SIGINT, so one that ignored it would sit out the engine's 5 s
+# before its kill at every close. The CLI gets the dispositions it would have had without this wrapper.
+( trap - INT QUIT; exec "$REAL_PULUMI" "$@" ) &
 child=$!
 trap 'kill -INT "$child" 2>/dev/null' INT
 trap 'kill -TERM "$child" 2>/dev/null' TERM

@@ -52,6 +52,21 @@ test("the launch recorder records each command's words (never its values), start
   }
 });
 
+test("the recorded CLI starts with SIGINT and SIGQUIT as the wrapper's caller left them, not ignored as a background job's", () => {
+  const real = fakeTools("grep SigIgn /proc/$$/status");
+  const recorder = recordLaunches(real.dir);
+  try {
+    const out = execFileSync(path.join(recorder.toolsDir, "bin", "pulumi"), ["version"], { encoding: "utf8" });
+    const ignored = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(out)![1]}`);
+    const bit = (signal: number) => (ignored >> BigInt(signal - 1)) & 1n;
+    assert.equal(bit(2), 0n, `SIGINT ignored: ${out}`);
+    assert.equal(bit(3), 0n, `SIGQUIT ignored: ${out}`);
+  } finally {
+    recorder.remove();
+    real.remove();
+  }
+});
+
 test("a launch still running has no end; an end without its start is ignored", () => {
   const launches = parseLaunches("100 7 start up\n90 8 end 0\n120 9 start stack history\n150 9 end 0\n");
   assert.deepEqual(launches, [

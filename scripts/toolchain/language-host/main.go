@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -63,12 +64,26 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: could not start the gRPC server: %v\n", err)
 		os.Exit(1)
 	}
+	// SIGINT is how the engine closes a plugin (it kills it 5 s later). Go's default already exits on SIGINT, but not
+	// when we were started with SIGINT ignored, as every background job of a non-interactive shell is: asking for the
+	// signal installs a handler whatever we inherited, so that no run waits those 5 s. Asked for before the port is
+	// printed: the engine may close us as soon as it has read it.
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt)
 	// The engine reads the port from the first line of our standard output.
 	fmt.Printf("%d\n", handle.Port)
-	go exitWithParent(func() {
-		_, _ = host.Cancel(context.Background(), &emptypb.Empty{})
-		close(cancel)
-	})
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			_, _ = host.Cancel(context.Background(), &emptypb.Empty{})
+			close(cancel)
+		})
+	}
+	go exitWithParent(stop)
+	go func() {
+		<-interrupts
+		stop()
+	}()
 	if err := <-handle.Done; err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: %v\n", err)
 		os.Exit(1)
