@@ -77,6 +77,8 @@ export class Dispatcher {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly loop: WorkerLoop<ClaimedTask & { choice: Candidate | undefined }>;
+  /** Deliveries the agent already answered 2xx, still recording that (under the lease): they hold no slot. */
+  private marking = 0;
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
@@ -98,6 +100,7 @@ export class Dispatcher {
         this.deliver(claimed, controller).catch((err: Error) =>
           this.log.child({ taskId: claimed.task.id }).error(`delivery failed: ${err.message}`),
         ),
+      resting: () => this.marking,
       name: "dispatch loop",
       log: this.log,
     });
@@ -232,7 +235,15 @@ export class Dispatcher {
       stopRenewing();
     }
     if (!failure) {
-      await markDelivered(this.pool, task.id, this.workerId, attempt);
+      // The agent has it: its slot goes to the next claim now, while the delivered-mark (still under our lease, which
+      // only it releases, so no other dispatcher can claim the task meanwhile) is recorded.
+      this.marking++;
+      this.kick();
+      try {
+        await markDelivered(this.pool, task.id, this.workerId, attempt);
+      } finally {
+        this.marking--;
+      }
       return;
     }
     // The last attempt failed: no wait, the next claim ends the task with the reason.
