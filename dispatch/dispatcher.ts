@@ -9,6 +9,7 @@ import {
   markDelivered,
   renewTaskLease,
   startAttempt,
+  startAttempts,
 } from "./task-store";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
@@ -59,6 +60,12 @@ export function pickAgent(list: readonly Candidate[]): Candidate | undefined {
 }
 
 /**
+ * A claimed task with its agent. `started`: the attempt already recorded with the claim (a pending task that goes to
+ * its agent at once), "lost" when that found the lease gone; undefined when deliver() has checks to make first.
+ */
+type Claimed = ClaimedTask & { choice: Candidate | undefined; started?: number | "lost" };
+
+/**
  * Delivers tasks to agents. A worker loop claims due tasks from Postgres under a lease (tasks whose lease
  * lapsed — a dispatcher died mid-delivery — or whose result is overdue are claimed too), picks the best
  * healthy agent, records the attempt, and POSTs the task as stored. A failed or timed-out delivery is
@@ -76,7 +83,9 @@ export class Dispatcher {
   private readonly retryMaxMs: number;
   private readonly random: () => number;
   private readonly log: Logger;
-  private readonly loop: WorkerLoop<ClaimedTask & { choice: Candidate | undefined }>;
+  private readonly loop: WorkerLoop<Claimed>;
+  /** Deliveries the agent already answered 2xx, still recording that (under the lease): they hold no slot. */
+  private marking = 0;
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
@@ -98,6 +107,7 @@ export class Dispatcher {
         this.deliver(claimed, controller).catch((err: Error) =>
           this.log.child({ taskId: claimed.task.id }).error(`delivery failed: ${err.message}`),
         ),
+      resting: () => this.marking,
       name: "dispatch loop",
       log: this.log,
     });
@@ -130,14 +140,30 @@ export class Dispatcher {
    * Claims up to `max` tasks and picks each one's agent. The candidates' load was read before any of this claim's
    * tasks was given out: each pick counts toward the load the next one sees, so that a claim's tasks are spread.
    */
-  private async claim(max: number): Promise<(ClaimedTask & { choice: Candidate | undefined })[]> {
+  private async claim(max: number): Promise<Claimed[]> {
     const claimed = await claimTasks(this.pool, this.workerId, this.leaseMs, max, this.agentStaleMs);
     const given = new Map<string, number>();
-    return claimed.map((c) => {
+    const picked: Claimed[] = claimed.map((c) => {
       const choice = pickAgent(c.candidates.map((a) => ({ ...a, load: a.load + (given.get(a.agent.id) ?? 0) })));
       if (choice) given.set(choice.agent.id, (given.get(choice.agent.id) ?? 0) + 1);
       return { ...c, choice };
     });
+    // The claim's pending tasks that go straight to their agent (deliver() would find nothing to close or end first)
+    // get their attempts recorded together: one statement for the claim rather than one per task.
+    const direct = picked.filter(
+      (c) =>
+        c.previous === "pending" &&
+        c.choice !== undefined &&
+        c.authProjectId !== undefined &&
+        c.task.attempts - c.task.budgetStart < c.task.maxAttempts,
+    );
+    const attempts = await startAttempts(
+      this.pool,
+      this.workerId,
+      direct.map((c) => ({ taskId: c.task.id, agentId: c.choice!.agent.id })),
+    );
+    for (const c of direct) c.started = attempts.get(c.task.id) ?? "lost";
+    return picked;
   }
 
   /** Waits until no delivery is in flight here (tests). */
@@ -145,10 +171,7 @@ export class Dispatcher {
     await this.loop.idle();
   }
 
-  private async deliver(
-    { task, previous, authProjectId, choice }: ClaimedTask & { choice: Candidate | undefined },
-    controller: AbortController,
-  ): Promise<void> {
+  private async deliver({ task, previous, authProjectId, choice, started }: Claimed, controller: AbortController): Promise<void> {
     // An attempt still open was cut short: its dispatcher stopped, or its agent never reported in time.
     let lastError = task.error ?? "unknown";
     if (previous === "delivering") {
@@ -180,8 +203,8 @@ export class Dispatcher {
       await exhaustTask(this.pool, task.id, this.workerId, `repository ${task.owner}/${task.repo} is no longer registered`);
       return;
     }
-    const attempt = await startAttempt(this.pool, task.id, this.workerId, choice.agent.id);
-    if (attempt === undefined) return; // another dispatcher took it over
+    const attempt = started ?? (await startAttempt(this.pool, task.id, this.workerId, choice.agent.id));
+    if (attempt === undefined || attempt === "lost") return; // another dispatcher took it over
 
     // Exactly what was stored: the payload's own text, priority and timeout, read back from the row.
     const body = stringifyWithRaw(
@@ -232,7 +255,15 @@ export class Dispatcher {
       stopRenewing();
     }
     if (!failure) {
-      await markDelivered(this.pool, task.id, this.workerId, attempt);
+      // The agent has it: its slot goes to the next claim now, while the delivered-mark (still under our lease, which
+      // only it releases, so no other dispatcher can claim the task meanwhile) is recorded.
+      this.marking++;
+      this.kick();
+      try {
+        await markDelivered(this.pool, task.id, this.workerId, attempt);
+      } finally {
+        this.marking--;
+      }
       return;
     }
     // The last attempt failed: no wait, the next claim ends the task with the reason.
