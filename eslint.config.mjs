@@ -11,4 +11,10 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  // Preloads run with `node --require` before any loader: plain CommonJS with Node's globals.
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs" },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -195,7 +195,7 @@ function roleTable(samples: { label: string; processes: SeenProcess[] }[]): stri
       role,
       ...samples.map((s) => {
         const r = peaksByRole(s.processes).find((x) => x.role === role);
-        return r ? `${mib(r.peakRssBytes)}${r.count > 1 ? ` (×${r.count})` : ""}` : "—";
+        return r ? `${mib(r.peakRssBytes)} (${mib(r.peakAnonBytes)})${r.count > 1 ? ` ×${r.count}` : ""}` : "—";
       }),
     ]),
   );
@@ -210,6 +210,10 @@ function report(launches: Launches, r: Samples): string {
   const cliNoopUp = med(r.cliNoop.map((s) => s.ms));
   const serverPeak = (xs: ServerSample[]) => med(xs.map((s) => s.memory.descendantsBytes));
   const cliPeak = (xs: CliRun[]) => med(xs.map((s) => s.memory.totalBytes));
+  const serverOnce = (xs: ServerSample[]) => med(xs.map((s) => s.memory.descendantsSharedOnceBytes));
+  const cliOnce = (xs: CliRun[]) => med(xs.map((s) => s.memory.totalSharedOnceBytes));
+  const serverAnon = (xs: ServerSample[]) => med(xs.map((s) => s.memory.descendantsAnonBytes));
+  const cliAnon = (xs: CliRun[]) => med(xs.map((s) => s.memory.totalAnonBytes));
   const ratios = table(
     ["measure", "value", "baseline", "ratio", "goal (issue 18)"],
     [
@@ -230,6 +234,20 @@ function report(launches: Launches, r: Samples): string {
         "≤ 500 MiB",
       ],
       [
+        "the same with each binary's file-backed pages counted once (what a cgroup of this run alone is charged)",
+        `${mib(serverOnce(r.first))} / ${mib(serverOnce(r.noop))}`,
+        `${mib(cliOnce(r.cliFirst.map((s) => s.up)))} / ${mib(cliOnce(r.cliNoop))}`,
+        "",
+        "",
+      ],
+      [
+        "its anonymous part only (heaps and stacks: what each further run at once adds)",
+        `${mib(serverAnon(r.first))} / ${mib(serverAnon(r.noop))}`,
+        `${mib(cliAnon(r.cliFirst.map((s) => s.up)))} / ${mib(cliAnon(r.cliNoop))}`,
+        "",
+        "",
+      ],
+      [
         "CLI launches per run: server first / no-op",
         `${med(r.first.map((s) => launchCount(launches, s)))} / ${med(r.noop.map((s) => launchCount(launches, s)))}`,
         "",
@@ -244,13 +262,16 @@ temporary file state backend, the bootstrapped \`pulumi\` CLI and the project's 
 sandbox, as in the onboarding section. The CLI is reached through a recording wrapper (bench/lib/cli-launches.ts: the
 server through \`MESH_SIX_TOOLS\`, the CLI baseline through \`PATH\`) that logs each launch's command words, start and
 end; every process below the server (or the CLI) is sampled from /proc every ${INTERVAL_MS} ms for its start (exact),
-its end (within one interval) and its peak RSS. Steps, resource operations and the status come from the run's own
-events. One warm-up onboarding first; then ${SAMPLES} sample${SAMPLES > 1 ? "s" : ""} of each (server first, CLI first, …, then the no-ops),
+its end (within one interval) and its peak RSS (VmRSS) with its anonymous part (RssAnon). The rest of RSS is
+file-backed: the binaries' text and data and the files they map, the same page-cache pages in every process of one
+binary (the three node processes share node's): "counted once" sums, at one sample, the anonymous memory and, per
+binary, the largest file-backed part among its processes. Steps, resource operations and the status come from the
+run's own events. One warm-up onboarding first; then ${SAMPLES} sample${SAMPLES > 1 ? "s" : ""} of each (server first, CLI first, …, then the no-ops),
 medians below; the timelines are those of the first sample.
 
 ${ratios}
 
-### Peak RSS by process (first sample)
+### Peak RSS by process, its anonymous part in parentheses (first sample)
 
 ${roleTable([
   { label: "server, first onboarding", processes: r.first[0].processes },

@@ -108,9 +108,24 @@ function scratchWorkspace(parent?: string): string {
   const dir = mkdtempSync(path.join(base, "mesh-six-workspace-"));
   const project = parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
   project.main = path.join(PROJECT_DIR, typeof project.main === "string" ? project.main : ".");
+  const options = (project.runtime as { options?: { nodeargs?: unknown } } | undefined)?.options;
+  if (typeof options?.nodeargs === "string") options.nodeargs = projectRelativeNodeArgs(options.nodeargs);
   writeFileSync(path.join(dir, "Pulumi.yaml"), stringify(project));
   scratchDirs.add(dir);
   return dir;
+}
+
+/**
+ * Pulumi.yaml's nodeargs with each module its --require/-r/--import names by a relative path made absolute: the
+ * language host takes such a path from the manifest's directory, here the scratch one, not the project.
+ */
+export function projectRelativeNodeArgs(nodeargs: string): string {
+  const args = nodeargs.split(/\s+/).filter(Boolean);
+  return args
+    .map((arg, i) =>
+      ["--require", "-r", "--import"].includes(args[i - 1] ?? "") && /^\.\.?\//.test(arg) ? path.join(PROJECT_DIR, arg) : arg,
+    )
+    .join(" ");
 }
 
 // Scratch workspaces are this process's alone: nothing in them is read by the next one, so they go with it.

@@ -6,7 +6,7 @@
  * kept with its command line, its start (from /proc, exact to the clock tick) and when it was last seen, for the
  * run timelines (bench/lib/run-timeline.ts).
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
 export interface MemoryPeaks {
   /** Highest VmRSS of the watched process itself. */
@@ -15,6 +15,20 @@ export interface MemoryPeaks {
   descendantsBytes: number;
   /** Highest sum, at one sample, of the process and its descendants together. */
   totalBytes: number;
+  /**
+   * Highest sum, at one sample, of the descendants' anonymous resident memory (RssAnon: heaps, stacks; what a run
+   * adds for each one more at once, since the binaries' pages are shared).
+   */
+  descendantsAnonBytes: number;
+  /**
+   * Highest, at one sample, of the descendants' resident memory with file-backed pages counted once per executable
+   * (the largest RssFile among the processes of one binary: its text, read-only data and the files it maps, which
+   * the page cache holds once however many processes map them): what a cgroup holding only this run is charged.
+   */
+  descendantsSharedOnceBytes: number;
+  /** The two above with the watched process included (for a watched `pulumi` CLI, itself part of the run). */
+  totalAnonBytes: number;
+  totalSharedOnceBytes: number;
   samples: number;
 }
 
@@ -28,6 +42,8 @@ export interface SeenProcess {
   /** The last sample that saw it (epoch ms): it ended within one interval after. */
   lastSeenMs: number;
   peakRssBytes: number;
+  /** Its highest anonymous resident memory (RssAnon). */
+  peakAnonBytes: number;
 }
 
 export interface MemoryWatch {
@@ -39,27 +55,51 @@ export interface MemoryWatch {
 
 /** Samples `pid` and its descendants every `intervalMs` until stop(). */
 export function watchProcessTree(pid: number, intervalMs = 250): MemoryWatch {
-  const peaks: MemoryPeaks = { rootBytes: 0, descendantsBytes: 0, totalBytes: 0, samples: 0 };
+  const peaks: MemoryPeaks = {
+    rootBytes: 0,
+    descendantsBytes: 0,
+    totalBytes: 0,
+    descendantsAnonBytes: 0,
+    descendantsSharedOnceBytes: 0,
+    totalAnonBytes: 0,
+    totalSharedOnceBytes: 0,
+    samples: 0,
+  };
   const seen = new Map<string, SeenProcess>();
   const sample = () => {
-    const root = rssBytes(pid);
-    if (root === undefined) return; // gone: nothing left to see
+    const rootResident = residentOf(pid);
+    if (rootResident === undefined) return; // gone: nothing left to see
+    const root = rootResident.rss;
     const now = Date.now();
     let children = 0;
+    let anon = 0;
+    const filesByBinary = new Map<string, number>();
     for (const child of descendantsOf(pid)) {
-      const rss = rssBytes(child.pid);
-      if (rss === undefined) continue;
+      const resident = residentOf(child.pid);
+      if (resident === undefined) continue;
+      const { rss } = resident;
       children += rss;
+      anon += resident.anon;
+      const binary = executableOf(child.pid);
+      filesByBinary.set(binary, Math.max(filesByBinary.get(binary) ?? 0, resident.file));
       // A pid is only reused after its process is gone: the start time tells two of them apart.
       const key = `${child.pid}@${child.startMs}`;
       const known = seen.get(key);
       if (known) {
         known.lastSeenMs = now;
         known.peakRssBytes = Math.max(known.peakRssBytes, rss);
+        known.peakAnonBytes = Math.max(known.peakAnonBytes, resident.anon);
       } else {
-        seen.set(key, { ...child, argv: argvOf(child.pid), lastSeenMs: now, peakRssBytes: rss });
+        seen.set(key, { ...child, argv: argvOf(child.pid), lastSeenMs: now, peakRssBytes: rss, peakAnonBytes: resident.anon });
       }
     }
+    const filesOnce = (files: Map<string, number>) => [...files.values()].reduce((a, b) => a + b, 0);
+    peaks.descendantsAnonBytes = Math.max(peaks.descendantsAnonBytes, anon);
+    peaks.descendantsSharedOnceBytes = Math.max(peaks.descendantsSharedOnceBytes, anon + filesOnce(filesByBinary));
+    const rootBinary = executableOf(pid);
+    filesByBinary.set(rootBinary, Math.max(filesByBinary.get(rootBinary) ?? 0, rootResident.file));
+    peaks.totalAnonBytes = Math.max(peaks.totalAnonBytes, anon + rootResident.anon);
+    peaks.totalSharedOnceBytes = Math.max(peaks.totalSharedOnceBytes, anon + rootResident.anon + filesOnce(filesByBinary));
     peaks.rootBytes = Math.max(peaks.rootBytes, root);
     peaks.descendantsBytes = Math.max(peaks.descendantsBytes, children);
     peaks.totalBytes = Math.max(peaks.totalBytes, root + children);
@@ -84,17 +124,32 @@ export function maxPeaks(a: MemoryPeaks, b: MemoryPeaks): MemoryPeaks {
     rootBytes: Math.max(a.rootBytes, b.rootBytes),
     descendantsBytes: Math.max(a.descendantsBytes, b.descendantsBytes),
     totalBytes: Math.max(a.totalBytes, b.totalBytes),
+    descendantsAnonBytes: Math.max(a.descendantsAnonBytes, b.descendantsAnonBytes),
+    descendantsSharedOnceBytes: Math.max(a.descendantsSharedOnceBytes, b.descendantsSharedOnceBytes),
+    totalAnonBytes: Math.max(a.totalAnonBytes, b.totalAnonBytes),
+    totalSharedOnceBytes: Math.max(a.totalSharedOnceBytes, b.totalSharedOnceBytes),
     samples: a.samples + b.samples,
   };
 }
 
-function rssBytes(pid: number): number | undefined {
+/** VmRSS and its anonymous and file-backed parts (RssShmem, nil here, is in neither). */
+function residentOf(pid: number): { rss: number; anon: number; file: number } | undefined {
+  let status: string;
   try {
-    const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    // Zombies and kernel threads have no VmRSS line.
-    return kib === undefined ? 0 : Number(kib) * 1024;
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
     return undefined; // exited between the listing and the read
+  }
+  // Zombies and kernel threads have none of these lines.
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kib("VmRSS"), anon: kib("RssAnon"), file: kib("RssFile") };
+}
+
+function executableOf(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return `pid ${pid}`; // not ours to read, or gone: counted on its own
   }
 }
 

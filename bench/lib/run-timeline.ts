@@ -54,7 +54,9 @@ export function processRole(argv: readonly string[]): string {
 export function timeline(input: TimelineInput): TimelineLine[] {
   const lines: TimelineLine[] = [];
   const at = (ms: number) => ms - input.startMs;
-  const inRun = (ms: number) => ms >= input.startMs - input.intervalMs && ms <= input.endMs + input.intervalMs;
+  // Starts are exact (the recorder's clock, /proc's start time): nothing that began after the run is its part. What
+  // began up to one interval before it is shown (the CLI baseline's config write, timed apart from its `up`).
+  const inRun = (ms: number) => ms >= input.startMs - input.intervalMs && ms <= input.endMs;
   for (const launch of input.launches) {
     if (!inRun(launch.startMs)) continue;
     const cli = input.processes.find((p) => p.ppid === launch.pid && processRole(p.argv) === "pulumi CLI");
@@ -123,15 +125,26 @@ function eventLines(events: readonly LoggedEvent[], at: (ms: number) => number):
   return lines;
 }
 
-/** The peak RSS of each kind of process over the run (the largest one of each), and how many of each started. */
-export function peaksByRole(processes: readonly SeenProcess[]): { role: string; count: number; peakRssBytes: number }[] {
-  const byRole = new Map<string, { role: string; count: number; peakRssBytes: number }>();
+export interface RolePeak {
+  role: string;
+  count: number;
+  peakRssBytes: number;
+  peakAnonBytes: number;
+}
+
+/**
+ * The peak RSS and anonymous RSS of each kind of process over the run (the largest one of each), and how many of
+ * each started.
+ */
+export function peaksByRole(processes: readonly SeenProcess[]): RolePeak[] {
+  const byRole = new Map<string, RolePeak>();
   for (const p of processes) {
     const role = processRole(p.argv);
     if (role === "launch recorder") continue;
-    const r = byRole.get(role) ?? { role, count: 0, peakRssBytes: 0 };
+    const r = byRole.get(role) ?? { role, count: 0, peakRssBytes: 0, peakAnonBytes: 0 };
     r.count++;
     r.peakRssBytes = Math.max(r.peakRssBytes, p.peakRssBytes);
+    r.peakAnonBytes = Math.max(r.peakAnonBytes, p.peakAnonBytes);
     byRole.set(role, r);
   }
   return [...byRole.values()].sort((a, b) => b.peakRssBytes - a.peakRssBytes);
@@ -142,7 +155,7 @@ export function renderTimeline(lines: readonly TimelineLine[]): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const rows = lines.map(
     (l) =>
-      `| +${s(l.atMs)} | ${l.durationMs === undefined ? "" : s(l.durationMs)} | ${l.what} | ${l.peakRssBytes === undefined ? "" : mib(l.peakRssBytes)} |`,
+      `| ${l.atMs < 0 ? "−" : "+"}${s(Math.abs(l.atMs))} | ${l.durationMs === undefined ? "" : s(l.durationMs)} | ${l.what} | ${l.peakRssBytes === undefined ? "" : mib(l.peakRssBytes)} |`,
   );
   return ["| at | took | what | peak RSS |", "| ---: | ---: | --- | ---: |", ...rows].join("\n");
 }

@@ -1,6 +1,5 @@
 // preview.yaml: the pull request's one comment for a stack's preview, found again by its hidden marker and updated
 // on every push (created the first time). Run by actions/github-script with its `github` and `context`.
-/* global module */
 "use strict";
 
 /** The marker that identifies a stack's comment (project mesh-six, command preview). */

@@ -94,7 +94,15 @@ test("processes are named by their role in a Pulumi run", () => {
 test("the timeline puts launches, processes, steps and resource operations in order, grouping operations that change nothing", () => {
   const t0 = Date.parse("2026-01-01T00:00:00.000Z");
   const iso = (ms: number) => new Date(t0 + ms).toISOString();
-  const cli = { pid: 11, ppid: 10, argv: ["/t/pulumi", "up"], startMs: t0 + 110, lastSeenMs: t0 + 900, peakRssBytes: 100 * 2 ** 20 };
+  const cli = {
+    pid: 11,
+    ppid: 10,
+    argv: ["/t/pulumi", "up"],
+    startMs: t0 + 110,
+    lastSeenMs: t0 + 900,
+    peakRssBytes: 100 * 2 ** 20,
+    peakAnonBytes: 60 * 2 ** 20,
+  };
   const program = {
     pid: 12,
     ppid: 11,
@@ -102,6 +110,7 @@ test("the timeline puts launches, processes, steps and resource operations in or
     startMs: t0 + 300,
     lastSeenMs: t0 + 800,
     peakRssBytes: 200 * 2 ** 20,
+    peakAnonBytes: 150 * 2 ** 20,
   };
   const events = [
     { seq: 1, type: "status", data: { status: "running" }, at: iso(0) },
@@ -128,14 +137,20 @@ test("the timeline puts launches, processes, steps and resource operations in or
   const lines = timeline({
     startMs: t0,
     endMs: t0 + 1000,
-    launches: [{ pid: 10, command: "up", startMs: t0 + 105, endMs: t0 + 905, exitCode: 0 }],
-    processes: [cli, program],
+    launches: [
+      { pid: 9, command: "config set-all", startMs: t0 - 200, endMs: t0 - 20, exitCode: 0 },
+      { pid: 10, command: "up", startMs: t0 + 105, endMs: t0 + 905, exitCode: 0 },
+      // The next run's, begun just after this one ended: not this run's.
+      { pid: 13, command: "up", startMs: t0 + 1040, endMs: t0 + 2000, exitCode: 0 },
+    ],
+    processes: [cli, program, { ...program, pid: 14, ppid: 13, startMs: t0 + 1100, lastSeenMs: t0 + 1900 }],
     events,
     intervalMs: 250,
   });
   assert.deepEqual(
     lines.map((l) => [l.atMs, l.durationMs, l.what]),
     [
+      [-200, 180, "CLI launch: pulumi config set-all"],
       [0, undefined, "status running"],
       [100, 850, "step up"],
       [105, 800, "CLI launch: pulumi up"],
@@ -146,7 +161,7 @@ test("the timeline puts launches, processes, steps and resource operations in or
       [1000, undefined, "status succeeded"],
     ],
   );
-  assert.equal(lines[2].peakRssBytes, cli.peakRssBytes, "the launch shows its CLI process's peak");
+  assert.equal(lines[3].peakRssBytes, cli.peakRssBytes, "the launch shows its CLI process's peak");
   assert.deepEqual(
     peaksByRole([cli, program, { ...program, pid: 13, peakRssBytes: 50 }]).map((r) => [r.role, r.count, r.peakRssBytes]),
     [
@@ -156,18 +171,25 @@ test("the timeline puts launches, processes, steps and resource operations in or
   );
 });
 
-test("the process watch sees a child's command line, its start and its peak memory", async () => {
-  const child = spawn(process.execPath, ["-e", "const b = Buffer.alloc(64 * 2 ** 20, 1); setTimeout(() => b.length, 600)"], {
-    stdio: "ignore",
-  });
+test("the process watch sees each child's command line, its start and its peak memory, and counts a binary's file pages once", async () => {
+  const script = "const b = Buffer.alloc(64 * 2 ** 20, 1); setTimeout(() => b.length, 800)";
   const before = Date.now();
   const watch = watchProcessTree(process.pid, 100);
-  await new Promise((resolve) => child.once("exit", resolve));
-  watch.stop();
-  const seen = watch.processes().find((p) => p.pid === child.pid);
-  assert.ok(seen, "the child was seen");
-  assert.deepEqual(seen.argv.slice(0, 2), [process.execPath, "-e"]);
-  assert.ok(seen.peakRssBytes > 64 * 2 ** 20, `peak ${seen.peakRssBytes} holds the 64 MiB buffer`);
-  assert.ok(Math.abs(seen.startMs - before) < 2000, "its start comes from /proc, near when it was spawned");
-  assert.ok(seen.lastSeenMs >= seen.startMs);
+  const children = [0, 1].map(() => spawn(process.execPath, ["-e", script], { stdio: "ignore" }));
+  await Promise.all(children.map((child) => new Promise((resolve) => child.once("exit", resolve))));
+  const peaks = watch.stop();
+  for (const child of children) {
+    const seen = watch.processes().find((p) => p.pid === child.pid);
+    assert.ok(seen, "the child was seen");
+    assert.deepEqual(seen.argv.slice(0, 2), [process.execPath, "-e"]);
+    assert.ok(seen.peakAnonBytes > 64 * 2 ** 20, `anonymous peak ${seen.peakAnonBytes} holds the 64 MiB buffer`);
+    assert.ok(seen.peakRssBytes > seen.peakAnonBytes, "resident memory holds the binary's pages too");
+    assert.ok(Math.abs(seen.startMs - before) < 2000, "its start comes from /proc, near when it was spawned");
+    assert.ok(seen.lastSeenMs >= seen.startMs);
+  }
+  assert.ok(peaks.descendantsAnonBytes > 128 * 2 ** 20, "both buffers were resident at one sample");
+  // Both children map the same node binary: counted once, the sum is below the plain sum of their RSS.
+  assert.ok(peaks.descendantsSharedOnceBytes > peaks.descendantsAnonBytes);
+  assert.ok(peaks.descendantsSharedOnceBytes < peaks.descendantsBytes, `${peaks.descendantsSharedOnceBytes} < ${peaks.descendantsBytes}`);
+  assert.ok(peaks.totalAnonBytes > peaks.descendantsAnonBytes, "the total includes the watched process itself");
 });

@@ -166,7 +166,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		entry = info.GetEntryPoint()
 	}
 
-	args := append(nodeArgs(info.GetOptions()), runScript,
+	args := append(nodeArgs(info), runScript,
 		"--monitor="+req.GetMonitorAddress(),
 		"--engine="+h.engineAddress,
 		"--organization="+req.GetOrganization(),
@@ -232,13 +232,13 @@ func (h *languageHost) RunPlugin(req *pulumirpc.RunPluginRequest,
 			return status.Error(codes.FailedPrecondition, err.Error())
 		}
 		// run-policy-pack takes the engine address first, then the pack.
-		args = append(append(append(nodeArgs(info.GetOptions()), script), req.GetArgs()...), program)
+		args = append(append(append(nodeArgs(info), script), req.GetArgs()...), program)
 	} else {
 		script, err := sdkScript(dir, "run-plugin")
 		if err != nil {
 			return status.Error(codes.FailedPrecondition, err.Error())
 		}
-		args = append(append(nodeArgs(info.GetOptions()), script, program), req.GetArgs()...)
+		args = append(append(nodeArgs(info), script, program), req.GetArgs()...)
 	}
 
 	cmd := exec.CommandContext(stream.Context(), nodeExecutable(), args...)
@@ -383,13 +383,28 @@ func programDirectory(info *pulumirpc.ProgramInfo) string {
 	return info.GetRootDirectory()
 }
 
-// nodeArgs are the Pulumi.yaml runtime option `nodeargs` (e.g. "--import tsx"), split on spaces.
-func nodeArgs(options *structpb.Struct) []string {
-	v, ok := options.GetFields()["nodeargs"]
+// nodeArgs are the Pulumi.yaml runtime option `nodeargs` (e.g. "--import tsx"), split on spaces. A module given to
+// --require, -r or --import as a relative path ("./x.cjs", "../x.cjs") is taken from the directory of the manifest
+// that names it (Pulumi.yaml, PulumiPolicy.yaml): a policy pack runs in the engine's working directory, not its own.
+func nodeArgs(info *pulumirpc.ProgramInfo) []string {
+	dir := info.GetRootDirectory()
+	if dir == "" {
+		dir = programDirectory(info)
+	}
+	v, ok := info.GetOptions().GetFields()["nodeargs"]
 	if !ok {
 		return nil
 	}
-	return strings.Fields(v.GetStringValue())
+	args := strings.Fields(v.GetStringValue())
+	for i := 1; i < len(args); i++ {
+		switch args[i-1] {
+		case "--require", "-r", "--import":
+			if strings.HasPrefix(args[i], "./") || strings.HasPrefix(args[i], "../") {
+				args[i] = filepath.Join(dir, args[i])
+			}
+		}
+	}
+	return args
 }
 
 // typeScriptEnv passes the runtime options the SDK's run script reads from the environment. Unlike Pulumi's
