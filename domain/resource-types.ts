@@ -22,6 +22,8 @@ export const WEBHOOK_SECRET = dynamicType("github", "WebhookSecret");
 export const VAULT_KV_SECRET = dynamicType("vault", "KvSecret");
 export const REPO_REGISTRATION = dynamicType("registry", "RepoRegistration");
 export const AGENT_SETTINGS = dynamicType("auth", "AgentSettings");
+export const LITELLM_TEAM = dynamicType("litellm", "Team");
+export const STORAGE_PREFIX = dynamicType("storage", "StoragePrefix");
 
 /** The ComponentResource type tokens (`mesh-six:<module>:<kind>`). */
 export const COMPONENT_TYPES = Object.freeze({

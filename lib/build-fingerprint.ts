@@ -8,6 +8,8 @@ import path from "node:path";
 
 /** Written into the build directory, beside the JavaScript. */
 export const BUILD_MANIFEST = "build.json";
+/** The dynamic providers' serialized texts, made by the build (providers/typed-resource.ts), in dist/providers/. */
+export const SERIALIZED_PROVIDERS_FILE = "serialized-providers.json";
 
 export interface BuildManifest {
   /** What built it and how (e.g. "esbuild 0.28.2 cjs node20"): another tool or setting is another build. */

@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { AGENT_SETTINGS } from "../domain/resource-types";
 import { createAuthProject, getAuthProject, putAuthProjectSettings } from "./auth-service-api";
 import { requireStrings } from "./check";
-import { TypedDynamicResource } from "./typed-resource";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 /**
  * The repo's keys in its auth project's agent settings (the settings file every agent of the project gets in its
@@ -87,7 +87,7 @@ function checkFailures(news: Partial<AgentSettingsInputs>): pulumi.dynamic.Check
   return failures;
 }
 
-const agentSettingsProvider: pulumi.dynamic.ResourceProvider<AgentSettingsInputs, AgentSettingsOutputs> = {
+const agentSettingsProvider = dynamicProvider<AgentSettingsInputs, AgentSettingsOutputs>(AGENT_SETTINGS, {
   async check(_olds, news) {
     return { inputs: news as AgentSettingsInputs, failures: checkFailures(news) };
   },
@@ -126,7 +126,7 @@ const agentSettingsProvider: pulumi.dynamic.ResourceProvider<AgentSettingsInputs
   async delete(_id, props) {
     await apply(props.projectId, props.displayName, Object.keys(props.settings), {});
   },
-};
+});
 
 /** Exported for the test that drives it against the auth service's stand-in. */
 export { agentSettingsProvider };
@@ -136,6 +136,6 @@ export class AgentSettings extends TypedDynamicResource {
   declare public readonly settings: pulumi.Output<Record<string, unknown>>;
 
   constructor(name: string, args: AgentSettingsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(AGENT_SETTINGS, agentSettingsProvider, name, { ...args }, opts);
+    super(AGENT_SETTINGS, name, { ...args }, opts);
   }
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GITHUB_REPOSITORY_FILE } from "../domain/resource-types";
 import { requireBooleans, requireStrings, withDefaults } from "./check";
 import { GitHubApiError, githubRest } from "./github-api";
-import { TypedDynamicResource } from "./typed-resource";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 export interface GitHubRepositoryFileArgs {
   /** The repository's owner (user or organization). */
@@ -66,7 +66,7 @@ async function putFile(i: FileInputs, sha?: string): Promise<string> {
   return result!.content.sha;
 }
 
-const repositoryFileProvider: pulumi.dynamic.ResourceProvider<FileInputs, FileOutputs> = {
+dynamicProvider<FileInputs, FileOutputs>(GITHUB_REPOSITORY_FILE, {
   async check(_olds: FileInputs, news: Partial<FileInputs>) {
     const inputs = withDefaults(news, FILE_DEFAULTS);
     const failures = [
@@ -113,7 +113,7 @@ const repositoryFileProvider: pulumi.dynamic.ResourceProvider<FileInputs, FileOu
       if (!(err instanceof GitHubApiError && err.status === 404)) throw err;
     }
   },
-};
+});
 
 /**
  * A file committed to a GitHub repository through the contents API (standing in for github.RepositoryFile, whose
@@ -128,6 +128,6 @@ export class GitHubRepositoryFile extends TypedDynamicResource {
   declare public readonly sha: pulumi.Output<string>;
 
   constructor(name: string, args: GitHubRepositoryFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super(GITHUB_REPOSITORY_FILE, repositoryFileProvider, name, { ...args, managed: undefined, created: undefined, sha: undefined }, opts);
+    super(GITHUB_REPOSITORY_FILE, name, { ...args, managed: undefined, created: undefined, sha: undefined }, opts);
   }
 }

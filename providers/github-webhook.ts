@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GITHUB_WEBHOOK } from "../domain/resource-types";
 import { isKnown, requireBooleans, requireStringArrays, requireStrings, stateGiven, withDefaults } from "./check";
 import { GitHubApiError, githubRest } from "./github-api";
-import { TypedDynamicResource } from "./typed-resource";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 export interface GitHubWebhookArgs {
   /** The repository's owner (user or organization). */
@@ -60,7 +60,7 @@ function sameEvents(a: string[], b: string[]): boolean {
   return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
 }
 
-const githubWebhookProvider: pulumi.dynamic.ResourceProvider<HookInputs, HookOutputs> = {
+dynamicProvider<HookInputs, HookOutputs>(GITHUB_WEBHOOK, {
   async check(_olds: HookInputs, news: Partial<HookInputs>) {
     const inputs = withDefaults(news, HOOK_DEFAULTS);
     const failures = [
@@ -128,7 +128,7 @@ const githubWebhookProvider: pulumi.dynamic.ResourceProvider<HookInputs, HookOut
       if (!(err instanceof GitHubApiError && err.status === 404)) throw err;
     }
   },
-};
+});
 
 /**
  * A GitHub repository webhook, over the REST API. Adopts: a hook of the repository already delivering to `url` (left
@@ -143,7 +143,6 @@ export class GitHubWebhook extends TypedDynamicResource {
   constructor(name: string, args: GitHubWebhookArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       GITHUB_WEBHOOK,
-      githubWebhookProvider,
       name,
       { ...args, secret: pulumi.secret(args.secret), hookId: undefined },
       { ...opts, additionalSecretOutputs: ["secret"] },

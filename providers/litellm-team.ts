@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { LITELLM_TEAM } from "../domain/resource-types";
 import { type LiteLLMGeneratedKey, type LiteLLMTeam, type LiteLLMKeyInfo, liteLLMCall } from "./litellm-api";
 import { vaultKvDestroy, vaultKvRead, vaultKvWrite } from "./vault-kv-api";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 /**
  * A repository's team on the LiteLLM proxy (models allowed, budget) and the one virtual key of that team its
@@ -116,7 +118,7 @@ async function teamKeys(teamId: string): Promise<LiteLLMKeyInfo[] | undefined> {
   return info?.keys;
 }
 
-const liteLLMTeamProvider: pulumi.dynamic.ResourceProvider<LiteLLMTeamInputs, LiteLLMTeamOutputs> = {
+dynamicProvider<LiteLLMTeamInputs, LiteLLMTeamOutputs>(LITELLM_TEAM, {
   async check(_olds, news) {
     return { inputs: news, failures: liteLLMTeamFailures(news) };
   },
@@ -219,9 +221,9 @@ const liteLLMTeamProvider: pulumi.dynamic.ResourceProvider<LiteLLMTeamInputs, Li
     await liteLLMCall("POST", "/team/delete", { team_ids: [id] }, { allowNotFound: true });
     await vaultKvDestroy(props.vaultMount, props.vaultPath);
   },
-};
+});
 
-export class LiteLLMTeamResource extends pulumi.dynamic.Resource {
+export class LiteLLMTeamResource extends TypedDynamicResource {
   declare public readonly teamId: pulumi.Output<string>;
   declare public readonly teamAlias: pulumi.Output<string>;
   declare public readonly vaultPath: pulumi.Output<string>;
@@ -230,13 +232,11 @@ export class LiteLLMTeamResource extends pulumi.dynamic.Resource {
   constructor(name: string, args: LiteLLMTeamArgs, opts?: pulumi.CustomResourceOptions) {
     const inputs: LiteLLMTeamInputs = { ...args, vaultMount: args.vaultMount ?? "secret" };
     super(
-      liteLLMTeamProvider,
+      LITELLM_TEAM,
       name,
       { ...inputs, teamId: undefined, keyToken: undefined, appliedRotateKeyNonce: undefined, vaultVersion: undefined },
       // The key's hash is not the key, but nothing about the key needs to be shown.
       { ...opts, additionalSecretOutputs: ["keyToken"] },
-      "litellm",
-      "Team",
     );
   }
 }

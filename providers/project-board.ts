@@ -3,7 +3,7 @@ import { PROJECT_BOARD } from "../domain/resource-types";
 import { PRIORITIES, STATUS_COLUMNS, TEXT_FIELDS } from "../domain/workflow";
 import { requireStringArrays, requireStrings, stateGiven } from "./check";
 import { GitHubApiError, githubGraphql } from "./github-api";
-import { TypedDynamicResource } from "./typed-resource";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 export interface ProjectBoardArgs {
   /** The repository's owner, who owns the board too (user or organization). */
@@ -150,7 +150,7 @@ async function ensureFields(project: ProjectNode, inputs: BoardInputs) {
   };
 }
 
-const projectBoardProvider: pulumi.dynamic.ResourceProvider<BoardInputs, BoardOutputs> = {
+dynamicProvider<BoardInputs, BoardOutputs>(PROJECT_BOARD, {
   async check(_olds: BoardInputs, news: Partial<BoardInputs>) {
     const failures = [
       ...requireStrings<BoardInputs>(news, ["owner", "repo", "title"]),
@@ -233,7 +233,7 @@ const projectBoardProvider: pulumi.dynamic.ResourceProvider<BoardInputs, BoardOu
       { input: { projectId: id } },
     );
   },
-};
+});
 
 /**
  * The repository's GitHub Projects (v2) board with the fields mesh-six moves cards through: Status (one column per
@@ -267,7 +267,6 @@ export class ProjectBoard extends TypedDynamicResource {
     ];
     super(
       PROJECT_BOARD,
-      projectBoardProvider,
       name,
       {
         ...args,

@@ -2,7 +2,7 @@ import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { REPO_REGISTRATION } from "../domain/resource-types";
 import { isKnown, requireStringArrays, requireStrings } from "./check";
-import { TypedDynamicResource } from "./typed-resource";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 import type { DeliveryFilters } from "../domain/repo-config";
 
 export interface RepoRegistrationArgs {
@@ -78,7 +78,7 @@ async function withRegistry<T>(fn: (registry: typeof import("../db/registry"), c
 }
 
 /** Exported for the test that runs it as Pulumi's provider process does. */
-export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<RegistrationInputs, RegistrationInputs> = {
+export const repoRegistrationProvider = dynamicProvider<RegistrationInputs, RegistrationInputs>(REPO_REGISTRATION, {
   async check(_olds: RegistrationInputs, news: Partial<RegistrationInputs>) {
     const failures = [
       ...requireStrings<RegistrationInputs>(news, [
@@ -129,7 +129,7 @@ export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<Registrat
   async delete(id: string) {
     await withRegistry((registry, c) => registry.deleteRegistration(c, id));
   },
-};
+});
 
 /**
  * The repository's row in `repo_registry` (db/migrations), which every mesh-six service reads: upserted on create and
@@ -140,6 +140,6 @@ export const repoRegistrationProvider: pulumi.dynamic.ResourceProvider<Registrat
  */
 export class RepoRegistration extends TypedDynamicResource {
   constructor(name: string, args: RepoRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(REPO_REGISTRATION, repoRegistrationProvider, name, { agentSettings: {}, ...args }, opts);
+    super(REPO_REGISTRATION, name, { agentSettings: {}, ...args }, opts);
   }
 }

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { STORAGE_PREFIX } from "../domain/resource-types";
 import { vaultKvDestroy, vaultKvRead, vaultKvWrite } from "./vault-kv-api";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 /**
  * A repository's prefix in the platform's S3-compatible store, with credentials that reach that prefix and nothing
@@ -41,9 +43,6 @@ export const STORAGE_SECRET_KEYS = [
 ] as const;
 
 export const STORAGE_POLICY_NAME = "mesh-six-prefix";
-
-/** The resource's type token, as policies and tests see it. */
-export const STORAGE_PREFIX_TYPE = "pulumi-nodejs:dynamic/storage:StoragePrefix";
 
 interface PrefixInputs {
   bucket: string;
@@ -158,7 +157,7 @@ async function ensurePrefix(inputs: PrefixInputs): Promise<void> {
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IAM_USER = /^[\w+=,.@-]{1,64}$/;
 
-const storagePrefixProvider: pulumi.dynamic.ResourceProvider<PrefixInputs, PrefixInputs> = {
+dynamicProvider<PrefixInputs, PrefixInputs>(STORAGE_PREFIX, {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const inputs: PrefixInputs = {
@@ -237,10 +236,10 @@ const storagePrefixProvider: pulumi.dynamic.ResourceProvider<PrefixInputs, Prefi
     }
     await vaultKvDestroy(props.vaultMount, props.vaultPath);
   },
-};
+});
 
 /** The repo's storage prefix (see StoragePrefixArgs); its key lives only in Vault. */
-export class StoragePrefix extends pulumi.dynamic.Resource {
+export class StoragePrefix extends TypedDynamicResource {
   declare public readonly bucket: pulumi.Output<string>;
   declare public readonly prefix: pulumi.Output<string>;
   declare public readonly userName: pulumi.Output<string>;
@@ -248,7 +247,7 @@ export class StoragePrefix extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: StoragePrefixArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      storagePrefixProvider,
+      STORAGE_PREFIX,
       name,
       {
         bucket: args.bucket,
@@ -260,8 +259,6 @@ export class StoragePrefix extends pulumi.dynamic.Resource {
         keepObjects: args.keepObjects,
       },
       opts,
-      "storage",
-      "StoragePrefix",
     );
   }
 }

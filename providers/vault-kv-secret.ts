@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { VAULT_KV_SECRET } from "../domain/resource-types";
 import { vaultMountProblem, webhookSecretPath } from "../lib/vault-path";
 import { isKnown, stateGiven, withDefaults } from "./check";
-import { TypedDynamicResource } from "./typed-resource";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 export interface VaultKvSecretArgs {
   /**
@@ -58,7 +58,7 @@ async function writeSecret(news: KvInputs): Promise<KvOutputs> {
   return { ...news, version: body.data.version };
 }
 
-const vaultKvProvider: pulumi.dynamic.ResourceProvider<KvInputs, KvOutputs> = {
+dynamicProvider<KvInputs, KvOutputs>(VAULT_KV_SECRET, {
   // The path is judged, and written, as Vault resolves it: the same function the webhook-secret-path policy uses.
   async check(_olds: KvInputs, news: Partial<KvInputs>) {
     const inputs = withDefaults(news, { mount: VAULT_KV_DEFAULT_MOUNT });
@@ -112,7 +112,7 @@ const vaultKvProvider: pulumi.dynamic.ResourceProvider<KvInputs, KvOutputs> = {
     const res = await vaultRequest("delete", "metadata", props, { method: "DELETE" });
     if (!res.ok && res.status !== 404) throw new Error(`Vault refused deleting ${props.mount}/${props.path}: HTTP ${res.status}`);
   },
-};
+});
 
 /**
  * A secret in Vault's KV v2 engine, written over Vault's HTTP API (the Vault Pulumi provider cannot be built here: the
@@ -130,7 +130,6 @@ export class VaultKvSecret extends TypedDynamicResource {
   constructor(name: string, args: VaultKvSecretArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       VAULT_KV_SECRET,
-      vaultKvProvider,
       name,
       { path: args.path, mount: args.mount, data: pulumi.secret(args.data), version: undefined },
       { ...opts, additionalSecretOutputs: ["data"] },

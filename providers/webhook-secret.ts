@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { WEBHOOK_SECRET } from "../domain/resource-types";
 import { requireStrings, withDefaults } from "./check";
-import { TypedDynamicResource } from "./typed-resource";
+import { TypedDynamicResource, dynamicProvider } from "./typed-resource";
 
 export interface WebhookSecretArgs {
   /** Any value; changing it replaces the secret with a new random one. @default "initial" */
@@ -18,7 +18,7 @@ interface SecretOutputs extends SecretInputs {
 
 const SECRET_DEFAULTS = { rotation: "initial" };
 
-const webhookSecretProvider: pulumi.dynamic.ResourceProvider<SecretInputs, SecretOutputs> = {
+dynamicProvider<SecretInputs, SecretOutputs>(WEBHOOK_SECRET, {
   async check(_olds: SecretInputs, news: Partial<SecretInputs>) {
     const inputs = withDefaults(news, SECRET_DEFAULTS);
     return { inputs, failures: requireStrings<SecretInputs>(inputs, ["rotation"]) };
@@ -33,7 +33,7 @@ const webhookSecretProvider: pulumi.dynamic.ResourceProvider<SecretInputs, Secre
     const changed = olds.rotation !== news.rotation;
     return { changes: changed, replaces: changed ? ["rotation"] : [], deleteBeforeReplace: false };
   },
-};
+});
 
 /**
  * A random HMAC secret for a GitHub webhook (32 random bytes, hex), generated inside the dynamic provider so it never
@@ -44,6 +44,6 @@ export class WebhookSecret extends TypedDynamicResource {
   declare public readonly value: pulumi.Output<string>;
 
   constructor(name: string, args: WebhookSecretArgs, opts?: pulumi.CustomResourceOptions) {
-    super(WEBHOOK_SECRET, webhookSecretProvider, name, { ...args, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] });
+    super(WEBHOOK_SECRET, name, { ...args, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] });
   }
 }

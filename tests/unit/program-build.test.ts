@@ -7,8 +7,9 @@ import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRepoStackConfig } from "../../domain/repo-config";
 import { REPO_REGISTRATION } from "../../domain/resource-types";
-import { assertFreshBuild, readManifest, staleBuildReason } from "../../lib/build-fingerprint";
+import { SERIALIZED_PROVIDERS_FILE, assertFreshBuild, readManifest, staleBuildReason } from "../../lib/build-fingerprint";
 import { BUILD_DIR, BUILD_ENTRIES, buildProgram } from "../../pulumi/program-build";
+import { serializeProvider } from "../../providers/typed-resource";
 import { mockPulumi, valueOf } from "../../testkit/pulumi-mocks";
 
 // The program and the policy pack run from JavaScript built once (dist/, npm run build; scripts/test builds it before
@@ -103,4 +104,28 @@ test("the built repo program's dynamic providers, serialized as Pulumi does: eac
   }
   const registration = dynamic.find((r) => r.type === REPO_REGISTRATION.token)!.inputs.__provider as string;
   assert.ok(registration.includes(JSON.stringify(path.join(BUILD_DIR, "db", "registry.js"))), "the registry module of the build");
+});
+
+test("the build's serialized providers are the texts Pulumi makes of the built providers here, in this environment", async () => {
+  /* eslint-disable @typescript-eslint/no-require-imports -- the build's modules, as the program loads them */
+  for (const program of ["repo.js", "platform.js"]) require(path.join(BUILD_DIR, "stacks", program));
+  const registry = require(path.join(BUILD_DIR, "providers", "typed-resource.js")) as typeof import("../../providers/typed-resource");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const built = JSON.parse(readFileSync(path.join(BUILD_DIR, "providers", SERIALIZED_PROVIDERS_FILE), "utf8")) as Record<string, string>;
+  const defined = [...registry.definedProviders()];
+  assert.deepEqual(Object.keys(built).sort(), defined.map(([token]) => token).sort(), "one text for each provider the programs define");
+  assert.ok(defined.length >= 9, `${defined.length} providers`);
+  // The build serialized them with an empty environment; this process has the sandbox's: a provider that captured a
+  // value of the environment at load would differ here.
+  assert.ok(Object.keys(process.env).length > 5);
+  for (const [token, provider] of defined) assert.equal(await registry.serializeProvider(token, provider), built[token], token);
+});
+
+test("a provider that captures a secret is refused, naming its type", async () => {
+  const secret = pulumi.secret("s3cret");
+  const provider: pulumi.dynamic.ResourceProvider = { create: async () => ({ id: String(secret) }) };
+  await assert.rejects(
+    serializeProvider("pulumi-nodejs:dynamic/t:Leaky", provider),
+    /the provider of pulumi-nodejs:dynamic\/t:Leaky captures a secret/,
+  );
 });

@@ -3,7 +3,8 @@ import { before, test } from "node:test";
 import { parseRepoStackConfig } from "../../domain/repo-config";
 import { k8sNameFor, storagePrefixFor, vaultStoragePath } from "../../domain/names";
 import { type Declared, declareRepoStack } from "../../testkit/repo-stack-mocks";
-import { STORAGE_PREFIX_TYPE, STORAGE_SECRET_KEYS, prefixPolicy } from "../../providers/storage-prefix";
+import { STORAGE_PREFIX } from "../../domain/resource-types";
+import { STORAGE_SECRET_KEYS, prefixPolicy } from "../../providers/storage-prefix";
 
 // A repo stack with a storage prefix, under Pulumi's mocks: the prefix, the ExternalSecret that brings its key into
 // the environment, and the environment reading both Secrets.
@@ -27,7 +28,7 @@ function named(type: string, name: string): Declared {
 }
 
 test("the prefix is the repo's own, in the server's bucket, with a user of its own and its key bound for Vault", () => {
-  const prefix = named(STORAGE_PREFIX_TYPE, "storage").inputs;
+  const prefix = named(STORAGE_PREFIX.token, "storage").inputs;
   assert.equal(prefix.bucket, "mesh-six-artifacts");
   assert.equal(prefix.prefix, storagePrefixFor(ref));
   assert.equal(prefix.prefix, "repos/acme/widgets/");
