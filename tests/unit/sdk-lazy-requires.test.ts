@@ -83,6 +83,8 @@ test("every Node process of a run gets the preload, from the project's Pulumi.ya
     (parse(readFileSync(file, "utf8")) as { runtime: { options: { nodeargs: string } } }).runtime.options.nodeargs;
   assert.match(nodeargs(path.join(ROOT, "Pulumi.yaml")), /--require \.\/pulumi\/sdk-lazy-requires\.cjs/);
   assert.match(nodeargs(path.join(ROOT, "policies", "PulumiPolicy.yaml")), /--require \.\.\/pulumi\/sdk-lazy-requires\.cjs/);
+  for (const manifest of ["Pulumi.yaml", "policies/PulumiPolicy.yaml"])
+    assert.match(nodeargs(path.join(ROOT, manifest)), /--require \.{1,2}\/pulumi\/inspect-guard\.cjs/, manifest);
   // A shared backend's workspace is a scratch directory: a path relative to it would name no file, and Node would
   // refuse to start the program.
   const scratch = mkdtempSync(path.join(tmpdir(), "mesh-six-scratch-"));
@@ -94,6 +96,7 @@ test("every Node process of a run gets the preload, from the project's Pulumi.ya
     assert.notEqual(settings.workDir, ROOT);
     const args = nodeargs(path.join(settings.workDir, "Pulumi.yaml")).split(" ");
     assert.equal(args[args.indexOf("--require") + 1], PRELOAD);
+    assert.equal(args[args.lastIndexOf("--require") + 1], path.join(ROOT, "pulumi", "inspect-guard.cjs"));
     assert.ok(args.includes("--max-semi-space-size=1"));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
