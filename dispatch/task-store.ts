@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { recordNotification } from "../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
@@ -228,16 +229,23 @@ export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<
 }
 
 /**
- * The API's insert: the task, only if its repo is registered (undefined if not), in one statement rather than a
- * look-up then an insert (one round trip fewer per task; UNIQUE (owner, repo) makes the check exact).
+ * The API's insert, for a batch of tasks in one statement (server/routes/tasks.ts groups the requests that arrive
+ * together): each task only if its repo is registered, undefined for one whose repo is not (UNIQUE (owner, repo)
+ * makes the check exact). The ids are chosen here, so that each row returned is matched to its task.
  */
-export async function createTaskForRegisteredRepo(db: Pool, task: NewTask): Promise<TaskRecord | undefined> {
+export async function createTasksForRegisteredRepos(db: Pool, tasks: readonly NewTask[]): Promise<(TaskRecord | undefined)[]> {
+  const ids = tasks.map(() => randomUUID());
+  const values = tasks.map(taskValues);
+  const column = (i: number) => values.map((v) => v[i]);
   const { rows } = await db.query<TaskRow>(
-    `${INSERT_TASK} SELECT $1, $2, $3, $4, $5, $6, $7, $8
-     WHERE EXISTS (SELECT 1 FROM repo_registry WHERE owner = $2 AND repo = $3) RETURNING *`,
-    taskValues(task),
+    `INSERT INTO tasks (id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+     SELECT v.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[])
+       AS v(id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+     WHERE EXISTS (SELECT 1 FROM repo_registry r WHERE r.owner = v.owner AND r.repo = v.repo) RETURNING *`,
+    [ids, ...Array.from({ length: 8 }, (_, i) => column(i))],
   );
-  return rows[0] ? toTask(rows[0]) : undefined;
+  const byId = new Map(rows.map((r) => [r.id, toTask(r)]));
+  return ids.map((id) => byId.get(id));
 }
 
 export async function getTask(db: Pool | PoolClient, id: string): Promise<TaskRecord | undefined> {
