@@ -12,6 +12,7 @@ import {
   startAttempts,
 } from "./task-store";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
+import { Batcher } from "../lib/batcher";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { defaultLogger, type Logger } from "../lib/logger";
 import { stringifyWithRaw } from "../lib/raw-json";
@@ -86,6 +87,8 @@ export class Dispatcher {
   private readonly loop: WorkerLoop<Claimed>;
   /** Deliveries the agent already answered 2xx, still recording that (under the lease): they hold no slot. */
   private marking = 0;
+  /** Delivered-marks of deliveries answered while others are being recorded go in together: one statement for them. */
+  private readonly marks: Batcher<{ taskId: string; attempt: number }, undefined>;
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
@@ -98,6 +101,10 @@ export class Dispatcher {
     this.random = opts.random ?? Math.random;
     this.workerId = opts.workerId ?? newWorkerId("/dispatch");
     this.log = opts.log ?? defaultLogger().child({ component: "dispatch" });
+    this.marks = new Batcher(async (marks) => {
+      await markDelivered(this.pool, this.workerId, marks);
+      return marks.map(() => undefined);
+    });
     this.loop = new WorkerLoop({
       concurrency: opts.concurrency ?? 8,
       pollMs: this.pollMs,
@@ -260,7 +267,7 @@ export class Dispatcher {
       this.marking++;
       this.kick();
       try {
-        await markDelivered(this.pool, task.id, this.workerId, attempt);
+        await this.marks.submit({ taskId: task.id, attempt });
       } finally {
         this.marking--;
       }

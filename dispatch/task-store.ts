@@ -468,14 +468,18 @@ export async function startAttempts(
   return new Map(rows.map((r) => [r.task_id, r.attempt]));
 }
 
-/** The agent took the task: wait for its result until the task's timeout. */
-export async function markDelivered(pool: Pool, taskId: string, owner: string, attempt: number): Promise<void> {
+/**
+ * The agents took these tasks (each at its attempt): each waits for its result until its timeout. One statement for
+ * the dispatcher's deliveries answered together; a task whose lease is no longer `owner`'s is left alone.
+ */
+export async function markDelivered(pool: Pool, owner: string, marks: readonly { taskId: string; attempt: number }[]): Promise<void> {
   await pool.query(
-    `WITH t AS (
+    `WITH p AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS p(task_id, attempt)),
+     t AS (
        UPDATE tasks SET delivery_status = 'delivered', lease_owner = NULL, lease_expires_at = now() + timeout_ms * interval '1 millisecond', updated_at = now()
-       WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering' RETURNING id)
-     UPDATE task_attempts SET outcome = 'delivered' WHERE task_id = (SELECT id FROM t) AND attempt = $3 AND finished_at IS NULL`,
-    [taskId, owner, attempt],
+       FROM p WHERE tasks.id = p.task_id AND tasks.lease_owner = $1 AND tasks.delivery_status = 'delivering' RETURNING tasks.id, p.attempt)
+     UPDATE task_attempts a SET outcome = 'delivered' FROM t WHERE a.task_id = t.id AND a.attempt = t.attempt AND a.finished_at IS NULL`,
+    [owner, marks.map((m) => m.taskId), marks.map((m) => m.attempt)],
   );
 }
 
