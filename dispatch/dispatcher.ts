@@ -15,6 +15,7 @@ import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { Batcher } from "../lib/batcher";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { defaultLogger, type Logger } from "../lib/logger";
+import { postJson } from "../lib/post-json";
 import { stringifyWithRaw } from "../lib/raw-json";
 
 /** An agent whose last heartbeat is older than this is not picked, unless told otherwise (MESH_SIX_AGENT_STALE_MS). */
@@ -235,10 +236,8 @@ export class Dispatcher {
     });
     let failure: { outcome: "http_error" | "timeout"; error: string } | undefined;
     try {
-      const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(task.timeoutMs)]);
-      const res = await fetch(choice.agent.endpoint, { method: "POST", headers: { "content-type": "application/json" }, body, signal });
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) failure = { outcome: "http_error", error: `agent ${choice.agent.name} answered HTTP ${res.status}` };
+      const status = await postJson(choice.agent.endpoint, body, { signal: controller.signal, timeoutMs: task.timeoutMs });
+      if (status < 200 || status > 299) failure = { outcome: "http_error", error: `agent ${choice.agent.name} answered HTTP ${status}` };
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof LeaseLost) return;
