@@ -2,6 +2,7 @@ import type { Pool } from "pg";
 import {
   type Candidate,
   claimTasks,
+  type DeliveredMark,
   type ClaimedTask,
   closeOpenAttempt,
   exhaustTask,
@@ -12,7 +13,6 @@ import {
   startAttempts,
 } from "./task-store";
 import { LeaseLost, ShuttingDown } from "../lib/abort";
-import { Batcher } from "../lib/batcher";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { defaultLogger, type Logger } from "../lib/logger";
 import { postJson } from "../lib/post-json";
@@ -88,8 +88,12 @@ export class Dispatcher {
   private readonly loop: WorkerLoop<Claimed>;
   /** Deliveries the agent already answered 2xx, still recording that (under the lease): they hold no slot. */
   private marking = 0;
-  /** Delivered-marks of deliveries answered while others are being recorded go in together: one statement for them. */
-  private readonly marks: Batcher<{ taskId: string; attempt: number }, undefined>;
+  /**
+   * Delivered-marks waiting for the next claim, which records them in its own statement: a delivery's 2xx frees its
+   * slot and kicks the loop, so one always follows. Once stopping, marks are written on their own.
+   */
+  private marks: (DeliveredMark & { done: () => void; failed: (err: unknown) => void })[] = [];
+  private stopping = false;
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
@@ -102,10 +106,6 @@ export class Dispatcher {
     this.random = opts.random ?? Math.random;
     this.workerId = opts.workerId ?? newWorkerId("/dispatch");
     this.log = opts.log ?? defaultLogger().child({ component: "dispatch" });
-    this.marks = new Batcher(async (marks) => {
-      await markDelivered(this.pool, this.workerId, marks);
-      return marks.map(() => undefined);
-    });
     this.loop = new WorkerLoop({
       concurrency: opts.concurrency ?? 8,
       pollMs: this.pollMs,
@@ -123,6 +123,7 @@ export class Dispatcher {
 
   /** Starts claiming; tasks left delivering by a stopped dispatcher are claimed once their lease lapsed. */
   start(): void {
+    this.stopping = false;
     void this.loop.start();
   }
 
@@ -135,6 +136,9 @@ export class Dispatcher {
    * has not by the end of the grace is left to its lease, which lapses: the next dispatcher claims it then.
    */
   async stop(): Promise<void> {
+    // No claim may follow now: the marks waiting for one are written here, and those that come later on their own.
+    this.stopping = true;
+    if (this.marks.length > 0) await this.withMarks((marks) => markDelivered(this.pool, this.workerId, marks)).catch(() => undefined);
     const now = Date.now();
     const left = await this.loop.stop({
       deadline: now + this.shutdownGraceMs,
@@ -149,7 +153,7 @@ export class Dispatcher {
    * tasks was given out: each pick counts toward the load the next one sees, so that a claim's tasks are spread.
    */
   private async claim(max: number): Promise<Claimed[]> {
-    const claimed = await claimTasks(this.pool, this.workerId, this.leaseMs, max, this.agentStaleMs);
+    const claimed = await this.withMarks((marks) => claimTasks(this.pool, this.workerId, this.leaseMs, max, this.agentStaleMs, marks));
     const given = new Map<string, number>();
     const picked: Claimed[] = claimed.map((c) => {
       const choice = pickAgent(c.candidates.map((a) => ({ ...a, load: a.load + (given.get(a.agent.id) ?? 0) })));
@@ -172,6 +176,29 @@ export class Dispatcher {
     );
     for (const c of direct) c.started = attempts.get(c.task.id) ?? "lost";
     return picked;
+  }
+
+  /** Resolves once the task is recorded as delivered: by the next claim, or on its own once stopping. */
+  private markDelivered(mark: DeliveredMark): Promise<void> {
+    const recorded = new Promise<void>((done, failed) => this.marks.push({ ...mark, done, failed }));
+    // Its failure is the marks' own (each delivery logs it).
+    if (this.stopping) this.withMarks((marks) => markDelivered(this.pool, this.workerId, marks)).catch(() => undefined);
+    else this.kick();
+    return recorded;
+  }
+
+  /** Runs `write` with the marks waiting (taken from the list), which settle as it does. */
+  private async withMarks<T>(write: (marks: DeliveredMark[]) => Promise<T>): Promise<T> {
+    const marks = this.marks;
+    this.marks = [];
+    try {
+      const out = await write(marks.map(({ taskId, attempt }) => ({ taskId, attempt })));
+      for (const m of marks) m.done();
+      return out;
+    } catch (err) {
+      for (const m of marks) m.failed(err);
+      throw err;
+    }
   }
 
   /** Waits until no delivery is in flight here (tests). */
@@ -266,7 +293,7 @@ export class Dispatcher {
       this.marking++;
       this.kick();
       try {
-        await this.marks.submit({ taskId: task.id, attempt });
+        await this.markDelivered({ taskId: task.id, attempt });
       } finally {
         this.marking--;
       }

@@ -356,18 +356,28 @@ interface CandidateJson extends Omit<AgentRow, "last_heartbeat_at" | "registered
  * lapsed (its dispatcher died) or whose result is overdue, the most urgent first. Each comes with what it was
  * before the claim, its repo's registry row and its candidate agents, read in the same statement: one round
  * trip for every free delivery slot, where a claim per slot, then a registry look-up and a candidates query per
- * task, made the claims the dispatcher's bottleneck.
+ * task, made the claims the dispatcher's bottleneck. `delivered`: tasks the agents took since the last claim, marked
+ * delivered (markDelivered) by the same statement rather than by one of their own; none of them is claimed.
  */
-export async function claimTasks(pool: Pool, owner: string, leaseMs: number, limit: number, staleMs: number): Promise<ClaimedTask[]> {
+export async function claimTasks(
+  pool: Pool,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+  staleMs: number,
+  delivered: readonly DeliveredMark[] = [],
+): Promise<ClaimedTask[]> {
   const { rows } = await pool.query<
     TaskRow & { previous: DeliveryStatus; auth_project_id: string | null; registered: boolean; candidates: CandidateJson[] }
   >(
-    `WITH claimed AS (
+    `WITH ${markDeliveredCtes("$1", "$5", "$6")},
+     claimed AS (
        UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
        FROM (
          SELECT id, delivery_status AS previous FROM tasks
-         WHERE (delivery_status = 'pending' AND next_attempt_at <= now())
-            OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now())
+         WHERE ((delivery_status = 'pending' AND next_attempt_at <= now())
+            OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now()))
+           AND id <> ALL($5::uuid[])
          ORDER BY priority DESC, created_at
          LIMIT $3 FOR UPDATE SKIP LOCKED
        ) c
@@ -387,7 +397,7 @@ export async function claimTasks(pool: Pool, owner: string, leaseMs: number, lim
           AND g.last_heartbeat_at > now() - $4 * interval '1 millisecond') AS candidates
      FROM claimed LEFT JOIN repo_registry r ON r.owner = claimed.owner AND r.repo = claimed.repo
      ORDER BY claimed.priority DESC, claimed.created_at`,
-    [owner, leaseMs, limit, staleMs],
+    [owner, leaseMs, limit, staleMs, delivered.map((m) => m.taskId), delivered.map((m) => m.attempt)],
   );
   return rows.map((row) => ({
     task: toTask(row),
@@ -468,19 +478,33 @@ export async function startAttempts(
   return new Map(rows.map((r) => [r.task_id, r.attempt]));
 }
 
+/** A task an agent took, at its attempt: it waits for its result until its timeout. */
+export interface DeliveredMark {
+  taskId: string;
+  attempt: number;
+}
+
 /**
- * The agents took these tasks (each at its attempt): each waits for its result until its timeout. One statement for
- * the dispatcher's deliveries answered together; a task whose lease is no longer `owner`'s is left alone.
+ * The statement's start that marks the tasks of `ids` at the `attempts` delivered, each only while its lease is
+ * `owner`'s (the three are placeholders): markDelivered's, and the start of a claim's (claimTasks), which takes the
+ * marks of the deliveries answered since the previous claim.
  */
-export async function markDelivered(pool: Pool, owner: string, marks: readonly { taskId: string; attempt: number }[]): Promise<void> {
-  await pool.query(
-    `WITH p AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS p(task_id, attempt)),
-     t AS (
+const markDeliveredCtes = (owner: string, ids: string, attempts: string) =>
+  `marks AS (SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS m(task_id, attempt)),
+     marked AS (
        UPDATE tasks SET delivery_status = 'delivered', lease_owner = NULL, lease_expires_at = now() + timeout_ms * interval '1 millisecond', updated_at = now()
-       FROM p WHERE tasks.id = p.task_id AND tasks.lease_owner = $1 AND tasks.delivery_status = 'delivering' RETURNING tasks.id, p.attempt)
-     UPDATE task_attempts a SET outcome = 'delivered' FROM t WHERE a.task_id = t.id AND a.attempt = t.attempt AND a.finished_at IS NULL`,
-    [owner, marks.map((m) => m.taskId), marks.map((m) => m.attempt)],
-  );
+       FROM marks WHERE tasks.id = marks.task_id AND tasks.lease_owner = ${owner} AND tasks.delivery_status = 'delivering'
+       RETURNING tasks.id, marks.attempt),
+     marked_attempts AS (
+       UPDATE task_attempts a SET outcome = 'delivered' FROM marked WHERE a.task_id = marked.id AND a.attempt = marked.attempt AND a.finished_at IS NULL)`;
+
+/** The agents took these tasks: one statement for them all (a claim does this too, for the marks it is given). */
+export async function markDelivered(pool: Pool, owner: string, marks: readonly DeliveredMark[]): Promise<void> {
+  await pool.query(`WITH ${markDeliveredCtes("$1", "$2", "$3")} SELECT count(*) FROM marked`, [
+    owner,
+    marks.map((m) => m.taskId),
+    marks.map((m) => m.attempt),
+  ]);
 }
 
 export interface FailedAttempt {
