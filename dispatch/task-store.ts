@@ -230,22 +230,22 @@ export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<
 
 /**
  * The API's insert, for a batch of tasks in one statement (server/routes/tasks.ts groups the requests that arrive
- * together): each task only if its repo is registered, undefined for one whose repo is not (UNIQUE (owner, repo)
- * makes the check exact). The ids are chosen here, so that each row returned is matched to its task.
+ * together): each task's id, or undefined for one whose repo is not registered (UNIQUE (owner, repo) makes the check
+ * exact). The ids are chosen here, so that each row stored is matched to its task; only they come back.
  */
-export async function createTasksForRegisteredRepos(db: Pool, tasks: readonly NewTask[]): Promise<(TaskRecord | undefined)[]> {
+export async function createTasksForRegisteredRepos(db: Pool, tasks: readonly NewTask[]): Promise<(string | undefined)[]> {
   const ids = tasks.map(() => randomUUID());
   const values = tasks.map(taskValues);
   const column = (i: number) => values.map((v) => v[i]);
-  const { rows } = await db.query<TaskRow>(
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO tasks (id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
      SELECT v.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[])
        AS v(id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
-     WHERE EXISTS (SELECT 1 FROM repo_registry r WHERE r.owner = v.owner AND r.repo = v.repo) RETURNING *`,
+     WHERE EXISTS (SELECT 1 FROM repo_registry r WHERE r.owner = v.owner AND r.repo = v.repo) RETURNING id`,
     [ids, ...Array.from({ length: 8 }, (_, i) => column(i))],
   );
-  const byId = new Map(rows.map((r) => [r.id, toTask(r)]));
-  return ids.map((id) => byId.get(id));
+  const stored = new Set(rows.map((r) => r.id));
+  return ids.map((id) => (stored.has(id) ? id : undefined));
 }
 
 export async function getTask(db: Pool | PoolClient, id: string): Promise<TaskRecord | undefined> {

@@ -24,10 +24,15 @@ export function setAuditTarget(res: Response, target: string): void {
  */
 export function auditMutations(pool: Pool, log: Logger): (req: Request, res: Response, principal: Principal) => void {
   // Entries of requests answered while others are being written go in together: one INSERT for them all.
-  const entries = new Batcher<AuditEntry, undefined>(async (batch) => {
-    await recordAudits(pool, batch);
-    return batch.map(() => undefined);
-  });
+  // One write at a time: nobody waits for an entry, so the more go together the better.
+  const entries = new Batcher<AuditEntry, undefined>(
+    async (batch) => {
+      await recordAudits(pool, batch);
+      return batch.map(() => undefined);
+    },
+    1,
+    256,
+  );
   return (req, res, principal) => {
     if (!MUTATING.has(req.method) || UNRECORDED_PATHS.has(req.path)) return;
     // Entries are written after the answer, and two of them can land in either order: the arrival orders the trail.
