@@ -381,20 +381,26 @@ export async function claimTasks(
          ORDER BY priority DESC, created_at
          LIMIT $3 FOR UPDATE SKIP LOCKED
        ) c
-       WHERE t.id = c.id RETURNING t.*, c.previous)
+       WHERE t.id = c.id RETURNING t.*, c.previous),
+     -- Each healthy agent's load (its open attempts) and its last 50 finished attempts: read once for the claim, not
+     -- once per task claimed, and only when a task was (a CTE is read on demand); migration 022's indexes make each
+     -- read its own rows, not the agent's whole history.
+     agent_stats AS MATERIALIZED (
+       SELECT g.*, (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL) AS load,
+         recent.successes, recent.failures
+       FROM agents g CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE x.outcome = 'succeeded') AS successes,
+           count(*) FILTER (WHERE x.outcome IN ('failed', 'http_error', 'timeout')) AS failures
+         FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
+           ORDER BY a.started_at DESC LIMIT 50) x) recent
+       WHERE g.last_heartbeat_at > now() - $4 * interval '1 millisecond')
      SELECT claimed.*, r.auth_project_id, r.full_name IS NOT NULL AS registered,
-       (SELECT coalesce(json_agg(to_jsonb(g) || jsonb_build_object(
-          'weight', (g.capabilities ->> claimed.capability)::float8,
-          'load', (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL),
-          'successes', (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
-             ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome = 'succeeded'),
-          'failures', (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
-             ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome IN ('failed', 'http_error', 'timeout')),
-          'tried', EXISTS (SELECT 1 FROM task_attempts a WHERE a.agent_id = g.id AND a.task_id = claimed.id))), '[]')
-        FROM agents g
-        WHERE g.capabilities ? claimed.capability AND jsonb_typeof(g.capabilities -> claimed.capability) = 'number'
-          AND (g.capabilities ->> claimed.capability)::float8 > 0
-          AND g.last_heartbeat_at > now() - $4 * interval '1 millisecond') AS candidates
+       (SELECT coalesce(json_agg(to_jsonb(s) || jsonb_build_object(
+          'weight', (s.capabilities ->> claimed.capability)::float8,
+          'tried', EXISTS (SELECT 1 FROM task_attempts a WHERE a.agent_id = s.id AND a.task_id = claimed.id))), '[]')
+        FROM agent_stats s
+        WHERE s.capabilities ? claimed.capability AND jsonb_typeof(s.capabilities -> claimed.capability) = 'number'
+          AND (s.capabilities ->> claimed.capability)::float8 > 0) AS candidates
      FROM claimed LEFT JOIN repo_registry r ON r.owner = claimed.owner AND r.repo = claimed.repo
      ORDER BY claimed.priority DESC, claimed.created_at`,
     [owner, leaseMs, limit, staleMs, delivered.map((m) => m.taskId), delivered.map((m) => m.attempt)],
