@@ -24,10 +24,22 @@ export interface AuditFilter {
   route?: string;
 }
 
-export async function recordAudit(pool: Pool, e: AuditEntry): Promise<void> {
+/** Entries in one statement (server/audit.ts groups those of requests answered together). */
+export async function recordAudits(pool: Pool, entries: readonly AuditEntry[]): Promise<void> {
+  const column = <K extends keyof AuditEntry>(k: K) => entries.map((e) => e[k]);
   await pool.query(
-    `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, method, route, target, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [e.at, e.actorId, e.actorName, e.actorRole, e.method, e.route, e.target, e.status],
+    `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, method, route, target, status)
+     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])`,
+    [
+      column("at"),
+      column("actorId"),
+      column("actorName"),
+      column("actorRole"),
+      column("method"),
+      column("route"),
+      column("target"),
+      column("status"),
+    ],
   );
 }
 

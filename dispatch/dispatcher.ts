@@ -2,6 +2,7 @@ import type { Pool } from "pg";
 import {
   type Candidate,
   claimTasks,
+  type DeliveredMark,
   type ClaimedTask,
   closeOpenAttempt,
   exhaustTask,
@@ -14,6 +15,7 @@ import {
 import { LeaseLost, ShuttingDown } from "../lib/abort";
 import { keepLease, newWorkerId, WorkerLoop } from "../lib/worker-loop";
 import { defaultLogger, type Logger } from "../lib/logger";
+import { postJson } from "../lib/post-json";
 import { stringifyWithRaw } from "../lib/raw-json";
 
 /** An agent whose last heartbeat is older than this is not picked, unless told otherwise (MESH_SIX_AGENT_STALE_MS). */
@@ -86,6 +88,12 @@ export class Dispatcher {
   private readonly loop: WorkerLoop<Claimed>;
   /** Deliveries the agent already answered 2xx, still recording that (under the lease): they hold no slot. */
   private marking = 0;
+  /**
+   * Delivered-marks waiting for the next claim, which records them in its own statement: a delivery's 2xx frees its
+   * slot and kicks the loop, so one always follows. Once stopping, marks are written on their own.
+   */
+  private marks: (DeliveredMark & { done: () => void; failed: (err: unknown) => void })[] = [];
+  private stopping = false;
 
   constructor(opts: DispatcherOptions) {
     this.pool = opts.pool;
@@ -115,6 +123,7 @@ export class Dispatcher {
 
   /** Starts claiming; tasks left delivering by a stopped dispatcher are claimed once their lease lapsed. */
   start(): void {
+    this.stopping = false;
     void this.loop.start();
   }
 
@@ -127,6 +136,9 @@ export class Dispatcher {
    * has not by the end of the grace is left to its lease, which lapses: the next dispatcher claims it then.
    */
   async stop(): Promise<void> {
+    // No claim may follow now: the marks waiting for one are written here, and those that come later on their own.
+    this.stopping = true;
+    if (this.marks.length > 0) await this.withMarks((marks) => markDelivered(this.pool, this.workerId, marks)).catch(() => undefined);
     const now = Date.now();
     const left = await this.loop.stop({
       deadline: now + this.shutdownGraceMs,
@@ -141,7 +153,7 @@ export class Dispatcher {
    * tasks was given out: each pick counts toward the load the next one sees, so that a claim's tasks are spread.
    */
   private async claim(max: number): Promise<Claimed[]> {
-    const claimed = await claimTasks(this.pool, this.workerId, this.leaseMs, max, this.agentStaleMs);
+    const claimed = await this.withMarks((marks) => claimTasks(this.pool, this.workerId, this.leaseMs, max, this.agentStaleMs, marks));
     const given = new Map<string, number>();
     const picked: Claimed[] = claimed.map((c) => {
       const choice = pickAgent(c.candidates.map((a) => ({ ...a, load: a.load + (given.get(a.agent.id) ?? 0) })));
@@ -164,6 +176,29 @@ export class Dispatcher {
     );
     for (const c of direct) c.started = attempts.get(c.task.id) ?? "lost";
     return picked;
+  }
+
+  /** Resolves once the task is recorded as delivered: by the next claim, or on its own once stopping. */
+  private markDelivered(mark: DeliveredMark): Promise<void> {
+    const recorded = new Promise<void>((done, failed) => this.marks.push({ ...mark, done, failed }));
+    // Its failure is the marks' own (each delivery logs it).
+    if (this.stopping) this.withMarks((marks) => markDelivered(this.pool, this.workerId, marks)).catch(() => undefined);
+    else this.kick();
+    return recorded;
+  }
+
+  /** Runs `write` with the marks waiting (taken from the list), which settle as it does. */
+  private async withMarks<T>(write: (marks: DeliveredMark[]) => Promise<T>): Promise<T> {
+    const marks = this.marks;
+    this.marks = [];
+    try {
+      const out = await write(marks.map(({ taskId, attempt }) => ({ taskId, attempt })));
+      for (const m of marks) m.done();
+      return out;
+    } catch (err) {
+      for (const m of marks) m.failed(err);
+      throw err;
+    }
   }
 
   /** Waits until no delivery is in flight here (tests). */
@@ -228,10 +263,8 @@ export class Dispatcher {
     });
     let failure: { outcome: "http_error" | "timeout"; error: string } | undefined;
     try {
-      const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(task.timeoutMs)]);
-      const res = await fetch(choice.agent.endpoint, { method: "POST", headers: { "content-type": "application/json" }, body, signal });
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) failure = { outcome: "http_error", error: `agent ${choice.agent.name} answered HTTP ${res.status}` };
+      const status = await postJson(choice.agent.endpoint, body, { signal: controller.signal, timeoutMs: task.timeoutMs });
+      if (status < 200 || status > 299) failure = { outcome: "http_error", error: `agent ${choice.agent.name} answered HTTP ${status}` };
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof LeaseLost) return;
@@ -260,7 +293,7 @@ export class Dispatcher {
       this.marking++;
       this.kick();
       try {
-        await markDelivered(this.pool, task.id, this.workerId, attempt);
+        await this.markDelivered({ taskId: task.id, attempt });
       } finally {
         this.marking--;
       }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { recordNotification } from "../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
@@ -228,16 +229,23 @@ export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<
 }
 
 /**
- * The API's insert: the task, only if its repo is registered (undefined if not), in one statement rather than a
- * look-up then an insert (one round trip fewer per task; UNIQUE (owner, repo) makes the check exact).
+ * The API's insert, for a batch of tasks in one statement (server/routes/tasks.ts groups the requests that arrive
+ * together): each task's id, or undefined for one whose repo is not registered (UNIQUE (owner, repo) makes the check
+ * exact). The ids are chosen here, so that each row stored is matched to its task; only they come back.
  */
-export async function createTaskForRegisteredRepo(db: Pool, task: NewTask): Promise<TaskRecord | undefined> {
-  const { rows } = await db.query<TaskRow>(
-    `${INSERT_TASK} SELECT $1, $2, $3, $4, $5, $6, $7, $8
-     WHERE EXISTS (SELECT 1 FROM repo_registry WHERE owner = $2 AND repo = $3) RETURNING *`,
-    taskValues(task),
+export async function createTasksForRegisteredRepos(db: Pool, tasks: readonly NewTask[]): Promise<(string | undefined)[]> {
+  const ids = tasks.map(() => randomUUID());
+  const values = tasks.map(taskValues);
+  const column = (i: number) => values.map((v) => v[i]);
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO tasks (id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+     SELECT v.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[])
+       AS v(id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+     WHERE EXISTS (SELECT 1 FROM repo_registry r WHERE r.owner = v.owner AND r.repo = v.repo) RETURNING id`,
+    [ids, ...Array.from({ length: 8 }, (_, i) => column(i))],
   );
-  return rows[0] ? toTask(rows[0]) : undefined;
+  const stored = new Set(rows.map((r) => r.id));
+  return ids.map((id) => (stored.has(id) ? id : undefined));
 }
 
 export async function getTask(db: Pool | PoolClient, id: string): Promise<TaskRecord | undefined> {
@@ -348,38 +356,54 @@ interface CandidateJson extends Omit<AgentRow, "last_heartbeat_at" | "registered
  * lapsed (its dispatcher died) or whose result is overdue, the most urgent first. Each comes with what it was
  * before the claim, its repo's registry row and its candidate agents, read in the same statement: one round
  * trip for every free delivery slot, where a claim per slot, then a registry look-up and a candidates query per
- * task, made the claims the dispatcher's bottleneck.
+ * task, made the claims the dispatcher's bottleneck. `delivered`: tasks the agents took since the last claim, marked
+ * delivered (markDelivered) by the same statement rather than by one of their own; none of them is claimed.
  */
-export async function claimTasks(pool: Pool, owner: string, leaseMs: number, limit: number, staleMs: number): Promise<ClaimedTask[]> {
+export async function claimTasks(
+  pool: Pool,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+  staleMs: number,
+  delivered: readonly DeliveredMark[] = [],
+): Promise<ClaimedTask[]> {
   const { rows } = await pool.query<
     TaskRow & { previous: DeliveryStatus; auth_project_id: string | null; registered: boolean; candidates: CandidateJson[] }
   >(
-    `WITH claimed AS (
+    `WITH ${markDeliveredCtes("$1", "$5", "$6")},
+     claimed AS (
        UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
        FROM (
          SELECT id, delivery_status AS previous FROM tasks
-         WHERE (delivery_status = 'pending' AND next_attempt_at <= now())
-            OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now())
+         WHERE ((delivery_status = 'pending' AND next_attempt_at <= now())
+            OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now()))
+           AND id <> ALL($5::uuid[])
          ORDER BY priority DESC, created_at
          LIMIT $3 FOR UPDATE SKIP LOCKED
        ) c
-       WHERE t.id = c.id RETURNING t.*, c.previous)
+       WHERE t.id = c.id RETURNING t.*, c.previous),
+     -- Each healthy agent's load (its open attempts) and its last 50 finished attempts: read once for the claim, not
+     -- once per task claimed, and only when a task was (a CTE is read on demand); migration 022's indexes make each
+     -- read its own rows, not the agent's whole history.
+     agent_stats AS MATERIALIZED (
+       SELECT g.*, (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL) AS load,
+         recent.successes, recent.failures
+       FROM agents g CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE x.outcome = 'succeeded') AS successes,
+           count(*) FILTER (WHERE x.outcome IN ('failed', 'http_error', 'timeout')) AS failures
+         FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
+           ORDER BY a.started_at DESC LIMIT 50) x) recent
+       WHERE g.last_heartbeat_at > now() - $4 * interval '1 millisecond')
      SELECT claimed.*, r.auth_project_id, r.full_name IS NOT NULL AS registered,
-       (SELECT coalesce(json_agg(to_jsonb(g) || jsonb_build_object(
-          'weight', (g.capabilities ->> claimed.capability)::float8,
-          'load', (SELECT count(*) FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NULL),
-          'successes', (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
-             ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome = 'succeeded'),
-          'failures', (SELECT count(*) FROM (SELECT outcome FROM task_attempts a WHERE a.agent_id = g.id AND a.finished_at IS NOT NULL
-             ORDER BY a.started_at DESC LIMIT 50) r WHERE r.outcome IN ('failed', 'http_error', 'timeout')),
-          'tried', EXISTS (SELECT 1 FROM task_attempts a WHERE a.agent_id = g.id AND a.task_id = claimed.id))), '[]')
-        FROM agents g
-        WHERE g.capabilities ? claimed.capability AND jsonb_typeof(g.capabilities -> claimed.capability) = 'number'
-          AND (g.capabilities ->> claimed.capability)::float8 > 0
-          AND g.last_heartbeat_at > now() - $4 * interval '1 millisecond') AS candidates
+       (SELECT coalesce(json_agg(to_jsonb(s) || jsonb_build_object(
+          'weight', (s.capabilities ->> claimed.capability)::float8,
+          'tried', EXISTS (SELECT 1 FROM task_attempts a WHERE a.agent_id = s.id AND a.task_id = claimed.id))), '[]')
+        FROM agent_stats s
+        WHERE s.capabilities ? claimed.capability AND jsonb_typeof(s.capabilities -> claimed.capability) = 'number'
+          AND (s.capabilities ->> claimed.capability)::float8 > 0) AS candidates
      FROM claimed LEFT JOIN repo_registry r ON r.owner = claimed.owner AND r.repo = claimed.repo
      ORDER BY claimed.priority DESC, claimed.created_at`,
-    [owner, leaseMs, limit, staleMs],
+    [owner, leaseMs, limit, staleMs, delivered.map((m) => m.taskId), delivered.map((m) => m.attempt)],
   );
   return rows.map((row) => ({
     task: toTask(row),
@@ -460,15 +484,33 @@ export async function startAttempts(
   return new Map(rows.map((r) => [r.task_id, r.attempt]));
 }
 
-/** The agent took the task: wait for its result until the task's timeout. */
-export async function markDelivered(pool: Pool, taskId: string, owner: string, attempt: number): Promise<void> {
-  await pool.query(
-    `WITH t AS (
+/** A task an agent took, at its attempt: it waits for its result until its timeout. */
+export interface DeliveredMark {
+  taskId: string;
+  attempt: number;
+}
+
+/**
+ * The statement's start that marks the tasks of `ids` at the `attempts` delivered, each only while its lease is
+ * `owner`'s (the three are placeholders): markDelivered's, and the start of a claim's (claimTasks), which takes the
+ * marks of the deliveries answered since the previous claim.
+ */
+const markDeliveredCtes = (owner: string, ids: string, attempts: string) =>
+  `marks AS (SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS m(task_id, attempt)),
+     marked AS (
        UPDATE tasks SET delivery_status = 'delivered', lease_owner = NULL, lease_expires_at = now() + timeout_ms * interval '1 millisecond', updated_at = now()
-       WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering' RETURNING id)
-     UPDATE task_attempts SET outcome = 'delivered' WHERE task_id = (SELECT id FROM t) AND attempt = $3 AND finished_at IS NULL`,
-    [taskId, owner, attempt],
-  );
+       FROM marks WHERE tasks.id = marks.task_id AND tasks.lease_owner = ${owner} AND tasks.delivery_status = 'delivering'
+       RETURNING tasks.id, marks.attempt),
+     marked_attempts AS (
+       UPDATE task_attempts a SET outcome = 'delivered' FROM marked WHERE a.task_id = marked.id AND a.attempt = marked.attempt AND a.finished_at IS NULL)`;
+
+/** The agents took these tasks: one statement for them all (a claim does this too, for the marks it is given). */
+export async function markDelivered(pool: Pool, owner: string, marks: readonly DeliveredMark[]): Promise<void> {
+  await pool.query(`WITH ${markDeliveredCtes("$1", "$2", "$3")} SELECT count(*) FROM marked`, [
+    owner,
+    marks.map((m) => m.taskId),
+    marks.map((m) => m.attempt),
+  ]);
 }
 
 export interface FailedAttempt {

@@ -1,6 +1,7 @@
 import type { Request, Response } from "express";
 import type { Pool } from "pg";
-import { recordAudit } from "../db/audit-log";
+import { type AuditEntry, recordAudits } from "../db/audit-log";
+import { Batcher } from "../lib/batcher";
 import { type Principal, routeAccessOf } from "./auth";
 import { MCP_PATH } from "./mcp/http";
 import type { Logger } from "../lib/logger";
@@ -22,6 +23,16 @@ export function setAuditTarget(res: Response, target: string): void {
  * /mcp's messages: the API requests its tools make are.
  */
 export function auditMutations(pool: Pool, log: Logger): (req: Request, res: Response, principal: Principal) => void {
+  // Entries of requests answered while others are being written go in together: one INSERT for them all.
+  // One write at a time: nobody waits for an entry, so the more go together the better.
+  const entries = new Batcher<AuditEntry, undefined>(
+    async (batch) => {
+      await recordAudits(pool, batch);
+      return batch.map(() => undefined);
+    },
+    1,
+    256,
+  );
   return (req, res, principal) => {
     if (!MUTATING.has(req.method) || UNRECORDED_PATHS.has(req.path)) return;
     // Entries are written after the answer, and two of them can land in either order: the arrival orders the trail.
@@ -33,18 +44,20 @@ export function auditMutations(pool: Pool, log: Logger): (req: Request, res: Res
       const access = routeAccessOf(res);
       const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
       const target = (res.locals.auditTarget as string | undefined) ?? access?.target ?? null;
-      recordAudit(pool, {
-        at,
-        actorId: principal.id,
-        actorName: principal.name,
-        actorRole: principal.role,
-        method: req.method,
-        route: access?.route ?? null,
-        target,
-        status,
-      }).catch((err: Error) =>
-        log.error(`not recorded: ${req.method} ${access?.route ?? "(no route)"} by ${principal.id}: ${err.message}`),
-      );
+      entries
+        .submit({
+          at,
+          actorId: principal.id,
+          actorName: principal.name,
+          actorRole: principal.role,
+          method: req.method,
+          route: access?.route ?? null,
+          target,
+          status,
+        })
+        .catch((err: Error) =>
+          log.error(`not recorded: ${req.method} ${access?.route ?? "(no route)"} by ${principal.id}: ${err.message}`),
+        );
     };
     res.once("finish", record);
     res.once("close", record);

@@ -5,7 +5,7 @@ import {
   DEFAULT_TASK_MAX_ATTEMPTS,
   type AgentRecord,
   type AttemptRecord,
-  createTaskForRegisteredRepo,
+  createTasksForRegisteredRepos,
   deliveredTo,
   getTask,
   heartbeatAgent,
@@ -14,9 +14,11 @@ import {
   recordResult,
   registerAgent,
   setTaskState,
+  type NewTask,
   type TaskRecord,
 } from "../../dispatch/task-store";
 import { canTransition } from "../../domain/workflow";
+import { Batcher } from "../../lib/batcher";
 import { setAuditTarget } from "../audit";
 import type { AppContext } from "../context";
 import { AgentNotFoundError, InvalidTransitionError, TaskNotFoundError, TaskNotInFlightError, UnknownRepositoryError } from "../errors";
@@ -48,6 +50,8 @@ export function attemptOut(a: AttemptRecord) {
 
 export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[] {
   const staleMs = ctx.config.agentStaleMs ?? DEFAULT_AGENT_STALE_MS;
+  // Tasks POSTed while others are being stored go in together: one INSERT (and one commit, one NOTIFY) for them all.
+  const inserts = new Batcher<NewTask, string | undefined>((tasks) => createTasksForRegisteredRepos(ctx.pool, tasks));
 
   const agentOut = (a: AgentRecord, now: number) => ({
     id: a.id,
@@ -158,15 +162,15 @@ export function taskRoutes(ctx: AppContext, dispatcher: Dispatcher): RouteSpec[]
         const body = validate(taskRequest, req.body ?? {});
         // The body parsed as JSON, so its text holds the payload member exactly as the client wrote it.
         const payloadJson = memberText(rawBodyText(req) ?? "", "payload") ?? JSON.stringify(body.payload);
-        const task = await createTaskForRegisteredRepo(ctx.pool, {
+        const taskId = await inserts.submit({
           ...body,
           payloadJson,
           maxAttempts: ctx.config.taskMaxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS,
         });
-        if (!task) throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
+        if (!taskId) throw new UnknownRepositoryError(`${body.owner}/${body.repo}`);
         dispatcher.kick();
-        setAuditTarget(res, task.id);
-        res.status(202).location(`/v1/tasks/${task.id}`).json({ taskId: task.id });
+        setAuditTarget(res, taskId);
+        res.status(202).location(`/v1/tasks/${taskId}`).json({ taskId });
       },
     },
     {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Dispatcher } from "../../dispatch/dispatcher";
+import { claimTasks } from "../../dispatch/task-store";
 import { createTask, getTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../../testkit/agents";
 import { startTestServer, type TestServer, waitFor } from "../../testkit/server";
 import { quietLogger } from "../../testkit/log-capture";
@@ -388,4 +389,73 @@ test("a FAILED task moved back to INTAKE is delivered again, as stored, with a f
     },
     { taskMaxAttempts: 2 },
   );
+});
+
+test("a claim marks delivered the tasks it is given, only under their owner's lease, and claims none of them", async () => {
+  const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-widgets");
+    const agentId = await registerAgent(srv, "impl", "http://127.0.0.1:9/tasks", { implement: 1 });
+    const task = (p: string) => createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { p } });
+    const [ours, theirs, lapsed, pending] = [await task("ours"), await task("theirs"), await task("lapsed"), await task("pending")];
+    const hold = (id: string, owner: string, until: string) =>
+      srv.db.pool.query(
+        `WITH t AS (UPDATE tasks SET delivery_status = 'delivering', attempts = 1, lease_owner = $2, lease_expires_at = now() + $3::interval WHERE id = $1 RETURNING id)
+         INSERT INTO task_attempts (task_id, attempt, agent_id) SELECT id, 1, $4 FROM t`,
+        [id, owner, until, agentId],
+      );
+    await hold(ours, "me", "1 minute");
+    await hold(theirs, "someone-else", "1 minute");
+    // Ours, though its lease lapsed: marked (the lease is still ours), and not claimed back by the same statement.
+    await hold(lapsed, "me", "-1 second");
+    const marks = [ours, theirs, lapsed].map((taskId) => ({ taskId, attempt: 1 }));
+    const claimed = await claimTasks(srv.db.pool, "me", 30_000, 10, 60_000, marks);
+    assert.deepEqual(
+      claimed.map((c) => c.task.id),
+      [pending],
+    );
+    const states = await srv.db.pool.query<{ id: string; delivery_status: string; lease_owner: string | null; outcome: string | null }>(
+      "SELECT t.id, t.delivery_status, t.lease_owner, a.outcome FROM tasks t LEFT JOIN task_attempts a ON a.task_id = t.id WHERE t.id <> $1",
+      [pending],
+    );
+    const by = new Map(states.rows.map((r) => [r.id, [r.delivery_status, r.lease_owner, r.outcome]]));
+    assert.deepEqual(by.get(ours), ["delivered", null, "delivered"]);
+    assert.deepEqual(by.get(lapsed), ["delivered", null, "delivered"]);
+    assert.deepEqual(by.get(theirs), ["delivering", "someone-else", null], "another dispatcher's task is left alone");
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a dispatcher that stops leaves none of its tasks delivering: each the agent took is recorded as delivered", async () => {
+  const agent = await startAgent();
+  const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
+  const dispatcher = new Dispatcher({ pool: srv.db.pool, pollMs: 20, log: quietLogger() });
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-widgets");
+    await registerAgent(srv, "impl", agent.url, { implement: 1 });
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i } })),
+    );
+    dispatcher.start();
+    await waitFor(() => agent.received.length > 0, "a first delivery");
+    await dispatcher.stop();
+    // None is left delivering for its lease to lapse: each one the agent took is delivered (or, taken as the stop
+    // aborted its POST, interrupted and pending again), the others are pending.
+    const { rows } = await srv.db.pool.query<{ id: string; delivery_status: string }>(
+      "SELECT id, delivery_status FROM tasks WHERE id = ANY($1::uuid[])",
+      [ids],
+    );
+    const reached = new Set(agent.received.map((d) => d.body.taskId));
+    for (const r of rows)
+      assert.ok(
+        (reached.has(r.id) ? ["delivered", "pending"] : ["pending"]).includes(r.delivery_status),
+        `task ${r.id}: ${r.delivery_status}`,
+      );
+    assert.ok(rows.some((r) => r.delivery_status === "delivered"));
+  } finally {
+    await dispatcher.stop();
+    await srv.close();
+    await agent.close();
+  }
 });

@@ -58,6 +58,66 @@ test("a task request is validated field by field, and an unregistered repository
   }
 });
 
+test("tasks POSTed together are stored together, each answered as its own: 202 with its id once stored, or 404 for an unknown repo, and each audited", async () => {
+  const srv = await startTestServer({ startQueue: false, startDispatcher: false });
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-a");
+    const n = 24;
+    // The table locked by another transaction holds the first inserts back, so that the other requests arrive meanwhile.
+    const lock = await srv.db.pool.connect();
+    await lock.query("BEGIN; LOCK TABLE tasks IN EXCLUSIVE MODE");
+    const posted = Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const res = await srv.request("/v1/tasks", {
+          method: "POST",
+          json: { ...TASK, repo: i % 4 === 3 ? "gadgets" : "widgets", payload: { issue: i }, priority: i },
+        });
+        return { i, status: res.status, body: (await res.json()) as { taskId?: string; error?: string } };
+      }),
+    );
+    try {
+      await waitFor(async () => {
+        const { rows } = await srv.db.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO tasks%'",
+        );
+        return rows[0].n === 2;
+      }, "two inserts to wait for the lock");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      await lock.query("COMMIT");
+      lock.release();
+    }
+    const answers = await posted;
+    for (const a of answers) {
+      if (a.i % 4 === 3) assert.deepEqual([a.status, a.body], [404, { error: "unknown_repository", repository: "acme/gadgets" }]);
+      else assert.equal(a.status, 202);
+    }
+    // Each answered id is the row of its own request: its payload and priority are that request's.
+    const { rows } = await srv.db.pool.query<{ id: string; payload: string; priority: number; created_at: Date }>(
+      "SELECT id, payload, priority, created_at FROM tasks",
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const accepted = answers.filter((a) => a.status === 202);
+    assert.equal(rows.length, accepted.length, "a row per 202, none for a 404");
+    for (const a of accepted) {
+      const row = byId.get(a.body.taskId!);
+      assert.ok(row, `task ${a.body.taskId} is stored`);
+      assert.deepEqual([JSON.parse(row.payload), row.priority], [{ issue: a.i }, a.i]);
+    }
+    // Rows of one statement share its transaction's now(): fewer distinct times than tasks means fewer INSERTs.
+    const statements = new Set(rows.map((r) => r.created_at.getTime())).size;
+    assert.ok(statements <= 4, `${accepted.length} tasks in ${statements} statements`);
+    await waitFor(async () => {
+      const audit = await srv.db.pool.query<{ status: number; n: number }>(
+        "SELECT status, count(*)::int AS n FROM audit_log WHERE route = '/v1/tasks' GROUP BY status ORDER BY status",
+      );
+      return audit.rows.length === 2 && audit.rows[0].n === accepted.length && audit.rows[1].n === n - accepted.length;
+    }, "every request to be audited with its status");
+  } finally {
+    await srv.close();
+  }
+});
+
 test("a transition canTransition refuses is a 409 naming from and to; an allowed one is a 200", async () => {
   const srv = await startTestServer({ startQueue: false, startDispatcher: false });
   try {
