@@ -55,3 +55,20 @@ test("a batch that fails is written again one item at a time: the refused item f
   assert.deepEqual(c, { status: "fulfilled", value: 140 });
   assert.deepEqual(w.batches, [[1], [12, 13, 14], [12], [13], [14]]);
 });
+
+test("items of one key never share a write: a repeat waits for the next, the others keep their order", async () => {
+  const w = heldWrites();
+  const batcher = new Batcher(w.write, 1, 10, (i) => String(i % 100));
+  const results = [1, 2, 102, 3, 202].map((i) => batcher.submit(i));
+  await settle();
+  w.releases[0]();
+  await settle();
+  assert.deepEqual(w.batches, [[1], [2, 3]], "102 and 202 share 2's key");
+  w.releases[1]();
+  await settle();
+  w.releases[2]();
+  await settle();
+  w.releases[3]();
+  assert.deepEqual(await Promise.all(results), [10, 20, 1020, 30, 2020]);
+  assert.deepEqual(w.batches, [[1], [2, 3], [102], [202]]);
+});
