@@ -152,14 +152,45 @@ function listing(dir: string, sizes: boolean): string {
 export function inputComponents(settings: WorkspaceSettings, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const seen: Record<string, string | undefined> = { ...env, ...settings.envVars };
   const inputs: Record<string, string> = {
-    "state:backend": hashOf(settings.backendUrl),
+    "state:backend": hashOf(withoutPassword(settings.backendUrl)),
     "state:secrets": hashOf(settings.secrets.provider ?? "passphrase"),
   };
+  const secrets: [string, string][] = [];
   for (const name of PROGRAM_ENV) {
     const value = seen[name];
-    if (value !== undefined) inputs[`env:${name}`] = hashOf(value);
+    if (value === undefined) continue;
+    if (SECRET_ENV.has(name)) secrets.push([name, value]);
+    else inputs[`env:${name}`] = hashOf(value);
   }
+  if (secrets.length > 0) inputs["secrets:env"] = hashOf(JSON.stringify(secrets));
   return inputs;
+}
+
+/**
+ * The variables of PROGRAM_ENV that hold a credential (a database URL may carry a password). A fingerprint is part of
+ * the run record the API shows: the hash of one secret alone would let a reader confirm a guess of it (a short
+ * token, a default password), so they are hashed together, as one component (`secrets:env`), and a change of any
+ * of them is named as a change of that component only.
+ */
+const SECRET_ENV = new Set([
+  "DATABASE_URL",
+  "GITHUB_TOKEN",
+  "LITELLM_MASTER_KEY",
+  "MESH_SIX_S3_ACCESS_KEY_ID",
+  "MESH_SIX_S3_SECRET_ACCESS_KEY",
+  "VAULT_TOKEN",
+]);
+
+/** Where the state is, not how one logs in to it: a password changed is the same backend. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }
 
 /** A fingerprinter of fixed program, toolchain and input parts; the config and options come from each run. */
@@ -169,9 +200,13 @@ export function fingerprinterFrom(parts: FingerprintParts): RunFingerprinter {
   return {
     fingerprint(record, extra = {}) {
       const components: Record<string, string> = { ...fixed, ...extra, "options:skipAuth": String(record.options.skipAuth === true) };
+      // Secret config values hashed together, for the reason SECRET_ENV's are.
+      const secrets: [string, string][] = [];
       for (const [key, { value, secret }] of Object.entries(toStackConfig(record.request as RepoStackInput))) {
-        components[`config:${key}`] = hashOf(secret ? `secret\0${value}` : value);
+        if (secret) secrets.push([key, value]);
+        else components[`config:${key}`] = hashOf(value);
       }
+      if (secrets.length > 0) components["secrets:config"] = hashOf(JSON.stringify(secrets));
       return fingerprintOf(components);
     },
     stateIdentity: parts.stateIdentity ?? (() => Promise.resolve(undefined)),

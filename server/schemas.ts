@@ -148,7 +148,7 @@ export const runView = z
         components: z
           .record(z.string(), z.string())
           .describe(
-            "Hash per component: program, toolchain:<tool>, config:<key>, env:<variable>, state:<backend|secrets>, options:<option>, post-up:auth",
+            "Hash per component: program, toolchain:<tool>, config:<key>, env:<variable>, state:<backend|secrets>, options:<option>, post-up:auth; the credentials among the variables and the secret config values only together (secrets:env, secrets:config), so that none can be checked against a guess",
           ),
         verdict: z.enum(["up-to-date", "changed", "forced", "first"]),
         comparedWith: z.uuid().nullable().describe("The stack's last successful onboard or update it was compared with"),

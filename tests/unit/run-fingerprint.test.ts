@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { changedComponents, fingerprintOf } from "../../domain/fingerprint";
+import { changedComponents, fingerprintOf, hashOf } from "../../domain/fingerprint";
 import type { RunRecord } from "../../domain/runs";
 import { fingerprinterFrom, inputComponents, PROGRAM_BUILD_PATHS, PROGRAM_ENV, programBuildIdentity } from "../../pulumi/run-fingerprint";
 import { workspaceSettings } from "../../pulumi/workspace";
@@ -56,14 +56,32 @@ test("the program build identity changes with any file's bytes and with a dist/ 
   }
 });
 
-test("inputs are hashes: a secret's value is never in a component, yet a change of it is named", () => {
+test("inputs are hashes; the credentials' only together, so that no one of them can be checked against a guess", () => {
   const settings = workspaceSettings({ PULUMI_BACKEND_URL: "file:///tmp/state", PULUMI_CONFIG_PASSPHRASE: "p" });
   const token = "ghp_secretvalue0123456789";
-  const before = inputComponents(settings, { GITHUB_TOKEN: token, VAULT_ADDR: "http://vault", UNRELATED: "x" });
+  const env = { GITHUB_TOKEN: token, VAULT_TOKEN: "root", VAULT_ADDR: "http://vault", UNRELATED: "x" };
+  const before = inputComponents(settings, env);
   assert.ok(!JSON.stringify(before).includes(token));
   assert.ok(!("env:UNRELATED" in before), "only what the program reads");
-  const after = inputComponents(settings, { GITHUB_TOKEN: "ghp_another", VAULT_ADDR: "http://vault" });
-  assert.deepEqual(changedComponents(before, after), ["env changed: GITHUB_TOKEN"]);
+  assert.ok(before["env:VAULT_ADDR"], "a plain setting has a component of its own");
+  // Hashing a guess of one credential (Vault's dev token, say) matches no component.
+  const guesses = ["root", token].flatMap((v) => [hashOf(v), hashOf(JSON.stringify([["VAULT_TOKEN", v]]))]);
+  assert.deepEqual(
+    Object.values(before).filter((h) => guesses.includes(h)),
+    [],
+  );
+  assert.deepEqual(
+    Object.keys(before).filter((k) => /TOKEN/.test(k)),
+    [],
+    "no credential is named alone",
+  );
+  const after = inputComponents(settings, { ...env, GITHUB_TOKEN: "ghp_another" });
+  assert.deepEqual(changedComponents(before, after), ["secrets changed: env"]);
+  // The state backend's password is how one logs in to it, not where the state is.
+  const backend = (url: string) =>
+    inputComponents(workspaceSettings({ PULUMI_BACKEND_URL: url, PULUMI_CONFIG_PASSPHRASE: "p" }), {})["state:backend"];
+  assert.equal(backend("postgres://u:one@db/state"), backend("postgres://u:two@db/state"));
+  assert.notEqual(backend("postgres://u:one@db/state"), backend("postgres://u:one@other/state"));
 });
 
 test("a run's config components are toStackConfig's keys; the digest is the same whatever the components' order", () => {
