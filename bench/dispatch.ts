@@ -9,6 +9,7 @@
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { Pool } from "pg";
+import { DEFAULT_DISPATCH_CONCURRENCY } from "../dispatch/dispatcher";
 import { type ServerProcess, startServerProcess } from "../testkit/server-process";
 import { createTask, registerAgent, registerRepo, startAgent, type TestAgent } from "../testkit/agents";
 import {
@@ -71,9 +72,6 @@ async function direct(pool: Pool, agents: TestAgent[]): Promise<DispatchResult> 
   if (!(await allDelivered(pool, BASELINE_TABLE, TASKS))) throw new Error(`baseline: not all ${TASKS} tasks are recorded as delivered`);
   return result;
 }
-
-/** The dispatcher's own default (server/config.ts), and the baseline's concurrency for the second run of ours. */
-const DEFAULT_DISPATCH_CONCURRENCY = 8;
 
 /** One round: ours at the default dispatch concurrency then the baseline, and ours at the baseline's concurrency. */
 interface Round {

@@ -21,6 +21,14 @@ import { stringifyWithRaw } from "../lib/raw-json";
 /** An agent whose last heartbeat is older than this is not picked, unless told otherwise (MESH_SIX_AGENT_STALE_MS). */
 export const DEFAULT_AGENT_STALE_MS = 60_000;
 
+/**
+ * Most deliveries in flight from one process, unless told otherwise (MESH_SIX_DISPATCH_CONCURRENCY). A slot is a POST
+ * waiting for an agent's 202 (a socket and a lease timer, no database connection); it is held from the claim to the
+ * answer, so tasks arriving faster than slots × that time queue in the database: at 8, tasks POSTed 16 at a time did
+ * (docs/BENCHMARKS.md, dispatch).
+ */
+export const DEFAULT_DISPATCH_CONCURRENCY = 32;
+
 export interface DispatcherOptions {
   pool: Pool;
   /** An agent whose last heartbeat is older than this is not picked (default DEFAULT_AGENT_STALE_MS). */
@@ -107,7 +115,7 @@ export class Dispatcher {
     this.workerId = opts.workerId ?? newWorkerId("/dispatch");
     this.log = opts.log ?? defaultLogger().child({ component: "dispatch" });
     this.loop = new WorkerLoop({
-      concurrency: opts.concurrency ?? 8,
+      concurrency: opts.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY,
       pollMs: this.pollMs,
       claimMany: (max) => this.claim(max),
       key: ({ task }) => task.id,

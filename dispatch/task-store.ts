@@ -371,16 +371,19 @@ export async function claimTasks(
     TaskRow & { previous: DeliveryStatus; auth_project_id: string | null; registered: boolean; candidates: CandidateJson[] }
   >(
     `WITH ${markDeliveredCtes("$1", "$5", "$6")},
+     -- The due and the lapsed are looked for apart, each in its own partial index (migration 005): one query with
+     -- both conditions ORed sorted every pending task at every claim (1.6 ms with 3000 queued, 17 ms with 30000).
+     due AS (
+       SELECT id, delivery_status AS previous, priority, created_at FROM tasks
+       WHERE delivery_status = 'pending' AND next_attempt_at <= now() AND id <> ALL($5::uuid[])
+       ORDER BY priority DESC, created_at LIMIT $3 FOR UPDATE SKIP LOCKED),
+     lapsed AS (
+       SELECT id, delivery_status AS previous, priority, created_at FROM tasks
+       WHERE delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now() AND id <> ALL($5::uuid[])
+       ORDER BY priority DESC, created_at LIMIT $3 FOR UPDATE SKIP LOCKED),
      claimed AS (
        UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
-       FROM (
-         SELECT id, delivery_status AS previous FROM tasks
-         WHERE ((delivery_status = 'pending' AND next_attempt_at <= now())
-            OR (delivery_status IN ('delivering', 'delivered') AND lease_expires_at < now()))
-           AND id <> ALL($5::uuid[])
-         ORDER BY priority DESC, created_at
-         LIMIT $3 FOR UPDATE SKIP LOCKED
-       ) c
+       FROM (SELECT id, previous FROM (SELECT * FROM due UNION ALL SELECT * FROM lapsed) u ORDER BY priority DESC, created_at LIMIT $3) c
        WHERE t.id = c.id RETURNING t.*, c.previous),
      -- Each healthy agent's load (its open attempts) and its last 50 finished attempts: read once for the claim, not
      -- once per task claimed, and only when a task was (a CTE is read on demand); migration 022's indexes make each

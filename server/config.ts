@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ConfigError } from "../lib/config-error";
 import type { DeviceFlowConfig } from "../clients/device-flow";
-import { DEFAULT_AGENT_STALE_MS } from "../dispatch/dispatcher";
+import { DEFAULT_AGENT_STALE_MS, DEFAULT_DISPATCH_CONCURRENCY } from "../dispatch/dispatcher";
 import { DNS1123_LABEL } from "../domain/names";
 import { DEFAULT_SHUTDOWN_GRACE_MS } from "../runs/queue";
 import { publicBaseUrl } from "../domain/repo-config";
@@ -49,7 +49,7 @@ export interface ServerConfig {
   /** Task retries wait a full-jitter backoff from this base (MESH_SIX_TASK_RETRY_BASE_MS, 1 s) up to a cap (60 s). */
   taskRetryBaseMs?: number;
   taskRetryMaxMs?: number;
-  /** Most task deliveries in flight from this process (MESH_SIX_DISPATCH_CONCURRENCY, 8). */
+  /** Most task deliveries in flight from this process (MESH_SIX_DISPATCH_CONCURRENCY, 32). */
   dispatchConcurrency?: number;
   /** A task's delivery budget when the request names none (4). */
   taskMaxAttempts?: number;
@@ -179,7 +179,7 @@ const envSchema = z.object({
   MESH_SIX_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   MESH_SIX_TASK_RETRY_BASE_MS: positiveInt.default(1000),
   MESH_SIX_TASK_RETRY_MAX_MS: positiveInt.default(60_000),
-  MESH_SIX_DISPATCH_CONCURRENCY: positiveInt.max(256).default(8),
+  MESH_SIX_DISPATCH_CONCURRENCY: positiveInt.max(256).default(DEFAULT_DISPATCH_CONCURRENCY),
   MESH_SIX_DRIFT_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(DEFAULT_DRIFT_CHECK_INTERVAL_MS),
   MESH_SIX_WEBHOOK_FALLBACK_SECRET: z.string().min(16, "must have at least 16 characters").optional(),
   // Empty counts as unset, as it did before the server read it.

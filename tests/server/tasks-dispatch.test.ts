@@ -427,6 +427,52 @@ test("a claim marks delivered the tasks it is given, only under their owner's le
   }
 });
 
+test("a claim takes the most urgent of the due and the lapsed together, up to its limit; a task not yet due waits", async () => {
+  const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });
+  try {
+    await registerRepo(srv, "acme", "widgets", "proj-widgets");
+    const task = (p: string, priority: number) =>
+      createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { p }, priority });
+    // A backlog behind them: the claim must not take it in place of more urgent work, whichever index holds that.
+    for (let i = 0; i < 20; i++) await task(`backlog-${i}`, 0);
+    const [later, lapsedUrgent, dueUrgent, lapsedLow, dueSecond] = [
+      await task("later", 9),
+      await task("lapsed-urgent", 8),
+      await task("due-urgent", 7),
+      await task("lapsed-low", 0),
+      await task("due-second", 5),
+    ];
+    await srv.db.pool.query("UPDATE tasks SET next_attempt_at = now() + interval '1 hour' WHERE id = $1", [later]);
+    await srv.db.pool.query(
+      `UPDATE tasks SET delivery_status = 'delivering', lease_owner = 'dead-worker', lease_expires_at = now() - interval '1 second'
+       WHERE id = ANY($1::uuid[])`,
+      [[lapsedUrgent, lapsedLow]],
+    );
+    const first = await claimTasks(srv.db.pool, "me", 30_000, 3, 60_000);
+    assert.deepEqual(
+      first.map((c) => [c.task.id, c.previous]),
+      [
+        [lapsedUrgent, "delivering"],
+        [dueUrgent, "pending"],
+        [dueSecond, "pending"],
+      ],
+    );
+    // The rest in order: the oldest of equal priority first, the lapsed among them, the task not yet due never.
+    const rest = await claimTasks(srv.db.pool, "me", 30_000, 100, 60_000);
+    assert.equal(rest.length, 21);
+    assert.equal(rest[0].task.payload && (rest[0].task.payload as { p: string }).p, "backlog-0");
+    assert.ok(rest.some((c) => c.task.id === lapsedLow && c.previous === "delivering"));
+    assert.ok(!rest.some((c) => c.task.id === later));
+    const createdAt = rest.map((c) => c.task.createdAt.getTime());
+    assert.deepEqual(
+      createdAt,
+      [...createdAt].sort((a, b) => a - b),
+    );
+  } finally {
+    await srv.close();
+  }
+});
+
 test("a dispatcher that stops leaves none of its tasks delivering: each the agent took is recorded as delivered", async () => {
   const agent = await startAgent();
   const srv = await startTestServer({ startQueue: false, startDispatcher: false, config: CONFIG });

@@ -45,9 +45,9 @@ test("half an OAuth configuration, or one without an auth service, is refused na
   missing(OAUTH, "MESH_SIX_AUTH_SERVICE_URL");
 });
 
-test("the dispatch concurrency defaults to 8 and is read from MESH_SIX_DISPATCH_CONCURRENCY, which must be 1 to 256", () => {
-  assert.equal(loadServerConfig(BASE, "file:///x").dispatchConcurrency, 8);
-  assert.equal(loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: "32" }, "file:///x").dispatchConcurrency, 32);
+test("the dispatch concurrency defaults to 32 and is read from MESH_SIX_DISPATCH_CONCURRENCY, which must be 1 to 256", () => {
+  assert.equal(loadServerConfig(BASE, "file:///x").dispatchConcurrency, 32);
+  assert.equal(loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: "12" }, "file:///x").dispatchConcurrency, 12);
   for (const bad of ["0", "1000", "many"]) {
     assert.throws(
       () => loadServerConfig({ ...BASE, MESH_SIX_DISPATCH_CONCURRENCY: bad }, "file:///x"),
