@@ -1,7 +1,8 @@
 "use strict";
 /**
  * Preloaded (`node --require`) into the Node processes of a Pulumi run: the program (Pulumi.yaml's nodeargs), the
- * policy pack (policies/PulumiPolicy.yaml's) and the dynamic providers (scripts/toolchain/pulumi-resource-pulumi-nodejs).
+ * policy pack (policies/PulumiPolicy.yaml's) and the dynamic providers (scripts/toolchain/pulumi-resource-pulumi-nodejs);
+ * and imported first by the server (server/main.ts), whose Automation API is @pulumi/pulumi too.
  *
  * Loading @pulumi/pulumi (3.248) loads TypeScript, for closure serialization (runtime/closure/parseFunction), and
  * @npmcli/arborist with pacote and sigstore, for computeCodePaths: each process paid for both at start, in memory and
@@ -24,6 +25,7 @@ const DEFERRED = {
   "@npmcli/arborist": ["Arborist", "Node", "Link", "Edge", "Shrinkwrap"],
 };
 
+const TSX_INTEROP_KEY = "module.exports";
 const SDK_DIR = path.join(path.sep, "node_modules", "@pulumi", "pulumi", path.sep);
 const originalLoad = Module._load;
 const standIns = new Map();
@@ -56,6 +58,9 @@ function namespaceStandIn(loadReal) {
       ownKeys: () => Reflect.ownKeys(loadReal()),
       // Reported configurable: the stand-in's own target has none of these properties.
       getOwnPropertyDescriptor: (_, key) => {
+        // tsx (the server's loader) asks every CommonJS module it loads for this key (an ES module's CommonJS
+        // interop): a module that defers has no such export, and the question alone must not load it.
+        if (key === TSX_INTEROP_KEY) return undefined;
         const descriptor = Reflect.getOwnPropertyDescriptor(loadReal(), key);
         return descriptor && { ...descriptor, configurable: true };
       },

@@ -1,3 +1,6 @@
+// First, before anything loads @pulumi/pulumi (the Automation API): its TypeScript and arborist wait for their first use,
+// as in the run's processes (pulumi/sdk-lazy-requires.cjs). The server never uses either.
+import "../pulumi/sdk-lazy-requires.cjs";
 import path from "node:path";
 import { Pool } from "pg";
 import { assertProgramBuilt } from "../pulumi/program-build";

@@ -28,6 +28,19 @@ test("without the preload the SDK loads TypeScript and arborist at its own load;
   assert.deepEqual(node(script, true), { loaded: [] });
 });
 
+test("the server, which runs through tsx and imports the preload first, loads neither with the Automation API", () => {
+  // tsx asks each CommonJS module's exports for a "module.exports" key: that question must not load TypeScript.
+  const script = `require("@pulumi/pulumi/automation"); console.log(JSON.stringify({ loaded: [...new Set(${LOADED})].sort() }))`;
+  const run = (preload: boolean) => {
+    const args = ["--import", "tsx", ...(preload ? ["--require", PRELOAD] : []), "-e", script];
+    const out = execFileSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    return JSON.parse(out.trim().split("\n").pop()!) as Record<string, unknown>;
+  };
+  assert.deepEqual(run(false), { loaded: ["@npmcli/arborist", "typescript"] });
+  assert.deepEqual(run(true), { loaded: [] });
+  assert.match(readFileSync(path.join(ROOT, "server", "main.ts"), "utf8"), /^(\/\/.*\n)*import "\.\.\/pulumi\/sdk-lazy-requires\.cjs";/);
+});
+
 test("closure serialization, the program's use of TypeScript, works through the stand-in and loads it then", () => {
   const script = `
     const pulumi = require("@pulumi/pulumi");
