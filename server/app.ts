@@ -79,13 +79,15 @@ export function createApp(deps: AppDeps): ServerApp {
     maxBodyBytes: deps.config.webhooks?.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   };
 
+  // Express tries the routes in this order, in the authorization router and again in the app: GitHub's deliveries,
+  // the most frequent requests, are matched first.
   const routes: RouteSpec[] = [
+    ...webhookRoutes(ctx, receiver, log.child({ component: "webhooks" })),
     ...healthRoutes(ctx, ctx.log),
     ...onboardingRoutes(ctx),
     ...runRoutes(ctx),
     ...repoRoutes(ctx),
     ...taskRoutes(ctx, dispatcher),
-    ...webhookRoutes(ctx, receiver, log.child({ component: "webhooks" })),
     ...tokenRoutes(ctx),
     ...subscriptionRoutes(ctx),
     ...auditRoutes(ctx),

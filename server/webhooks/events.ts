@@ -6,8 +6,9 @@ import type { DeliveryFilters } from "../../domain/repo-config";
 
 /**
  * What a verified delivery means for mesh-six: pure decisions over the payload and the repo's registry row,
- * so each filter is testable without HTTP or a database. Payloads are read with loose schemas: GitHub adds
- * fields freely, and only the ones read here must be present.
+ * so each filter is testable without HTTP or a database. GitHub adds fields freely: only the ones read here must be
+ * present, and the schemas (z.object) pass over the rest. Not z.looseObject: it copied every field of the payload
+ * at every delivery (a decision on the webhook benchmark's issue: 21 µs, 3 µs with z.object).
  */
 
 /** The registry fields that decide whether a repo event turns into work. */
@@ -24,10 +25,10 @@ export interface WorkItem {
 
 export type Decision = { outcome: "work"; item: WorkItem } | { outcome: "recorded" } | { outcome: "ignored"; reason: string };
 
-const user = z.looseObject({ login: z.string(), type: z.string().optional() });
+const user = z.object({ login: z.string(), type: z.string().optional() });
 const sender = user.optional();
-const label = z.looseObject({ name: z.string() });
-const issue = z.looseObject({
+const label = z.object({ name: z.string() });
+const issue = z.object({
   number: z.number().int(),
   node_id: z.string().optional(),
   title: z.string(),
@@ -38,19 +39,19 @@ const issue = z.looseObject({
   labels: z.array(label).default([]),
   pull_request: z.unknown().optional(),
 });
-const issuesEvent = z.looseObject({ action: z.string(), sender, issue, label: label.optional() });
-const commentEvent = z.looseObject({
+const issuesEvent = z.object({ action: z.string(), sender, issue, label: label.optional() });
+const commentEvent = z.object({
   action: z.string(),
   sender,
   issue,
-  comment: z.looseObject({ id: z.number(), body: z.string().nullish(), user, html_url: z.string().optional() }),
+  comment: z.object({ id: z.number(), body: z.string().nullish(), user, html_url: z.string().optional() }),
 });
-const ref = z.looseObject({ ref: z.string(), sha: z.string() });
-const pullRequestEvent = z.looseObject({
+const ref = z.object({ ref: z.string(), sha: z.string() });
+const pullRequestEvent = z.object({
   action: z.string(),
   sender,
   number: z.number().int(),
-  pull_request: z.looseObject({
+  pull_request: z.object({
     title: z.string(),
     state: z.string(),
     draft: z.boolean().optional(),
@@ -184,21 +185,22 @@ export function decideRepoEvent(event: string, payload: unknown, rules: RepoRule
 /** The board fields of a repo whose project a projects_v2_item delivery may belong to. */
 export type BoardRules = RepoBoard;
 
-const option = z.looseObject({ id: z.string(), name: z.string().optional() });
-const projectItemEvent = z.looseObject({
+const option = z.object({ id: z.string(), name: z.string().optional() });
+const projectItemEvent = z.object({
   action: z.string(),
-  sender: z.looseObject({ login: z.string() }).optional(),
-  projects_v2_item: z.looseObject({
+  sender: z.object({ login: z.string() }).optional(),
+  projects_v2_item: z.object({
     node_id: z.string(),
     project_node_id: z.string(),
     content_node_id: z.string().nullish(),
     content_type: z.string().nullish(),
   }),
   changes: z
-    .looseObject({
+    .object({
       field_value: z
-        .looseObject({
+        .object({
           field_node_id: z.string().optional(),
+          field_name: z.string().optional(),
           field_type: z.string().optional(),
           from: z.unknown().optional(),
           to: z.unknown().optional(),
