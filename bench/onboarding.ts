@@ -98,7 +98,7 @@ const pad = (i: number) => String(i).padStart(2, "0");
 const execution = (run: RunTiming) => (run.selectMs ?? 0) + (run.upMs ?? 0) + (run.postUpMs ?? 0);
 
 async function watched<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; memory: MemoryPeaks }> {
-  const watch = watchProcessTree(pid);
+  const watch = watchProcessTree(pid, undefined, { runOnly: true });
   try {
     const result = await work();
     return { result, memory: watch.stop() };

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     server = await startBenchServer(env, 1);
     const s = server;
     const onboard = async (ref: RepoRef, expect: "first" | "no-op"): Promise<ServerSample> => {
-      const watch = watchProcessTree(s.pid, INTERVAL_MS);
+      const watch = watchProcessTree(s.pid, INTERVAL_MS, { runOnly: true });
       const run = await onboardOverHttp(s, ref);
       const memory = watch.stop();
       if (run.status !== "succeeded") throw new Error(`onboarding ${ref.repo} (run ${run.runId}) ${run.status} at ${run.failure}`);

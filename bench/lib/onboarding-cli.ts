@@ -55,7 +55,7 @@ export function runPulumi(env: PulumiEnv, args: readonly string[]): Promise<CliR
       stdio: ["ignore", "pipe", "pipe"],
       timeout: COMMAND_TIMEOUT_MS,
     });
-    const watch = watchProcessTree(child.pid!);
+    const watch = watchProcessTree(child.pid!, undefined, { runOnly: true });
     // Kept for the error message only: a failing `up` says why on its last lines.
     let tail = "";
     const keep = (chunk: Buffer) => (tail = (tail + chunk.toString("utf8")).slice(-4000));

@@ -7,11 +7,12 @@
  * run timelines (bench/lib/run-timeline.ts).
  */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import path from "node:path";
 
 export interface MemoryPeaks {
   /** Highest VmRSS of the watched process itself. */
   rootBytes: number;
-  /** Highest sum, at one sample, of VmRSS over all its descendants. */
+  /** Highest sum, at one sample, of VmRSS over its descendants (with `runOnly`, those of a run: isPulumiCli below). */
   descendantsBytes: number;
   /** Highest sum, at one sample, of the process and its descendants together. */
   totalBytes: number;
@@ -54,7 +55,7 @@ export interface MemoryWatch {
 }
 
 /** Samples `pid` and its descendants every `intervalMs` until stop(). */
-export function watchProcessTree(pid: number, intervalMs = 250): MemoryWatch {
+export function watchProcessTree(pid: number, intervalMs = 250, opts: { runOnly?: boolean } = {}): MemoryWatch {
   const peaks: MemoryPeaks = {
     rootBytes: 0,
     descendantsBytes: 0,
@@ -74,14 +75,20 @@ export function watchProcessTree(pid: number, intervalMs = 250): MemoryWatch {
     let children = 0;
     let anon = 0;
     const filesByBinary = new Map<string, number>();
+    // Parents come before their children in the listing.
+    const inRun = new Map<number, boolean>([[pid, !opts.runOnly || isPulumiCli(executableOf(pid))]]);
     for (const child of descendantsOf(pid)) {
       const resident = residentOf(child.pid);
       if (resident === undefined) continue;
       const { rss } = resident;
-      children += rss;
-      anon += resident.anon;
       const binary = executableOf(child.pid);
-      filesByBinary.set(binary, Math.max(filesByBinary.get(binary) ?? 0, resident.file));
+      const counted = isPulumiCli(binary) || (inRun.get(child.ppid) ?? false);
+      inRun.set(child.pid, counted);
+      if (counted) {
+        children += rss;
+        anon += resident.anon;
+        filesByBinary.set(binary, Math.max(filesByBinary.get(binary) ?? 0, resident.file));
+      }
       // A pid is only reused after its process is gone: the start time tells two of them apart.
       const key = `${child.pid}@${child.startMs}`;
       const known = seen.get(key);
@@ -131,6 +138,13 @@ export function maxPeaks(a: MemoryPeaks, b: MemoryPeaks): MemoryPeaks {
     samples: a.samples + b.samples,
   };
 }
+
+/**
+ * With `runOnly`, the sums count a run's processes only: the pulumi CLI (the watched process itself, or a descendant)
+ * and what it started. Others below the watched process are its own helpers, not a run's: tsx's esbuild under the
+ * server, the launch recorder's shell (bench/lib/cli-launches.ts) between the server and the CLI. All are listed.
+ */
+const isPulumiCli = (executable: string) => path.basename(executable) === "pulumi";
 
 /** VmRSS and its anonymous and file-backed parts (RssShmem, nil here, is in neither). */
 function residentOf(pid: number): { rss: number; anon: number; file: number } | undefined {

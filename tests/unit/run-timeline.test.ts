@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -192,4 +192,39 @@ test("the process watch sees each child's command line, its start and its peak m
   assert.ok(peaks.descendantsSharedOnceBytes > peaks.descendantsAnonBytes);
   assert.ok(peaks.descendantsSharedOnceBytes < peaks.descendantsBytes, `${peaks.descendantsSharedOnceBytes} < ${peaks.descendantsBytes}`);
   assert.ok(peaks.totalAnonBytes > peaks.descendantsAnonBytes, "the total includes the watched process itself");
+});
+
+test("a watch of a run's processes only counts the pulumi CLI and what it started, not the watched process's helpers", async () => {
+  // A "pulumi" of our own: node under that name (a hard link, or a copy across file systems), which starts a child.
+  const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-watch-"));
+  const fake = path.join(dir, "pulumi");
+  try {
+    try {
+      linkSync(process.execPath, fake);
+    } catch {
+      copyFileSync(process.execPath, fake);
+    }
+    const hold = (mib: number) => `const b = Buffer.alloc(${mib} * 2 ** 20, 1); setTimeout(() => b.length, 1200)`;
+    const inRunScript = `${hold(64)}; require("node:child_process").spawn(process.execPath.replace(/pulumi$/, "") + "pulumi", ["-e", ${JSON.stringify(hold(32))}], { stdio: "ignore" })`;
+    const watch = watchProcessTree(process.pid, 100, { runOnly: true });
+    const all = watchProcessTree(process.pid, 100);
+    const helper = spawn(process.execPath, ["-e", hold(96)], { stdio: "ignore" });
+    const cli = spawn(fake, ["-e", inRunScript], { stdio: "ignore" });
+    await Promise.all([helper, cli].map((child) => new Promise((resolve) => child.once("exit", resolve))));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const runOnly = watch.stop();
+    const everything = all.stop();
+    // The fake CLI (64 MiB) and its child (32 MiB) were counted, the helper (96 MiB) was not; the plain watch counted all.
+    assert.ok(
+      runOnly.descendantsAnonBytes > 90 * 2 ** 20 && runOnly.descendantsAnonBytes < 180 * 2 ** 20,
+      `${runOnly.descendantsAnonBytes}`,
+    );
+    assert.ok(everything.descendantsAnonBytes > 190 * 2 ** 20, `${everything.descendantsAnonBytes}`);
+    assert.ok(
+      watch.processes().some((p) => p.pid === helper.pid),
+      "the helper is still listed",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
