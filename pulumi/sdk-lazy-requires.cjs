@@ -8,10 +8,12 @@
  * @npmcli/arborist with pacote and sigstore, for computeCodePaths: each process paid for both at start, in memory and
  * time (docs/BENCHMARKS.md, section timeline). Only the program serializes closures, and no process of ours calls
  * computeCodePaths. So when @pulumi/pulumi asks for one of them, it gets a stand-in that loads the real module at its
- * first use, and the processes that never use it never load it.
+ * first use, and the processes that never use it never load it. The same for ts-node, which run-policy-pack registers
+ * (type-checking) for every policy pack, whatever its language: ours is JavaScript.
  *
  * Plain CommonJS, not built: it runs before anything else of the process, TypeScript loaders included.
  */
+const fs = require("node:fs");
 const Module = require("node:module");
 const path = require("node:path");
 
@@ -23,7 +25,14 @@ const path = require("node:path");
 const DEFERRED = {
   typescript: "namespace",
   "@npmcli/arborist": ["Arborist", "Node", "Link", "Edge", "Shrinkwrap"],
+  "ts-node": "register",
 };
+
+/**
+ * What is read of a deferred module before any real use, answered from its package.json so that the reading alone
+ * does not load it: run-policy-pack logs TypeScript's and ts-node's versions and checks TypeScript's.
+ */
+const STATIC = { typescript: { version: "version" }, "ts-node": { VERSION: "version" } };
 
 const TSX_INTEROP_KEY = "module.exports";
 const SDK_DIR = path.join(path.sep, "node_modules", "@pulumi", "pulumi", path.sep);
@@ -44,16 +53,34 @@ Module._load = function load(request, parent, isMain) {
   if (!standIns.has(filename)) {
     let real;
     const loadReal = () => (real ??= originalLoad.call(Module, request, parent, false));
-    standIns.set(filename, how === "namespace" ? namespaceStandIn(loadReal) : exportsStandIn(loadReal, how));
+    const known = staticAnswers(request, filename);
+    const standIn =
+      how === "namespace"
+        ? namespaceStandIn(loadReal, known)
+        : how === "register"
+          ? registerStandIn(loadReal, known)
+          : exportsStandIn(loadReal, how);
+    standIns.set(filename, standIn);
   }
   return standIns.get(filename);
 };
 
-function namespaceStandIn(loadReal) {
+/** The STATIC keys of a deferred module, read from the package.json above its main file. */
+function staticAnswers(request, filename) {
+  const wanted = STATIC[request];
+  if (!wanted) return {};
+  let dir = path.dirname(filename);
+  while (path.basename(dir) !== request.split("/").pop() && dir !== path.dirname(dir)) dir = path.dirname(dir);
+  // Read, not required: the module's files stay out of require.cache, which is how the tests tell what loaded.
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+  return Object.fromEntries(Object.entries(wanted).map(([key, field]) => [key, pkg[field]]));
+}
+
+function namespaceStandIn(loadReal, known = {}) {
   return new Proxy(
     {},
     {
-      get: (_, key) => Reflect.get(loadReal(), key),
+      get: (_, key) => (Object.hasOwn(known, key) ? known[key] : Reflect.get(loadReal(), key)),
       has: (_, key) => Reflect.has(loadReal(), key),
       ownKeys: () => Reflect.ownKeys(loadReal()),
       // Reported configurable: the stand-in's own target has none of these properties.
@@ -85,4 +112,37 @@ function exportsStandIn(loadReal, names) {
     Object.defineProperty(exports, name, { enumerable: true, get: () => standIn });
   }
   return exports;
+}
+
+/**
+ * ts-node, which run-policy-pack registers for every pack (with type-checking), though ours is JavaScript: its
+ * register() installs the TypeScript extensions' loaders only, and the first TypeScript file required registers the
+ * real ts-node with the same options and is loaded through it. A JavaScript pack never loads ts-node or TypeScript.
+ */
+function registerStandIn(loadReal, known) {
+  const TYPESCRIPT_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts"];
+  return {
+    ...known,
+    register(options) {
+      let registered;
+      const before = new Map(TYPESCRIPT_EXTENSIONS.map((ext) => [ext, Module._extensions[ext]]));
+      // ts-node wraps the loaders it finds: it must find the ones that were there, not these.
+      const realRegister = () => {
+        if (registered) return registered;
+        for (const [ext, loader] of before) {
+          if (loader) Module._extensions[ext] = loader;
+          else delete Module._extensions[ext];
+        }
+        return (registered = loadReal().register(options));
+      };
+      for (const ext of TYPESCRIPT_EXTENSIONS) {
+        Module._extensions[ext] = function deferredTypeScript(module, filename) {
+          realRegister();
+          const loader = Module._extensions[ext] ?? Module._extensions[".js"];
+          return loader(module, filename);
+        };
+      }
+      return { deferred: true, register: realRegister };
+    },
+  };
 }

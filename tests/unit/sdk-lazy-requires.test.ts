@@ -41,6 +41,42 @@ test("the server, which runs through tsx and imports the preload first, loads ne
   assert.match(readFileSync(path.join(ROOT, "server", "main.ts"), "utf8"), /^(\/\/.*\n)*import "\.\.\/pulumi\/sdk-lazy-requires\.cjs";/);
 });
 
+test("run-policy-pack's ts-node registration loads neither ts-node nor TypeScript for a JavaScript pack; a TypeScript file still compiles through it", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-ts-node-"));
+  try {
+    writeFileSync(path.join(dir, "f.ts"), "export const f = (x: number): number => x + 1;\n");
+    // What cmd/run-policy-pack/run.js does, from its own directory: find both, read their versions, register ts-node.
+    const loaded = `[...new Set(Object.keys(require.cache).filter((f) => /node_modules\\/(typescript|ts-node)\\//.test(f)).map((f) => f.match(/node_modules\\/(typescript|ts-node)\\//)[1]))].sort()`;
+    const script = `
+      const sdkRequire = require("node:module").createRequire(require.resolve("@pulumi/pulumi/cmd/run-policy-pack/run.js"));
+      const { tsnodeRequire, typescriptRequire } = sdkRequire("../../tsutils").typeScriptRequireStrings();
+      const tsn = sdkRequire(tsnodeRequire);
+      const ts = sdkRequire(typescriptRequire);
+      const versions = [ts.version, tsn.VERSION];
+      tsn.register({ typeCheck: true, skipProject: true, compilerOptions: { target: "ES2020", module: "commonjs" } });
+      require(${JSON.stringify(path.join(ROOT, "dist", "lib", "build-fingerprint.js"))});
+      const afterJs = ${loaded};
+      const result = require(${JSON.stringify(path.join(dir, "f.ts"))}).f(41);
+      console.log(JSON.stringify({ versions, afterJs, result, afterTs: ${loaded} }));`;
+    const pkg = (name: string) =>
+      (JSON.parse(readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+    assert.deepEqual(node(script, true), {
+      versions: [pkg("typescript"), pkg("ts-node")],
+      afterJs: [],
+      result: 42,
+      afterTs: ["ts-node", "typescript"],
+    });
+    assert.deepEqual(node(script, false), {
+      versions: [pkg("typescript"), pkg("ts-node")],
+      afterJs: ["ts-node", "typescript"],
+      result: 42,
+      afterTs: ["ts-node", "typescript"],
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("closure serialization, the program's use of TypeScript, works through the stand-in and loads it then", () => {
   const script = `
     const pulumi = require("@pulumi/pulumi");
