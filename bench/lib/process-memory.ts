@@ -177,7 +177,9 @@ function argvOf(pid: number): string[] {
 
 // USER_HZ: the unit of a process's start time in /proc/<pid>/stat; 100 on every Linux this runs on.
 const CLOCK_TICKS_PER_S = 100;
-const bootMs = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1] ?? 0) * 1000;
+// The boot's wall-clock time from the uptime (to 10 ms), not /proc/stat's btime: that is whole seconds, truncated, and
+// put every process up to a second early against Date.now() (a run's processes started "before" its CLI launch).
+const bootMs = Date.now() - Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
 
 function descendantsOf(root: number): { pid: number; ppid: number; startMs: number }[] {
   const all = new Map<number, { pid: number; ppid: number; startMs: number }[]>();
