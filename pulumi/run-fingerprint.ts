@@ -8,7 +8,7 @@ import { fingerprintOf, hashOf, type RunFingerprint } from "../domain/fingerprin
 import { type RepoStackInput, toStackConfig } from "../domain/repo-config";
 import type { RunRecord } from "../domain/runs";
 import { openStateStore } from "./state-store";
-import { backendCheckUrl } from "./state-backend";
+import { backendCheckUrl, redactBackendUrl } from "./state-backend";
 import { PROJECT_DIR, type WorkspaceSettings } from "./workspace";
 
 /**
@@ -152,7 +152,8 @@ function listing(dir: string, sizes: boolean): string {
 export function inputComponents(settings: WorkspaceSettings, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const seen: Record<string, string | undefined> = { ...env, ...settings.envVars };
   const inputs: Record<string, string> = {
-    "state:backend": hashOf(withoutPassword(settings.backendUrl)),
+    // Where the state is, not how one logs in to it: a password changed is the same backend.
+    "state:backend": hashOf(redactBackendUrl(settings.backendUrl)),
     "state:secrets": hashOf(settings.secrets.provider ?? "passphrase"),
   };
   const secrets: [string, string][] = [];
@@ -180,18 +181,6 @@ const SECRET_ENV = new Set([
   "MESH_SIX_S3_SECRET_ACCESS_KEY",
   "VAULT_TOKEN",
 ]);
-
-/** Where the state is, not how one logs in to it: a password changed is the same backend. */
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = "";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
 
 /** A fingerprinter of fixed program, toolchain and input parts; the config and options come from each run. */
 export function fingerprinterFrom(parts: FingerprintParts): RunFingerprinter {
