@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { Conditions, type Page, type PageRequest, readPage } from "./page";
+import { prepared } from "./prepared";
 
 /** One mutating request: who sent it, what it asked for, and how it was answered. Never its body. */
 export interface AuditEntry {
@@ -24,13 +25,17 @@ export interface AuditFilter {
   route?: string;
 }
 
+const INSERT_AUDITS = prepared(
+  "audit-insert",
+  `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, method, route, target, status)
+   SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])`,
+);
+
 /** Entries in one statement (server/audit.ts groups those of requests answered together). */
 export async function recordAudits(pool: Pool, entries: readonly AuditEntry[]): Promise<void> {
   const column = <K extends keyof AuditEntry>(k: K) => entries.map((e) => e[k]);
   await pool.query(
-    `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, method, route, target, status)
-     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])`,
-    [
+    INSERT_AUDITS([
       column("at"),
       column("actorId"),
       column("actorName"),
@@ -39,7 +44,7 @@ export async function recordAudits(pool: Pool, entries: readonly AuditEntry[]): 
       column("route"),
       column("target"),
       column("status"),
-    ],
+    ]),
   );
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { recordNotification } from "../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../db/page";
+import { prepared } from "../db/prepared";
 import { withTransaction } from "../db/transaction";
 import type { WorkflowState } from "../domain/workflow";
 import { isUuid } from "../lib/uuid";
@@ -95,6 +96,32 @@ interface TaskRow {
   created_at: Date;
   updated_at: Date;
 }
+
+/** A tasks row's columns, named for statements that must not return `*` (db/prepared.ts). */
+const TASK_COLUMNS = [
+  "id",
+  "capability",
+  "owner",
+  "repo",
+  "payload",
+  "priority",
+  "timeout_ms",
+  "state",
+  "delivery_status",
+  "attempts",
+  "max_attempts",
+  "budget_start",
+  "next_attempt_at",
+  "lease_owner",
+  "lease_expires_at",
+  "result",
+  "error",
+  "created_at",
+  "updated_at",
+] as const satisfies readonly (keyof TaskRow)[];
+// Every field of TaskRow is among them: a field added to TaskRow and not here fails to compile.
+const taskColumnsComplete: Exclude<keyof TaskRow, (typeof TASK_COLUMNS)[number]> extends never ? true : never = true;
+void taskColumnsComplete;
 
 /** A task_attempts row with its agent's name (the agent may be gone: then both are null). */
 interface AttemptRow {
@@ -228,6 +255,14 @@ export async function createTask(db: Pool | PoolClient, task: NewTask): Promise<
   return toTask(rows[0]);
 }
 
+const INSERT_TASKS_OF_REGISTERED_REPOS = prepared(
+  "tasks-insert-registered",
+  `INSERT INTO tasks (id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+     SELECT v.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[])
+       AS v(id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
+     WHERE EXISTS (SELECT 1 FROM repo_registry r WHERE r.owner = v.owner AND r.repo = v.repo) RETURNING id`,
+);
+
 /**
  * The API's insert, for a batch of tasks in one statement (server/routes/tasks.ts groups the requests that arrive
  * together): each task's id, or undefined for one whose repo is not registered (UNIQUE (owner, repo) makes the check
@@ -238,11 +273,7 @@ export async function createTasksForRegisteredRepos(db: Pool, tasks: readonly Ne
   const values = tasks.map(taskValues);
   const column = (i: number) => values.map((v) => v[i]);
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO tasks (id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
-     SELECT v.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[])
-       AS v(id, capability, owner, repo, payload, priority, timeout_ms, max_attempts, board_content_id)
-     WHERE EXISTS (SELECT 1 FROM repo_registry r WHERE r.owner = v.owner AND r.repo = v.repo) RETURNING id`,
-    [ids, ...Array.from({ length: 8 }, (_, i) => column(i))],
+    INSERT_TASKS_OF_REGISTERED_REPOS([ids, ...Array.from({ length: 8 }, (_, i) => column(i))]),
   );
   const stored = new Set(rows.map((r) => r.id));
   return ids.map((id) => (stored.has(id) ? id : undefined));
@@ -351,26 +382,9 @@ interface CandidateJson extends Omit<AgentRow, "last_heartbeat_at" | "registered
   tried: boolean;
 }
 
-/**
- * Claims up to `limit` tasks to deliver under our lease: pending ones that are due, or ones whose delivery lease
- * lapsed (its dispatcher died) or whose result is overdue, the most urgent first. Each comes with what it was
- * before the claim, its repo's registry row and its candidate agents, read in the same statement: one round
- * trip for every free delivery slot, where a claim per slot, then a registry look-up and a candidates query per
- * task, made the claims the dispatcher's bottleneck. `delivered`: tasks the agents took since the last claim, marked
- * delivered (markDelivered) by the same statement rather than by one of their own; none of them is claimed.
- */
-export async function claimTasks(
-  pool: Pool,
-  owner: string,
-  leaseMs: number,
-  limit: number,
-  staleMs: number,
-  delivered: readonly DeliveredMark[] = [],
-): Promise<ClaimedTask[]> {
-  const { rows } = await pool.query<
-    TaskRow & { previous: DeliveryStatus; auth_project_id: string | null; registered: boolean; candidates: CandidateJson[] }
-  >(
-    `WITH ${markDeliveredCtes("$1", "$5", "$6")},
+const CLAIM_TASKS = prepared(
+  "dispatch-claim-tasks",
+  `WITH ${markDeliveredCtes("$1", "$5", "$6")},
      -- The due and the lapsed are looked for apart, each in its own partial index (migration 005): one query with
      -- both conditions ORed sorted every pending task at every claim (1.6 ms with 3000 queued, 17 ms with 30000).
      due AS (
@@ -384,7 +398,7 @@ export async function claimTasks(
      claimed AS (
        UPDATE tasks t SET delivery_status = 'delivering', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', updated_at = now()
        FROM (SELECT id, previous FROM (SELECT * FROM due UNION ALL SELECT * FROM lapsed) u ORDER BY priority DESC, created_at LIMIT $3) c
-       WHERE t.id = c.id RETURNING t.*, c.previous),
+       WHERE t.id = c.id RETURNING ${TASK_COLUMNS.map((c) => `t.${c}`).join(", ")}, c.previous),
      -- Each healthy agent's load (its open attempts) and its last 50 finished attempts: read once for the claim, not
      -- once per task claimed, and only when a task was (a CTE is read on demand); migration 022's indexes make each
      -- read its own rows, not the agent's whole history.
@@ -406,8 +420,27 @@ export async function claimTasks(
           AND (s.capabilities ->> claimed.capability)::float8 > 0) AS candidates
      FROM claimed LEFT JOIN repo_registry r ON r.owner = claimed.owner AND r.repo = claimed.repo
      ORDER BY claimed.priority DESC, claimed.created_at`,
-    [owner, leaseMs, limit, staleMs, delivered.map((m) => m.taskId), delivered.map((m) => m.attempt)],
-  );
+);
+
+/**
+ * Claims up to `limit` tasks to deliver under our lease: pending ones that are due, or ones whose delivery lease
+ * lapsed (its dispatcher died) or whose result is overdue, the most urgent first. Each comes with what it was
+ * before the claim, its repo's registry row and its candidate agents, read in the same statement: one round
+ * trip for every free delivery slot, where a claim per slot, then a registry look-up and a candidates query per
+ * task, made the claims the dispatcher's bottleneck. `delivered`: tasks the agents took since the last claim, marked
+ * delivered (markDelivered) by the same statement rather than by one of their own; none of them is claimed.
+ */
+export async function claimTasks(
+  pool: Pool,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+  staleMs: number,
+  delivered: readonly DeliveredMark[] = [],
+): Promise<ClaimedTask[]> {
+  const { rows } = await pool.query<
+    TaskRow & { previous: DeliveryStatus; auth_project_id: string | null; registered: boolean; candidates: CandidateJson[] }
+  >(CLAIM_TASKS([owner, leaseMs, limit, staleMs, delivered.map((m) => m.taskId), delivered.map((m) => m.attempt)]));
   return rows.map((row) => ({
     task: toTask(row),
     previous: row.previous,
@@ -423,11 +456,13 @@ export async function claimTasks(
   }));
 }
 
+const RENEW_TASK_LEASE = prepared(
+  "dispatch-renew-lease",
+  `UPDATE tasks SET lease_expires_at = now() + $3 * interval '1 millisecond' WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
+);
+
 export async function renewTaskLease(pool: Pool, id: string, owner: string, leaseMs: number): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `UPDATE tasks SET lease_expires_at = now() + $3 * interval '1 millisecond' WHERE id = $1 AND lease_owner = $2 AND delivery_status = 'delivering'`,
-    [id, owner, leaseMs],
-  );
+  const { rowCount } = await pool.query(RENEW_TASK_LEASE([id, owner, leaseMs]));
   return rowCount === 1;
 }
 
@@ -465,6 +500,16 @@ export async function startAttempt(pool: Pool, taskId: string, owner: string, ag
   return rows[0]?.attempt;
 }
 
+const START_ATTEMPTS = prepared(
+  "dispatch-start-attempts",
+  `WITH p AS (SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS p(task_id, agent_id)),
+     t AS (
+       UPDATE tasks SET attempts = attempts + 1, updated_at = now() FROM p
+       WHERE tasks.id = p.task_id AND tasks.lease_owner = $1 AND tasks.delivery_status = 'delivering'
+       RETURNING tasks.id, tasks.attempts, p.agent_id)
+     INSERT INTO task_attempts (task_id, attempt, agent_id) SELECT id, attempts, agent_id FROM t RETURNING task_id, attempt`,
+);
+
 /**
  * startAttempt for a batch of tasks we hold, in one statement (one round trip per claim instead of one per task):
  * the attempt number of each task whose lease is still ours; a task missing from the map had its lease taken.
@@ -476,13 +521,7 @@ export async function startAttempts(
 ): Promise<Map<string, number>> {
   if (starts.length === 0) return new Map();
   const { rows } = await pool.query<{ task_id: string; attempt: number }>(
-    `WITH p AS (SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS p(task_id, agent_id)),
-     t AS (
-       UPDATE tasks SET attempts = attempts + 1, updated_at = now() FROM p
-       WHERE tasks.id = p.task_id AND tasks.lease_owner = $1 AND tasks.delivery_status = 'delivering'
-       RETURNING tasks.id, tasks.attempts, p.agent_id)
-     INSERT INTO task_attempts (task_id, attempt, agent_id) SELECT id, attempts, agent_id FROM t RETURNING task_id, attempt`,
-    [owner, starts.map((s) => s.taskId), starts.map((s) => s.agentId)],
+    START_ATTEMPTS([owner, starts.map((s) => s.taskId), starts.map((s) => s.agentId)]),
   );
   return new Map(rows.map((r) => [r.task_id, r.attempt]));
 }
@@ -498,22 +537,24 @@ export interface DeliveredMark {
  * `owner`'s (the three are placeholders): markDelivered's, and the start of a claim's (claimTasks), which takes the
  * marks of the deliveries answered since the previous claim.
  */
-const markDeliveredCtes = (owner: string, ids: string, attempts: string) =>
-  `marks AS (SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS m(task_id, attempt)),
+function markDeliveredCtes(owner: string, ids: string, attempts: string): string {
+  return `marks AS (SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS m(task_id, attempt)),
      marked AS (
        UPDATE tasks SET delivery_status = 'delivered', lease_owner = NULL, lease_expires_at = now() + timeout_ms * interval '1 millisecond', updated_at = now()
        FROM marks WHERE tasks.id = marks.task_id AND tasks.lease_owner = ${owner} AND tasks.delivery_status = 'delivering'
        RETURNING tasks.id, marks.attempt),
      marked_attempts AS (
        UPDATE task_attempts a SET outcome = 'delivered' FROM marked WHERE a.task_id = marked.id AND a.attempt = marked.attempt AND a.finished_at IS NULL)`;
+}
+
+const MARK_DELIVERED = prepared(
+  "dispatch-mark-delivered",
+  `WITH ${markDeliveredCtes("$1", "$2", "$3")} SELECT count(*) AS marked FROM marked`,
+);
 
 /** The agents took these tasks: one statement for them all (a claim does this too, for the marks it is given). */
 export async function markDelivered(pool: Pool, owner: string, marks: readonly DeliveredMark[]): Promise<void> {
-  await pool.query(`WITH ${markDeliveredCtes("$1", "$2", "$3")} SELECT count(*) FROM marked`, [
-    owner,
-    marks.map((m) => m.taskId),
-    marks.map((m) => m.attempt),
-  ]);
+  await pool.query(MARK_DELIVERED([owner, marks.map((m) => m.taskId), marks.map((m) => m.attempt)]));
 }
 
 export interface FailedAttempt {

@@ -18,6 +18,7 @@ import { createMetrics } from "./metrics";
 import { createWorkers } from "./workers";
 import { type EmbeddedDatabase, startEmbeddedDatabase } from "../db/embedded";
 import { migrate } from "../db/migrate";
+import { UnpreparedClient } from "../db/prepared";
 import { DatabaseStackSettings } from "../db/stack-settings";
 import { listenForWakeups, type Wakeups } from "../db/wakeups";
 
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     settings.envVars = { ...settings.envVars, DATABASE_URL: databaseUrl };
     log.info(`embedded PostgreSQL (PGlite) in ${dataDir} on ${new URL(databaseUrl).host}`);
   }
-  const pool = new Pool({ connectionString: databaseUrl, max: 10 });
+  const pool = new Pool({ connectionString: databaseUrl, max: 10, ...(embedded ? { Client: UnpreparedClient } : {}) });
   pool.on("error", (err) => log.error(`database: ${err.message}`));
   // The pool only listens for errors of idle clients: a connection dropped while a client is checked out
   // (between two statements of a transaction) would otherwise be an unhandled 'error' that kills the process.

@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { recordNotification } from "../../db/notification-outbox";
 import { Conditions, type Page, type PageRequest, readPage } from "../../db/page";
+import { prepared } from "../../db/prepared";
 import { withTransaction } from "../../db/transaction";
 import type { Queryable } from "../../db/registry";
 import { createTask, DEFAULT_TASK_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS } from "../../dispatch/task-store";
@@ -29,15 +30,9 @@ export interface DeliveryReceipt {
   receipt: Receipt;
 }
 
-/**
- * Stores verified deliveries, in one statement, before they are acknowledged; returns the ids stored. An id left
- * out was seen already: GitHub's "redeliver" reuses the id; a delivery whose processing failed is taken again, any
- * other repeat is not. Each id at most once per call (one statement cannot store a row twice).
- */
-export async function recordDeliveries(pool: Queryable, batch: readonly DeliveryReceipt[]): Promise<Set<string>> {
-  const column = <T>(pick: (r: DeliveryReceipt, received: boolean) => T) => batch.map((r) => pick(r, r.receipt.outcome === "received"));
-  const { rows } = await pool.query<{ delivery_id: string }>(
-    `INSERT INTO webhook_deliveries (delivery_id, owner, repo, event, action, payload, status, processed_at, reason, claimed_until)
+const RECORD_DELIVERIES = prepared(
+  "webhooks-record-deliveries",
+  `INSERT INTO webhook_deliveries (delivery_id, owner, repo, event, action, payload, status, processed_at, reason, claimed_until)
      SELECT id, owner, repo, event, action, payload::jsonb, status, CASE WHEN status <> 'received' THEN now() END, reason,
        now() + claim_ms * interval '1 millisecond'
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::double precision[])
@@ -47,7 +42,17 @@ export async function recordDeliveries(pool: Queryable, batch: readonly Delivery
          error = NULL, payload = EXCLUDED.payload, claimed_until = EXCLUDED.claimed_until
        WHERE webhook_deliveries.status = 'failed'
      RETURNING delivery_id`,
-    [
+);
+
+/**
+ * Stores verified deliveries, in one statement, before they are acknowledged; returns the ids stored. An id left
+ * out was seen already: GitHub's "redeliver" reuses the id; a delivery whose processing failed is taken again, any
+ * other repeat is not. Each id at most once per call (one statement cannot store a row twice).
+ */
+export async function recordDeliveries(pool: Queryable, batch: readonly DeliveryReceipt[]): Promise<Set<string>> {
+  const column = <T>(pick: (r: DeliveryReceipt, received: boolean) => T) => batch.map((r) => pick(r, r.receipt.outcome === "received"));
+  const { rows } = await pool.query<{ delivery_id: string }>(
+    RECORD_DELIVERIES([
       column((r) => r.delivery.deliveryId),
       column((r) => r.delivery.owner),
       column((r) => r.delivery.repo),
@@ -58,7 +63,7 @@ export async function recordDeliveries(pool: Queryable, batch: readonly Delivery
       column((r) => r.receipt.outcome),
       column((r) => (r.receipt.outcome === "received" ? null : (r.receipt.reason ?? null))),
       column((r) => (r.receipt.outcome === "received" ? r.receipt.claimMs : null)),
-    ],
+    ]),
   );
   return new Set(rows.map((r) => r.delivery_id));
 }

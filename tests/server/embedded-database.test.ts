@@ -7,6 +7,7 @@ import { Client, Pool } from "pg";
 import { claimNextRun, createRun } from "../../runs/run-store";
 import { startEmbeddedDatabase } from "../../db/embedded";
 import { migrate } from "../../db/migrate";
+import { prepared, UnpreparedClient } from "../../db/prepared";
 
 test("without DATABASE_URL the embedded PGlite serves migrations, the queue and other clients over TCP", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-pglite-"));
@@ -71,6 +72,39 @@ test("concurrent clients of the embedded database never meet each other's statem
   } finally {
     await a.end();
     await b.end();
+    await db.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a prepared statement runs on every connection of the embedded database through UnpreparedClient, and only so", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "mesh-six-pglite-"));
+  const db = await startEmbeddedDatabase({ dataDir: dir });
+  const plain = new Pool({ connectionString: db.url, max: 2 });
+  const unprepared = new Pool({ connectionString: db.url, max: 2, Client: UnpreparedClient });
+  const statement = prepared("embedded-test", "SELECT $1::int + 1 AS x");
+  // Two connections held at once, each running the same named statement.
+  const onTwoConnections = async (pool: Pool) => {
+    const clients = [await pool.connect(), await pool.connect()];
+    try {
+      return await Promise.allSettled(clients.map(async (c, i) => (await c.query<{ x: number }>(statement([i]))).rows[0].x));
+    } finally {
+      for (const c of clients) c.release();
+    }
+  };
+  try {
+    const [first, second] = await onTwoConnections(plain);
+    assert.deepEqual(first, { status: "fulfilled", value: 1 });
+    // PGlite is one session: the second connection's Parse of the name meets the first one's statement.
+    assert.equal(second.status, "rejected");
+    assert.match(String((second as PromiseRejectedResult).reason), /already exists/);
+    assert.deepEqual(
+      (await onTwoConnections(unprepared)).map((r) => r.status === "fulfilled" && r.value),
+      [1, 2],
+    );
+  } finally {
+    await plain.end();
+    await unprepared.end();
     await db.stop();
     rmSync(dir, { recursive: true, force: true });
   }

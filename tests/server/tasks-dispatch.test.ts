@@ -73,6 +73,29 @@ test("an agent whose heartbeat is older than the staleness window is skipped", a
   });
 });
 
+test("a column another replica's migration adds to tasks or audit_log does not stop this one's prepared statements", async () => {
+  const agent = await startAgent();
+  await withServer([agent], async (srv) => {
+    await registerAgent(srv, "impl", agent.url, { implement: 1 });
+    // Each hot statement prepared on the connections that run it.
+    for (let i = 0; i < 3; i++)
+      await finished(srv, await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { i } }));
+    // A rolling update: the next version's migration, while this process runs with its statements prepared.
+    await srv.db.pool.query("ALTER TABLE tasks ADD COLUMN added_by_next_version text");
+    await srv.db.pool.query("ALTER TABLE audit_log ADD COLUMN added_by_next_version text");
+    const ids = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(await createTask(srv, { capability: "implement", owner: "acme", repo: "widgets", payload: { after: i } }));
+    for (const id of ids) assert.equal((await finished(srv, id)).deliveryStatus, "delivered");
+    assert.equal(agent.received.length, 6);
+    assert.deepEqual(
+      srv.logEntries().filter((e) => e.level === "error" || e.level === "warn"),
+      [],
+      "no claim, attempt or mark failed",
+    );
+  });
+});
+
 test("the authProjectId delivered is the task's repo's, from the registry", async () => {
   const agent = await startAgent();
   await withServer([agent], async (srv) => {
