@@ -26,6 +26,7 @@ import {
 } from "./lib/dispatch-load";
 import { BENCH_SERVER_ENV, createEmptyDatabase } from "./lib/onboarding-server";
 import { median, table, writeSection } from "../testkit/report";
+import { cpuPerItem, postgresServer, processGroupOf, sampleCpu, thisProcess } from "./lib/process-cpu";
 
 const QUICK = process.argv.includes("--quick");
 const RUNS = QUICK ? 3 : 5;
@@ -42,9 +43,20 @@ function adminUrl(): string {
   return value;
 }
 
+/** CPU µs per task by process: the server's (its process group), PostgreSQL's, this process's (the clients and the agents). */
+type CpuPerTask = Record<"server" | "postgres" | "bench" | "total", number>;
+type Measured = DispatchResult & { cpu: CpuPerTask };
+
+const cpuGroups = (server?: ServerProcess) => ({
+  server: server ? processGroupOf(server.pid) : () => false,
+  postgres: postgresServer,
+  bench: thisProcess,
+});
+
 /** Ours: every task through the API, persisted and delivered by the server's dispatcher. */
-async function throughServer(server: ServerProcess, pool: Pool, agents: TestAgent[]): Promise<DispatchResult & { acceptedRate: number }> {
+async function throughServer(server: ServerProcess, pool: Pool, agents: TestAgent[]): Promise<Measured & { acceptedRate: number }> {
   const started = new Map<string, number>();
+  const cpuBefore = sampleCpu(cpuGroups(server));
   await runConcurrently(TASKS, CONCURRENCY, async (i) => {
     const at = performance.now();
     started.set(await createTask(server, { capability: CAPABILITY, owner: OWNER, repo: REPO, payload: taskPayload(i) }), at);
@@ -53,12 +65,14 @@ async function throughServer(server: ServerProcess, pool: Pool, agents: TestAgen
   const acceptedRate = (TASKS / (performance.now() - Math.min(...started.values()))) * 1000;
   const result = summarize(started, await arrivals(agents, TASKS));
   if (!(await allDelivered(pool, "tasks", TASKS))) throw new Error(`ours: not all ${TASKS} tasks are recorded as delivered`);
-  return { ...result, acceptedRate };
+  const cpu = cpuPerItem(cpuBefore, sampleCpu(cpuGroups(server)), TASKS) as CpuPerTask;
+  return { ...result, acceptedRate, cpu };
 }
 
 /** Baseline: INSERT, POST straight to an agent, mark delivered; same database, agents and concurrency. */
-async function direct(pool: Pool, agents: TestAgent[]): Promise<DispatchResult> {
+async function direct(pool: Pool, agents: TestAgent[]): Promise<Measured> {
   const started = new Map<string, number>();
+  const cpuBefore = sampleCpu(cpuGroups());
   await runConcurrently(TASKS, CONCURRENCY, async (i) => {
     const [id, at] = await deliverDirectly(pool, agents[i % agents.length], {
       owner: OWNER,
@@ -70,21 +84,18 @@ async function direct(pool: Pool, agents: TestAgent[]): Promise<DispatchResult> 
   });
   const result = summarize(started, await arrivals(agents, TASKS));
   if (!(await allDelivered(pool, BASELINE_TABLE, TASKS))) throw new Error(`baseline: not all ${TASKS} tasks are recorded as delivered`);
-  return result;
+  return { ...result, cpu: cpuPerItem(cpuBefore, sampleCpu(cpuGroups()), TASKS) as CpuPerTask };
 }
 
 /** One round: ours at the default dispatch concurrency then the baseline, and ours at the baseline's concurrency. */
 interface Round {
-  ours: DispatchResult & { acceptedRate: number };
-  oursMatched: DispatchResult & { acceptedRate: number };
-  baseline: DispatchResult;
+  ours: Measured & { acceptedRate: number };
+  oursMatched: Measured & { acceptedRate: number };
+  baseline: Measured;
 }
 
 /** Ours on a fresh database and server process with fresh agents; then, if asked, the baseline on that database. */
-async function onFreshDatabase(
-  dispatchConcurrency: number,
-  withBaseline: boolean,
-): Promise<{ ours: Round["ours"]; baseline?: DispatchResult }> {
+async function onFreshDatabase(dispatchConcurrency: number, withBaseline: boolean): Promise<{ ours: Round["ours"]; baseline?: Measured }> {
   const db = await createEmptyDatabase(adminUrl(), "bench_dispatch");
   let server: ServerProcess | undefined;
   let pool: Pool | undefined;
@@ -133,7 +144,9 @@ async function main(): Promise<void> {
     const r = await round();
     rounds.push(r);
     for (const [name, x] of Object.entries(r))
-      console.error(`run ${i} ${name}: ${x.rate.toFixed(0)} tasks/s, p50 ${fmtMs(x.p50)}, p99 ${fmtMs(x.p99)}`);
+      console.error(
+        `run ${i} ${name}: ${x.rate.toFixed(0)} tasks/s, p50 ${fmtMs(x.p50)}, p99 ${fmtMs(x.p99)}, CPU ${Math.round(x.cpu.total)} µs/task`,
+      );
   }
   const med = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick));
   const row = (name: string, side: keyof Round) => [
@@ -144,6 +157,15 @@ async function main(): Promise<void> {
     fmtRatio(med((r) => r[side].rate / r.baseline.rate)),
     fmtRatio(med((r) => r[side].p50 / r.baseline.p50)),
     fmtRatio(med((r) => r[side].p99 / r.baseline.p99)),
+  ];
+  const us = (v: number) => `${Math.round(v)} µs`;
+  const cpuRow = (name: string, side: keyof Round) => [
+    name,
+    us(med((r) => r[side].cpu.server)),
+    us(med((r) => r[side].cpu.postgres)),
+    us(med((r) => r[side].cpu.bench)),
+    us(med((r) => r[side].cpu.total)),
+    fmtRatio(med((r) => r[side].cpu.total / r.baseline.cpu.total)),
   ];
   const accepted = med((r) => r.ours.acceptedRate);
   const delivered = med((r) => r.ours.rate);
@@ -159,6 +181,17 @@ async function main(): Promise<void> {
         row("baseline", "baseline"),
         row(`ours, ${DEFAULT_DISPATCH_CONCURRENCY} deliveries in flight (the default)`, "ours"),
         row(`ours, ${CONCURRENCY} in flight (MESH_SIX_DISPATCH_CONCURRENCY=${CONCURRENCY}, the baseline's concurrency)`, "oursMatched"),
+      ],
+    ),
+    "",
+    "CPU time per task (user + system, from /proc before and after each run, through its last delivered-mark), by process: the server process, PostgreSQL's (every backend: the server's pool, or the baseline's), and the benchmark's own (its HTTP clients and the agents). On these 2 cores the processes share, the rates follow the total:",
+    "",
+    table(
+      ["pipeline", "server", "PostgreSQL", "benchmark process", "total", "total vs baseline"],
+      [
+        cpuRow("baseline", "baseline"),
+        cpuRow(`ours, ${DEFAULT_DISPATCH_CONCURRENCY} in flight`, "ours"),
+        cpuRow(`ours, ${CONCURRENCY} in flight`, "oursMatched"),
       ],
     ),
     "",

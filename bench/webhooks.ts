@@ -18,6 +18,7 @@ import { median, table, writeSection } from "../testkit/report";
 import { deliveryCount, drainDeliveries } from "./lib/webhook-ledger";
 import { type LoadResult, loadWebhooks, prepareDeliveries, WEBHOOK_EVENT } from "./lib/webhook-load";
 import { startVaultReadCounter, type VaultReadCounter } from "./lib/webhook-vault-counter";
+import { type CpuGroups, cpuPerItem, postgresServer, processGroupOf, processPid, sampleCpu, thisProcess } from "./lib/process-cpu";
 
 const QUICK = process.argv.includes("--quick");
 const RUNS = 3;
@@ -41,7 +42,13 @@ interface Target {
   table?: string;
   /** The server: every stored delivery must also have been processed before the next run. */
   processes?: boolean;
+  /** The receiver's processes, for its CPU per delivery. */
+  receiver: CpuGroups[string];
 }
+
+/** CPU µs per delivery: the receiver's, PostgreSQL's, the load generator's (this process). */
+type CpuPerDelivery = Record<"receiver" | "postgres" | "load" | "total", number>;
+type Measured = LoadResult & { cpu: CpuPerDelivery };
 
 function env(name: string): string {
   const value = process.env[name];
@@ -64,8 +71,10 @@ async function measure(
   target: Target,
   deliveries: ReturnType<typeof prepareDeliveries>,
   load: { amount: number } | { seconds: number },
-): Promise<LoadResult> {
+): Promise<Measured> {
   const before = target.pool ? await deliveryCount(target.pool, target.table) : 0;
+  const groups = { receiver: target.receiver, postgres: postgresServer, load: thisProcess };
+  const cpuBefore = sampleCpu(groups);
   const result = await loadWebhooks(target.url, deliveries, { connections: CONNECTIONS, ...load });
   const problems: string[] = [];
   if (result.non2xx || result.errors || result.timeouts)
@@ -79,7 +88,7 @@ async function measure(
     }
   }
   if (problems.length > 0) throw new Error(`${target.name}: ${problems.join("; ")}`);
-  return result;
+  return { ...result, cpu: cpuPerItem(cpuBefore, sampleCpu(groups), result.ok) as CpuPerDelivery };
 }
 
 /** Starts them all at once (a server takes seconds to start); every one started is in `into`, for the clean-up. */
@@ -98,7 +107,9 @@ async function vaultReads(
   pool: Pool,
   deliveries: ReturnType<typeof prepareDeliveries>,
 ): Promise<number> {
-  await measure({ name: "cache check", url: server.url, pool, processes: true }, deliveries, { amount: CACHE_CHECK_REQUESTS });
+  await measure({ name: "cache check", url: server.url, pool, processes: true, receiver: processGroupOf(server.pid) }, deliveries, {
+    amount: CACHE_CHECK_REQUESTS,
+  });
   await server.stop();
   return counter.reads();
 }
@@ -145,14 +156,14 @@ async function main(): Promise<void> {
       throw new Error(`cold cache: only ${coldReads} Vault reads for ${CACHE_CHECK_REQUESTS} deliveries`);
 
     const targets: Target[] = [
-      { name: VERIFY_ONLY, url: verifyOnly.url },
-      { name: REFERENCE, url: reference.url, pool, table: REFERENCE_TABLE },
-      { name: "ours, warm", url: warm.url, pool, processes: true },
-      { name: "ours, cold", url: cold.url, pool, processes: true },
+      { name: VERIFY_ONLY, url: verifyOnly.url, receiver: processPid(verifyOnly.pid) },
+      { name: REFERENCE, url: reference.url, pool, table: REFERENCE_TABLE, receiver: processPid(reference.pid) },
+      { name: "ours, warm", url: warm.url, pool, processes: true, receiver: processGroupOf(warm.pid) },
+      { name: "ours, cold", url: cold.url, pool, processes: true, receiver: processGroupOf(cold.pid) },
     ];
     // Warms up JIT, connections and caches.
     for (const t of targets) await measure(t, deliveries, { seconds: WARM_UP_SECONDS });
-    const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+    const results = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
     for (let run = 1; run <= RUNS; run++) {
       for (const t of targets) {
         const r = await measure(t, deliveries, { seconds: RUN_SECONDS });
@@ -165,7 +176,13 @@ async function main(): Promise<void> {
 
     const ref = results.get(REFERENCE)!;
     // Ratios pair each run with the reference's run of the same round.
-    const vsRef = (rs: LoadResult[], pick: (r: LoadResult) => number) => median(rs.map((r, i) => pick(r) / pick(ref[i])));
+    const vsRef = (rs: Measured[], pick: (r: Measured) => number) => median(rs.map((r, i) => pick(r) / pick(ref[i])));
+    const us = (v: number) => `${Math.round(v)} µs`;
+    const cpuRows = targets.map((t) => {
+      const rs = results.get(t.name)!;
+      const cpu = (k: keyof CpuPerDelivery) => us(median(rs.map((r) => r.cpu[k])));
+      return [t.name, cpu("receiver"), cpu("postgres"), cpu("load"), cpu("total"), fmtRatio(vsRef(rs, (r) => r.cpu.total))];
+    });
     const rows = targets.map((t) => {
       const rs = results.get(t.name)!;
       const own = [`${median(rs.map((r) => r.rate)).toFixed(0)}`, fmtMs(median(rs.map((r) => r.p50))), fmtMs(median(rs.map((r) => r.p99)))];
@@ -190,6 +207,10 @@ async function main(): Promise<void> {
         ["receiver", "deliveries/s", "p50", "p99", "deliveries/s vs verify + INSERT", "p50 vs verify + INSERT", "p99 vs verify + INSERT"],
         rows,
       ),
+      "",
+      "CPU time per delivery (the scheduler's time of each thread, from /proc before and after each timed run, through the processing after the answers), by process: the receiver (the server process, or the reference's), PostgreSQL's backends, and the load generator (autocannon, this process). On these 2 cores the processes share, the rates follow the total:",
+      "",
+      table(["receiver", "receiver process", "PostgreSQL", "load generator", "total", "total vs verify + INSERT"], cpuRows),
       "",
       `Medians of ${RUNS} runs per receiver of at least ${RUN_SECONDS} s each (after a ${WARM_UP_SECONDS} s warm-up), interleaved verify only → verify + INSERT → warm → cold; a run is a series of fixed-count batches of about a second, each answered in full, so that every answer is counted; ratios are each receiver ÷ verify + INSERT within the same round. Checked after every run: no non-2xx answer, no socket error; the 2xx answers equal the new rows of the receiver's table (${stored} of webhook_deliveries in ours' timed runs), and every delivery ours stored was processed before the next run.`,
       "",

@@ -6,8 +6,9 @@
  * kept with its command line, its start (from /proc, exact to the clock tick) and when it was last seen, for the
  * run timelines (bench/lib/run-timeline.ts).
  */
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
+import { allProcesses } from "./proc-stat";
 
 export interface MemoryPeaks {
   /** Highest VmRSS of the watched process itself. */
@@ -175,21 +176,17 @@ function argvOf(pid: number): string[] {
   }
 }
 
-// USER_HZ: the unit of a process's start time in /proc/<pid>/stat; 100 on every Linux this runs on.
-const CLOCK_TICKS_PER_S = 100;
 // The boot's wall-clock time from the uptime (to 10 ms), not /proc/stat's btime: that is whole seconds, truncated, and
 // put every process up to a second early against Date.now() (a run's processes started "before" its CLI launch).
 const bootMs = Date.now() - Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
 
 function descendantsOf(root: number): { pid: number; ppid: number; startMs: number }[] {
   const all = new Map<number, { pid: number; ppid: number; startMs: number }[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = statOf(Number(entry));
-    if (!stat) continue;
+  for (const stat of allProcesses()) {
+    const proc = { pid: stat.pid, ppid: stat.ppid, startMs: bootMs + stat.startMs };
     const list = all.get(stat.ppid);
-    if (list) list.push(stat);
-    else all.set(stat.ppid, [stat]);
+    if (list) list.push(proc);
+    else all.set(stat.ppid, [proc]);
   }
   const found: { pid: number; ppid: number; startMs: number }[] = [];
   const pending = [...(all.get(root) ?? [])];
@@ -199,15 +196,4 @@ function descendantsOf(root: number): { pid: number; ppid: number; startMs: numb
     pending.push(...(all.get(proc.pid) ?? []));
   }
   return found;
-}
-
-function statOf(pid: number): { pid: number; ppid: number; startMs: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // "pid (comm) state ppid … starttime(22nd)": comm may itself hold spaces and parentheses, so split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { pid, ppid: Number(fields[1]), startMs: bootMs + (Number(fields[19]) * 1000) / CLOCK_TICKS_PER_S };
-  } catch {
-    return undefined;
-  }
 }

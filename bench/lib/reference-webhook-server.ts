@@ -22,6 +22,7 @@ export interface RepoSecret {
 
 export interface ReferenceWebhookServer {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -123,6 +124,7 @@ export async function startReferenceWebhookServer(secrets: RepoSecret[], store?:
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill("SIGTERM");
       await exited;
