@@ -70,4 +70,5 @@ RUN node --import tsx cli/build.ts
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--import", "tsx", "server/main.ts"]
+# Node's flags as testkit/server-process.ts's SERVER_NODE_FLAGS (why there).
+CMD ["node", "--max-semi-space-size=32", "--import", "tsx", "server/main.ts"]

@@ -8,6 +8,7 @@ import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import YAML from "yaml";
 import { moduleGraph } from "../../scripts/lib/module-graph";
 import { ONBOARDING_SERVER } from "../../domain/catalog";
+import { SERVER_NODE_FLAGS } from "../../testkit/server-process";
 
 // No Docker engine runs here, so the image is checked where it can go wrong without one: its stages and user, its
 // pins against the project's, and its build context against the modules the server and the stack programs load.
@@ -94,7 +95,7 @@ test("the image's Pulumi CLI, kubernetes plugin and Node.js are the versions the
 
 test("the image starts the server as the main job does, with tsx a production package", () => {
   const cmd = finalStage().find((i) => i.getKeyword() === "CMD")!;
-  assert.deepEqual(JSON.parse(cmd.getArgumentsContent()!), ["node", "--import", "tsx", "server/main.ts"]);
+  assert.deepEqual(JSON.parse(cmd.getArgumentsContent()!), ["node", ...SERVER_NODE_FLAGS, "--import", "tsx", "server/main.ts"]);
   assert.ok(pkg.dependencies.tsx, "tsx in dependencies (npm ci --omit=dev leaves devDependencies out)");
 });
 
