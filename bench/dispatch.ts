@@ -184,7 +184,7 @@ async function main(): Promise<void> {
       ],
     ),
     "",
-    "CPU time per task (user + system, from /proc before and after each run, through its last delivered-mark), by process: the server process, PostgreSQL's (every backend: the server's pool, or the baseline's), and the benchmark's own (its HTTP clients and the agents). On these 2 cores the processes share, the rates follow the total:",
+    "CPU time per task (the scheduler's time of each thread, from /proc before and after each run, through its last delivered-mark), by process: the server process, PostgreSQL's (every backend: the server's pool, or the baseline's), and the benchmark's own (its HTTP clients and the agents). On these 2 cores the processes share, the rates follow the total:",
     "",
     table(
       ["pipeline", "server", "PostgreSQL", "benchmark process", "total", "total vs baseline"],

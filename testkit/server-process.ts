@@ -97,10 +97,14 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
   }
   const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
   let gone = false;
-  void exited.then(() => (gone = true));
-  // Detached, it would outlive a parent that dies first.
-  process.once("exit", () => {
+  // Detached, it would outlive a parent that dies first; the hook goes with the child (a benchmark starts dozens).
+  const killOnExit = () => {
     if (!gone) process.kill(-child.pid!, "SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  void exited.then(() => {
+    gone = true;
+    process.off("exit", killOnExit);
   });
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
