@@ -14,9 +14,9 @@ export function prepared(name: string, text: string): (values: unknown[]) => Que
   return (values) => ({ name, text, values });
 }
 
-/** The same query with its statement's name dropped. */
+/** The same query with its statement's name dropped; a Submittable (a cursor, a stream) is passed as it is. */
 function unnamed(query: unknown): unknown {
-  if (!query || typeof query !== "object" || !("name" in query)) return query;
+  if (!query || typeof query !== "object" || !("name" in query) || "submit" in query) return query;
   const { name: _name, ...rest } = query as QueryConfig;
   return rest;
 }
