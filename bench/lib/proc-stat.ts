@@ -16,25 +16,28 @@ export interface ProcStat {
 const CLOCK_TICKS_PER_S = 100;
 const ticksToMs = (ticks: string) => (Number(ticks) * 1000) / CLOCK_TICKS_PER_S;
 
-/** undefined: the process is gone (it exited between a listing and the read). */
-export function readProcStat(pid: number): ProcStat | undefined {
+/**
+ * The fields of /proc/<pid>/stat after `comm`, with `comm` itself ("pid (comm) state ppid pgrp …"): comm may hold spaces
+ * and parentheses, so the fields are split after the last ')'. undefined: the process is gone (it exited between a
+ * listing and the read).
+ */
+function statFields(pid: number): { comm: string; fields: string[] } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return undefined;
   }
-  // "pid (comm) state ppid pgrp … starttime(22nd)": comm may itself hold spaces and
-  // parentheses, so the fields are split after the last ')'.
   const close = stat.lastIndexOf(")");
-  const fields = stat.slice(close + 2).split(" ");
-  return {
-    pid,
-    comm: stat.slice(stat.indexOf("(") + 1, close),
-    ppid: Number(fields[1]),
-    pgrp: Number(fields[2]),
-    startMs: ticksToMs(fields[19]),
-  };
+  return { comm: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
+}
+
+export function readProcStat(pid: number): ProcStat | undefined {
+  const stat = statFields(pid);
+  if (!stat) return undefined;
+  const { comm, fields } = stat;
+  // Field 4 of the file is fields[1]: ppid, pgrp, then utime(14th) and stime(15th) at 11 and 12, starttime(22nd) at 19.
+  return { pid, comm, ppid: Number(fields[1]), pgrp: Number(fields[2]), startMs: ticksToMs(fields[19]) };
 }
 
 /**
@@ -49,13 +52,8 @@ export function cpuMsOf(pid: number): number | undefined {
       ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
     return ns / 1e6;
   } catch {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return ticksToMs(fields[11]) + ticksToMs(fields[12]);
-    } catch {
-      return undefined;
-    }
+    const stat = statFields(pid);
+    return stat && ticksToMs(stat.fields[11]) + ticksToMs(stat.fields[12]);
   }
 }
 

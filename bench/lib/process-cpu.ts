@@ -1,7 +1,8 @@
 /**
  * CPU time per unit of work, by process: what each side of a benchmark costs, read from /proc before and after (the
- * scheduler's time on a CPU of each thread, bench/lib/proc-stat.ts). On a shared machine of 2 cores, wall-clock rates move with whatever else runs;
- * the CPU a task costs each process does not, and when the machine is the bottleneck it is what the rates follow.
+ * scheduler's time on a CPU of each thread, bench/lib/proc-stat.ts). On a shared machine of 2 cores, wall-clock rates
+ * move with whatever else runs; the CPU a task costs each process does not, and when the machine is the bottleneck it
+ * is what the rates follow.
  */
 import { allProcesses, cpuMsOf, type ProcStat } from "./proc-stat";
 
@@ -12,11 +13,11 @@ export const processGroupOf =
   (pgid: number) =>
   (p: ProcStat): boolean =>
     p.pgrp === pgid;
-export const thisProcess = (p: ProcStat): boolean => p.pid === process.pid;
 export const processPid =
   (pid: number) =>
   (p: ProcStat): boolean =>
     p.pid === pid;
+export const thisProcess = processPid(process.pid);
 /** PostgreSQL's server processes (the postmaster and every backend). */
 export const postgresServer = (p: ProcStat): boolean => p.comm === "postgres";
 
